@@ -1,0 +1,110 @@
+"""PostgreSQL access: the pool, named queries from ``.sql`` files, migrations.
+
+Queries live in ``admission/sql/*.sql`` as blocks headed ``-- name: <name>``;
+they are parsed once into :data:`QUERIES`.  Values always travel as bind
+parameters, never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import msgspec
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What domain functions accept: a plain connection or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+    Pool = asyncpg.Pool
+
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+MIGRATION_LOCK = 7_311_000_001  # advisory lock key held while migrating
+
+
+def parse_queries(text: str, source: str) -> dict[str, str]:
+    """Split ``text`` into named queries; text before the first name is a comment."""
+    parts = _NAME.split(text)
+    found: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        sql = body.strip()
+        if not sql:
+            raise ValueError(f"{source}: query {name!r} is empty")
+        if name in found:
+            raise ValueError(f"{source}: query {name!r} defined twice")
+        found[name] = sql
+    return found
+
+
+def load_queries() -> Mapping[str, str]:
+    queries: dict[str, str] = {}
+    for entry in sorted(resources.files("admission.sql").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        for name, sql in parse_queries(entry.read_text("utf-8"), entry.name).items():
+            if name in queries:
+                raise ValueError(f"{entry.name}: query {name!r} is already defined in another file")
+            queries[name] = sql
+    return queries
+
+
+QUERIES: Mapping[str, str] = load_queries()
+
+
+def migrations() -> list[tuple[str, str]]:
+    """``(version, sql)`` of every migration file, in order."""
+    files = [e for e in resources.files("admission.migrations").iterdir() if e.name.endswith(".sql")]
+    return [(e.name.removesuffix(".sql"), e.read_text("utf-8")) for e in sorted(files, key=lambda e: e.name)]
+
+
+def current_schema_sql() -> str:
+    return resources.files("admission").joinpath("schema.sql").read_text("utf-8")
+
+
+async def migrate(conn: Connection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their versions.
+
+    Safe to run from several processes at once: an advisory lock serialises them.
+    """
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS kezek_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    applied: list[str] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM kezek_migrations")}
+        for version, sql in migrations():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO kezek_migrations (version) VALUES ($1)", version)
+            applied.append(version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied
+
+
+async def _init_connection(conn: Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: b"\x01" + msgspec.json.encode(v),
+        decoder=lambda b: msgspec.json.decode(b[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20, **kwargs: Any) -> Pool:
+    """A pool whose connections encode/decode ``jsonb`` with msgspec."""
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
+    assert pool is not None
+    return pool

@@ -1,0 +1,77 @@
+"""The application factory: ``create_app(settings)`` builds a Litestar app.
+
+The module-level ASGI target lives in :mod:`queue_service.asgi`; tests build
+their own app with their own settings and keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from admission.keys import KeySet
+from queue_service import resources
+from queue_service.controllers import regions, system
+from queue_service.problems import EXCEPTION_HANDLERS
+from queue_service.settings import Settings
+
+VERSION = "0.1.0"
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def route_handlers() -> Sequence[Any]:
+    """Every controller and handler of the app; each feature adds its own here."""
+    return [
+        system.health,
+        system.ready,
+        system.jwks,
+        regions.list_regions,
+        regions.get_region,
+        MetricsController,
+    ]
+
+
+def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = False) -> Litestar:
+    keyset = keys or KeySet.load_or_create(settings.signing_key_file)
+    prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
+    return Litestar(
+        route_handlers=route_handlers(),
+        state=State({"settings": settings, "keyset": keyset}),
+        lifespan=[resources.redis_lifespan(settings), resources.postgres_lifespan(settings)],
+        dependencies={
+            "redis": Provide(resources.provide_redis, sync_to_thread=False),
+            "db": Provide(resources.provide_db, sync_to_thread=False),
+            "keyset": Provide(resources.provide_keys, sync_to_thread=False),
+            "settings": Provide(resources.provide_settings, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        openapi_config=OpenAPIConfig(
+            title="Kezek",
+            version=VERSION,
+            description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        logging_config=LoggingConfig(
+            root={"level": logging.getLevelName(settings.log_level.upper()), "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=debug,
+    )

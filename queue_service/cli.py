@@ -1,0 +1,147 @@
+"""Operator commands: ``kezek migrate``, ``kezek load-reference``, ``kezek mint-admin-token``, ``kezek serve``…
+
+Every command reads the same ``KEZEK_*`` settings as the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import click
+
+from admission import db as database
+from admission import reference
+from admission.errors import KezekError
+from admission.keys import KeySet, mint_admin_token
+from queue_service.settings import Settings
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    settings = Settings.from_env()
+
+    async def main() -> T:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(main())
+    except KezekError as exc:
+        raise click.ClickException(exc.message("en") + (f" ({exc.detail})" if exc.detail else "")) from exc
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"database {settings.database_url}: {exc}") from exc
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    pass
+
+
+@main.command(help="Apply the PostgreSQL migrations not yet applied.")
+def migrate() -> None:
+    applied = _run(database.migrate)
+    click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@main.command("load-reference", help="Load the regions, their 2026 windows and the schools (idempotent).")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="a folder with regions.csv, schools.csv, school_classes.csv, preschool_roster.csv "
+                   "(default: the shipped demo set)")  # fmt: skip
+def load_reference_command(directory: Path | None) -> None:
+    report = _run(lambda conn: reference.load_reference(conn, directory))
+    click.echo(
+        f"regions: {report.regions}, schools: {report.schools}, class sets: {report.school_classes}, "
+        f"pre-school roster: {report.preschool_roster}"
+    )
+
+
+@main.command("demo-window", help="DEMO: open REGION's grade-1 window now, for DAYS days, marked as demo.")
+@click.argument("region")
+@click.option("--days", type=click.IntRange(1, 120), default=7, show_default=True)
+def demo_window(region: str, days: int) -> None:
+    now = dt.datetime.now(reference.KZ).replace(microsecond=0)
+    _run(lambda conn: reference.open_demo_window(conn, region, now, days))
+    click.echo(f"DEMO: {region}'s window is open from {now.isoformat()} for {days} day(s)")
+
+
+@main.command("reset-windows", help="Put every region's window back to the 2026 schedule of pilot annex 2.")
+def reset_windows() -> None:
+    async def work(conn: asyncpg.Connection) -> int:
+        regions = reference.regions_from_file()
+        for r in regions:
+            await reference.set_window(conn, r.slug, r.window_opens_at, r.window_closes_at)
+        return len(regions)
+
+    click.echo(f"{_run(work)} windows reset to annex 2")
+
+
+@main.command("generate-key", help="Create the Ed25519 signing key at KEZEK_SIGNING_KEY_FILE if it does not exist.")
+def generate_key() -> None:
+    path = Settings.from_env().signing_key_file
+    keys = KeySet.load_or_create(path)
+    click.echo(f"signing key {path} (kid {keys.kid})")
+
+
+@main.command("mint-admin-token", help="Print a bearer token for an admin: ministry, region or school.")
+@click.option("--subject", required=True, help="who the admin is (name or staff id), written to the audit log")
+@click.option("--role", type=click.Choice(["ministry", "region", "school"]), required=True)
+@click.option("--region", default=None, help="the region of a region or school admin")
+@click.option("--school", default=None, help="the school БСН of a school admin")
+@click.option("--ttl-hours", type=click.IntRange(1, 24 * 31), default=None, help="default: KEZEK_ADMIN_TOKEN_TTL_HOURS")
+def mint_admin_token_command(
+    subject: str, role: Any, region: str | None, school: str | None, ttl_hours: int | None
+) -> None:
+    settings = Settings.from_env()
+    keys = KeySet.load_or_create(settings.signing_key_file)
+    ttl = dt.timedelta(hours=ttl_hours or settings.admin_token_ttl_hours)
+    try:
+        token = mint_admin_token(keys, subject, role, region=region, school=school, ttl=ttl)
+    except KezekError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+
+
+@main.command(help="Serve HTTP with the chosen ASGI server (granian by default) and KEZEK_WORKERS workers.")
+@click.option("--server", type=click.Choice(["granian", "uvicorn"]), default="granian", show_default=True)
+@click.option("--workers", type=int, default=None, help="default: KEZEK_WORKERS")
+def serve(server: str, workers: int | None) -> None:
+    settings = Settings.from_env()
+    count = workers or settings.workers
+    KeySet.load_or_create(settings.signing_key_file)  # created once here, not raced by the workers
+    if count > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        click.echo("note: PROMETHEUS_MULTIPROC_DIR is not set; /metrics shows one worker at a time", err=True)
+    if server == "granian":
+        argv = [
+            "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
+            "--workers", str(count), "--loop", "uvloop" if _has("uvloop") else "asyncio",
+            "--no-access-log", "queue_service.asgi:create",
+        ]  # fmt: skip
+    else:
+        argv = [
+            "uvicorn", "--factory", "--host", settings.host, "--port", str(settings.port), "--workers", str(count),
+            "--no-access-log", "--log-level", "warning", "queue_service.asgi:create",
+        ]  # fmt: skip
+    binary = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or argv[0]
+    os.execv(binary, [binary, *argv[1:]])
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Errors out as RFC 9457 ``application/problem+json``.
+
+One table maps domain errors to HTTP statuses; Litestar's own HTTP errors
+(malformed JSON, unknown fields, wrong types, oversized bodies, unknown
+routes) get a stable ``code`` too.  Only 5xx are logged with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import msgspec
+import redis.exceptions
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from admission import errors
+from queue_service.i18n import Language, negotiate
+
+log = logging.getLogger("kezek.problems")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[errors.KezekError], int] = {
+    errors.InvalidInput: 422,
+    errors.NotFound: 404,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
+}
+
+_HTTP_CODES: dict[int, tuple[str, dict[Language, str]]] = {
+    400: ("bad_request", {"kk": "Сұраным дұрыс емес.", "ru": "Неверный запрос.", "en": "The request is malformed."}),
+    401: ("unauthenticated", errors.Unauthenticated.messages),
+    403: ("forbidden", errors.Forbidden.messages),
+    404: ("not_found", errors.NotFound.messages),
+    405: (
+        "method_not_allowed",
+        {"kk": "Бұл әдіске рұқсат жоқ.", "ru": "Метод не разрешён.", "en": "Method not allowed."},
+    ),
+    413: (
+        "body_too_large",
+        {
+            "kk": "Сұраным денесі тым үлкен.",
+            "ru": "Тело запроса слишком велико.",
+            "en": "The request body is too large.",
+        },
+    ),
+    415: (
+        "unsupported_media_type",
+        {"kk": "Қолдау жоқ формат.", "ru": "Неподдерживаемый формат.", "en": "Unsupported media type."},
+    ),
+    429: ("too_many_requests", {"kk": "Сұраным тым көп.", "ru": "Слишком много запросов.", "en": "Too many requests."}),
+}
+_ENCODER = msgspec.json.Encoder()
+
+
+def status_for(exc: errors.KezekError) -> int:
+    for cls in type(exc).__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def _language(request: Request[Any, Any, Any]) -> Language:
+    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[bytes]:
+    body: dict[str, Any] = {"type": f"urn:kezek:problem:{code}", "title": title, "status": status, "code": code}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    body.update(extra)
+    return Response(_ENCODER.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: errors.KezekError) -> Response[bytes]:
+    status = status_for(exc)
+    if status >= 500:
+        log.error("domain error %s", exc.code, exc_info=exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    retry_after = exc.extra.get("retry_after")
+    if retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(int(retry_after))}
+    extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool | list | dict)}
+    return problem(request, status, exc.code, exc.message(_language(request)), exc.detail, headers, **extra)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    code, messages = _HTTP_CODES.get(status, ("http_error", {"kk": "Қате.", "ru": "Ошибка.", "en": "Error."}))
+    if isinstance(exc, ValidationException):
+        code = "validation_error" if exc.extra else "bad_request"
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, list) and exc.extra:
+        extra["errors"] = exc.extra
+    if status >= 500:
+        log.error("http error %s", status, exc_info=exc)
+    title = messages.get(_language(request)) or messages["en"]
+    return problem(request, status, code, title, exc.detail or None, exc.headers, **extra)
+
+
+def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("a dependency did not answer", exc_info=exc)
+    return domain_error_handler(request, errors.Unavailable(retry_after=5))
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("unhandled error", exc_info=exc)
+    messages = {"kk": "Ішкі қате.", "ru": "Внутренняя ошибка.", "en": "Internal error."}
+    return problem(request, 500, "internal_error", messages[_language(request)])
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.KezekError: domain_error_handler,
+    HTTPException: http_error_handler,
+    redis.exceptions.ConnectionError: unavailable_handler,
+    redis.exceptions.TimeoutError: unavailable_handler,
+    asyncpg.exceptions.CannotConnectNowError: unavailable_handler,
+    asyncpg.exceptions.TooManyConnectionsError: unavailable_handler,
+    ConnectionError: unavailable_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem", "status_for"]

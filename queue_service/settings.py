@@ -1,0 +1,69 @@
+"""Typed settings, read once from ``KEZEK_*`` environment variables.
+
+Every field is documented where it is declared; ``Settings.from_env()`` is the
+only place the environment is read.  Tests build ``Settings`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import msgspec
+
+PortalAuth = Literal["demo", "assertion"]
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """KEZEK_REDIS_URL: the Redis holding the waiting rooms."""
+    database_url: str = "postgresql://kezek@127.0.0.1:5432/kezek"
+    """KEZEK_DATABASE_URL: the PostgreSQL holding schools, applications and the contingent store."""
+    host: str = "127.0.0.1"
+    """KEZEK_HOST: the address the HTTP server binds."""
+    port: int = 8000
+    """KEZEK_PORT: the HTTP port."""
+    workers: int = 2
+    """KEZEK_WORKERS: ASGI server worker processes (one per core is a good start)."""
+    public_url: str = "http://127.0.0.1:8000"
+    """KEZEK_PUBLIC_URL: how parents' browsers reach this service (used in redirect URLs)."""
+    apply_url: str = "/apply/{region}"
+    """KEZEK_APPLY_URL: where an admitted visitor is redirected; ``{region}`` is filled in."""
+    signing_key_file: str = ".kezek/signing-key.pem"
+    """KEZEK_SIGNING_KEY_FILE: Ed25519 private key (PEM) signing access and admin tokens; created if missing."""
+    ticket_secret: str = ""
+    """KEZEK_TICKET_SECRET: MAC key for waiting-room tickets; empty = derived from the signing key."""
+    portal_auth: PortalAuth = "demo"
+    """KEZEK_PORTAL_AUTH: ``demo`` trusts the typed ИИН; ``assertion`` requires a portal-signed JWT."""
+    portal_public_key_file: str = ""
+    """KEZEK_PORTAL_PUBLIC_KEY_FILE: the egov portal's public key (PEM) for ``assertion`` mode."""
+    demo: bool = False
+    """KEZEK_DEMO: demo mode; the run command opens one region's window from now."""
+    demo_region: str = "astana"
+    """KEZEK_DEMO_REGION: the region whose window demo mode opens."""
+    db_pool_min: int = 2
+    """KEZEK_DB_POOL_MIN: asyncpg pool minimum size per worker."""
+    db_pool_max: int = 20
+    """KEZEK_DB_POOL_MAX: asyncpg pool maximum size per worker."""
+    redis_max_connections: int = 200
+    """KEZEK_REDIS_MAX_CONNECTIONS: Redis connection pool size per worker."""
+    max_body_bytes: int = 64 * 1024
+    """KEZEK_MAX_BODY_BYTES: larger request bodies are refused with 413."""
+    admin_token_ttl_hours: int = 12
+    """KEZEK_ADMIN_TOKEN_TTL_HOURS: default lifetime of minted admin tokens."""
+    log_level: str = "INFO"
+    """KEZEK_LOG_LEVEL: Python logging level."""
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read ``KEZEK_<FIELD>`` for every field; unknown or malformed values fail loudly."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, str] = {}
+        for name in cls.__struct_fields__:
+            value = env.get(f"KEZEK_{name.upper()}")
+            if value is not None and value != "":
+                raw[name] = value
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SystemExit(f"invalid KEZEK_* setting: {exc}") from exc

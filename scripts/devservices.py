@@ -1,0 +1,330 @@
+"""Throwaway local Redis and PostgreSQL servers for development and tests.
+
+Stdlib only: ``scripts/run`` and the test suite both use it before the
+project's own dependencies matter.  Each server listens on 127.0.0.1 on a free
+port, keeps its data in a folder of its own and is stopped by the PID this
+module started, never by name.
+
+PostgreSQL refuses to run as root, so when we are root the cluster is created
+and run as the ``postgres`` system user (setuid in the child), in a folder
+that user owns.
+
+Command line (used by ``scripts/run``)::
+
+    python scripts/devservices.py up --dir .kezek/services --env-file .kezek/services.env
+
+starts both, writes ``KEZEK_REDIS_URL`` / ``KEZEK_DATABASE_URL`` to the env file,
+prints them and waits; SIGINT or SIGTERM stops both servers and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be started."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"{what} exited with {proc.returncode}; log:\n{_tail(log)}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"{what} did not listen on port {port} within {timeout:.0f} s; log:\n{_tail(log)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def find_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for bin_dir in PG_BIN_CANDIDATES:
+        candidate = bin_dir / name
+        if candidate.exists():
+            return str(candidate)
+    raise ServiceError(f"{name} not found: install the Debian package (scripts/setup does this)")
+
+
+class LocalRedis:
+    """A redis-server on 127.0.0.1 with its data in ``directory``; no persistence."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> LocalRedis:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = self.directory / "redis.log"
+        args = [
+            find_binary("redis-server"),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+            "--logfile", str(log),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        _wait_for_port(self.port, self.proc, "redis-server", log)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def __enter__(self) -> LocalRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LocalPostgres:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 with trust auth for user ``kezek``.
+
+    ``directory`` is where the cluster lives.  When running as root it must be
+    reachable by the ``postgres`` user; :func:`pg_directory` picks one.
+    """
+
+    user = "kezek"
+    database = "kezek"
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    @staticmethod
+    def _owner() -> dict[str, object]:
+        """Popen arguments that run a child as ``postgres`` when we are root (the PID stays the server's own)."""
+        return {"user": "postgres", "group": "postgres", "extra_groups": []} if IS_ROOT else {}
+
+    def start(self) -> LocalPostgres:
+        data = self.directory / "data"
+        log = self.directory / "postgres.log"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if IS_ROOT:
+            shutil.chown(self.directory, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():
+            result = subprocess.run(
+                [
+                    find_binary("initdb"), "-D", str(data), "-U", self.user,
+                    "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
+                ],
+                capture_output=True,
+                check=False,
+                cwd=self.directory,
+                **self._owner(),  # type: ignore[call-overload]
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise ServiceError(f"initdb failed: {result.stderr.decode(errors='replace')}")
+        args = [
+            find_binary("postgres"), "-D", str(data),
+            "-c", "listen_addresses=127.0.0.1",
+            "-c", f"port={self.port}",
+            "-c", f"unix_socket_directories={self.directory}",
+            "-c", "fsync=off",
+            "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off",
+            "-c", "max_connections=300",
+            "-c", "shared_buffers=256MB",
+        ]  # fmt: skip
+        with log.open("ab") as log_file:
+            if IS_ROOT:
+                shutil.chown(log, "postgres", "postgres")
+            self.proc = subprocess.Popen(  # type: ignore[call-overload]
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+                cwd=self.directory,
+                **self._owner(),
+            )
+        _wait_for_port(self.port, self.proc, "postgres", log)
+        self._wait_ready(log)
+        self._create_database(self.database)
+        return self
+
+    def _wait_ready(self, log: Path, timeout: float = 30.0) -> None:
+        psql = find_binary("psql")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres", "-Atc", "select 1"],
+                capture_output=True,
+                check=False,
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise ServiceError(f"postgres did not accept connections; log:\n{_tail(log)}")
+
+    def _create_database(self, name: str) -> None:
+        psql = find_binary("psql")
+        base = [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres", "-Atc"]
+        exists = subprocess.run(
+            [*base, f"select 1 from pg_database where datname = '{name}'"], capture_output=True, check=True
+        )
+        if exists.stdout.strip() != b"1":
+            subprocess.run([*base, f'create database "{name}"'], capture_output=True, check=True)
+
+    def stop(self) -> None:
+        # SIGINT is PostgreSQL's "fast shutdown": roll back and exit cleanly.
+        _stop(self.proc, signal.SIGINT)
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def pg_directory(preferred: Path) -> Path:
+    """``preferred`` when the cluster's owner can reach it, else a private temporary folder.
+
+    As root the cluster runs as ``postgres``, which cannot enter a clone under
+    ``/root`` or a ``mktemp -d`` folder; then the data goes to a fresh folder
+    under the system temporary directory instead.
+    """
+    if not IS_ROOT:
+        return preferred
+    preferred.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(preferred)], check=False)
+    if probe.returncode == 0:
+        return preferred
+    fallback = Path(tempfile.mkdtemp(prefix="kezek-pg-"))
+    fallback.chmod(0o755)
+    return fallback
+
+
+class Services:
+    """Both servers together, stopped together."""
+
+    def __init__(
+        self,
+        directory: Path,
+        redis_port: int | None = None,
+        pg_port: int | None = None,
+        only: tuple[str, ...] = ("redis", "postgres"),
+    ) -> None:
+        self.redis = LocalRedis(directory / "redis", redis_port) if "redis" in only else None
+        self.postgres = LocalPostgres(pg_directory(directory / "postgres"), pg_port) if "postgres" in only else None
+
+    def __enter__(self) -> Services:
+        if self.redis:
+            self.redis.start()
+        try:
+            if self.postgres:
+                self.postgres.start()
+        except BaseException:
+            if self.redis:
+                self.redis.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.postgres:
+            self.postgres.stop()
+        if self.redis:
+            self.redis.stop()
+
+
+def _up(args: argparse.Namespace) -> int:
+    directory = Path(args.dir).resolve()
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    only = tuple(part for part in args.only.split(",") if part)
+    with Services(directory, args.redis_port, args.pg_port, only) as services:
+        env = ""
+        if services.redis:
+            env += f"KEZEK_REDIS_URL={services.redis.url}\n"
+        if services.postgres:
+            env += f"KEZEK_DATABASE_URL={services.postgres.url}\n"
+        if args.env_file:
+            Path(args.env_file).write_text(env)
+        print(env, end="", flush=True)
+        while not stop:
+            for server in (services.redis, services.postgres):
+                if server and server.proc and server.proc.poll() is not None:
+                    print(f"{type(server).__name__} stopped unexpectedly", file=sys.stderr)
+                    return 1
+            time.sleep(0.2)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start Redis and PostgreSQL and wait for SIGINT/SIGTERM")
+    up.add_argument("--dir", default=".kezek/services", help="where the servers keep their data")
+    up.add_argument("--env-file", help="write KEZEK_REDIS_URL and KEZEK_DATABASE_URL here")
+    up.add_argument("--redis-port", type=int, default=None, help="default: a free port")
+    up.add_argument("--pg-port", type=int, default=None, help="default: a free port")
+    up.add_argument("--only", default="redis,postgres", help="which servers to start (comma-separated)")
+    args = parser.parse_args(argv)
+    return _up(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Test fixtures: a real Redis and a real PostgreSQL for the whole session.
+
+When ``KEZEK_TEST_REDIS_URL`` / ``KEZEK_TEST_DATABASE_URL`` are set those
+servers are used (the database user must be allowed to create databases);
+otherwise throwaway servers are started (``scripts/devservices.py``) and
+stopped at the end.  Isolation: every test gets its own database cloned from a
+migrated, reference-loaded template, and a flushed Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from devservices import LocalPostgres, LocalRedis, pg_directory
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from admission import db as database
+from admission import reference
+from admission.keys import KeySet
+from queue_service.app import create_app
+from queue_service.settings import Settings
+
+TEMPLATE = "kezek_test_template"
+_counter = itertools.count()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    given = os.environ.get("KEZEK_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="kezek-redis-") as tmp, LocalRedis(Path(tmp)) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    given = os.environ.get("KEZEK_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="kezek-pgtest-"))
+    directory = pg_directory(tmp)
+    try:
+        with LocalPostgres(directory) as server:
+            yield server.url
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _admin_execute(server_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(with_database(server_url, "postgres"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server_url: str) -> str:
+    """A database with every migration and the reference data, cloned by each test."""
+
+    async def build() -> None:
+        await _admin_execute(
+            postgres_server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"'
+        )
+        conn = await asyncpg.connect(with_database(postgres_server_url, TEMPLATE))
+        try:
+            await database.migrate(conn)
+            await reference.load_reference(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return TEMPLATE
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
+    name = f"kezek_test_{os.getpid()}_{next(_counter)}"
+    asyncio.run(_admin_execute(postgres_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    yield with_database(postgres_server_url, name)
+    asyncio.run(_admin_execute(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    async def flush() -> None:
+        client = aioredis.Redis.from_url(redis_server_url)
+        try:
+            await client.flushall()
+            await client.script_flush()
+        finally:
+            await client.aclose()
+
+    asyncio.run(flush())
+    return redis_server_url
+
+
+@pytest.fixture
+async def db_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await database.create_pool(database_url, min_size=1, max_size=30)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, max_connections=500)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def keys() -> KeySet:
+    return KeySet.generate()
+
+
+@pytest.fixture
+def settings(redis_url: str, database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        database_url=database_url,
+        signing_key_file=str(tmp_path / "signing-key.pem"),
+        db_pool_min=1,
+        db_pool_max=30,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, keys: KeySet) -> Litestar:
+    return create_app(settings, keys=keys)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
