@@ -1,0 +1,54 @@
+"""The audit trail: who changed what, old → new, when."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from admission.db import QUERIES, Connection
+from admission.keys import AdminPrincipal
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: dt.datetime
+    actor: str
+    actor_role: str
+    action: str
+    region_slug: str | None
+    target: str
+    old_value: Any
+    new_value: Any
+
+
+async def record(
+    conn: Connection,
+    actor: AdminPrincipal,
+    action: str,
+    target: str,
+    *,
+    region: str | None,
+    old: Any,
+    new: Any,
+) -> None:
+    """Write one entry; call it in the same transaction as the change it describes."""
+    await conn.execute(
+        QUERIES["insert_audit_entry"],
+        actor.subject,
+        actor.role,
+        action,
+        region,
+        target,
+        msgspec.to_builtins(old),
+        msgspec.to_builtins(new),
+    )
+
+
+async def entries(
+    conn: Connection, region: str | None, limit: int = 100, before_id: int | None = None
+) -> list[AuditEntry]:
+    """Newest first; ``region=None`` is every region (ministry view)."""
+    rows = await conn.fetch(QUERIES["list_audit_entries"], region, limit, before_id)
+    return [AuditEntry(**dict(r)) for r in rows]
