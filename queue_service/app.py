@@ -20,8 +20,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import resources
-from queue_service.controllers import regions, system
+from queue_service import resources, rooms_runtime
+from queue_service.controllers import regions, rooms, system
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -41,6 +41,8 @@ def route_handlers() -> Sequence[Any]:
         system.jwks,
         regions.list_regions,
         regions.get_region,
+        rooms.RoomsController,
+        rooms.AdminRoomsController,
         MetricsController,
     ]
 
@@ -51,7 +53,11 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     return Litestar(
         route_handlers=route_handlers(),
         state=State({"settings": settings, "keyset": keyset}),
-        lifespan=[resources.redis_lifespan(settings), resources.postgres_lifespan(settings)],
+        lifespan=[
+            resources.redis_lifespan(settings),
+            resources.postgres_lifespan(settings),
+            rooms_runtime.rooms_lifespan(settings),
+        ],
         dependencies={
             "redis": Provide(resources.provide_redis, sync_to_thread=False),
             "db": Provide(resources.provide_db, sync_to_thread=False),

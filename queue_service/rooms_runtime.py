@@ -1,0 +1,125 @@
+"""The waiting rooms in a running worker: built in the lifespan, swept in the background.
+
+At start-up the regions and their windows are read from PostgreSQL and each
+room is created in Redis if missing (settings already there are kept).  A
+background task then, every ``KEZEK_ROOM_SWEEP_MS``, sweeps every room (ends
+expired leases and arrival graces, refills free slots -- whether or not
+anyone polls) and records the polls answered from snapshots.  Every sweep is
+one atomic Lua call, so several workers sweeping at once is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.exceptions
+from litestar import Litestar, Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from admission import reference
+from admission.db import Pool
+from admission.keys import KeySet
+from admission.waiting_room.portal import PortalIdentity
+from admission.waiting_room.room import WaitingRoom
+from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
+from admission.waiting_room.visitors import Visitors
+from queue_service.settings import Settings
+
+log = logging.getLogger("kezek.rooms")
+
+
+async def _ensure_rooms(room: WaitingRoom, pool: Pool) -> None:
+    async with pool.acquire() as conn:
+        regions = await reference.list_regions(conn)
+    for region in regions:
+        await room.ensure(region.slug, region.window_opens_at, region.window_closes_at)
+
+
+async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event) -> None:
+    """Until ``stop``: sweep every room, flush poll touches; recreate rooms Redis lost.
+
+    Stopped by an event rather than by cancellation alone: redis-py may swallow a
+    cancellation that arrives while a command is in flight.
+    """
+    ensured = False
+    while not stop.is_set():
+        now = dt.datetime.now(dt.UTC)
+        try:
+            if not ensured:
+                await _ensure_rooms(visitors.room, pool)
+                ensured = True
+            for region in sorted(visitors.regions):
+                report = await visitors.room.sweep(region, now)
+                if report.expired < 0:
+                    ensured = False  # the room is gone (Redis was reset): recreate it next round
+            await visitors.flush_touches(now)
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("waiting-room sweep failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+def rooms_lifespan(settings: Settings) -> Any:
+    """Needs ``app.state.redis`` and ``app.state.db``: list it after their lifespans."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        keyset: KeySet = app.state.keyset
+        pool: Pool = app.state.db
+        async with pool.acquire() as conn:
+            regions = [r.slug for r in await reference.list_regions(conn)]
+        room = WaitingRoom(app.state.redis)
+        secret = derive_ticket_secret(settings.ticket_secret, keyset.raw_private)
+        visitors = Visitors(
+            room,
+            TicketSigner(secret),
+            keyset,
+            regions=regions,
+            apply_url=settings.apply_url,
+            snapshot_max_age=settings.room_snapshot_ms / 1000,
+        )
+        app.state.visitors = visitors
+        app.state.portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
+        stop = asyncio.Event()
+        interval = settings.room_sweep_ms / 1000
+        task = asyncio.create_task(sweeper(visitors, pool, interval, stop), name="room-sweeper")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 10)
+            except TimeoutError:
+                task.cancel()
+
+    return lifespan
+
+
+def provide_visitors(state: State) -> Visitors:
+    visitors: Visitors = state["visitors"]
+    return visitors
+
+
+def provide_portal(state: State) -> PortalIdentity:
+    portal: PortalIdentity = state["portal"]
+    return portal
+
+
+def visitors_of(request: Request[Any, Any, Any]) -> Visitors:
+    visitors: Visitors = request.app.state["visitors"]
+    return visitors
+
+
+ROOM_DEPENDENCIES = {
+    "visitors": Provide(provide_visitors, sync_to_thread=False),
+    "portal": Provide(provide_portal, sync_to_thread=False),
+}
+VisitorsDep = NamedDependency[Visitors]
+PortalDep = NamedDependency[PortalIdentity]
