@@ -33,6 +33,7 @@ from admission.waiting_room.visitors import Visitors
 from queue_service.settings import Settings
 
 log = logging.getLogger("kezek.rooms")
+STARTUP_TIMEOUT = 3.0
 
 
 async def _ensure_rooms(room: WaitingRoom, pool: Pool) -> None:
@@ -42,13 +43,12 @@ async def _ensure_rooms(room: WaitingRoom, pool: Pool) -> None:
         await room.ensure(region.slug, region.window_opens_at, region.window_closes_at)
 
 
-async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event) -> None:
+async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event, *, ensured: bool) -> None:
     """Until ``stop``: sweep every room, flush poll touches; recreate rooms Redis lost.
 
     Stopped by an event rather than by cancellation alone: redis-py may swallow a
     cancellation that arrives while a command is in flight.
     """
-    ensured = False
     while not stop.is_set():
         now = dt.datetime.now(dt.UTC)
         try:
@@ -87,9 +87,15 @@ def rooms_lifespan(settings: Settings) -> Any:
         )
         app.state.visitors = visitors
         app.state.portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
+        ensured = False
+        try:  # when Redis is not there yet, the sweeper creates the rooms once it is
+            await asyncio.wait_for(_ensure_rooms(room, pool), STARTUP_TIMEOUT)
+            ensured = True
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            log.warning("waiting rooms not created at start-up: %s", exc)
         stop = asyncio.Event()
         interval = settings.room_sweep_ms / 1000
-        task = asyncio.create_task(sweeper(visitors, pool, interval, stop), name="room-sweeper")
+        task = asyncio.create_task(sweeper(visitors, pool, interval, stop, ensured=ensured), name="room-sweeper")
         try:
             yield
         finally:

@@ -89,7 +89,7 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
 
     def rate(self) -> float:
         """Places expected to free per second: measured, else every slot turning over once per lease."""
-        fallback = self.settings.max_active / max(self.settings.session_ttl, 1)
+        fallback = max(self.settings.max_active, 1) / max(self.settings.session_ttl, 1)
         return self.free_rate if self.free_rate > 0 else fallback
 
     def eta_seconds(self, position: int, now: dt.datetime) -> int:
