@@ -22,6 +22,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from admission.keys import KeySet
 from queue_service import resources, rooms_runtime
 from queue_service.controllers import regions, rooms, system
+from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -43,6 +44,7 @@ def route_handlers() -> Sequence[Any]:
         regions.get_region,
         rooms.RoomsController,
         rooms.AdminRoomsController,
+        room_pages.waiting_page,
         MetricsController,
     ]
 

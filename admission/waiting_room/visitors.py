@@ -81,9 +81,14 @@ class RoomView(msgspec.Struct, kw_only=True):
     free_rate_per_minute: float
 
 
-def poll_after(eta_seconds: float) -> float:
-    """Seconds until the next poll: ~1/10 of the wait, 2-30 s, with ±20 % jitter so polls do not come in waves."""
-    base = min(max(eta_seconds / 10, MIN_POLL_SECONDS), MAX_POLL_SECONDS)
+def poll_after(eta_seconds: float, position: int) -> float:
+    """Seconds until the next poll, growing with distance from the front, 2-30 s, with ±20 % jitter.
+
+    ~1/10 of the expected wait, but never more than ``2 + position / 20`` s, so the first few
+    hundred poll often even when the rate estimate is pessimistic; the jitter keeps polls from
+    arriving in waves.
+    """
+    base = min(max(min(eta_seconds / 10, 2 + position / 20), MIN_POLL_SECONDS), MAX_POLL_SECONDS)
     return round(base * random.uniform(0.8, 1.2), 1)  # noqa: S311 - jitter, not a secret
 
 
@@ -240,7 +245,7 @@ class Visitors:
             position=position,
             ahead=position - 1,
             eta_seconds=eta,
-            poll_after_seconds=poll_after(eta),
+            poll_after_seconds=poll_after(eta, position),
             opens_at=state.opens_at if phase == "prequeue" else None,
         )
 

@@ -54,7 +54,11 @@ async def test_assertion_mode_requires_a_portal_signed_assertion_for_that_iin(
             assertion(KEYS[algorithm](), algorithm, me),  # not the portal's key
             assertion(portal_key, algorithm, me, exp=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)),
             assertion(portal_key, algorithm, me, aud="another-service"),
-            jwt.encode({"sub": me, "aud": "kezek", "exp": 4_000_000_000}, "a-shared-secret-guess-that-is-long-enough-for-hs256", algorithm="HS256"),
+            jwt.encode(
+                {"sub": me, "aud": "kezek", "exp": 4_000_000_000},
+                "a-shared-secret-guess-that-is-long-enough-for-hs256",
+                algorithm="HS256",
+            ),
         ]
         for bad in refusals:
             response = await client.post(url, json={"applicant_iin": me}, headers={"X-Portal-Assertion": bad})
