@@ -248,7 +248,7 @@ async def fill(redis_url: str, target: int, tickets_file: Path) -> tuple[int, in
             if isinstance(place, Place) and place.status == "waiting":
                 lines.append(signer.mint(REGION, iin, place.seq, place.epoch, place.gen))
         waiting = await client.llen(room_keys(REGION)[1])
-    tickets_file.write_text("\n".join(lines) + "\n")  # noqa: ASYNC240 - once, before measuring  # noqa: ASYNC240 - once, before measuring
+    tickets_file.write_text("\n".join(lines) + "\n")  # noqa: ASYNC240 - once, before measuring
     key_bytes = 0
     for key in room_keys(REGION):
         key_bytes += int(await client.memory_usage(key, samples=0) or 0)
