@@ -123,6 +123,11 @@ def visitors_of(request: Request[Any, Any, Any]) -> Visitors:
     return visitors
 
 
+def portal_of(request: Request[Any, Any, Any]) -> PortalIdentity:
+    portal: PortalIdentity = request.app.state["portal"]
+    return portal
+
+
 ROOM_DEPENDENCIES = {
     "visitors": Provide(provide_visitors, sync_to_thread=False),
     "portal": Provide(provide_portal, sync_to_thread=False),

@@ -79,11 +79,16 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
         return self.opens_at - dt.timedelta(minutes=self.settings.prequeue_minutes)
 
     def phase(self, now: dt.datetime) -> Phase:
-        if now < self.prequeue_opens_at:
+        return self.phase_at(now.timestamp())
+
+    def phase_at(self, ts: float) -> Phase:
+        """The phase at unix time ``ts`` (the poll path's cheaper clock)."""
+        opens = self.opens_at.timestamp()
+        if ts < opens - self.settings.prequeue_minutes * 60:
             return "not_open"
-        if now < self.opens_at:
+        if ts < opens:
             return "prequeue"
-        if now < self.closes_at:
+        if ts < self.closes_at.timestamp():
             return "open"
         return "closed"
 
@@ -94,10 +99,14 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
 
     def eta_seconds(self, position: int, now: dt.datetime) -> int:
         """Estimated seconds until the visitor at ``position`` (1 = next) is admitted."""
+        return self.eta_at(position, now.timestamp())
+
+    def eta_at(self, position: int, ts: float) -> int:
         free_now = max(self.settings.max_active - self.active, 0)
         wait = 0.0 if position <= free_now else (position - free_now) / self.rate()
-        if now < self.opens_at:
-            wait += (self.opens_at - now).total_seconds()
+        opens = self.opens_at.timestamp()
+        if ts < opens:
+            wait += opens - ts
         return math.ceil(wait)
 
 
@@ -239,15 +248,14 @@ class WaitingRoom:
 
     async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> Place | WindowRefusal:
         """Take a place (or get back the one this ИИН holds); the caller validated the ИИН."""
-        raw = await self._call("join", region, now, applicant_iin)
-        kind = _text(raw[0])
-        if kind == "no_room":
+        return (await self.join_many(region, [applicant_iin], now))[0]
+
+    async def join_many(self, region: str, applicant_iins: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
+        """Several joins in one atomic script call (in order), one result each."""
+        raw = await self._call("join", region, now, *applicant_iins)
+        if raw and _text(raw[0]) == "no_room":
             raise UnknownRegion(region=region)
-        if kind == "full":
-            return WindowRefusal(reason="full", waiting=int(raw[1]), free_rate=float(_text(raw[2])))
-        if kind in ("not_open", "closed"):
-            return WindowRefusal(reason="not_open" if kind == "not_open" else "closed")
-        return _place(raw)
+        return [_join_result(item) for item in raw]
 
     async def visit(self, region: str, applicant_iin: str, now: dt.datetime) -> Place:
         """A poll that needs Redis: where the visitor stands now; an admitted one has now arrived."""
@@ -286,6 +294,17 @@ def _setting_pairs(settings: RoomSettings) -> list[str | int]:
     for name in SETTING_NAMES:
         pairs += [name, getattr(settings, name)]
     return pairs
+
+
+def _join_result(raw: list[Any]) -> Place | WindowRefusal:
+    kind = _text(raw[0])
+    if kind == "full":
+        return WindowRefusal(reason="full", waiting=int(raw[1]), free_rate=float(_text(raw[2])))
+    if kind == "not_open":
+        return WindowRefusal(reason="not_open")
+    if kind == "closed":
+        return WindowRefusal(reason="closed")
+    return _place(raw)
 
 
 def _place(raw: list[Any]) -> Place:

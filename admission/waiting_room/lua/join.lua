@@ -1,16 +1,33 @@
--- join: ARGV[3] = ИИН.  One place per ИИН: joining again returns the place already held.
+-- join: ARGV[3..] = ИИНs (a worker batches the joins that arrive together into one call).
+-- One place per ИИН: joining again returns the place already held.  Returns one result per ИИН:
+-- a describe() table, or {'not_open'} / {'closed'} / {'full', waiting, rate}.
 local c = load_cfg()
 if not c then return {'no_room'} end
-local iin = ARGV[3]
 expire()
 admit(c)
-if redis.call('HEXISTS', K_V, iin) == 1 then return describe(c, iin) end
 local p = phase(c)
-if p == 'not_open' or p == 'closed' then return {p} end
 local waiting = redis.call('LLEN', K_Q)
-if waiting >= c.max_waiting then return {'full', waiting, tostring(free_rate())} end
-c.tail = redis.call('HINCRBY', K_CFG, 'tail', 1)
-redis.call('RPUSH', K_Q, iin)
-redis.call('HSET', K_V, iin, 'w|' .. c.tail .. '|' .. math.floor(NOW / 1000))
+local seen = math.floor(NOW / 1000)
+local refused = {}
+for i = 3, #ARGV do
+  local iin = ARGV[i]
+  if redis.call('HEXISTS', K_V, iin) == 0 then
+    if p == 'not_open' or p == 'closed' then
+      refused[i] = {p}
+    elseif waiting >= c.max_waiting then
+      refused[i] = {'full', waiting, tostring(free_rate())}
+    else
+      c.tail = c.tail + 1
+      waiting = waiting + 1
+      redis.call('RPUSH', K_Q, iin)
+      redis.call('HSET', K_V, iin, 'w|' .. c.tail .. '|' .. seen)
+    end
+  end
+end
+redis.call('HSET', K_CFG, 'tail', c.tail)
 admit(c)
-return describe(c, iin)
+local out = {}
+for i = 3, #ARGV do
+  out[#out + 1] = refused[i] or describe(c, ARGV[i])
+end
+return out
