@@ -73,6 +73,9 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
     active: int
     free_rate: float
     """Slots freed per second over the last ten minutes (0 when none yet)."""
+    opens_ts: float
+    """``opens_at`` as unix seconds (the poll path compares floats)."""
+    closes_ts: float
 
     @property
     def prequeue_opens_at(self) -> dt.datetime:
@@ -83,12 +86,12 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
 
     def phase_at(self, ts: float) -> Phase:
         """The phase at unix time ``ts`` (the poll path's cheaper clock)."""
-        opens = self.opens_at.timestamp()
+        opens = self.opens_ts
         if ts < opens - self.settings.prequeue_minutes * 60:
             return "not_open"
         if ts < opens:
             return "prequeue"
-        if ts < self.closes_at.timestamp():
+        if ts < self.closes_ts:
             return "open"
         return "closed"
 
@@ -104,9 +107,8 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
     def eta_at(self, position: int, ts: float) -> int:
         free_now = max(self.settings.max_active - self.active, 0)
         wait = 0.0 if position <= free_now else (position - free_now) / self.rate()
-        opens = self.opens_at.timestamp()
-        if ts < opens:
-            wait += opens - ts
+        if ts < self.opens_ts:
+            wait += self.opens_ts - ts
         return math.ceil(wait)
 
 
@@ -235,6 +237,8 @@ class WaitingRoom:
             settings=settings,
             opens_at=_from_ms(float(f[8])),
             closes_at=_from_ms(float(f[9])),
+            opens_ts=float(f[8]) / 1000,
+            closes_ts=float(f[9]) / 1000,
             head=int(f[10]),
             tail=int(f[11]),
             epoch=f[0],
