@@ -219,3 +219,16 @@ async def test_heartbeat_keeps_the_slot_and_an_ended_lease_cannot_be_renewed(roo
     assert await room.heartbeat("astana", claims, DURING + dt.timedelta(seconds=111)) is None
     forged = AccessClaims(region="astana", applicant_iin=me, jti="not-my-slot", expires_at=DURING)
     assert await room.heartbeat("astana", forged, DURING) is None
+
+
+async def test_a_waiting_visitor_costs_at_most_200_bytes_of_redis(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=0, max_waiting=1_000_000)
+    people = iins(20_000, start=200_000)
+    before = int((await redis_client.info("memory"))["used_memory"])
+    for start in range(0, len(people), 1000):
+        await room.join_many("astana", people[start : start + 1000], DURING)
+    after = int((await redis_client.info("memory"))["used_memory"])
+    assert await redis_client.llen(room_keys("astana")[1]) == 20_000
+    assert (after - before) / 20_000 <= 200
