@@ -22,6 +22,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from admission.keys import KeySet
 from queue_service import resources
 from queue_service.controllers import regions, system
+from queue_service.controllers import transfers as transfer_routes
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -42,6 +43,7 @@ def route_handlers() -> Sequence[Any]:
         regions.list_regions,
         regions.get_region,
         MetricsController,
+        *transfer_routes.ROUTES,
     ]
 
 
