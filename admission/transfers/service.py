@@ -285,6 +285,8 @@ async def request_transfer(
                 _, to_region = await school_card(conn, request.to_school_bin)
             if registrar is not None:
                 registrar.require_school(request.to_school_bin or from_school, to_region or from_region)
+            # Judged before this request holds a seat; the class-set lock is held until commit.
+            refusal = await _rule_refusal(conn, request, now)
             row = await conn.fetchrow(
                 QUERIES["insert_transfer"],
                 uuid.uuid4(),
@@ -316,7 +318,6 @@ async def request_transfer(
                 grade=request.grade,
                 decision_due_at=transfer.decision_due_at,
             )
-            refusal = await _rule_refusal(conn, request, now)
             if refusal is not None:
                 transfer = await _refuse(conn, transfer, refusal, now, "rules")
     except asyncpg.UniqueViolationError as exc:
