@@ -241,7 +241,11 @@ class AdminTransferController(Controller):
         service.require_party(admin, t)
         return await _out(db, t, admin=admin)
 
-    @post("/transfers/{transfer_id:str}/decision", summary="Accept (signed notification / arrival talon) or refuse")
+    @post(
+        "/transfers/{transfer_id:str}/decision",
+        status_code=200,
+        summary="Accept (signed notification / arrival talon) or refuse",
+    )
     async def decide(
         self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DecisionIn]
     ) -> TransferOut:
@@ -258,7 +262,9 @@ class AdminTransferController(Controller):
         return await _out(db, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/departure", summary="Departing school: arrival talon shown, issue departure talon"
+        "/transfers/{transfer_id:str}/departure",
+        status_code=200,
+        summary="Departing school: arrival talon shown, issue departure talon",
     )
     async def depart(
         self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DepartureIn]
@@ -267,7 +273,11 @@ class AdminTransferController(Controller):
             t = await service.depart(conn, admin, _id(transfer_id), data.arrival_talon_number, _now())
         return await _out(db, t, admin=admin)
 
-    @post("/transfers/{transfer_id:str}/orders", summary="Record the admission or expulsion order (para 22)")
+    @post(
+        "/transfers/{transfer_id:str}/orders",
+        status_code=200,
+        summary="Record the admission or expulsion order (para 22)",
+    )
     async def record_order(
         self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[OrderIn]
     ) -> TransferOut:
