@@ -141,7 +141,7 @@ async def test_a_refused_or_finished_hold_frees_the_seat_and_enrolled_pupils_cou
 
 async def test_capacity_binds_grades_2_to_9_not_grade_1(world: World) -> None:
     target, source = world.schools["astana"][6], world.schools["astana"][7]
-    await world.set_capacity(target, 1, "kk", classes=0, seats=0)
+    await world.fill(target, 1, "kk", await world.capacity(target, 1, "kk") + 5)
     child = await world.enrolled_child(source, grade=1)
     async with world.pool.acquire() as conn:
         t = await service.request_transfer(conn, world.request(child, target, grade=1), TERM_TIME)

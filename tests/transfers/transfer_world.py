@@ -51,6 +51,29 @@ class World:
     async def enrolled_child(self, school: str, grade: int = 5, language: str = "kk") -> str:
         return await self.enrol(self.child(), school, grade, language)
 
+    async def fill(self, school: str, grade: int, language: str, count: int) -> None:
+        """Enrol ``count`` filler pupils (their ИИН only match the format)."""
+        await self.pool.execute(
+            "INSERT INTO contingent.enrolments"
+            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
+            " SELECT '77' || lpad(g::text, 10, '0'), $1, $2, $3, 'seed', '2025-09-01', '2025-09-01'"
+            " FROM generate_series(1, $4) AS g",
+            school,
+            grade,
+            language,
+            count,
+        )
+
+    async def capacity(self, school: str, grade: int, language: str) -> int:
+        seats: int = await self.pool.fetchval(
+            "SELECT classes * seats_per_class FROM school_classes"
+            " WHERE school_bin = $1 AND grade = $2 AND language = $3",
+            school,
+            grade,
+            language,
+        )
+        return seats
+
     async def current_schools(self, child: str) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT school_bin FROM contingent.enrolments WHERE child_iin = $1 AND ended_on IS NULL", child
