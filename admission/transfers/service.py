@@ -277,6 +277,9 @@ async def request_transfer(
             if enrolment is None:
                 raise PupilNotEnrolled()
             from_school: str = enrolment["school_bin"]
+            if request.grade not in (enrolment["grade"], enrolment["grade"] + 1):
+                # The pupil's own grade, or the next one when moving over the summer.
+                raise InvalidTransfer(problem=f"the pupil is in grade {enrolment['grade']}, not {request.grade}")
             if from_school == request.to_school_bin:
                 raise InvalidTransfer(problem="the pupil already studies at the receiving school")
             _, from_region = await school_card(conn, from_school)

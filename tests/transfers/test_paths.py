@@ -78,6 +78,18 @@ async def test_only_the_departing_school_issues_the_departure_talon(world: World
             await service.depart(conn, world.school_admin(school_to), t.id, t.arrival_talon_number or "", MONDAY)
 
 
+async def test_a_paper_request_is_registered_by_the_receiving_school_only(world: World) -> None:
+    school_from, school_to = world.schools["astana"][:2]
+    child = await world.enrolled_child(school_from)
+    request = world.request(child, school_to, path="paper")
+    async with world.pool.acquire() as conn:
+        for wrong in (world.school_admin(school_from), world.region_admin("abai")):
+            with pytest.raises(Forbidden):
+                await service.request_transfer(conn, request, MONDAY, registrar=wrong)
+        t = await service.request_transfer(conn, request, MONDAY, registrar=world.school_admin(school_to))
+    assert (t.status, t.path) == ("pending", "paper")
+
+
 async def test_overdue_decisions_are_listed_for_the_region_admin(world: World) -> None:
     school_from, school_to = world.schools["astana"][:2]
     friday_evening = kz(2026, 4, 17, 17)  # due Monday 17:00 (1.5 h Friday + 8 h Monday)

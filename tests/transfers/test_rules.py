@@ -65,7 +65,12 @@ async def test_only_pupils_enrolled_per_the_contingent_store_and_one_transfer_at
     async with world.pool.acquire() as conn:
         with pytest.raises(PupilNotEnrolled):
             await service.request_transfer(conn, world.request(stranger, school_to), TERM_TIME)
-        child = await world.enrolled_child(school_from)
+        child = await world.enrolled_child(school_from, grade=5)
+        for wrong_grade in (3, 4, 7):  # their own grade, or the next one over the summer
+            with pytest.raises(InvalidTransfer):
+                await service.request_transfer(conn, world.request(child, school_to, grade=wrong_grade), TERM_TIME)
+        with pytest.raises(InvalidTransfer):
+            await service.request_transfer(conn, world.request(child, school_from), TERM_TIME)
         await service.request_transfer(conn, world.request(child, school_to), TERM_TIME)
         with pytest.raises(TransferInProgress):
             await service.request_transfer(conn, world.request(child, world.schools["astana"][2]), TERM_TIME)
