@@ -98,8 +98,17 @@ async def school_card(conn: Connection, school_bin: str) -> tuple[SchoolCard, st
     return SchoolCard(**values), region
 
 
+def receipt_issuer(transfer: Transfer) -> str:
+    """Who hands the refusal receipt over: the school the documents were presented to.
+
+    A late arrival talon is presented to the departing school (para 23); every
+    other refusal comes from the deciding school.
+    """
+    return transfer.from_school_bin if transfer.refusal_code == "talon_expired" else transfer.deciding_school
+
+
 def receipt(transfer: Transfer, school: SchoolCard) -> RefusalReceipt | None:
-    """The annex 2 refusal receipt of a refused transfer."""
+    """The annex 2 refusal receipt of a refused transfer, issued by ``school`` (see :func:`receipt_issuer`)."""
     if transfer.status != "refused" or transfer.refusal_code is None or transfer.decided_at is None:
         return None
     documents = [f"transfer request {transfer.id}"]

@@ -78,7 +78,7 @@ async def _out(db: Any, t: Transfer, *, admin: AdminPrincipal | None = None, tok
         async with db.acquire() as conn:
             key = await signing.school_key(conn, t.deciding_school)
             notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-            card, _ = await service.school_card(conn, t.deciding_school)
+            card, _ = await service.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,

@@ -11,7 +11,8 @@ from litestar.testing import AsyncTestClient
 from transfer_world import PARENT, World, kz
 
 from admission.errors import Forbidden
-from admission.transfers import service
+from admission.reference import KZ
+from admission.transfers import calendar, service
 from admission.transfers.errors import WrongStage
 
 MONDAY = kz(2026, 4, 13, 10)
@@ -52,7 +53,8 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
         late = await service.depart(
             conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 16, 10, 1)
         )
-        card, _ = await service.school_card(conn, late.deciding_school)
+        assert service.receipt_issuer(late) == school_from, "the talon was presented to the departing school"
+        card, _ = await service.school_card(conn, service.receipt_issuer(late))
     assert (late.status, late.refusal_code, late.refusal_ground) == ("refused", "talon_expired", None)
     receipt = service.receipt(late, card)
     assert receipt is not None
@@ -62,7 +64,7 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
     assert f"arrival talon {t.arrival_talon_number}" in receipt.documents
     assert receipt.date == dt.date(2026, 4, 16)
     assert "3" in receipt.refusal.reason_ru
-    assert receipt.school.bin == school_to
+    assert receipt.school.bin == school_from
     assert await world.current_schools(child) == [school_from]
     async with world.pool.acquire() as conn:  # a refused transfer takes no order
         with pytest.raises(WrongStage):
@@ -213,3 +215,41 @@ async def test_the_region_admin_sees_overdue_transfers_over_http(
         "/v1/admin/regions/astana/transfers/overdue", headers=world.bearer(world.region_admin("abai"))
     )
     assert other.status_code == 403
+
+
+async def test_a_parent_gets_the_motivated_refusal_and_its_receipt_over_http(
+    world: World, client: AsyncTestClient[Litestar]
+) -> None:
+    school_from, school_to = world.schools["astana"][:2]
+    year = calendar.school_year_of(dt.datetime.now(KZ).date())
+    # The ministry clears this school year's holidays: today is certainly not one.
+    cleared = await client.put(
+        f"/v1/admin/calendar/{year}", json={"holidays": []}, headers=world.bearer(world.ministry())
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert (await client.get(f"/v1/calendar/{year}")).json()["holidays"] == []
+    denied = await client.put(
+        f"/v1/admin/calendar/{year}", json={"holidays": []}, headers=world.bearer(world.region_admin("astana"))
+    )
+    assert denied.status_code == 403
+
+    child = await world.enrolled_child(school_from)
+    body = {
+        "applicant_iin": PARENT,
+        "child_iin": child,
+        "child_full_name": "Серікбаева Аружан",
+        "to_school_bin": school_to,
+        "grade": 5,
+        "language": "kk",
+        "ground": "holidays",
+    }
+    created = await client.post("/v1/transfers", json=body, headers={"Accept-Language": "ru"})
+    assert created.status_code == 201, created.text
+    transfer = created.json()
+    assert transfer["status"] == "refused"
+    assert transfer["refusal"]["ground"] == 2
+    assert transfer["refusal"]["code"] == "not_school_holidays"
+    assert transfer["receipt"]["copies"] == 2
+    assert transfer["receipt"]["pupil_iin"] == child
+    assert transfer["receipt"]["school"]["bin"] == school_to
+    assert transfer["notification"]["kind"] == "transfer_refused"
