@@ -106,3 +106,11 @@ SELECT * FROM transfers
 WHERE status = 'pending' AND decision_due_at < $2 AND coalesce(to_region, from_region) = $1
 ORDER BY decision_due_at
 LIMIT $3;
+
+-- name: list_school_transfers
+-- A school's incoming and outgoing transfers, newest first.
+SELECT * FROM transfers
+WHERE (to_school_bin = $1 OR from_school_bin = $1)
+  AND ($2::text IS NULL OR status = $2)
+ORDER BY requested_at DESC
+LIMIT $3;

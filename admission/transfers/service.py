@@ -143,6 +143,15 @@ def require_party(admin: AdminPrincipal, transfer: Transfer) -> None:
         raise NotThisSchool(role="departing or receiving")
 
 
+async def for_school(
+    conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 200
+) -> list[Transfer]:
+    """The school's incoming and outgoing transfers (its admins, its region's, the ministry)."""
+    _, region = await school_card(conn, school_bin)
+    admin.require_school(school_bin, region)
+    return [_transfer(r) for r in await conn.fetch(QUERIES["list_school_transfers"], school_bin, status, limit)]
+
+
 async def overdue(conn: Connection, region: str, now: dt.datetime, limit: int = 200) -> list[Transfer]:
     """Pending transfers of ``region``'s deciding schools past their decision deadline."""
     return [_transfer(r) for r in await conn.fetch(QUERIES["list_overdue_transfers"], region, now, limit)]

@@ -16,6 +16,7 @@ from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (
     OrderKind,
     RefusalReceipt,
+    Status,
     Transfer,
     TransferEvent,
     TransferRequest,
@@ -294,6 +295,19 @@ class AdminTransferController(Controller):
         async with db.acquire() as conn:
             t = await service.attach_prevention_ref(conn, admin, _id(transfer_id), data.reference, _now())
         return await _out(db, t, admin=admin)
+
+    @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
+    async def school_transfers(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        status: FromQuery[Status | None] = None,
+        limit: FromQuery[int] = 200,
+    ) -> list[TransferOut]:
+        async with db.acquire() as conn:
+            found = await service.for_school(conn, admin, school_bin, status, max(1, min(limit, 1000)))
+        return [await _out(db, t, admin=admin) for t in found]
 
     @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
     async def overdue(

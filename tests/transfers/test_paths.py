@@ -153,6 +153,16 @@ async def test_the_portal_path_over_http_with_orders_prevention_ref_and_event_lo
     assert outsider.status_code == 403
     assert (await client.get(f"/v1/transfers/{tid}", headers=parent)).json()["prevention_ref"] is None
 
+    # The receiving school finds it among its pending transfers; other schools cannot look.
+    inbox = await client.get(
+        f"/v1/admin/schools/{school_to}/transfers", params={"status": "pending"}, headers=world.bearer(receiving)
+    )
+    assert [x["id"] for x in inbox.json()] == [tid]
+    assert inbox.json()[0]["prevention_ref"] == "PW-2026-0042"
+    peek = await client.get(
+        f"/v1/admin/schools/{school_to}/transfers", headers=world.bearer(world.school_admin(other_school))
+    )
+    assert peek.status_code == 403
     # Only the receiving school decides.
     wrong = await client.post(
         f"/v1/admin/transfers/{tid}/decision", json={"accept": True}, headers=world.bearer(departing)
