@@ -2,7 +2,7 @@
 -- (receiving side, schema ``contingent``).
 
 -- name: outbox_lock_child
-SELECT pg_advisory_xact_lock(7311000002, hashtext($1));
+SELECT pg_advisory_xact_lock(7311, hashtext($1));
 
 -- name: outbox_insert
 INSERT INTO contingent_outbox (child_iin, event)
@@ -31,7 +31,7 @@ WHERE id = ANY($1::bigint[]);
 UPDATE contingent_outbox o
 SET attempts = o.attempts + 1,
     last_error = f.error,
-    next_attempt_at = $3 + make_interval(secs => least($4 * power(2, o.attempts), $5))
+    next_attempt_at = $3::timestamptz + make_interval(secs => least($4::float8 * power(2, o.attempts), $5::float8))
 FROM unnest($1::bigint[], $2::text[]) AS f (id, error)
 WHERE o.id = f.id;
 
