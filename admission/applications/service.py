@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -110,31 +111,58 @@ async def file_application(
 
     token, hashed = new_token()
     application_id = uuid.uuid4()
+    row: dict[str, Any] = {
+        "id": application_id,
+        "applicant_iin": form.applicant_iin,
+        "child_iin": form.child_iin,
+        "school_bin": form.school_bin,
+        "region_slug": region,
+        "grade": 1,
+        "language": form.language,
+        "consent": form.consent,
+        "priority": False,
+        "decided_at": now,
+        "withdrawn_at": None,
+        "confirmed_at": None,
+        "order_number": None,
+        "order_date": None,
+        "duplicate_of": None,
+        "school_name_kk": context["school_name_kk"],
+        "school_name_ru": context["school_name_ru"],
+    }
     refusal = _refusal_before_seat(form, context, age_rule, now)
-    if refusal is not None:
-        await _insert_refused(
-            conn, application_id, form, region, refusal, context["live_application_id"], hashed, claims, now
-        )
-    else:
-        auto = bool(context["auto_confirm"])
-        priority = context["roster_language"] == form.language
-        for _attempt in range(3):
-            try:
-                status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, now)
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name != LIVE_INDEX:
-                    raise
-                live = await conn.fetchval(QUERIES["live_application"], form.child_iin)
-                if live is None:  # the other one was withdrawn meanwhile: decide again
-                    continue
-                await _insert_refused(
-                    conn, application_id, form, region, "duplicate_application", live, hashed, claims, now
-                )
-                break
-            if status is not None:
-                break
+    live_id = context["live_application_id"]
+    auto = bool(context["auto_confirm"])
+    priority = context["roster_language"] == form.language
+    status: str | None = None
+    while refusal is None and status is None:
+        try:
+            status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, now)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != LIVE_INDEX:
+                raise
+            # Another application for this child went live meanwhile (filed at the same moment);
+            # when that one has been withdrawn since, decide again.
+            live_id = await conn.fetchval(QUERIES["live_application"], form.child_iin)
+            if live_id is not None:
+                refusal = "duplicate_application"
+            continue
+        if status is None:
             priority = False  # no held seat left for this roster child: the general basis
-    return Filed(application=await get_application(conn, application_id), withdraw_token=token)
+    if refusal is not None:
+        await _insert_refused(conn, application_id, form, region, refusal, live_id, hashed, claims, now)
+        status = "refused"
+    row["status"] = status
+    if status == "refused":
+        row["refusal_code"] = refusal or "class_full"
+        row["refusal_ground"] = REASONS[row["refusal_code"]][0]
+        row["duplicate_of"] = live_id if refusal == "duplicate_application" else None
+    else:
+        row["priority"] = priority
+        if status == "confirmed":
+            day = now.astimezone(KZ).date()
+            row.update(confirmed_at=now, order_number=auto_order_number(region, day), order_date=day)
+    return Filed(application=_application(row), withdraw_token=token)
 
 
 def _refusal_before_seat(
@@ -242,10 +270,10 @@ async def get_application(conn: Connection, application_id: uuid.UUID, token: st
         raise UnknownApplication(application_id=str(application_id))
     if token is not None and not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(token)):
         raise WrongWithdrawToken()
-    return _application(row)
+    return _application(dict(row))
 
 
-def _application(row: asyncpg.Record) -> Application:
+def _application(row: Mapping[str, Any]) -> Application:
     refusal = None
     if row["status"] == "refused":
         code: RefusalCode = row["refusal_code"]
