@@ -28,10 +28,15 @@ from admission.db import QUERIES, Pool
 
 log = logging.getLogger("kezek.contingent")
 
+# Every worker measures the same outbox: with several worker processes the newest measurement counts.
 LAG_SECONDS = Gauge(
-    "kezek_contingent_outbox_lag_seconds", "Age of the oldest undelivered contingent event (0 when none)"
+    "kezek_contingent_outbox_lag_seconds",
+    "Age of the oldest undelivered contingent event (0 when none)",
+    multiprocess_mode="mostrecent",
 )
-PENDING = Gauge("kezek_contingent_outbox_pending", "Contingent events not yet delivered")
+PENDING = Gauge(
+    "kezek_contingent_outbox_pending", "Contingent events not yet delivered", multiprocess_mode="mostrecent"
+)
 DELIVERED = Counter("kezek_contingent_events_delivered", "Contingent events delivered to the store")
 FAILED = Counter("kezek_contingent_delivery_failures", "Failed attempts to deliver a contingent event")
 
