@@ -17,7 +17,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from admission_helpers import APPLICANT, GENERAL_SEATS, ROSTER, SCHOOL, child_iin
+from admission_helpers import (
+    APPLICANT,
+    GENERAL_SEATS,
+    ROSTER,
+    SCHOOL,
+    child_iin,
+    schools_fixture,  # noqa: F401 - fixtures
+)
 from devservices import free_port
 
 from admission.access import mint_access_token

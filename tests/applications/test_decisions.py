@@ -7,7 +7,7 @@ import datetime as dt
 
 import asyncpg
 import pytest
-from admission_helpers import (
+from admission_helpers import (  # noqa: F401 - fixtures
     GENERAL_SEATS,
     OTHER_SCHOOL,
     ROSTER,
@@ -16,6 +16,8 @@ from admission_helpers import (
     access,
     apply,
     child_iin,
+    claims_fixture,
+    schools_fixture,
     seat_counters,
 )
 

@@ -7,7 +7,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-from admission_helpers import ABAI_SCHOOL, APPLICANT, SCHOOL, access_token, child_iin, seat_counters
+from admission_helpers import (
+    ABAI_SCHOOL,
+    APPLICANT,
+    SCHOOL,
+    access_token,
+    child_iin,
+    schools_fixture,  # noqa: F401 - fixtures
+    seat_counters,
+)
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 

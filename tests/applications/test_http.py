@@ -6,7 +6,16 @@ import datetime as dt
 
 import asyncpg
 import pytest
-from admission_helpers import ABAI_SCHOOL, APPLICANT, GENERAL_SEATS, REGION, SCHOOL, access_token, child_iin
+from admission_helpers import (
+    ABAI_SCHOOL,
+    APPLICANT,
+    GENERAL_SEATS,
+    REGION,
+    SCHOOL,
+    access_token,
+    child_iin,
+    schools_fixture,  # noqa: F401 - fixtures
+)
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
