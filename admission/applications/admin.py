@@ -105,7 +105,13 @@ async def set_classes(
                 raise CapacityBelowTaken(
                     requested=classes * seats_per_class, taken=committed, seats_taken=taken, held_for_roster=held
                 )
-        await conn.execute(QUERIES["upsert_school_class"], school_bin, grade, language, classes, seats_per_class)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    QUERIES["upsert_school_class"], school_bin, grade, language, classes, seats_per_class
+                )
+        except asyncpg.CheckViolationError as exc:  # a new class set too small for the roster already listed
+            raise CapacityBelowTaken(requested=classes * seats_per_class, taken=held) from exc
         await audit.record(
             conn,
             admin,
