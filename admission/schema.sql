@@ -345,12 +345,6 @@ CREATE UNIQUE INDEX enrolments_one_current_idx ON contingent.enrolments USING bt
 CREATE INDEX enrolments_school_idx ON contingent.enrolments USING btree (school_bin) WHERE (ended_on IS NULL);
 
 --
--- Name: applications_child_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX applications_child_idx ON public.applications USING btree (child_iin);
-
---
 -- Name: applications_one_live_idx; Type: INDEX; Schema: public; Owner: -
 --
 

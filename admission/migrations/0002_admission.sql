@@ -79,7 +79,6 @@ CREATE TABLE applications (
 );
 -- One live application per child, nationwide.
 CREATE UNIQUE INDEX applications_one_live_idx ON applications (child_iin) WHERE status IN ('accepted', 'confirmed');
-CREATE INDEX applications_child_idx ON applications (child_iin);
 CREATE INDEX applications_school_idx ON applications (school_bin, status);
 
 -- The transactional outbox towards the contingent store: written in the same

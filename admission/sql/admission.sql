@@ -122,8 +122,8 @@ FOR UPDATE;
 -- name: upsert_school_class
 -- A new grade-1 class set holds seats for the roster children already listed in its language.
 INSERT INTO school_classes (school_bin, grade, language, classes, seats_per_class, roster_held)
-VALUES ($1, $2, $3, $4, $5, CASE WHEN $2 = 1 THEN (
-    SELECT count(*) FROM preschool_roster WHERE school_bin = $1 AND language = $3) ELSE 0 END)
+VALUES ($1::text, $2::smallint, $3::text, $4, $5, CASE WHEN $2::smallint = 1 THEN (
+    SELECT count(*)::integer FROM preschool_roster WHERE school_bin = $1::text AND language = $3::text) ELSE 0 END)
 ON CONFLICT (school_bin, grade, language) DO UPDATE
 SET classes = excluded.classes, seats_per_class = excluded.seats_per_class;
 
