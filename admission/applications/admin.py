@@ -215,7 +215,12 @@ async def set_window(
 
 
 async def set_auto_confirm(conn: Connection, admin: AdminPrincipal, region: str, enabled: bool) -> bool:
-    """Switch automatic confirmation of new admissions in ``region``; returns the old setting."""
+    """Switch automatic confirmation of new admissions in ``region``; returns the old setting.
+
+    It applies to admissions decided from now on (confirmed at once with the order reference
+    ``AUTO-<region>-<date>``); those already accepted are confirmed through the confirmations
+    endpoint, which confirms all of a school's accepted applications at once.
+    """
     admin.require_region(region)
     async with conn.transaction():
         old = await conn.fetchrow(QUERIES["lock_region"], region)
