@@ -22,7 +22,7 @@ from admission_helpers import (  # noqa: F401 - fixtures
 )
 
 from admission.access import AccessClaims
-from admission.applications import get_application, withdraw
+from admission.applications import Filed, get_application, withdraw
 from admission.applications.models import NotWithdrawable, WrongWithdrawToken
 from admission.errors import InvalidIin
 from admission.keys import KeySet
@@ -189,3 +189,20 @@ async def test_withdrawal_frees_the_seat_at_once_keeps_history_and_allows_a_new_
     async with db_pool.acquire() as conn:
         with pytest.raises(NotWithdrawable):
             await withdraw(conn, refused.application.id, refused.withdraw_token, dt.datetime.now(dt.UTC))
+
+
+async def test_withdrawing_at_once_from_several_devices_frees_exactly_one_seat(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    general = await apply(db_pool, claims, child_iin())
+    roster = await apply(db_pool, claims, ROSTER[2])
+    assert roster.application.priority
+
+    async def withdraw_it(filed: Filed) -> str:
+        async with db_pool.acquire() as conn:
+            return (await withdraw(conn, filed.application.id, filed.withdraw_token, dt.datetime.now(dt.UTC))).status
+
+    statuses = await asyncio.gather(*(withdraw_it(f) for f in [general, roster] * 10))
+    assert set(statuses) == {"withdrawn"}
+    counters = await seat_counters(db_pool)
+    assert (counters["general_taken"], counters["roster_taken"]) == (0, 0)
