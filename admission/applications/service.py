@@ -8,7 +8,10 @@ row and exactly one of them gets it; CHECK constraints on the row make
 overbooking impossible even for a buggy caller.  Seats held for the
 pre-school roster (pilot para 4) are counted apart and only roster children
 applying to their own school in their roster language take them; a roster
-child applying in another language competes on the general basis.
+child applying in another language, or to another school, competes on the
+general basis, and their held seat stays held until the school takes them
+off its roster (the rules promise them the seat; only the school knows they
+will not come).
 
 The order of the checks: the region's window (pilot para 7; UTC+5), consent
 (annex 2 item 9 ground 6), age on 1 September (ground 2), one live
