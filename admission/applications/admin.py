@@ -39,6 +39,30 @@ class ClassSet(msgspec.Struct, frozen=True, kw_only=True):
     held_for_roster: int
 
 
+class School(msgspec.Struct, frozen=True, kw_only=True):
+    bin: str
+    region_slug: str
+    name_kk: str
+    name_ru: str
+    locality: str
+    address: str
+    phone: str
+    email: str
+    website: str
+
+
+class SchoolChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The school card fields an admin may change; omitted ones stay."""
+
+    name_kk: str | None = None
+    name_ru: str | None = None
+    locality: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+
+
 class LanguageSeats(msgspec.Struct, frozen=True, kw_only=True):
     language: str
     capacity: int
@@ -131,6 +155,44 @@ async def set_classes(
         taken=taken,
         held_for_roster=held,
     )
+
+
+async def update_school(conn: Connection, admin: AdminPrincipal, school_bin: str, changes: SchoolChanges) -> School:
+    """Change a school's names and contacts (the card parents see)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(QUERIES["lock_school"], school_bin)
+        if row is None:
+            raise UnknownSchool(school=school_bin)
+        admin.require_school(school_bin, row["region_slug"])
+        old = School(**dict(row))
+        given = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not None}
+        if any(not value.strip() for key, value in given.items() if key in ("name_kk", "name_ru", "address")):
+            raise InvalidInput("names and the address cannot be empty")
+        new = msgspec.structs.replace(old, **given)
+        if new == old:
+            return old
+        await conn.execute(
+            QUERIES["update_school"],
+            school_bin,
+            new.name_kk,
+            new.name_ru,
+            new.locality,
+            new.address,
+            new.phone,
+            new.email,
+            new.website,
+        )
+        changed = sorted(k for k in given if getattr(old, k) != getattr(new, k))
+        await audit.record(
+            conn,
+            admin,
+            "school.update",
+            f"school:{school_bin}",
+            region=old.region_slug,
+            old={k: getattr(old, k) for k in changed},
+            new={k: getattr(new, k) for k in changed},
+        )
+    return new
 
 
 async def put_roster_child(

@@ -155,3 +155,12 @@ FROM schools s
 LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1
 WHERE s.region_slug = $1
 ORDER BY s.bin, c.language;
+
+-- name: lock_school
+SELECT bin, region_slug, name_kk, name_ru, locality, address, phone, email, website
+FROM schools WHERE bin = $1 FOR UPDATE;
+
+-- name: update_school
+UPDATE schools
+SET name_kk = $2, name_ru = $3, locality = $4, address = $5, phone = $6, email = $7, website = $8
+WHERE bin = $1;

@@ -13,7 +13,7 @@ import uuid
 from typing import Literal
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import applications, audit
@@ -81,6 +81,13 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]  # noqa: RUF012 - Litestar declares it an instance attribute
     dependencies = ADMIN_DEPENDENCY
+
+    @patch("/schools/{school_bin:str}", summary="Change a school's names and contacts")
+    async def update_school(
+        self, admin: AdminDep, db: DbDep, school_bin: FromPath[str], data: JSONBody[seats.SchoolChanges]
+    ) -> seats.School:
+        async with db.acquire() as conn:
+            return await seats.update_school(conn, admin, school_bin, data)
 
     @put("/schools/{school_bin:str}/classes/{grade:int}/{language:str}", summary="Set a school's class sets")
     async def set_classes(

@@ -33,6 +33,7 @@ def endpoints(region: str, school: str) -> list[tuple[str, str, str, dict[str, A
     """(name, method, path, body) of every admin endpoint, aimed at ``region`` / ``school``."""
     now = dt.datetime.now(dt.UTC)
     return [
+        ("school", "PATCH", f"/v1/admin/schools/{school}", {"phone": "+7 717 000 0000"}),
         ("classes", "PUT", f"/v1/admin/schools/{school}/classes/1/kk", {"classes": 2, "seats_per_class": 25}),
         ("classes_grade5", "PUT", f"/v1/admin/schools/{school}/classes/5/ru", {"classes": 1, "seats_per_class": 30}),
         ("roster_put", "PUT", f"/v1/admin/schools/{school}/roster/{ROSTER_CHILD}", {"language": "kk"}),
@@ -48,7 +49,7 @@ def endpoints(region: str, school: str) -> list[tuple[str, str, str, dict[str, A
     ]  # fmt: skip
 
 
-SCHOOL_ENDPOINTS = {"classes", "classes_grade5", "roster_put", "roster_delete", "confirm", "applications"}
+SCHOOL_ENDPOINTS = {"school", "classes", "classes_grade5", "roster_put", "roster_delete", "confirm", "applications"}
 
 
 def allowed(role: str, endpoint: str, target: str) -> bool:
@@ -140,6 +141,26 @@ async def test_capacity_cannot_go_below_seats_taken_or_held(
         {"classes": 1, "seats_per_class": 27},
         {"classes": 1, "seats_per_class": 8},
     )
+
+
+async def test_a_school_admin_edits_its_schools_card_and_the_change_is_audited(client: Client, keys: KeySet) -> None:
+    director = {
+        "Authorization": f"Bearer {mint_admin_token(keys, 'director-900', 'school', region='astana', school=SCHOOL)}"
+    }
+    changed = await client.patch(f"/v1/admin/schools/{SCHOOL}", json={"phone": "+7 717 111 2233"}, headers=director)
+    assert (changed.status_code, changed.json()["phone"], changed.json()["name_ru"]) == (
+        200,
+        "+7 717 111 2233",
+        "Школа №900",
+    )
+    listed = (await client.get("/v1/regions/astana/schools")).json()
+    assert next(s for s in listed if s["bin"] == SCHOOL)["phone"] == "+7 717 111 2233"
+    empty = await client.patch(f"/v1/admin/schools/{SCHOOL}", json={"name_kk": " "}, headers=director)
+    assert empty.status_code == 422
+    office = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
+    audit = (await client.get("/v1/admin/audit", headers=office)).json()
+    entry = next(e for e in audit if e["action"] == "school.update")
+    assert (entry["old_value"], entry["new_value"]) == ({"phone": ""}, {"phone": "+7 717 111 2233"})
 
 
 async def test_roster_edits_hold_and_free_seats(client: Client, keys: KeySet, db_pool: asyncpg.Pool) -> None:
