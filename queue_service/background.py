@@ -26,7 +26,8 @@ def outbox_lifespan(settings: Settings) -> Any:
             yield
             return
         pool = app.state.db
-        publisher = Publisher(pool, PostgresContingentStore(pool))
+        # A few connections at most: the pool serves the requests first.
+        publisher = Publisher(pool, PostgresContingentStore(pool), concurrency=4)
         stop = asyncio.Event()
         task = asyncio.create_task(publisher.run(stop, settings.outbox_poll_seconds), name="kezek-outbox-publisher")
         try:
