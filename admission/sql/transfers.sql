@@ -41,6 +41,9 @@ SELECT school_bin, grade, language
 FROM contingent.enrolments
 WHERE child_iin = $1 AND ended_on IS NULL;
 
+-- name: child_has_undelivered_contingent_events
+SELECT EXISTS (SELECT FROM contingent_outbox WHERE child_iin = $1 AND delivered_at IS NULL);
+
 -- name: lock_class_set
 -- Serialises seat counting per (school, grade, language): held until the transaction ends.
 SELECT classes * seats_per_class AS seats

@@ -33,6 +33,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from admission import contingent
+from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
@@ -64,6 +66,7 @@ DECISION_WORKING_DAYS = 1  # annex 2 item 3 (and para 20 for the arrival talon)
 TALON_WORKING_DAYS = 3  # para 20
 CAPACITY_GRADES = range(2, 10)  # para 25
 AUGUST_ONLY_GRADES = (10, 11)  # para 27
+LEFT_COUNTRY = "left_country"  # the contingent store's end reason for a pupil leaving Kazakhstan
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -294,6 +297,9 @@ async def request_transfer(
             enrolment = await conn.fetchrow(QUERIES["current_enrolment"], request.child_iin)
             if enrolment is None:
                 raise PupilNotEnrolled()
+            if await conn.fetchval(QUERIES["child_has_undelivered_contingent_events"], request.child_iin):
+                # The register is about to change for this pupil (a move or admission on its way): wait for it.
+                raise TransferInProgress()
             from_school: str = enrolment["school_bin"]
             if request.grade not in (enrolment["grade"], enrolment["grade"] + 1):
                 # The pupil's own grade, or the next one when moving over the summer.
@@ -464,8 +470,35 @@ async def record_order(
 
 
 async def _hand_to_contingent(conn: Connection, t: Transfer) -> None:
-    """Enqueue the contingent move in the caller's transaction (the admission issue's exactly-once outbox)."""
-    # Filled in once the contingent outbox (admission.contingent) is available.
+    """Enqueue the contingent move in the caller's transaction (the admissions' exactly-once outbox).
+
+    ``Move`` ends the enrolment at the departing school and starts the one at
+    the receiving school in one transaction of the store, so the pupil is never
+    in two schools nor in none; ``Leave`` ends it (the pupil leaves the contingent).
+    Committed together with ``completed``: either both happen or neither does.
+    """
+    if t.to_school_bin is None:
+        assert t.expulsion_order_date is not None
+        await contingent.enqueue(
+            conn,
+            Leave(child_iin=t.child_iin, school_bin=t.from_school_bin, reason=LEFT_COUNTRY, on=t.expulsion_order_date),
+        )
+        return
+    assert t.admission_order_number is not None
+    assert t.admission_order_date is not None
+    await contingent.enqueue(
+        conn,
+        Move(
+            child_iin=t.child_iin,
+            from_school_bin=t.from_school_bin,
+            to_school_bin=t.to_school_bin,
+            grade=t.grade,
+            language=t.language,
+            order_number=t.admission_order_number,
+            order_date=t.admission_order_date,
+            since=t.admission_order_date,
+        ),
+    )
 
 
 async def attach_prevention_ref(
