@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from admission.db import Connection
 from admission.keys import AdminPrincipal
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
@@ -73,13 +74,14 @@ class TransferOut(msgspec.Struct, frozen=True, kw_only=True):
     transfer_token: str | None = None
 
 
-async def _out(db: Any, t: Transfer, *, admin: AdminPrincipal | None = None, token: str | None = None) -> TransferOut:
+async def _out(
+    conn: Connection, t: Transfer, *, admin: AdminPrincipal | None = None, token: str | None = None
+) -> TransferOut:
     notification = None
     if t.notification_jws is not None:
-        async with db.acquire() as conn:
-            key = await signing.school_key(conn, t.deciding_school)
-            notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-            card, _ = await service.school_card(conn, service.receipt_issuer(t))
+        key = await signing.school_key(conn, t.deciding_school)
+        notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
+        card, _ = await service.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,
@@ -132,7 +134,7 @@ class TransferController(Controller):
             raise InvalidTransfer(problem="paper requests are registered by the receiving school")
         async with db.acquire() as conn:
             t = await service.request_transfer(conn, data, now)
-        return await _out(db, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
+            return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
 
     @get("/{transfer_id:str}", summary="The parent's view of a transfer (Bearer transfer_token)")
     async def get_transfer(
@@ -142,7 +144,7 @@ class TransferController(Controller):
         verify_transfer_token(keyset, bearer_token(request), tid)
         async with db.acquire() as conn:
             t = await service.get(conn, tid)
-        return await _out(db, t)
+            return await _out(conn, t)
 
 
 class SigningKeyOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -233,14 +235,14 @@ class AdminTransferController(Controller):
         now = _now()
         async with db.acquire() as conn:
             t = await service.request_transfer(conn, data, now, actor=admin.subject, registrar=admin)
-        return await _out(db, t, admin=admin)
+            return await _out(conn, t, admin=admin)
 
     @get("/transfers/{transfer_id:str}", summary="A transfer as its schools, region or the ministry see it")
     async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str]) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.get(conn, _id(transfer_id))
-        service.require_party(admin, t)
-        return await _out(db, t, admin=admin)
+            service.require_party(admin, t)
+            return await _out(conn, t, admin=admin)
 
     @post(
         "/transfers/{transfer_id:str}/decision",
@@ -260,7 +262,7 @@ class AdminTransferController(Controller):
                 refusal_ground=data.refusal_ground,
                 reason=data.reason,
             )
-        return await _out(db, t, admin=admin)
+            return await _out(conn, t, admin=admin)
 
     @post(
         "/transfers/{transfer_id:str}/departure",
@@ -272,7 +274,7 @@ class AdminTransferController(Controller):
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.depart(conn, admin, _id(transfer_id), data.arrival_talon_number, _now())
-        return await _out(db, t, admin=admin)
+            return await _out(conn, t, admin=admin)
 
     @post(
         "/transfers/{transfer_id:str}/orders",
@@ -284,7 +286,7 @@ class AdminTransferController(Controller):
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.record_order(conn, admin, _id(transfer_id), data.kind, data.number, data.date, _now())
-        return await _out(db, t, admin=admin)
+            return await _out(conn, t, admin=admin)
 
     @put(
         "/transfers/{transfer_id:str}/prevention-ref", summary="Departing school: attach the prevention-work reference"
@@ -294,7 +296,7 @@ class AdminTransferController(Controller):
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.attach_prevention_ref(conn, admin, _id(transfer_id), data.reference, _now())
-        return await _out(db, t, admin=admin)
+            return await _out(conn, t, admin=admin)
 
     @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
     async def school_transfers(
@@ -307,7 +309,7 @@ class AdminTransferController(Controller):
     ) -> list[TransferOut]:
         async with db.acquire() as conn:
             found = await service.for_school(conn, admin, school_bin, status, max(1, min(limit, 1000)))
-        return [await _out(db, t, admin=admin) for t in found]
+            return [await _out(conn, t, admin=admin) for t in found]
 
     @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
     async def overdue(
@@ -316,7 +318,7 @@ class AdminTransferController(Controller):
         admin.require_region(region)
         async with db.acquire() as conn:
             found = await service.overdue(conn, region, _now(), max(1, min(limit, 1000)))
-        return [await _out(db, t, admin=admin) for t in found]
+            return [await _out(conn, t, admin=admin) for t in found]
 
     @get("/transfer-events", summary="Monitoring report (para 24): every stage, oldest first, paged by after_id")
     async def events(
