@@ -257,7 +257,14 @@ def _validate(request: TransferRequest) -> None:
 
 
 async def _rule_refusal(conn: Connection, request: TransferRequest, now: dt.datetime) -> Refusal | None:
-    """The refusal the rules give without a school's judgement, or None.  Holds the seat lock when it returns None."""
+    """The refusal the rules give without a school's judgement, or None.
+
+    Seats of grades 2-9 are counted, not kept in counters like grade 1's
+    (``general_taken``): such a class is filled mostly by pupils already in the
+    register, so the truth is the register plus the transfers holding a seat,
+    counted while the class-set row is locked (the lock lasts until the caller
+    commits; concurrent requests for the same class set queue on it).
+    """
     today = now.astimezone(KZ).date()
     if request.to_school_bin is None:
         return None  # leaving the country: no receiving class, any time (para 17)
@@ -465,7 +472,9 @@ async def record_order(
         if _orders_complete(t):
             t = msgspec.structs.replace(t, status="completed", completed_at=now)
             await _hand_to_contingent(conn, t)
-            await _event(conn, t.id, now, "completed", admin.subject)
+            await _event(
+                conn, t.id, now, "completed", admin.subject, contingent="leave" if t.to_school_bin is None else "move"
+            )
         return await _save(conn, t)
 
 
