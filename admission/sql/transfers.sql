@@ -54,13 +54,15 @@ FOR UPDATE;
 -- name: class_set_occupancy
 -- Pupils enrolled there now (contingent store), plus transfers holding a seat
 -- there that the contingent store does not show yet (a completed transfer stops
--- holding once its move, carrying the admission order, has been applied).
+-- holding once its move, carrying the admission order, has been applied; an
+-- arrival talon past its validity holds nothing: shown late, it is refused).
 SELECT
     (SELECT count(*) FROM contingent.enrolments e
      WHERE e.school_bin = $1 AND e.grade = $2 AND e.language = $3 AND e.ended_on IS NULL)
   + (SELECT count(*) FROM transfers t
      WHERE t.to_school_bin = $1 AND t.grade = $2 AND t.language = $3
        AND t.status IN ('pending', 'accepted', 'departed', 'completed')
+       AND NOT (t.status = 'accepted' AND t.arrival_talon_valid_until IS NOT NULL AND t.arrival_talon_valid_until < $4)
        AND NOT EXISTS (
            SELECT 1 FROM contingent.enrolments e
            WHERE e.child_iin = t.child_iin AND e.school_bin = t.to_school_bin
@@ -73,6 +75,12 @@ INSERT INTO transfers (
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15)
 RETURNING *;
+
+-- name: lock_expired_talons_of_child
+-- The child's paper transfer whose arrival talon lapsed unused (para 23).
+SELECT * FROM transfers
+WHERE child_iin = $1 AND status = 'accepted' AND arrival_talon_valid_until < $2
+FOR UPDATE;
 
 -- name: get_transfer
 SELECT * FROM transfers WHERE id = $1;

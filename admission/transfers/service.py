@@ -276,7 +276,7 @@ async def _rule_refusal(conn: Connection, request: TransferRequest, now: dt.date
         key = (request.to_school_bin, request.grade, request.language)
         seats = await conn.fetchval(QUERIES["lock_class_set"], *key)
         # Counted after the lock is held: READ COMMITTED gives this statement a fresh snapshot.
-        taken = await conn.fetchval(QUERIES["class_set_occupancy"], *key)
+        taken = await conn.fetchval(QUERIES["class_set_occupancy"], *key, now)
         if seats is None or taken >= seats:
             return reasons.rule_refusal("class_full")
     return None
@@ -304,6 +304,9 @@ async def request_transfer(
             enrolment = await conn.fetchrow(QUERIES["current_enrolment"], request.child_iin)
             if enrolment is None:
                 raise PupilNotEnrolled()
+            for lapsed in await conn.fetch(QUERIES["lock_expired_talons_of_child"], request.child_iin, now):
+                # Its talon was never shown in time (para 23): refused now, so the parent may ask again.
+                await _refuse(conn, _transfer(lapsed), reasons.rule_refusal("talon_expired"), now, "rules")
             if await conn.fetchval(QUERIES["child_has_undelivered_contingent_events"], request.child_iin):
                 # The register is about to change for this pupil (a move or admission on its way): wait for it.
                 raise TransferInProgress()

@@ -73,6 +73,24 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
             )
 
 
+async def test_a_lapsed_talon_holds_no_seat_and_does_not_block_a_new_request(world: World) -> None:
+    t, child, _, school_to = await _paper_transfer(world)
+    assert t.arrival_talon_valid_until == kz(2026, 4, 16, 10)
+    await world.set_capacity(school_to, 5, "kk", classes=1, seats=1)  # the talon's seat is the only one
+    others = [await world.enrolled_child(world.schools["astana"][2]) for _ in range(2)]
+    async with world.pool.acquire() as conn:
+        before = await service.request_transfer(conn, world.request(others[0], school_to), kz(2026, 4, 16, 9))
+        after = await service.request_transfer(conn, world.request(others[1], school_to), kz(2026, 4, 16, 11))
+        assert (before.status, before.refusal_ground) == ("refused", 7)
+        assert after.status == "pending", "the lapsed talon's seat is free again"
+        again = await service.request_transfer(
+            conn, world.request(child, world.schools["astana"][3]), kz(2026, 4, 17, 11)
+        )
+        assert again.status == "pending"
+        lapsed = await service.get(conn, t.id)
+    assert (lapsed.status, lapsed.refusal_code) == ("refused", "talon_expired")
+
+
 async def test_only_the_departing_school_issues_the_departure_talon(world: World) -> None:
     t, _, _, school_to = await _paper_transfer(world)
     async with world.pool.acquire() as conn:
