@@ -21,9 +21,54 @@ SET row_security = off;
 
 CREATE SCHEMA contingent;
 
+--
+-- Name: preschool_roster_hold_seat(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.preschool_roster_hold_seat() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF tg_op IN ('DELETE', 'UPDATE') THEN
+        UPDATE school_classes SET roster_held = roster_held - 1
+        WHERE school_bin = old.school_bin AND grade = 1 AND language = old.language;
+    END IF;
+    IF tg_op IN ('INSERT', 'UPDATE') THEN
+        UPDATE school_classes SET roster_held = roster_held + 1
+        WHERE school_bin = new.school_bin AND grade = 1 AND language = new.language;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: applied_events; Type: TABLE; Schema: contingent; Owner: -
+--
+
+CREATE TABLE contingent.applied_events (
+    event_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    child_iin text NOT NULL,
+    kind text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: applied_events_seq_seq; Type: SEQUENCE; Schema: contingent; Owner: -
+--
+
+ALTER TABLE contingent.applied_events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME contingent.applied_events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: enrolments; Type: TABLE; Schema: contingent; Owner: -
@@ -59,6 +104,42 @@ ALTER TABLE contingent.enrolments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 );
 
 --
+-- Name: applications; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.applications (
+    id uuid NOT NULL,
+    applicant_iin text NOT NULL,
+    child_iin text NOT NULL,
+    school_bin text NOT NULL,
+    region_slug text NOT NULL,
+    grade smallint DEFAULT 1 NOT NULL,
+    language text NOT NULL,
+    consent boolean NOT NULL,
+    status text NOT NULL,
+    refusal_ground smallint,
+    refusal_code text,
+    duplicate_of uuid,
+    priority boolean DEFAULT false NOT NULL,
+    decided_at timestamp with time zone NOT NULL,
+    withdrawn_at timestamp with time zone,
+    confirmed_at timestamp with time zone,
+    order_number text,
+    order_date date,
+    withdraw_token_hash bytea NOT NULL,
+    access_jti text,
+    CONSTRAINT applications_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT applications_check CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
+    CONSTRAINT applications_check1 CHECK ((((confirmed_at IS NULL) = (order_number IS NULL)) AND ((order_number IS NULL) = (order_date IS NULL)))),
+    CONSTRAINT applications_check2 CHECK (((status <> 'confirmed'::text) OR (confirmed_at IS NOT NULL))),
+    CONSTRAINT applications_check3 CHECK (((status = 'withdrawn'::text) = (withdrawn_at IS NOT NULL))),
+    CONSTRAINT applications_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT applications_grade_check CHECK ((grade = 1)),
+    CONSTRAINT applications_refusal_ground_check CHECK (((refusal_ground >= 1) AND (refusal_ground <= 7))),
+    CONSTRAINT applications_status_check CHECK ((status = ANY (ARRAY['accepted'::text, 'refused'::text, 'withdrawn'::text, 'confirmed'::text])))
+);
+
+--
 -- Name: audit_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -80,6 +161,34 @@ CREATE TABLE public.audit_log (
 
 ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: contingent_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contingent_outbox (
+    id bigint NOT NULL,
+    child_iin text NOT NULL,
+    event jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    delivered_at timestamp with time zone
+);
+
+--
+-- Name: contingent_outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.contingent_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contingent_outbox_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -111,6 +220,7 @@ CREATE TABLE public.regions (
     window_opens_at timestamp with time zone NOT NULL,
     window_closes_at timestamp with time zone NOT NULL,
     window_is_demo boolean DEFAULT false NOT NULL,
+    auto_confirm boolean DEFAULT false NOT NULL,
     CONSTRAINT regions_check CHECK ((window_closes_at > window_opens_at)),
     CONSTRAINT regions_slug_check CHECK ((slug ~ '^[a-z][a-z-]*$'::text))
 );
@@ -125,10 +235,58 @@ CREATE TABLE public.school_classes (
     language text NOT NULL,
     classes integer NOT NULL,
     seats_per_class integer NOT NULL,
+    roster_held integer DEFAULT 0 NOT NULL,
+    roster_taken integer DEFAULT 0 NOT NULL,
+    general_taken integer DEFAULT 0 NOT NULL,
     CONSTRAINT school_classes_classes_check CHECK ((classes >= 0)),
+    CONSTRAINT school_classes_counters_check CHECK (((roster_taken >= 0) AND (general_taken >= 0) AND (roster_taken <= roster_held) AND ((general_taken + roster_held) <= (classes * seats_per_class)))),
     CONSTRAINT school_classes_grade_check CHECK (((grade >= 1) AND (grade <= 12))),
     CONSTRAINT school_classes_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
     CONSTRAINT school_classes_seats_per_class_check CHECK (((seats_per_class >= 0) AND (seats_per_class <= 40)))
+);
+
+--
+-- Name: school_holidays; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.school_holidays (
+    id bigint NOT NULL,
+    school_year text NOT NULL,
+    name text NOT NULL,
+    starts_on date NOT NULL,
+    ends_on date NOT NULL,
+    grade_from smallint DEFAULT 1 NOT NULL,
+    grade_to smallint DEFAULT 12 NOT NULL,
+    CONSTRAINT school_holidays_check CHECK ((ends_on >= starts_on)),
+    CONSTRAINT school_holidays_check1 CHECK ((grade_to >= grade_from)),
+    CONSTRAINT school_holidays_grade_from_check CHECK (((grade_from >= 1) AND (grade_from <= 12))),
+    CONSTRAINT school_holidays_grade_to_check CHECK (((grade_to >= 1) AND (grade_to <= 12))),
+    CONSTRAINT school_holidays_school_year_check CHECK ((school_year ~ '^[0-9]{4}-[0-9]{4}$'::text))
+);
+
+--
+-- Name: school_holidays_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.school_holidays ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.school_holidays_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: school_signing_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.school_signing_keys (
+    school_bin text NOT NULL,
+    kid text NOT NULL,
+    private_key bytea NOT NULL,
+    public_key bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -149,6 +307,96 @@ CREATE TABLE public.schools (
 );
 
 --
+-- Name: transfer_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transfer_events (
+    id bigint NOT NULL,
+    transfer_id uuid NOT NULL,
+    at timestamp with time zone NOT NULL,
+    stage text NOT NULL,
+    actor text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+--
+-- Name: transfer_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.transfer_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.transfer_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: transfers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transfers (
+    id uuid NOT NULL,
+    applicant_iin text NOT NULL,
+    child_iin text NOT NULL,
+    child_full_name text NOT NULL,
+    from_school_bin text NOT NULL,
+    from_region text NOT NULL,
+    to_school_bin text,
+    to_region text,
+    grade smallint NOT NULL,
+    language text NOT NULL,
+    ground text NOT NULL,
+    document_ref text,
+    path text NOT NULL,
+    status text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    decision_due_at timestamp with time zone NOT NULL,
+    decided_at timestamp with time zone,
+    refusal_ground smallint,
+    refusal_code text,
+    refusal_reason text,
+    notification_jws text,
+    arrival_talon_number text,
+    arrival_talon_valid_until timestamp with time zone,
+    departure_talon_number text,
+    departed_at timestamp with time zone,
+    admission_order_number text,
+    admission_order_date date,
+    expulsion_order_number text,
+    expulsion_order_date date,
+    completed_at timestamp with time zone,
+    prevention_ref text,
+    CONSTRAINT transfers_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT transfers_check CHECK (((to_school_bin IS NULL) = (ground = 'leaving_country'::text))),
+    CONSTRAINT transfers_check1 CHECK (((to_school_bin IS NULL) = (to_region IS NULL))),
+    CONSTRAINT transfers_check2 CHECK ((to_school_bin IS DISTINCT FROM from_school_bin)),
+    CONSTRAINT transfers_check3 CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
+    CONSTRAINT transfers_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 11))),
+    CONSTRAINT transfers_ground_check CHECK ((ground = ANY (ARRAY['holidays'::text, 'court_decision'::text, 'relocation'::text, 'leaving_country'::text, 'bullying'::text]))),
+    CONSTRAINT transfers_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
+    CONSTRAINT transfers_path_check CHECK ((path = ANY (ARRAY['portal'::text, 'paper'::text]))),
+    CONSTRAINT transfers_refusal_ground_check CHECK (((refusal_ground >= 1) AND (refusal_ground <= 7))),
+    CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text, 'completed'::text, 'refused'::text])))
+);
+
+--
+-- Name: applied_events applied_events_pkey; Type: CONSTRAINT; Schema: contingent; Owner: -
+--
+
+ALTER TABLE ONLY contingent.applied_events
+    ADD CONSTRAINT applied_events_pkey PRIMARY KEY (event_id);
+
+--
+-- Name: applied_events applied_events_seq_key; Type: CONSTRAINT; Schema: contingent; Owner: -
+--
+
+ALTER TABLE ONLY contingent.applied_events
+    ADD CONSTRAINT applied_events_seq_key UNIQUE (seq);
+
+--
 -- Name: enrolments enrolments_pkey; Type: CONSTRAINT; Schema: contingent; Owner: -
 --
 
@@ -156,11 +404,25 @@ ALTER TABLE ONLY contingent.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
 --
+-- Name: applications applications_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_pkey PRIMARY KEY (id);
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: contingent_outbox contingent_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contingent_outbox
+    ADD CONSTRAINT contingent_outbox_pkey PRIMARY KEY (id);
 
 --
 -- Name: preschool_roster preschool_roster_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -184,11 +446,60 @@ ALTER TABLE ONLY public.school_classes
     ADD CONSTRAINT school_classes_pkey PRIMARY KEY (school_bin, grade, language);
 
 --
+-- Name: school_holidays school_holidays_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_holidays
+    ADD CONSTRAINT school_holidays_pkey PRIMARY KEY (id);
+
+--
+-- Name: school_signing_keys school_signing_keys_kid_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_kid_key UNIQUE (kid);
+
+--
+-- Name: school_signing_keys school_signing_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_pkey PRIMARY KEY (school_bin);
+
+--
 -- Name: schools schools_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schools
     ADD CONSTRAINT schools_pkey PRIMARY KEY (bin);
+
+--
+-- Name: transfer_events transfer_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfer_events
+    ADD CONSTRAINT transfer_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: transfers transfers_arrival_talon_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_arrival_talon_number_key UNIQUE (arrival_talon_number);
+
+--
+-- Name: transfers transfers_departure_talon_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_departure_talon_number_key UNIQUE (departure_talon_number);
+
+--
+-- Name: transfers transfers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_pkey PRIMARY KEY (id);
 
 --
 -- Name: enrolments_one_current_idx; Type: INDEX; Schema: contingent; Owner: -
@@ -203,10 +514,34 @@ CREATE UNIQUE INDEX enrolments_one_current_idx ON contingent.enrolments USING bt
 CREATE INDEX enrolments_school_idx ON contingent.enrolments USING btree (school_bin) WHERE (ended_on IS NULL);
 
 --
+-- Name: applications_one_live_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX applications_one_live_idx ON public.applications USING btree (child_iin) WHERE (status = ANY (ARRAY['accepted'::text, 'confirmed'::text]));
+
+--
+-- Name: applications_school_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX applications_school_idx ON public.applications USING btree (school_bin, status);
+
+--
 -- Name: audit_log_region_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX audit_log_region_at_idx ON public.audit_log USING btree (region_slug, at DESC);
+
+--
+-- Name: contingent_outbox_child_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contingent_outbox_child_pending_idx ON public.contingent_outbox USING btree (child_iin, id) WHERE (delivered_at IS NULL);
+
+--
+-- Name: contingent_outbox_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contingent_outbox_pending_idx ON public.contingent_outbox USING btree (id) WHERE (delivered_at IS NULL);
 
 --
 -- Name: preschool_roster_child_idx; Type: INDEX; Schema: public; Owner: -
@@ -215,10 +550,85 @@ CREATE INDEX audit_log_region_at_idx ON public.audit_log USING btree (region_slu
 CREATE INDEX preschool_roster_child_idx ON public.preschool_roster USING btree (child_iin);
 
 --
+-- Name: school_holidays_dates_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX school_holidays_dates_idx ON public.school_holidays USING btree (starts_on, ends_on);
+
+--
 -- Name: schools_region_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX schools_region_idx ON public.schools USING btree (region_slug);
+
+--
+-- Name: transfer_events_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfer_events_at_idx ON public.transfer_events USING btree (at, id);
+
+--
+-- Name: transfer_events_transfer_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfer_events_transfer_idx ON public.transfer_events USING btree (transfer_id, id);
+
+--
+-- Name: transfers_from_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_from_idx ON public.transfers USING btree (from_school_bin, requested_at DESC);
+
+--
+-- Name: transfers_holding_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_holding_idx ON public.transfers USING btree (to_school_bin, grade, language) WHERE (status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text, 'completed'::text]));
+
+--
+-- Name: transfers_one_live_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX transfers_one_live_idx ON public.transfers USING btree (child_iin) WHERE (status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text]));
+
+--
+-- Name: transfers_overdue_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_overdue_idx ON public.transfers USING btree (decision_due_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: transfers_to_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_to_idx ON public.transfers USING btree (to_school_bin, requested_at DESC);
+
+--
+-- Name: preschool_roster preschool_roster_hold_seat; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER preschool_roster_hold_seat AFTER INSERT OR DELETE OR UPDATE OF school_bin, language ON public.preschool_roster FOR EACH ROW EXECUTE FUNCTION public.preschool_roster_hold_seat();
+
+--
+-- Name: applications applications_duplicate_of_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES public.applications(id);
+
+--
+-- Name: applications applications_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: applications applications_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: audit_log audit_log_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -242,11 +652,53 @@ ALTER TABLE ONLY public.school_classes
     ADD CONSTRAINT school_classes_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
+-- Name: school_signing_keys school_signing_keys_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
 -- Name: schools schools_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schools
     ADD CONSTRAINT schools_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: transfer_events transfer_events_transfer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfer_events
+    ADD CONSTRAINT transfer_events_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES public.transfers(id);
+
+--
+-- Name: transfers transfers_from_region_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_from_region_fkey FOREIGN KEY (from_region) REFERENCES public.regions(slug);
+
+--
+-- Name: transfers transfers_from_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_from_school_bin_fkey FOREIGN KEY (from_school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: transfers transfers_to_region_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_to_region_fkey FOREIGN KEY (to_region) REFERENCES public.regions(slug);
+
+--
+-- Name: transfers transfers_to_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_to_school_bin_fkey FOREIGN KEY (to_school_bin) REFERENCES public.schools(bin);
 
 --
 -- PostgreSQL database dump complete

@@ -20,8 +20,9 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import resources, rooms_runtime
-from queue_service.controllers import regions, rooms, system
+from queue_service import background, resources, rooms_runtime
+from queue_service.controllers import admin, applications, regions, rooms, system
+from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
@@ -46,6 +47,12 @@ def route_handlers() -> Sequence[Any]:
         rooms.AdminRoomsController,
         room_pages.waiting_page,
         MetricsController,
+        applications.file_application,
+        applications.get_application,
+        applications.withdraw_application,
+        applications.region_schools,
+        admin.AdminController,
+        *transfer_routes.ROUTES,
     ]
 
 
@@ -59,6 +66,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
             rooms_runtime.rooms_lifespan(settings),
+            background.outbox_lifespan(settings),
         ],
         dependencies={
             "redis": Provide(resources.provide_redis, sync_to_thread=False),

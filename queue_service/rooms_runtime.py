@@ -24,6 +24,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from admission import reference
+from admission.access import AccessClaims
 from admission.db import Pool
 from admission.keys import KeySet
 from admission.waiting_room.portal import PortalIdentity
@@ -134,3 +135,24 @@ ROOM_DEPENDENCIES = {
 }
 VisitorsDep = NamedDependency[Visitors]
 PortalDep = NamedDependency[PortalIdentity]
+
+
+async def release_slot(request: Request[Any, Any, Any], claims: AccessClaims) -> None:
+    """Free the waiting-room slot an access token holds (after the application is filed).
+
+    A Redis failure is logged, not raised: the application is already decided, and the
+    slot's lease ends by itself.
+    """
+    try:
+        await visitors_of(request).room.release(claims.region, claims)
+    except (redis.exceptions.RedisError, OSError) as exc:
+        log.warning("could not release the slot of %s in %s: %s", claims.jti, claims.region, exc)
+
+
+async def follow_window(
+    request: Request[Any, Any, Any], region: str, opens_at: dt.datetime, closes_at: dt.datetime
+) -> None:
+    """Make the region's room follow a window an admin changed in PostgreSQL."""
+    visitors = visitors_of(request)
+    await visitors.room.configure_window(region, opens_at, closes_at)
+    visitors.forget_snapshot(region)
