@@ -168,7 +168,7 @@ class Visitors:
         self.apply_url = apply_url
         self.snapshot_max_age = snapshot_max_age
         self._snapshots: dict[str, _Snapshot] = {}
-        self._refreshing: dict[str, asyncio.Future[RoomState]] = {}
+        self._refreshing: dict[str, asyncio.Task[RoomState]] = {}
         self._touched: dict[str, set[str]] = {}
         self._joins = _JoinBatcher(room)
 
@@ -184,21 +184,23 @@ class Visitors:
         if cached is not None and clock - cached.at < self.snapshot_max_age:
             return cached.state
         pending = self._refreshing.get(region)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[RoomState] = asyncio.get_running_loop().create_future()
-        self._refreshing[region] = future
-        try:
-            state = await self.room.state(region)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, the loop does not warn
-            raise
-        finally:
-            del self._refreshing[region]
+        if pending is None:
+            # a task of its own: a request that is cancelled does not cancel the others' refresh
+            pending = asyncio.get_running_loop().create_task(self._refresh(region))
+            self._refreshing[region] = pending
+            pending.add_done_callback(lambda task: self._refresh_done(region, task))
+        return await asyncio.shield(pending)
+
+    async def _refresh(self, region: str) -> RoomState:
+        clock = time.monotonic()
+        state = await self.room.state(region)
         self._snapshots[region] = _Snapshot(state, clock)
-        future.set_result(state)
         return state
+
+    def _refresh_done(self, region: str, task: asyncio.Task[RoomState]) -> None:
+        self._refreshing.pop(region, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: the waiting requests raise it; the loop need not warn
 
     def forget_snapshot(self, region: str) -> None:
         self._snapshots.pop(region, None)
@@ -210,7 +212,7 @@ class Visitors:
         self.check_region(region)
         result = await self._joins.join(region, applicant_iin, now)
         if isinstance(result, WindowRefusal):
-            state = await self.room.state(region, now)
+            state = await self.snapshot(region)  # refusals come in floods: no extra Redis call each
             if result.reason == "not_open":
                 raise WindowNotOpen(
                     opens_at=state.opens_at.isoformat(), prequeue_opens_at=state.prequeue_opens_at.isoformat()
