@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, delete, get, patch, post
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from admission import audit
@@ -24,6 +27,30 @@ _ENCODER = msgspec.json.Encoder()
 class JoinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     applicant_iin: str
     """The applicant's (parent's) ИИН, as the portal authenticated it."""
+
+
+_JOIN_DECODER = msgspec.json.Decoder(JoinIn)
+
+
+@dataclass
+class _JoinOperation(Operation):
+    """The join handler reads its body itself (the surge path); this documents it in the OpenAPI schema."""
+
+    def __post_init__(self) -> None:
+        body = Schema(
+            type=OpenAPIType.OBJECT,
+            properties={"applicant_iin": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$")},
+            required=["applicant_iin"],
+            additional_properties=False,
+        )
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=body)}, required=True)
+        assertion = Parameter(
+            name="X-Portal-Assertion",
+            param_in="header",
+            schema=Schema(type=OpenAPIType.STRING),
+            description="assertion mode: the portal's JWT (ES256/EdDSA, aud=kezek, sub=the ИИН)",
+        )
+        self.parameters = [*(self.parameters or []), assertion]
 
 
 class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -60,21 +87,21 @@ class RoomsController(Controller):
         responses={200: ResponseSpec(VisitorView, description="The visitor's place")},
         description="Returns the visitor's place. In `assertion` portal mode the `X-Portal-Assertion` header "
         "(a JWT the portal signed, `sub` = the ИИН, `aud` = `kezek`) is required.",
-        response_model=VisitorView,
+        operation_class=_JoinOperation,
+        media_type=MediaType.JSON,
     )
-    async def join(
-        self,
-        region: FromPath[str],
-        data: JSONBody[JoinIn],
-        request: Request[Any, Any, Any],
-        portal_assertion: Annotated[str | None, HeaderParameter(name="X-Portal-Assertion")] = None,
-    ) -> Response[bytes]:
-        # A surge path: no dependency injection (Litestar resolves several in spawned tasks).
+    async def join(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
+        # A surge path: the body decoded by a reused msgspec decoder, no dependency injection.
+        try:
+            data = _JOIN_DECODER.decode(await request.body())
+        except msgspec.ValidationError as exc:
+            raise ValidationException(str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
+        except msgspec.DecodeError as exc:
+            raise ValidationException(str(exc)) from exc
         visitors = visitors_of(request)
         visitors.check_region(region)
-        applicant = portal_of(request).applicant(data.applicant_iin, portal_assertion)
-        view = await visitors.join(region, applicant, _now())
-        return Response(_ENCODER.encode(view), media_type=MediaType.JSON)
+        applicant = portal_of(request).applicant(data.applicant_iin, request.headers.get("x-portal-assertion"))
+        return _ENCODER.encode(await visitors.join(region, applicant, _now()))
 
     @get(
         "/{region:str}/visitors/me",

@@ -250,3 +250,13 @@ async def test_admin_settings_by_scope_and_audited(rooms: Client, keys: KeySet, 
     assert (row["actor"], row["action"], row["region_slug"]) == ("region-admin", "room.settings", "astana")
     assert '"max_active": 7' in row["new_value"]
     assert '"max_active": 200' in row["old_value"]
+
+
+async def test_malformed_join_bodies_are_problems(rooms: Client) -> None:
+    for body in (b"{not json", b'{"applicant_iin": "850101300005", "extra": 1}', b"{}", b'{"applicant_iin": 5}'):
+        response = await rooms.post(
+            "/v1/rooms/astana/visitors", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, body
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] in ("bad_request", "validation_error")
