@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -58,8 +59,10 @@ class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
     max_active: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
     session_ttl: Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)] | None = None
-    arrival_grace: Annotated[int, msgspec.Meta(ge=10, le=3600)] | None = None
-    abandon_after: Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)] | None = None
+    # Both above the longest suggested poll interval (30 s + 20 % jitter), so that a visitor who
+    # keeps polling is never skipped and always comes for its slot in time.
+    arrival_grace: Annotated[int, msgspec.Meta(ge=45, le=3600)] | None = None
+    abandon_after: Annotated[int, msgspec.Meta(ge=60, le=24 * 3600)] | None = None
     max_waiting: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
     prequeue_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] | None = None
     queue_policy: Literal["fifo", "shuffle_prequeue"] | None = None
@@ -140,7 +143,7 @@ class RoomsController(Controller):
     @get("/", summary="Every region's room", cache=False)
     async def list_rooms(self, visitors: VisitorsDep) -> list[RoomView]:
         now = _now()
-        return [await visitors.room_view(region, now) for region in sorted(visitors.regions)]
+        return list(await asyncio.gather(*(visitors.room_view(region, now) for region in sorted(visitors.regions))))
 
 
 class AdminRoomsController(Controller):
