@@ -26,6 +26,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,22 +109,57 @@ end
 
 class Result:
     def __init__(self, name: str, rps: float, p50: float, p99: float, errors: int, total: int, cpu: float) -> None:
-        self.name, self.rps, self.p50, self.p99, self.errors, self.total, self.cpu = (
-            name,
-            rps,
-            p50,
-            p99,
-            errors,
-            total,
-            cpu,
-        )
+        self.name, self.rps, self.p50, self.p99 = name, rps, p50, p99
+        self.errors, self.total, self.cpu = errors, total, cpu
+        self.server_us = 0.0  # the service's CPU per request (all its processes), µs
+        self.redis_us = 0.0  # Redis' CPU per request, µs
 
     def line(self, ceiling: float | None = None) -> str:
         ratio = f"  {self.rps / ceiling:5.2f} x ceiling" if ceiling else ""
         return (
-            f"{self.name:<28} {self.rps:9.0f} req/s  p50 {self.p50:6.2f} ms  p99 {self.p99:6.2f} ms  "
-            f"non-2xx/errors {self.errors}/{self.total}  wrk CPU {self.cpu:4.0%} of the machine{ratio}"
+            f"{self.name:<26} {self.rps:6.0f} req/s  p50 {self.p50:6.2f} ms  p99 {self.p99:6.2f} ms  "
+            f"errors {self.errors}/{self.total}  CPU/req: service {self.server_us:4.0f} µs, Redis {self.redis_us:3.0f} µs  "
+            f"wrk {self.cpu:3.0%} of machine{ratio}"
         )
+
+
+def process_group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def redis_cpu(redis_url: str) -> float:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    finally:
+        client.close()
+
+
+class Probe:
+    """Measures the CPU the service and Redis spend during one wrk run."""
+
+    def __init__(self, pgid: int, redis_url: str) -> None:
+        self.pgid, self.redis_url = pgid, redis_url
+
+    def run(self, *args: object) -> Result:
+        service, store = process_group_cpu(self.pgid), redis_cpu(self.redis_url)
+        result = wrk(*args)  # type: ignore[arg-type]
+        result.server_us = (process_group_cpu(self.pgid) - service) / max(result.total, 1) * 1e6
+        result.redis_us = (redis_cpu(self.redis_url) - store) / max(result.total, 1) * 1e6
+        return result
 
 
 def _ms(text: str) -> float:
@@ -320,7 +356,7 @@ def main() -> None:
 
         uvicorn_server = Server(env, "uvicorn", free_port(), opts.workers, tmp / "uvicorn.log")
         try:
-            uvicorn_ceiling = wrk(
+            uvicorn_ceiling = Probe(uvicorn_server.proc.pid, redis_url).run(
                 "ceiling /health (uvicorn)", f"{uvicorn_server.url}/health", opts.duration, opts.connections
             )
         finally:
@@ -328,6 +364,7 @@ def main() -> None:
 
         server = Server(env, "granian", free_port(), opts.workers, tmp / "granian.log")
         stack.callback(server.stop)
+        probe = Probe(server.proc.pid, redis_url)
         asyncio.run(redis_call(redis_url, "configure", {"max_active": 0, "max_waiting": 10_000_000}))
         memory_before = asyncio.run(redis_call(redis_url, "memory"))
         join_lua = tmp / "join.lua"
@@ -342,16 +379,22 @@ def main() -> None:
         joins: list[Result] = []
         polls: list[Result] = []
         for _ in range(opts.rounds):
-            ceilings.append(wrk("ceiling /health (granian)", f"{server.url}/health", opts.duration, opts.connections))
-            joins.append(wrk("join (new ИИН each)", server.url, opts.duration, opts.connections, join_lua))
+            ceilings.append(
+                probe.run("ceiling /health (granian)", f"{server.url}/health", opts.duration, opts.connections)
+            )
+            joins.append(probe.run("join (new ИИН each)", server.url, opts.duration, opts.connections, join_lua))
         joined = asyncio.run(redis_call(redis_url, "waiting"))
         waiting, key_bytes = asyncio.run(fill(redis_url, opts.visitors, tickets))
         memory_after = asyncio.run(redis_call(redis_url, "memory"))
         for _ in range(opts.rounds):
             polls.append(
-                wrk(f"poll ({waiting:,} waiting)", server.url, opts.duration, opts.connections, poll_lua, str(tickets))
+                probe.run(
+                    f"poll ({waiting:,} waiting)", server.url, opts.duration, opts.connections, poll_lua, str(tickets)
+                )
             )
-            ceilings.append(wrk("ceiling /health (granian)", f"{server.url}/health", opts.duration, opts.connections))
+            ceilings.append(
+                probe.run("ceiling /health (granian)", f"{server.url}/health", opts.duration, opts.connections)
+            )
 
         ceiling, join, poll = median(ceilings), median(joins), median(polls)
         print("every run:")
@@ -364,6 +407,15 @@ def main() -> None:
         print()
         print(f"granian / uvicorn ceiling (2 workers each): {ceiling.rps / uvicorn_ceiling.rps:.2f}")
         print(f"joins accepted during the join runs: {joined:,}")
+        # CPU per request is what a neighbour's load on a shared machine does not change: the
+        # capacity ratio compares what one ceiling request costs with one join / poll (+ its Redis share)
+        base = statistics.median(r.server_us + r.redis_us for r in ceilings)
+        for label, runs in (("join", joins), ("poll", polls)):
+            cost = statistics.median(r.server_us + r.redis_us for r in runs)
+            print(
+                f"{label}: CPU per request {cost:.0f} µs (service + Redis) vs ceiling {base:.0f} µs "
+                f"-> capacity ratio {base / cost:.2f}"
+            )
         per_visitor = (int(memory_after) - int(memory_before)) / max(waiting, 1)  # type: ignore[call-overload]
         print(
             f"Redis memory per waiting visitor: {per_visitor:.0f} B (used_memory delta over {waiting:,}); "
