@@ -232,3 +232,27 @@ async def test_a_waiting_visitor_costs_at_most_200_bytes_of_redis(
     after = int((await redis_client.info("memory"))["used_memory"])
     assert await redis_client.llen(room_keys("astana")[1]) == 20_000
     assert (after - before) / 20_000 <= 200
+
+
+async def test_the_wait_is_estimated_from_the_measured_rate_and_polls_spread_with_distance(room: WaitingRoom) -> None:
+    from admission.waiting_room.visitors import poll_after
+
+    await open_room(room, max_active=1, session_ttl=900, abandon_after=3600)
+    people = iins(40)
+    for iin in people:
+        await room.join("astana", iin, DURING)
+    # a slot frees every 2 s for 20 s: 0.5 per second
+    for second in range(0, 20, 2):
+        now = DURING + dt.timedelta(seconds=second)
+        places = {iin: await room.visit("astana", iin, now) for iin in people}
+        holder = next(iin for iin, place in places.items() if place.status == "admitted")
+        await room.release("astana", _claims(holder, places[holder]), now)
+    now = DURING + dt.timedelta(seconds=20)
+    state = await room.state("astana", now)
+    assert 0.45 <= state.free_rate <= 0.6
+    assert 50 <= state.eta_seconds(25, now) <= 56  # 25 ahead at ~0.5 per second (before: 900 s leases, ~0.001/s)
+    near = [poll_after(state.eta_seconds(1, now), 1) for _ in range(50)]
+    far = [poll_after(3600, 5000) for _ in range(50)]
+    assert max(near) <= 2.4
+    assert min(far) >= 24
+    assert len(set(far)) > 5  # jittered

@@ -41,13 +41,17 @@ local function parse_waiting(val)
   return tonumber(seq), tonumber(seen)
 end
 
+local RATE = nil  -- free_rate() of this call, computed once
+
 local function note_frees(count)
+  RATE = nil
   for _ = 1, count do redis.call('LPUSH', K_FREES, NOW) end
   if count > 0 then redis.call('LTRIM', K_FREES, 0, FREES_KEPT - 1) end
 end
 
 -- Slots freed per second over the last ten minutes (0 when none were seen).
 local function free_rate()
+  if RATE then return RATE end
   local times = redis.call('LRANGE', K_FREES, 0, -1)
   local n, oldest = 0, NOW
   for _, t in ipairs(times) do
@@ -56,9 +60,9 @@ local function free_rate()
     n = n + 1
     oldest = ms
   end
-  if n == 0 then return 0 end
-  local span = math.max(NOW - oldest, 1000)
-  return n * 1000 / span
+  if n == 0 then RATE = 0 return RATE end
+  RATE = n * 1000 / math.max(NOW - oldest, 1000)
+  return RATE
 end
 
 -- At the first moment the window is open: shuffle everyone who joined before (shuffle_prequeue).
