@@ -1,0 +1,104 @@
+"""The census files: two extracts, the attendance feed and the service territories.
+
+All are CSV as the source systems export them for spreadsheets in
+Kazakhstan: UTF-8 (a byte-order mark is allowed), ``;`` between fields,
+``"`` quoting, one header row with the column codes below (case and
+surrounding spaces ignored), dates ``DD.MM.YYYY``.  The README documents each
+column.  Rows are never judged in Python: they are read as text, numbered by
+line and judged set-based in PostgreSQL (``admission/sql/census.sql``).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from admission.census.errors import BadExtractFile
+
+DELIMITER = ";"
+
+# МО АЖ: the persons register (Ministry of Justice "Individuals" database,
+# kandas status from the Ministry of Labour's system), one row per child.
+PERSONS_COLUMNS = (
+    "iin", "surname", "name", "patronymic", "birth_date", "sex", "citizenship", "kandas",
+    "locality", "district", "address", "registered",
+)  # fmt: skip
+
+# ББАЖ: the education system, one row per child and the organisation attended.
+BBAZH_COLUMNS = (
+    "iin", "surname", "name", "patronymic", "birth_date", "org_bin", "org_name", "org_kind",
+    "ownership", "grade", "health_exempt",
+)  # fmt: skip
+
+# Schools' monthly attendance feed: unexcused calendar days missed.
+ATTENDANCE_COLUMNS = ("iin", "org_bin", "month", "days_missed")
+
+# Service territories set by the local authority: school → locality (→ district).
+TERRITORY_COLUMNS = ("school_bin", "locality", "district")
+
+Record = tuple[int | bool | str | None, ...]
+
+
+def _lines(handle: BinaryIO, counter: list[int], garbled: set[int]) -> Iterator[str]:
+    """Decoded lines; the numbers of lines with undecodable bytes or NULs go to ``garbled``."""
+    for number, raw in enumerate(handle, start=1):
+        counter[0] += len(raw)
+        line = raw.decode("utf-8", "replace")
+        if "\x00" in line:
+            line = line.replace("\x00", "\ufffd")
+        if "\ufffd" in line:
+            garbled.add(number)
+        yield line
+
+
+def read_records(
+    path: Path,
+    columns: tuple[str, ...],
+    chunk_rows: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[list[Record]]:
+    """Chunks of ``(line, field_count, garbled, *fields)``: every data row, padded or cut to the columns.
+
+    ``line`` is the file line the row starts on (the header is line 1); blank
+    lines are not rows; ``garbled`` rows had bytes that are not UTF-8.
+    ``progress`` receives the bytes read since its last call.
+    BadExtractFile when the header is not ``columns``.
+    """
+    width = len(columns)
+    counter = [0]
+    garbled: set[int] = set()
+    reported = 0
+    with path.open("rb") as handle:
+        reader = csv.reader(_lines(handle, counter, garbled), delimiter=DELIMITER)
+        header = next(reader, None)
+        names = tuple(h.strip().lstrip("\ufeff").strip().lower() for h in header or ())
+        if names != columns:
+            raise BadExtractFile(
+                f"{path.name}: the header must be {DELIMITER.join(columns)}", file=path.name, expected=list(columns)
+            )
+        chunk: list[Record] = []
+        end = reader.line_num
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            count = len(row)
+            bad = bool(garbled) and any(n in garbled for n in range(start, end + 1))
+            if count == width:
+                chunk.append((start, count, bad, *row))
+            elif count == 0:
+                continue
+            elif count > width:
+                chunk.append((start, count, bad, *row[:width]))
+            else:
+                chunk.append((start, count, bad, *row, *([None] * (width - count))))
+            if len(chunk) >= chunk_rows:
+                yield chunk
+                chunk = []
+                if progress is not None:
+                    progress(counter[0] - reported)
+                    reported = counter[0]
+        if chunk:
+            yield chunk
+        if progress is not None:
+            progress(counter[0] - reported)
