@@ -115,7 +115,7 @@ async def _tune_for_bulk(conn: Connection) -> None:
         await conn.execute("SET LOCAL temp_buffers = '512MB'")
 
 
-async def _region_exists(conn: Connection, region: str) -> None:
+async def ensure_region(conn: Connection, region: str) -> None:
     if await conn.fetchval(QUERIES["census_region_exists"], region) is None:
         raise UnknownRegion(region=region)
 
@@ -139,7 +139,7 @@ async def import_extract(
     :func:`cross_check` again when the contingent moves on).
     """
     period = census_period(as_of)
-    await _region_exists(conn, region)
+    await ensure_region(conn, region)
     async with conn.transaction():
         await _tune_for_bulk(conn)
         snapshot_id = await conn.fetchval(
@@ -187,7 +187,7 @@ async def get_snapshot(conn: Connection, region: str, period: dt.date | None = N
     else:
         row = await conn.fetchrow(QUERIES["census_snapshot_by_period"], region, period.replace(day=1))
     if row is None:
-        await _region_exists(conn, region)
+        await ensure_region(conn, region)
         raise SnapshotNotFound(region=region, period=period.isoformat() if period else None)
     return Snapshot(**dict(row))
 
@@ -231,7 +231,7 @@ async def import_attendance(
     The cross-check of the snapshot of the quarter then picks up its truants.
     """
     month = month.replace(day=1)
-    await _region_exists(conn, region)
+    await ensure_region(conn, region)
     async with conn.transaction():
         await conn.execute(QUERIES["census_delete_attendance_feed"], region, month)
         await conn.execute(QUERIES["census_delete_attendance_issues"], region, month)

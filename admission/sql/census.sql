@@ -403,3 +403,54 @@ SELECT 1 FROM regions WHERE slug = $1;
 
 -- name: census_list_region_slugs
 SELECT slug FROM regions ORDER BY slug;
+
+-- name: census_counts_by_school
+-- The counts of census_region_counts for every school of the region with a
+-- service territory ($2 region); a child living in two schools' territories
+-- counts for both.
+SELECT s.bin AS school_bin, s.name_kk, s.name_ru,
+       count(*) AS children,
+       count(*) FILTER (WHERE c.preschool_age) AS preschool_age,
+       count(*) FILTER (WHERE c.school_age) AS school_age,
+       count(*) FILTER (WHERE c.not_subject) AS not_subject,
+       count(*) FILTER (WHERE c.tvet) AS tvet,
+       count(*) FILTER (WHERE c.non_state) AS non_state,
+       count(*) FILTER (WHERE c.kandas) AS kandas,
+       count(*) FILTER (WHERE c.foreign_stateless) AS foreign_stateless,
+       count(*) FILTER (WHERE c.not_covered) AS not_covered,
+       count(*) FILTER (WHERE c.truant) AS truant,
+       count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
+       count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
+FROM census.children c
+JOIN census.service_territories t ON t.locality = c.locality AND t.district IN ('', c.district)
+JOIN schools s ON s.bin = t.school_bin AND s.region_slug = $2
+WHERE c.snapshot_id = $1
+GROUP BY s.bin, s.name_kk, s.name_ru
+ORDER BY s.bin;
+
+-- name: census_due_for_grade1
+-- Children of the snapshot who are 6 by 1 September of the admission year
+-- (born after $2, on or before $3), of one school's service territory ($4) or
+-- the whole region, with their grade-1 application (the live one, else the
+-- latest) and current enrolment.
+SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.locality, c.district, c.address, c.registered,
+       c.org_bin, c.org_name, c.org_kind, c.health_exempt,
+       a.status AS application_status, a.school_bin AS application_school_bin, a.decided_at,
+       a.any_application AS applied,
+       e.school_bin AS enrolled_school_bin, e.grade AS enrolled_grade
+FROM census.children c
+LEFT JOIN LATERAL (
+    SELECT ap.status, ap.school_bin, ap.decided_at, true AS any_application
+    FROM applications ap
+    WHERE ap.child_iin = c.iin AND ap.grade = 1
+    ORDER BY ap.status IN ('accepted', 'confirmed') DESC, ap.decided_at DESC
+    LIMIT 1
+) a ON true
+LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL
+WHERE c.snapshot_id = $1
+  AND c.birth_date > $2 AND c.birth_date <= $3
+  AND ($4::text IS NULL OR EXISTS (
+      SELECT 1 FROM census.service_territories t
+      WHERE t.school_bin = $4 AND t.locality = c.locality AND t.district IN ('', c.district)
+  ))
+ORDER BY c.surname, c.name, c.iin;
