@@ -21,7 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
 from queue_service import resources
-from queue_service.controllers import regions, system
+from queue_service.controllers import census, regions, system
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -41,6 +41,7 @@ def route_handlers() -> Sequence[Any]:
         system.jwks,
         regions.list_regions,
         regions.get_region,
+        census.CensusController,
         MetricsController,
     ]
 
