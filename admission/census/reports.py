@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import IO, Literal
 
 import msgspec
@@ -76,6 +77,11 @@ TITLES: dict[str, tuple[str, str]] = {
     "applied": ("Өтініш берді", "Подал заявление"),
     "accepted": ("Қабылданды", "Принят"),
     "confirmed": ("Бұйрықпен расталды", "Подтверждён приказом"),
+    "file": ("Файл", "Файл"),
+    "line": ("Жол", "Строка"),
+    "severity": ("Салдары", "Последствие"),
+    "code": ("Себеп коды", "Код причины"),
+    "detail": ("Себебі", "Причина"),
 }
 
 COUNT_FIELDS = (
@@ -372,7 +378,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_csv(out: IO[str], fields: tuple[str, ...], rows: list[dict[str, object]]) -> None:
+def write_csv(out: IO[str], fields: tuple[str, ...], rows: Sequence[Mapping[str, object]]) -> None:
     """``rows`` as ``;``-separated CSV whose header cells read "Kazakh / Russian"."""
     writer = csv.writer(out, delimiter=";")
     writer.writerow([_title(f) for f in fields])
