@@ -203,6 +203,7 @@ async def cross_check(conn: Connection, region: str, period: dt.date | None = No
     SnapshotCompleted for a completed (frozen) snapshot.
     """
     async with conn.transaction():
+        await _tune_for_bulk(conn)
         snapshot = await get_snapshot(conn, region, period)
         if snapshot.completed_at is not None:
             raise SnapshotCompleted(region=region, period=snapshot.period.isoformat())

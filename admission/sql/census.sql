@@ -221,28 +221,32 @@ RETURNING children, rejected, warnings;
 -- Para 10: education data against the state register, again (the contingent
 -- and the attendance feed move on after the import).  Truants: 10+ calendar
 -- days missed without a reason in one month of the quarter ($3..$4) of the
--- attendance feed.  Only rows whose result changed are written.
-WITH truants AS (
+-- attendance feed.  One scan finds the children whose result changed; only
+-- those rows are written (found again by their ctid, no second scan).
+WITH truants AS MATERIALIZED (
     SELECT DISTINCT iin
     FROM census.attendance
     WHERE region_slug = $2 AND month BETWEEN $3 AND $4
     GROUP BY iin, month
     HAVING sum(days_missed) >= 10
-), live AS (
-    SELECT c.iin, e.school_bin AS enrolled_school_bin,
-           census.not_covered(c.school_age, c.health_exempt, c.tvet, e.school_bin) AS not_covered,
-           t.iin IS NOT NULL AS truant
+), changed AS MATERIALIZED (
+    SELECT c.ctid AS row_id, live.*
     FROM census.children c
     LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL
     LEFT JOIN truants t ON t.iin = c.iin
+    CROSS JOIN LATERAL (
+        SELECT e.school_bin AS enrolled_school_bin,
+               census.not_covered(c.school_age, c.health_exempt, c.tvet, e.school_bin) AS not_covered,
+               t.iin IS NOT NULL AS truant
+    ) live
     WHERE c.snapshot_id = $1
+      AND (c.enrolled_school_bin, c.not_covered, c.truant)
+          IS DISTINCT FROM (live.enrolled_school_bin, live.not_covered, live.truant)
 )
 UPDATE census.children c
-SET enrolled_school_bin = live.enrolled_school_bin, not_covered = live.not_covered, truant = live.truant
-FROM live
-WHERE c.snapshot_id = $1 AND c.iin = live.iin
-  AND (c.enrolled_school_bin, c.not_covered, c.truant)
-      IS DISTINCT FROM (live.enrolled_school_bin, live.not_covered, live.truant);
+SET enrolled_school_bin = changed.enrolled_school_bin, not_covered = changed.not_covered, truant = changed.truant
+FROM changed
+WHERE c.ctid = changed.row_id;
 
 -- name: census_mark_cross_checked
 UPDATE census.snapshots SET cross_checked_at = $2 WHERE id = $1;
