@@ -31,12 +31,12 @@ from pathlib import Path
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devservices import LocalPostgres, pg_directory  # noqa: E402
+from devservices import LocalPostgres, pg_directory
 
-from admission import db as database  # noqa: E402
-from admission import reference  # noqa: E402
-from admission.census import importer, synthetic  # noqa: E402
-from admission.reference import KZ  # noqa: E402
+from admission import db as database
+from admission import reference
+from admission.census import importer, synthetic
+from admission.reference import KZ
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "astana"
