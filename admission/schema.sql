@@ -48,6 +48,21 @@ CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
 $$;
 
 --
+-- Name: create_load(); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.create_load() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    load bigint := nextval('census.load_ids');
+BEGIN
+    EXECUTE format('CREATE TABLE census.%I PARTITION OF census.children FOR VALUES IN (%s)', 'children_' || load, load);
+    RETURN load;
+END
+$$;
+
+--
 -- Name: date_or_null(integer, integer, integer); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -74,6 +89,18 @@ CREATE FUNCTION census.dmy(value text) RETURNS date
     THEN census.date_or_null(
         substr(value, 7, 4)::integer, substr(value, 4, 2)::integer, substr(value, 1, 2)::integer
     ) END
+$$;
+
+--
+-- Name: drop_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.drop_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
+END
 $$;
 
 --
@@ -118,6 +145,19 @@ CREATE FUNCTION census.not_covered(school_age boolean, health_exempt boolean, tv
     SELECT school_age AND NOT health_exempt AND NOT tvet AND enrolled_school_bin IS NULL
 $$;
 
+--
+-- Name: seal_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.seal_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
+    EXECUTE format('ANALYZE census.%I', 'children_' || load);
+END
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -154,7 +194,7 @@ CREATE TABLE census.attendance_feeds (
 --
 
 CREATE TABLE census.children (
-    snapshot_id bigint NOT NULL,
+    load_id bigint NOT NULL,
     iin text NOT NULL,
     surname text NOT NULL,
     name text NOT NULL,
@@ -186,7 +226,8 @@ CREATE TABLE census.children (
     truant boolean DEFAULT false NOT NULL,
     CONSTRAINT children_age_check CHECK (((age >= 0) AND (age <= 17))),
     CONSTRAINT children_org_kind_check CHECK ((org_kind = ANY (ARRAY['preschool'::text, 'school'::text, 'tvet'::text])))
-);
+)
+PARTITION BY LIST (load_id);
 
 --
 -- Name: issues; Type: TABLE; Schema: census; Owner: -
@@ -223,6 +264,17 @@ ALTER TABLE census.issues ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: load_ids; Type: SEQUENCE; Schema: census; Owner: -
+--
+
+CREATE SEQUENCE census.load_ids
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
 -- Name: service_territories; Type: TABLE; Schema: census; Owner: -
 --
 
@@ -243,6 +295,7 @@ CREATE TABLE census.snapshots (
     period date NOT NULL,
     as_of date NOT NULL,
     imported_at timestamp with time zone NOT NULL,
+    load_id bigint,
     persons_file text NOT NULL,
     bbazh_file text NOT NULL,
     persons_rows integer DEFAULT 0 NOT NULL,
@@ -409,13 +462,6 @@ ALTER TABLE ONLY census.attendance_feeds
 
 ALTER TABLE ONLY census.attendance
     ADD CONSTRAINT attendance_pkey PRIMARY KEY (region_slug, month, iin, org_bin);
-
---
--- Name: children children_pkey; Type: CONSTRAINT; Schema: census; Owner: -
---
-
-ALTER TABLE ONLY census.children
-    ADD CONSTRAINT children_pkey PRIMARY KEY (snapshot_id, iin);
 
 --
 -- Name: issues issues_pkey; Type: CONSTRAINT; Schema: census; Owner: -

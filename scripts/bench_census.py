@@ -122,7 +122,8 @@ async def run(url: str, children: int) -> None:
         await conn.execute(
             "INSERT INTO contingent.enrolments (child_iin, school_bin, grade, language, order_number, order_date, since)"
             " SELECT iin, $2, 1, 'kk', '2-Б', '2026-10-01', '2026-10-01' FROM census.children"
-            " WHERE snapshot_id = $1 AND not_covered AND hashtext(iin) % 50 = 0",
+            " WHERE load_id = (SELECT load_id FROM census.snapshots WHERE id = $1) AND not_covered"
+            " AND hashtext(iin) % 50 = 0",
             report.snapshot_id,
             "150645269256",
         )
@@ -135,7 +136,8 @@ async def run(url: str, children: int) -> None:
         started = time.perf_counter()
         await conn.fetchval(
             "SELECT count(e.school_bin) FROM census.children c"
-            " LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL WHERE c.snapshot_id = $1",
+            " LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL"
+            " WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)",
             report.snapshot_id,
         )
         scan = time.perf_counter() - started

@@ -39,6 +39,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     period: dt.date
     as_of: dt.date
     imported_at: dt.datetime
+    load_id: int | None
     persons_file: str
     bbazh_file: str
     persons_rows: int
@@ -142,22 +143,25 @@ async def import_extract(
     await ensure_region(conn, region)
     async with conn.transaction():
         await _tune_for_bulk(conn)
-        snapshot_id = await conn.fetchval(
+        taken = await conn.fetchrow(
             QUERIES["census_upsert_snapshot"], region, period, as_of, now, persons.name, bbazh.name
         )
-        if snapshot_id is None:
+        if taken is None:
             raise SnapshotCompleted(region=region, period=period.isoformat())
-        await conn.execute(QUERIES["census_clear_children"], snapshot_id)
+        snapshot_id, previous_load = taken["id"], taken["load_id"]
+        load = await conn.fetchval(QUERIES["census_create_load"])
         await conn.execute(QUERIES["census_clear_issues"], snapshot_id)
         await conn.execute(QUERIES["census_create_staging"])
         persons_rows = await _copy(conn, "census_stage_persons", persons, PERSONS_COLUMNS, progress)
         bbazh_rows = await _copy(conn, "census_stage_bbazh", bbazh, BBAZH_COLUMNS, progress)
         await conn.execute(QUERIES["census_check_persons"], as_of)
         await conn.execute(QUERIES["census_check_bbazh"], as_of)
+        await conn.execute(QUERIES["census_mark_duplicate_persons"])
+        await conn.execute(QUERIES["census_mark_duplicate_bbazh"])
         await conn.execute(QUERIES["census_record_rejects"], region, snapshot_id, persons.name, bbazh.name)
         await conn.execute(
             QUERIES["census_merge_children"],
-            snapshot_id,
+            load,
             as_of,
             school_year_start(as_of),
             region,
@@ -165,8 +169,13 @@ async def import_extract(
             period,
         )
         await conn.execute(QUERIES["census_record_warnings"], region, snapshot_id, bbazh.name)
+        await conn.execute(QUERIES["census_seal_load"], load)
         await conn.execute(QUERIES["census_mark_cross_checked"], snapshot_id, now)
-        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, persons_rows, bbazh_rows)
+        finished = await conn.fetchrow(
+            QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows
+        )
+        if previous_load is not None:
+            await conn.execute(QUERIES["census_drop_load"], previous_load)
     assert finished is not None
     return ImportReport(
         snapshot_id=snapshot_id,
@@ -209,7 +218,7 @@ async def cross_check(conn: Connection, region: str, period: dt.date | None = No
             raise SnapshotCompleted(region=region, period=snapshot.period.isoformat())
         status = await conn.execute(
             QUERIES["census_cross_check"],
-            snapshot.id,
+            snapshot.load_id,
             region,
             _months_back(snapshot.period, 2),
             snapshot.period,

@@ -81,6 +81,8 @@ CREATE TABLE census.snapshots (
     -- The day the extracts were taken: ages are counted on it.
     as_of             date NOT NULL CHECK (date_trunc('month', as_of)::date = period),
     imported_at       timestamptz NOT NULL,
+    -- The load holding the snapshot's children (see census.children).
+    load_id           bigint,
     persons_file      text NOT NULL,
     bbazh_file        text NOT NULL,
     persons_rows      integer NOT NULL DEFAULT 0,
@@ -100,11 +102,15 @@ CREATE TABLE census.snapshots (
 );
 
 -- The single database: one row per child (ИИН) per snapshot, merged from
--- both extracts, with the categories of para 11.
--- (No foreign key to the snapshot: its per-row check costs more than the
--- whole merge; the importer owns both tables.)
+-- both extracts, with the categories of para 11.  Each import writes a new
+-- load, a partition of its own with no index while it fills; it is indexed
+-- when full, then replaces the snapshot's previous load, which is dropped
+-- whole (no million-row DELETE, no index maintained row by row, and readers
+-- see the previous load until the import commits).
+CREATE SEQUENCE census.load_ids;
+
 CREATE TABLE census.children (
-    snapshot_id          bigint NOT NULL,
+    load_id              bigint NOT NULL,
     iin                  text NOT NULL,
     surname              text NOT NULL,
     name                 text NOT NULL,
@@ -137,9 +143,38 @@ CREATE TABLE census.children (
     -- Categories of the cross-check against the contingent and attendance.
     enrolled_school_bin  text,
     not_covered          boolean NOT NULL DEFAULT false,
-    truant               boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (snapshot_id, iin)
-);
+    truant               boolean NOT NULL DEFAULT false
+) PARTITION BY LIST (load_id);
+
+-- A new, empty load (partition) for an import to fill.
+CREATE FUNCTION census.create_load() RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    load bigint := nextval('census.load_ids');
+BEGIN
+    EXECUTE format('CREATE TABLE census.%I PARTITION OF census.children FOR VALUES IN (%s)', 'children_' || load, load);
+    RETURN load;
+END
+$$;
+
+-- A filled load gets its index (one ИИН once) and its statistics.
+CREATE FUNCTION census.seal_load(load bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
+    EXECUTE format('ANALYZE census.%I', 'children_' || load);
+END
+$$;
+
+CREATE FUNCTION census.drop_load(load bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
+END
+$$;
 
 -- Para 10, the cross-check: a school-age child is covered by a current
 -- enrolment in the contingent (ҰБДҚ) or by technical/vocational education;

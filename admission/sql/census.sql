@@ -21,16 +21,16 @@ ON CONFLICT (region_slug, period) DO UPDATE
 SET as_of = excluded.as_of, imported_at = excluded.imported_at, persons_file = excluded.persons_file,
     bbazh_file = excluded.bbazh_file, cross_checked_at = NULL
 WHERE census.snapshots.completed_at IS NULL
-RETURNING id;
+RETURNING id, load_id;
 
 -- name: census_snapshot_by_period
-SELECT id, region_slug, period, as_of, imported_at, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
+SELECT id, region_slug, period, as_of, imported_at, load_id, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
        rejected, warnings, cross_checked_at, completed_at, completed_by, reported_at, reported_by
 FROM census.snapshots
 WHERE region_slug = $1 AND period = $2;
 
 -- name: census_latest_snapshot
-SELECT id, region_slug, period, as_of, imported_at, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
+SELECT id, region_slug, period, as_of, imported_at, load_id, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
        rejected, warnings, cross_checked_at, completed_at, completed_by, reported_at, reported_by
 FROM census.snapshots
 WHERE region_slug = $1
@@ -38,88 +38,96 @@ ORDER BY period DESC
 LIMIT 1;
 
 -- name: census_list_snapshots
-SELECT id, region_slug, period, as_of, imported_at, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
+SELECT id, region_slug, period, as_of, imported_at, load_id, persons_file, bbazh_file, persons_rows, bbazh_rows, children,
        rejected, warnings, cross_checked_at, completed_at, completed_by, reported_at, reported_by
 FROM census.snapshots
 WHERE ($1::text IS NULL OR region_slug = $1)
   AND ($2::date IS NULL OR period = $2)
 ORDER BY region_slug, period DESC;
 
--- name: census_clear_children
-DELETE FROM census.children WHERE snapshot_id = $1;
+-- name: census_create_load
+SELECT census.create_load();
+
+-- name: census_seal_load
+SELECT census.seal_load($1);
+
+-- name: census_drop_load
+SELECT census.drop_load($1);
 
 -- name: census_clear_issues
 DELETE FROM census.issues WHERE snapshot_id = $1;
 
 -- name: census_check_persons
--- $1 as_of.  Every row gets its first failing reason, or none; of rows
--- sharing an ИИН the first is kept and the others are duplicates.
+-- $1 as_of.  Every row gets its first failing reason, or none (one pass;
+-- census_mark_duplicates then marks all but the first row of an ИИН).
 CREATE TEMP TABLE census_persons_checked ON COMMIT DROP AS
-WITH parsed AS MATERIALIZED (
-    SELECT s.*, census.dmy(s.birth_date) AS born
-    FROM census_stage_persons s
-), judged AS MATERIALIZED (
-    SELECT p.*,
-        CASE
-            WHEN fields <> 12 THEN 'field_count'
-            WHEN garbled THEN 'invalid_encoding'
-            WHEN NOT census.iin_valid(iin) THEN 'invalid_iin'
-            WHEN born IS NULL THEN 'invalid_date'
-            WHEN NOT census.iin_matches_birth_date(iin, birth_date) THEN 'birth_date_mismatch'
-            WHEN born > $1::date THEN 'invalid_date'
-            WHEN born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
-            WHEN trim(surname) = '' OR trim(name) = '' OR trim(locality) = '' THEN 'missing_field'
-            WHEN sex NOT IN ('M', 'F') OR (sex = 'M') <> (ascii(substr(iin, 7, 1)) % 2 = 1) THEN 'sex_mismatch'
-            WHEN citizenship <> 'XXA' AND NOT (length(citizenship) = 2 AND ltrim(citizenship, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = '')
-                THEN 'invalid_value'
-            WHEN kandas NOT IN ('0', '1') OR registered NOT IN ('0', '1') THEN 'invalid_value'
-        END AS reason
-    FROM parsed p
-), repeated AS MATERIALIZED (
-    SELECT iin, min(line) AS first_line FROM judged WHERE reason IS NULL GROUP BY iin HAVING count(*) > 1
-)
-SELECT j.line, j.fields, j.garbled, j.iin, j.surname, j.name, j.patronymic, j.birth_date, j.sex, j.citizenship, j.kandas,
-       j.locality, j.district, j.address, j.registered, j.born, r.first_line,
-       coalesce(j.reason, CASE WHEN j.line > r.first_line THEN 'duplicate_iin' END) AS reason
-FROM judged j
-LEFT JOIN repeated r ON r.iin = j.iin AND j.reason IS NULL;
+SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.sex, s.citizenship, s.kandas,
+       s.locality, s.district, s.address, s.registered, p.born, NULL::integer AS first_line,
+    CASE
+        WHEN s.fields <> 12 THEN 'field_count'
+        WHEN s.garbled THEN 'invalid_encoding'
+        WHEN NOT census.iin_valid(s.iin) THEN 'invalid_iin'
+        WHEN p.born IS NULL THEN 'invalid_date'
+        WHEN NOT census.iin_matches_birth_date(s.iin, s.birth_date) THEN 'birth_date_mismatch'
+        WHEN p.born > $1::date THEN 'invalid_date'
+        WHEN p.born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
+        WHEN trim(s.surname) = '' OR trim(s.name) = '' OR trim(s.locality) = '' THEN 'missing_field'
+        WHEN s.sex NOT IN ('M', 'F') OR (s.sex = 'M') <> (ascii(substr(s.iin, 7, 1)) % 2 = 1) THEN 'sex_mismatch'
+        WHEN s.citizenship <> 'XXA'
+             AND NOT (length(s.citizenship) = 2 AND ltrim(s.citizenship, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = '')
+            THEN 'invalid_value'
+        WHEN s.kandas NOT IN ('0', '1') OR s.registered NOT IN ('0', '1') THEN 'invalid_value'
+    END AS reason
+FROM census_stage_persons s
+CROSS JOIN LATERAL (SELECT census.dmy(s.birth_date) AS born OFFSET 0) p;
 
 -- name: census_check_bbazh
 CREATE TEMP TABLE census_bbazh_checked ON COMMIT DROP AS
-WITH parsed AS MATERIALIZED (
-    SELECT s.*, census.dmy(s.birth_date) AS born, nullif(trim(s.org_kind), '') AS kind,
+SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.org_bin, s.org_name, s.org_kind,
+       s.ownership, s.grade, s.health_exempt, p.born, p.kind, p.exempt, NULL::integer AS first_line,
+    CASE
+        WHEN s.fields <> 11 THEN 'field_count'
+        WHEN s.garbled THEN 'invalid_encoding'
+        WHEN NOT census.iin_valid(s.iin) THEN 'invalid_iin'
+        WHEN p.born IS NULL THEN 'invalid_date'
+        WHEN NOT census.iin_matches_birth_date(s.iin, s.birth_date) THEN 'birth_date_mismatch'
+        WHEN p.born > $1::date THEN 'invalid_date'
+        WHEN p.born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
+        WHEN trim(s.surname) = '' OR trim(s.name) = '' THEN 'missing_field'
+        WHEN p.exempt NOT IN ('0', '1') THEN 'invalid_value'
+        WHEN p.kind IS NULL AND p.exempt = '1' THEN NULL  -- known to the education system, attends nothing
+        WHEN p.kind IS NULL THEN 'missing_field'
+        WHEN p.kind NOT IN ('preschool', 'school', 'tvet') THEN 'invalid_value'
+        WHEN NOT census.iin_valid(s.org_bin) THEN 'invalid_org_bin'
+        WHEN s.ownership NOT IN ('state', 'private') THEN 'invalid_value'
+        WHEN p.kind = 'school' AND NOT (length(s.grade) <= 2 AND census.is_digits(s.grade)) THEN 'invalid_value'
+        WHEN p.kind = 'school' AND s.grade::integer > 12 THEN 'invalid_value'
+        WHEN p.kind <> 'school' AND trim(s.grade) NOT IN ('', '0') THEN 'invalid_value'
+    END AS reason
+FROM census_stage_bbazh s
+CROSS JOIN LATERAL (
+    SELECT census.dmy(s.birth_date) AS born, nullif(trim(s.org_kind), '') AS kind,
            coalesce(nullif(trim(s.health_exempt), ''), '0') AS exempt
-    FROM census_stage_bbazh s
-), judged AS MATERIALIZED (
-    SELECT p.*,
-        CASE
-            WHEN fields <> 11 THEN 'field_count'
-            WHEN garbled THEN 'invalid_encoding'
-            WHEN NOT census.iin_valid(iin) THEN 'invalid_iin'
-            WHEN born IS NULL THEN 'invalid_date'
-            WHEN NOT census.iin_matches_birth_date(iin, birth_date) THEN 'birth_date_mismatch'
-            WHEN born > $1::date THEN 'invalid_date'
-            WHEN born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
-            WHEN trim(surname) = '' OR trim(name) = '' THEN 'missing_field'
-            WHEN exempt NOT IN ('0', '1') THEN 'invalid_value'
-            WHEN kind IS NULL AND exempt = '1' THEN NULL  -- known to the education system, attends nothing
-            WHEN kind IS NULL THEN 'missing_field'
-            WHEN kind NOT IN ('preschool', 'school', 'tvet') THEN 'invalid_value'
-            WHEN NOT census.iin_valid(org_bin) THEN 'invalid_org_bin'
-            WHEN ownership NOT IN ('state', 'private') THEN 'invalid_value'
-            WHEN kind = 'school' AND NOT (length(grade) <= 2 AND census.is_digits(grade)) THEN 'invalid_value'
-            WHEN kind = 'school' AND grade::integer > 12 THEN 'invalid_value'
-            WHEN kind <> 'school' AND trim(grade) NOT IN ('', '0') THEN 'invalid_value'
-        END AS reason
-    FROM parsed p
-), repeated AS MATERIALIZED (
-    SELECT iin, min(line) AS first_line FROM judged WHERE reason IS NULL GROUP BY iin HAVING count(*) > 1
-)
-SELECT j.line, j.fields, j.garbled, j.iin, j.surname, j.name, j.patronymic, j.birth_date, j.org_bin, j.org_name, j.org_kind,
-       j.ownership, j.grade, j.health_exempt, j.born, j.kind, j.exempt, r.first_line,
-       coalesce(j.reason, CASE WHEN j.line > r.first_line THEN 'duplicate_iin' END) AS reason
-FROM judged j
-LEFT JOIN repeated r ON r.iin = j.iin AND j.reason IS NULL;
+    OFFSET 0
+) p;
+
+-- name: census_mark_duplicate_persons
+UPDATE census_persons_checked c
+SET reason = 'duplicate_iin', first_line = d.first_line
+FROM (
+    SELECT iin, min(line) AS first_line FROM census_persons_checked WHERE reason IS NULL
+    GROUP BY iin HAVING count(*) > 1
+) d
+WHERE c.iin = d.iin AND c.reason IS NULL AND c.line > d.first_line;
+
+-- name: census_mark_duplicate_bbazh
+UPDATE census_bbazh_checked c
+SET reason = 'duplicate_iin', first_line = d.first_line
+FROM (
+    SELECT iin, min(line) AS first_line FROM census_bbazh_checked WHERE reason IS NULL
+    GROUP BY iin HAVING count(*) > 1
+) d
+WHERE c.iin = d.iin AND c.reason IS NULL AND c.line > d.first_line;
 
 -- name: census_record_rejects
 -- $1 region, $2 snapshot, $3 persons file, $4 bbazh file
@@ -150,12 +158,12 @@ FROM (
 ) bad;
 
 -- name: census_merge_children
--- $1 snapshot, $2 as_of, $3 the 1 September that starts the snapshot's
+-- $1 the new load, $2 as_of, $3 the 1 September that starts the snapshot's
 -- school year, $4 region, $5..$6 the attendance months of the quarter.  One
 -- row per ИИН from both extracts, categorised, cross-checked against the
 -- contingent and the attendance feed (as census_cross_check does).
 INSERT INTO census.children (
-    snapshot_id, iin, surname, name, patronymic, birth_date, age, in_persons, in_bbazh,
+    load_id, iin, surname, name, patronymic, birth_date, age, in_persons, in_bbazh,
     citizenship, kandas, locality, district, address, registered,
     org_bin, org_name, org_kind, org_private, grade, health_exempt,
     preschool_age, school_age, not_subject, tvet, non_state, foreign_stateless,
@@ -193,8 +201,7 @@ FROM (
     FULL JOIN (SELECT * FROM census_bbazh_checked WHERE reason IS NULL) b ON b.iin = p.iin
 ) m
 LEFT JOIN contingent.enrolments e ON e.child_iin = m.iin AND e.ended_on IS NULL
-LEFT JOIN truants t ON t.iin = m.iin
-ORDER BY m.iin;
+LEFT JOIN truants t ON t.iin = m.iin;
 
 -- name: census_record_warnings
 -- The same child in both extracts under another surname or name: kept (the
@@ -209,9 +216,10 @@ WHERE b.reason IS NULL
   AND (upper(trim(b.surname)) <> upper(trim(p.surname)) OR upper(trim(b.name)) <> upper(trim(p.name)));
 
 -- name: census_finish_snapshot
+-- $1 snapshot, $2 its new load, $3 persons rows, $4 ББАЖ rows.
 UPDATE census.snapshots s
-SET persons_rows = $2, bbazh_rows = $3,
-    children = (SELECT count(*) FROM census.children WHERE snapshot_id = s.id),
+SET load_id = $2, persons_rows = $3, bbazh_rows = $4,
+    children = (SELECT count(*) FROM census.children WHERE load_id = $2),
     rejected = (SELECT count(*) FROM census.issues WHERE snapshot_id = s.id AND severity = 'rejected'),
     warnings = (SELECT count(*) FROM census.issues WHERE snapshot_id = s.id AND severity = 'warning')
 WHERE s.id = $1
@@ -221,8 +229,9 @@ RETURNING children, rejected, warnings;
 -- Para 10: education data against the state register, again (the contingent
 -- and the attendance feed move on after the import).  Truants: 10+ calendar
 -- days missed without a reason in one month of the quarter ($3..$4) of the
--- attendance feed.  One scan finds the children whose result changed; only
--- those rows are written (found again by their ctid, no second scan).
+-- attendance feed.  $1 is the snapshot's load.  One scan finds the children
+-- whose result changed; only those rows are written (found again by their
+-- ctid, no second scan).
 WITH truants AS MATERIALIZED (
     SELECT DISTINCT iin
     FROM census.attendance
@@ -239,14 +248,14 @@ WITH truants AS MATERIALIZED (
                census.not_covered(c.school_age, c.health_exempt, c.tvet, e.school_bin) AS not_covered,
                t.iin IS NOT NULL AS truant
     ) live
-    WHERE c.snapshot_id = $1
+    WHERE c.load_id = $1
       AND (c.enrolled_school_bin, c.not_covered, c.truant)
           IS DISTINCT FROM (live.enrolled_school_bin, live.not_covered, live.truant)
 )
 UPDATE census.children c
 SET enrolled_school_bin = changed.enrolled_school_bin, not_covered = changed.not_covered, truant = changed.truant
 FROM changed
-WHERE c.ctid = changed.row_id;
+WHERE c.load_id = $1 AND c.ctid = changed.row_id;
 
 -- name: census_mark_cross_checked
 UPDATE census.snapshots SET cross_checked_at = $2 WHERE id = $1;
@@ -335,7 +344,7 @@ SELECT count(*) AS children,
        count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
        count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
 FROM census.children c
-WHERE c.snapshot_id = $1
+WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
   AND ($2::text IS NULL OR EXISTS (
       SELECT 1 FROM census.service_territories t
       WHERE t.school_bin = $2 AND t.locality = c.locality AND t.district IN ('', c.district)
@@ -348,7 +357,7 @@ SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.age, c.locality, 
        c.registered, c.citizenship, c.kandas, c.org_bin, c.org_name, c.org_kind, c.grade, c.enrolled_school_bin,
        c.in_persons, c.in_bbazh
 FROM census.children c
-WHERE c.snapshot_id = $1
+WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
   AND CASE $2::text
       WHEN 'all' THEN true
       WHEN 'preschool_age' THEN c.preschool_age
@@ -428,7 +437,7 @@ SELECT s.bin AS school_bin, s.name_kk, s.name_ru,
 FROM census.children c
 JOIN census.service_territories t ON t.locality = c.locality AND t.district IN ('', c.district)
 JOIN schools s ON s.bin = t.school_bin AND s.region_slug = $2
-WHERE c.snapshot_id = $1
+WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
 GROUP BY s.bin, s.name_kk, s.name_ru
 ORDER BY s.bin;
 
@@ -451,7 +460,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) a ON true
 LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL
-WHERE c.snapshot_id = $1
+WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
   AND c.birth_date > $2 AND c.birth_date <= $3
   AND ($4::text IS NULL OR EXISTS (
       SELECT 1 FROM census.service_territories t

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import asyncpg
-from conftest import (
+from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
     AS_OF,
     COLLEGE,
     NOW,
@@ -14,6 +14,7 @@ from conftest import (
     PRESCHOOL,
     REGION,
     SCHOOL,
+    conn_fixture,
     end_enrolment,
     enrol,
     exempt_child,
@@ -33,7 +34,10 @@ CATEGORIES = (
 
 
 async def _categories(conn: asyncpg.Connection, snapshot_id: int) -> dict[str, set[str]]:
-    rows = await conn.fetch("SELECT * FROM census.children WHERE snapshot_id = $1", snapshot_id)
+    rows = await conn.fetch(
+        "SELECT c.* FROM census.children c JOIN census.snapshots s ON s.load_id = c.load_id WHERE s.id = $1",
+        snapshot_id,
+    )
     return {r["iin"]: {c for c in CATEGORIES if r[c]} for r in rows}
 
 

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import AS_OF, NOW, REGION, exempt_child, iin, person, pupil, write_extracts
+from census_helpers import (
+    AS_OF,
+    NOW,
+    REGION,
+    conn_fixture,  # noqa: F401 - the conn fixture
+    exempt_child,
+    iin,
+    person,
+    pupil,
+    write_extracts,
+)
 
 from admission.census import importer, reports
 from admission.census.errors import BadExtractFile, NotACensusMonth, SnapshotCompleted
@@ -18,8 +28,12 @@ REGION_ADMIN = AdminPrincipal(subject="akimat-astana", role="region", region=REG
 
 
 async def _children(conn: asyncpg.Connection, snapshot_id: int) -> list[dict[str, object]]:
-    rows = await conn.fetch("SELECT * FROM census.children WHERE snapshot_id = $1 ORDER BY iin", snapshot_id)
-    return [dict(r) for r in rows]
+    rows = await conn.fetch(
+        "SELECT c.* FROM census.children c JOIN census.snapshots s ON s.load_id = c.load_id"
+        " WHERE s.id = $1 ORDER BY c.iin",
+        snapshot_id,
+    )
+    return [{k: v for k, v in r.items() if k != "load_id"} for r in rows]
 
 
 async def test_the_two_extracts_merge_into_one_record_per_child(conn: asyncpg.Connection, tmp_path: Path) -> None:

@@ -9,7 +9,19 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import AS_OF, NOW, OTHER_SCHOOL, REGION, SCHOOL, enrol, iin, person, pupil, write_extracts
+from census_helpers import (
+    AS_OF,
+    NOW,
+    OTHER_SCHOOL,
+    REGION,
+    SCHOOL,
+    conn_fixture,  # noqa: F401 - the conn fixture
+    enrol,
+    iin,
+    person,
+    pupil,
+    write_extracts,
+)
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 

@@ -1,4 +1,8 @@
-"""Hand-made census extracts: a few children whose categories are known by construction."""
+"""Hand-made census extracts: a few children whose categories are known by construction.
+
+(A module of its own, not a conftest: the suite's top conftest is imported by name elsewhere, so a
+second module named conftest would shadow it.  Test modules import the ``conn`` fixture (``conn_fixture``) from here.)
+"""
 
 from __future__ import annotations
 
@@ -112,12 +116,6 @@ def write_attendance(path: Path, rows: Iterable[Sequence[str | int]]) -> Path:
     return write_csv(path, ATTENDANCE_COLUMNS, [[str(v) for v in row] for row in rows])
 
 
-@pytest.fixture
-async def conn(db_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    async with db_pool.acquire() as connection:
-        yield connection
-
-
 async def enrol(conn: asyncpg.Connection, child: str, school: str, grade: int = 1) -> None:
     """What the contingent store does for an Enrol event."""
     await conn.execute(
@@ -138,3 +136,9 @@ async def end_enrolment(conn: asyncpg.Connection, child: str, reason: str) -> No
         AS_OF,
         reason,
     )
+
+
+@pytest.fixture(name="conn")
+async def conn_fixture(db_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with db_pool.acquire() as connection:
+        yield connection
