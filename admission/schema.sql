@@ -158,6 +158,30 @@ BEGIN
 END
 $$;
 
+--
+-- Name: split_line(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.split_line(line text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN strpos(line, '"') = 0 THEN string_to_array(line, ';') ELSE census.split_quoted(line) END
+$$;
+
+--
+-- Name: split_quoted(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT array_agg(
+        CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"') ELSE m[1] END
+        ORDER BY n
+    )
+    FROM regexp_matches(line || ';', '("(?:[^"]|"")*"|[^;"]*);', 'g') WITH ORDINALITY AS r (m, n)
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;

@@ -10,6 +10,7 @@ line and judged set-based in PostgreSQL (``admission/sql/census.sql``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +52,47 @@ def _lines(handle: BinaryIO, counter: list[int], garbled: set[int]) -> Iterator[
         if "\ufffd" in line:
             garbled.add(number)
         yield line
+
+
+_CONTROL = (b"\x00", b"\x01", b"\x02")
+
+
+def check_header(path: Path, columns: tuple[str, ...]) -> None:
+    """BadExtractFile unless the first line of ``path`` names ``columns``."""
+    with path.open("rb") as handle:
+        first = handle.readline().decode("utf-8", "replace")
+    names = tuple(
+        h.strip().lstrip("\ufeff").strip().lower() for h in next(csv.reader([first], delimiter=DELIMITER), [])
+    )
+    if names != columns:
+        raise BadExtractFile(
+            f"{path.name}: the header must be {DELIMITER.join(columns)}", file=path.name, expected=list(columns)
+        )
+
+
+def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
+    """Whether PostgreSQL may read ``path`` line by line itself (the fast path).
+
+    True when the header names ``columns`` (BadExtractFile otherwise) and the
+    whole file is valid UTF-8 without NUL or the two control bytes the raw
+    COPY uses as its delimiter and quote.  Otherwise :func:`read_records`
+    parses it here, flagging the garbled rows.
+    """
+    check_header(path, columns)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if any(byte in chunk for byte in _CONTROL):
+                return False
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_records(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -24,6 +25,7 @@ from admission.census.formats import (
     PERSONS_COLUMNS,
     TERRITORY_COLUMNS,
     Record,
+    is_plain,
     read_records,
 )
 from admission.db import QUERIES, Connection
@@ -89,9 +91,37 @@ def _months_back(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-async def _copy(conn: Connection, table: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> int:
-    """Stream ``path`` into the staging ``table``; parsing runs in a thread while COPY sends."""
+async def _read_chunks(handle: BinaryIO, progress: Progress | None) -> AsyncIterator[bytes]:
+    """The file in 1 MiB chunks, read in a thread, each reported to ``progress``."""
+    while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk
+
+
+async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> int:
+    """Load ``path`` into the staging table ``census_stage_<kind>``; returns its rows.
+
+    Fast path (a clean UTF-8 file): COPY streams the raw lines into
+    ``census_raw_<kind>`` and one statement splits them into fields.  Other
+    files are parsed here, in a thread while COPY sends the previous chunk,
+    and their undecodable rows are flagged for the checks to reject.
+    """
+    if await asyncio.to_thread(is_plain, path, columns):
+        with path.open("rb") as handle:
+            await conn.copy_to_table(
+                f"census_raw_{kind}",
+                source=_read_chunks(handle, progress),
+                columns=["raw"],
+                format="csv",
+                delimiter="\x01",
+                quote="\x02",
+                header=True,
+            )
+        status = await conn.execute(QUERIES[f"census_split_{kind}"])
+        return int(status.split()[-1])
     chunks: Iterator[list[Record]] = read_records(path, columns, progress=progress)
+    table = f"census_stage_{kind}"
     rows = 0
     pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
     while True:
@@ -152,8 +182,8 @@ async def import_extract(
         load = await conn.fetchval(QUERIES["census_create_load"])
         await conn.execute(QUERIES["census_clear_issues"], snapshot_id)
         await conn.execute(QUERIES["census_create_staging"])
-        persons_rows = await _copy(conn, "census_stage_persons", persons, PERSONS_COLUMNS, progress)
-        bbazh_rows = await _copy(conn, "census_stage_bbazh", bbazh, BBAZH_COLUMNS, progress)
+        persons_rows = await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
+        bbazh_rows = await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
         await conn.execute(QUERIES["census_check_persons"], as_of)
         await conn.execute(QUERIES["census_check_bbazh"], as_of)
         await conn.execute(QUERIES["census_mark_duplicate_persons"])
@@ -171,9 +201,7 @@ async def import_extract(
         await conn.execute(QUERIES["census_record_warnings"], region, snapshot_id, bbazh.name)
         await conn.execute(QUERIES["census_seal_load"], load)
         await conn.execute(QUERIES["census_mark_cross_checked"], snapshot_id, now)
-        finished = await conn.fetchrow(
-            QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows
-        )
+        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows)
         if previous_load is not None:
             await conn.execute(QUERIES["census_drop_load"], previous_load)
     assert finished is not None
@@ -247,7 +275,7 @@ async def import_attendance(
         await conn.execute(QUERIES["census_delete_attendance_issues"], region, month)
         await conn.execute(QUERIES["census_insert_attendance_feed"], region, month, now, path.name)
         await conn.execute(QUERIES["census_create_attendance_staging"])
-        await _copy(conn, "census_stage_attendance", path, ATTENDANCE_COLUMNS, progress)
+        await _copy(conn, "attendance", path, ATTENDANCE_COLUMNS, progress)
         row = await conn.fetchrow(QUERIES["census_load_attendance"], region, month, path.name)
     assert row is not None
     return AttendanceReport(region=region, month=month, rows=row["rows"], rejected=row["rejected"])

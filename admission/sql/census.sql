@@ -3,6 +3,8 @@
 -- Every step is one statement over the whole file: no per-row round trips.
 
 -- name: census_create_staging
+CREATE TEMP TABLE census_raw_persons (line integer GENERATED ALWAYS AS IDENTITY, raw text) ON COMMIT DROP;
+CREATE TEMP TABLE census_raw_bbazh (line integer GENERATED ALWAYS AS IDENTITY, raw text) ON COMMIT DROP;
 CREATE TEMP TABLE census_stage_persons (
     line integer, fields integer, garbled boolean, iin text, surname text, name text, patronymic text, birth_date text, sex text,
     citizenship text, kandas text, locality text, district text, address text, registered text
@@ -11,6 +13,31 @@ CREATE TEMP TABLE census_stage_bbazh (
     line integer, fields integer, garbled boolean, iin text, surname text, name text, patronymic text, birth_date text, org_bin text,
     org_name text, org_kind text, ownership text, grade text, health_exempt text
 ) ON COMMIT DROP;
+
+-- name: census_split_persons
+-- The raw lines COPY loaded (line 1 is the header, so data starts on line 2),
+-- split into fields; blank lines are not rows.
+INSERT INTO census_stage_persons
+SELECT r.line + 1, cardinality(f.v), false, f.v[1], f.v[2], f.v[3], f.v[4], f.v[5], f.v[6], f.v[7], f.v[8], f.v[9],
+       f.v[10], f.v[11], f.v[12]
+FROM census_raw_persons r
+CROSS JOIN LATERAL (SELECT census.split_line(rtrim(r.raw, E'\r')) AS v OFFSET 0) f
+WHERE rtrim(r.raw, E'\r') <> '';
+
+-- name: census_split_bbazh
+INSERT INTO census_stage_bbazh
+SELECT r.line + 1, cardinality(f.v), false, f.v[1], f.v[2], f.v[3], f.v[4], f.v[5], f.v[6], f.v[7], f.v[8], f.v[9],
+       f.v[10], f.v[11]
+FROM census_raw_bbazh r
+CROSS JOIN LATERAL (SELECT census.split_line(rtrim(r.raw, E'\r')) AS v OFFSET 0) f
+WHERE rtrim(r.raw, E'\r') <> '';
+
+-- name: census_split_attendance
+INSERT INTO census_stage_attendance
+SELECT r.line + 1, cardinality(f.v), false, f.v[1], f.v[2], f.v[3], f.v[4]
+FROM census_raw_attendance r
+CROSS JOIN LATERAL (SELECT census.split_line(rtrim(r.raw, E'\r')) AS v OFFSET 0) f
+WHERE rtrim(r.raw, E'\r') <> '';
 
 -- name: census_upsert_snapshot
 -- Creates the region's snapshot of the quarter or takes over the existing one
@@ -261,6 +288,7 @@ WHERE c.load_id = $1 AND c.ctid = changed.row_id;
 UPDATE census.snapshots SET cross_checked_at = $2 WHERE id = $1;
 
 -- name: census_create_attendance_staging
+CREATE TEMP TABLE census_raw_attendance (line integer GENERATED ALWAYS AS IDENTITY, raw text) ON COMMIT DROP;
 CREATE TEMP TABLE census_stage_attendance (
     line integer, fields integer, garbled boolean, iin text, org_bin text, month text, days_missed text
 ) ON COMMIT DROP;

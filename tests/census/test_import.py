@@ -183,3 +183,20 @@ async def test_the_census_is_quarterly(conn: asyncpg.Connection, tmp_path: Path)
     with pytest.raises(NotACensusMonth):
         await importer.import_extract(conn, REGION, persons, bbazh, as_of=dt.date(2026, 10, 1), now=NOW)
     assert await importer.list_snapshots(conn, REGION) == []
+
+
+async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export_them(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    first, second, third = (iin(dt.date(2013, 3, d)) for d in (4, 5, 6))
+    quoted = person(first)
+    quoted[10] = 'Астана; "Нұр Әлем" ТК, 5'  # a delimiter and quotes inside one field
+    persons, bbazh = write_extracts(tmp_path, [quoted, person(second)], [])
+    with persons.open("a", encoding="utf-8", newline="") as out:
+        out.write("\r\n")  # line 4: blank, not a row
+        out.write(";".join(person(third)[:5]) + "\r\n")  # line 5: too few fields
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert (report.persons_rows, report.children, report.rejected) == (3, 2, 1)
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert rows[first]["address"] == 'Астана; "Нұр Әлем" ТК, 5'
+    assert [(i.line, i.code) for i in await reports.list_issues(conn, report.snapshot_id)] == [(5, "field_count")]
