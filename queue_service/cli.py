@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,6 +115,38 @@ def mint_admin_token_command(
     click.echo(token)
 
 
+@main.command("publish-outbox", help="Deliver the contingent outbox to the contingent store (until Ctrl-C, or --once).")
+@click.option("--once", is_flag=True, help="deliver what is due now, then exit")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def publish_outbox(once: bool, batch: int) -> None:
+    from admission.contingent import PostgresContingentStore, Publisher
+
+    settings = Settings.from_env()
+
+    async def work() -> int:
+        pool = await database.create_pool(settings.database_url, min_size=1, max_size=10)
+        try:
+            publisher = Publisher(pool, PostgresContingentStore(pool), batch=batch)
+            if once:
+                delivered = await publisher.drain()
+                await publisher.measure_lag()
+                return delivered
+            stop = asyncio.Event()
+            await publisher.run(stop, settings.outbox_poll_seconds)
+            return 0
+        finally:
+            await pool.close()
+
+    try:
+        delivered = asyncio.run(work())
+    except KeyboardInterrupt:
+        return
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"database {settings.database_url}: {exc}") from exc
+    if once:
+        click.echo(f"delivered {delivered} contingent event(s)")
+
+
 @main.command(help="Serve HTTP with the chosen ASGI server (granian by default) and KEZEK_WORKERS workers.")
 @click.option("--server", type=click.Choice(["granian", "uvicorn"]), default="granian", show_default=True)
 @click.option("--workers", type=int, default=None, help="default: KEZEK_WORKERS")
@@ -122,7 +155,9 @@ def serve(server: str, workers: int | None) -> None:
     count = workers or settings.workers
     KeySet.load_or_create(settings.signing_key_file)  # created once here, not raced by the workers
     if count > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        click.echo("note: PROMETHEUS_MULTIPROC_DIR is not set; /metrics shows one worker at a time", err=True)
+        # Several worker processes: /metrics must add up every worker's samples (prometheus_client's
+        # multiprocess mode), so they share a fresh folder for their metric files.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kezek-metrics-")
     if server == "granian":
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
