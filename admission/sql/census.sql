@@ -473,25 +473,26 @@ ORDER BY s.bin;
 -- Children of the snapshot who are 6 by 1 September of the admission year
 -- (born after $2, on or before $3), of one school's service territory ($4) or
 -- the whole region, with their grade-1 application (the live one, else the
--- latest) and current enrolment.
-SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.locality, c.district, c.address, c.registered,
-       c.org_bin, c.org_name, c.org_kind, c.health_exempt,
-       a.status AS application_status, a.school_bin AS application_school_bin, a.decided_at,
-       a.any_application AS applied,
-       e.school_bin AS enrolled_school_bin, e.grade AS enrolled_grade
-FROM census.children c
-LEFT JOIN LATERAL (
-    SELECT ap.status, ap.school_bin, ap.decided_at, true AS any_application
+-- latest) and current enrolment.  Set-based: applications are read once.
+WITH due AS MATERIALIZED (
+    SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.locality, c.district, c.address, c.registered,
+           c.org_bin, c.org_name, c.org_kind, c.health_exempt
+    FROM census.children c
+    WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
+      AND c.birth_date > $2 AND c.birth_date <= $3
+      AND ($4::text IS NULL OR EXISTS (
+          SELECT 1 FROM census.service_territories t
+          WHERE t.school_bin = $4 AND t.locality = c.locality AND t.district IN ('', c.district)
+      ))
+), latest AS (
+    SELECT DISTINCT ON (ap.child_iin) ap.child_iin, ap.status, ap.school_bin, ap.decided_at
     FROM applications ap
-    WHERE ap.child_iin = c.iin AND ap.grade = 1
-    ORDER BY ap.status IN ('accepted', 'confirmed') DESC, ap.decided_at DESC
-    LIMIT 1
-) a ON true
-LEFT JOIN contingent.enrolments e ON e.child_iin = c.iin AND e.ended_on IS NULL
-WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-  AND c.birth_date > $2 AND c.birth_date <= $3
-  AND ($4::text IS NULL OR EXISTS (
-      SELECT 1 FROM census.service_territories t
-      WHERE t.school_bin = $4 AND t.locality = c.locality AND t.district IN ('', c.district)
-  ))
-ORDER BY c.surname, c.name, c.iin;
+    JOIN due ON due.iin = ap.child_iin
+    ORDER BY ap.child_iin, ap.status IN ('accepted', 'confirmed') DESC, ap.decided_at DESC
+)
+SELECT due.*, a.status AS application_status, a.school_bin AS application_school_bin, a.decided_at,
+       a.child_iin IS NOT NULL AS applied, e.school_bin AS enrolled_school_bin, e.grade AS enrolled_grade
+FROM due
+LEFT JOIN latest a ON a.child_iin = due.iin
+LEFT JOIN contingent.enrolments e ON e.child_iin = due.iin AND e.ended_on IS NULL
+ORDER BY due.surname, due.name, due.iin;
