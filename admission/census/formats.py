@@ -95,6 +95,40 @@ def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
     return True
 
 
+RawLine = tuple[int, str, bool]
+
+
+def read_lines(
+    path: Path, chunk_rows: int = 50_000, progress: Callable[[int], None] | None = None
+) -> Iterator[list[RawLine]]:
+    """Chunks of ``(line number, text, garbled)`` for every line after the header (the slow path).
+
+    For a file PostgreSQL cannot read itself (:func:`is_plain` is false):
+    undecodable bytes become U+FFFD and NULs are replaced, and the line is
+    marked ``garbled`` so the checks reject it with its line number.
+    """
+    chunk: list[RawLine] = []
+    reported = 0
+    read = 0
+    with path.open("rb") as handle:
+        handle.readline()  # the header, checked by is_plain
+        for number, raw in enumerate(handle, start=2):
+            read += len(raw)
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            garbled = "\ufffd" in text or "\x00" in text
+            chunk.append((number, text.replace("\x00", "\ufffd") if garbled else text, garbled))
+            if len(chunk) >= chunk_rows:
+                yield chunk
+                chunk = []
+                if progress is not None:
+                    progress(read - reported)
+                    reported = read
+    if chunk:
+        yield chunk
+    if progress is not None:
+        progress(read - reported)
+
+
 def read_records(
     path: Path,
     columns: tuple[str, ...],

@@ -24,8 +24,9 @@ from admission.census.formats import (
     BBAZH_COLUMNS,
     PERSONS_COLUMNS,
     TERRITORY_COLUMNS,
-    Record,
+    RawLine,
     is_plain,
+    read_lines,
     read_records,
 )
 from admission.db import QUERIES, Connection
@@ -99,18 +100,18 @@ async def _read_chunks(handle: BinaryIO, progress: Progress | None) -> AsyncIter
         yield chunk
 
 
-async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> int:
-    """Load ``path`` into the staging table ``census_stage_<kind>``; returns its rows.
+async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> None:
+    """Load the lines of ``path`` into ``census_raw_<kind>``; the view ``census_stage_<kind>`` splits them.
 
-    Fast path (a clean UTF-8 file): COPY streams the raw lines into
-    ``census_raw_<kind>`` and one statement splits them into fields.  Other
-    files are parsed here, in a thread while COPY sends the previous chunk,
-    and their undecodable rows are flagged for the checks to reject.
+    Fast path (a clean UTF-8 file): COPY streams the file and PostgreSQL cuts
+    the lines.  Other files are cut here (in a thread, while COPY sends the
+    previous chunk) and their undecodable lines flagged for the checks to reject.
     """
+    table = f"census_raw_{kind}"
     if await asyncio.to_thread(is_plain, path, columns):
         with path.open("rb") as handle:
             await conn.copy_to_table(
-                f"census_raw_{kind}",
+                table,
                 source=_read_chunks(handle, progress),
                 columns=["raw"],
                 format="csv",
@@ -118,19 +119,15 @@ async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...
                 quote="\x02",
                 header=True,
             )
-        status = await conn.execute(QUERIES[f"census_split_{kind}"])
-        return int(status.split()[-1])
-    chunks: Iterator[list[Record]] = read_records(path, columns, progress=progress)
-    table = f"census_stage_{kind}"
-    rows = 0
+        return
+    chunks: Iterator[list[RawLine]] = read_lines(path, progress=progress)
     pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
     while True:
         chunk = await pending
         if chunk is None:
-            return rows
+            return
         pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
-        await conn.copy_records_to_table(table, records=chunk, columns=["line", "fields", "garbled", *columns])
-        rows += len(chunk)
+        await conn.copy_records_to_table(table, records=chunk, columns=["line", "raw", "garbled"])
 
 
 async def _tune_for_bulk(conn: Connection) -> None:
@@ -182,10 +179,13 @@ async def import_extract(
         load = await conn.fetchval(QUERIES["census_create_load"])
         await conn.execute(QUERIES["census_clear_issues"], snapshot_id)
         await conn.execute(QUERIES["census_create_staging"])
-        persons_rows = await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
-        bbazh_rows = await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
+        await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
+        await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
         await conn.execute(QUERIES["census_check_persons"], as_of)
         await conn.execute(QUERIES["census_check_bbazh"], as_of)
+        counted = await conn.fetchrow(QUERIES["census_checked_rows"])
+        assert counted is not None
+        persons_rows, bbazh_rows = counted["persons"], counted["bbazh"]
         await conn.execute(QUERIES["census_mark_duplicate_persons"])
         await conn.execute(QUERIES["census_mark_duplicate_bbazh"])
         await conn.execute(QUERIES["census_record_rejects"], region, snapshot_id, persons.name, bbazh.name)
@@ -204,6 +204,7 @@ async def import_extract(
         finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows)
         if previous_load is not None:
             await conn.execute(QUERIES["census_drop_load"], previous_load)
+        await conn.execute(QUERIES["census_empty_staging"])
     assert finished is not None
     return ImportReport(
         snapshot_id=snapshot_id,
