@@ -183,6 +183,16 @@ CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
 $$;
 
 --
+-- Name: ymd(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.ymd(dmy text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT (substr(dmy, 7, 4) || substr(dmy, 4, 2) || substr(dmy, 1, 2))::integer
+$$;
+
+--
 -- Name: preschool_roster_hold_seat(); Type: FUNCTION; Schema: public; Owner: -
 --
 

@@ -87,6 +87,10 @@ def school_year_start(on: dt.date) -> dt.date:
     return dt.date(on.year if on.month >= 9 else on.year - 1, 9, 1)
 
 
+def _ymd(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
 def _months_back(month: dt.date, count: int) -> dt.date:
     index = month.year * 12 + month.month - 1 - count
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -183,6 +187,7 @@ async def import_extract(
         await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
         await conn.execute(QUERIES["census_check_persons"], as_of)
         await conn.execute(QUERIES["census_check_bbazh"], as_of)
+        await conn.execute(QUERIES["census_analyze_checked"])
         counted = await conn.fetchrow(QUERIES["census_checked_rows"])
         assert counted is not None
         persons_rows, bbazh_rows = counted["persons"], counted["bbazh"]
@@ -192,8 +197,8 @@ async def import_extract(
         await conn.execute(
             QUERIES["census_merge_children"],
             load,
-            as_of,
-            school_year_start(as_of),
+            _ymd(as_of),
+            _ymd(school_year_start(as_of)),
             region,
             _months_back(period, 2),
             period,

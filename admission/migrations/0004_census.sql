@@ -61,6 +61,14 @@ AS $$
     ) END
 $$;
 
+-- A valid DD.MM.YYYY date as the integer YYYYMMDD: the full years between
+-- two dates are the difference of these numbers div 10000.
+CREATE FUNCTION census.ymd(dmy text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT (substr(dmy, 7, 4) || substr(dmy, 4, 2) || substr(dmy, 1, 2))::integer
+$$;
+
 -- Whether a valid DD.MM.YYYY birth date is the one an individual's ИИН
 -- encodes (digits 1-6 YYMMDD, digit 7 the century: 1/2 1800s, 3/4 1900s,
 -- 5/6 2000s).  Compared as text: no date is built per row.

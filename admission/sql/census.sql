@@ -60,6 +60,10 @@ WHERE rtrim(r.raw, E'\r') <> '';
 -- name: census_empty_staging
 TRUNCATE census_raw_persons, census_raw_bbazh;
 
+-- name: census_analyze_checked
+ANALYZE census_persons_checked;
+ANALYZE census_bbazh_checked;
+
 -- name: census_checked_rows
 SELECT (SELECT count(*) FROM census_persons_checked) AS persons, (SELECT count(*) FROM census_bbazh_checked) AS bbazh;
 
@@ -209,8 +213,9 @@ FROM (
 ) bad;
 
 -- name: census_merge_children
--- $1 the new load, $2 as_of, $3 the 1 September that starts the snapshot's
--- school year, $4 region, $5..$6 the attendance months of the quarter.  One
+-- $1 the new load, $2 as_of and $3 the 1 September that starts the
+-- snapshot's school year as YYYYMMDD integers (full years between two such
+-- numbers: their difference div 10000, no date arithmetic per row), $4 region, $5..$6 the attendance months of the quarter.  One
 -- row per ИИН from both extracts, categorised, cross-checked against the
 -- contingent and the attendance feed (as census_cross_check does).
 INSERT INTO census.children (
@@ -227,7 +232,7 @@ WITH truants AS MATERIALIZED (
     GROUP BY iin, month
     HAVING sum(days_missed) >= 10
 )
-SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, date_part('year', age($2::date, m.born))::smallint,
+SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, (($2::integer - m.born_ymd) / 10000)::smallint,
        m.in_persons, m.in_bbazh, m.citizenship, m.kandas, m.locality, m.district, m.address, m.registered,
        m.org_bin, m.org_name, m.kind, m.org_private, m.grade, m.exempt,
        NOT m.school_age, m.school_age, m.school_age AND m.exempt, m.tvet, m.org_private,
@@ -247,7 +252,8 @@ FROM (
            coalesce(b.kind IS NOT NULL AND b.ownership = 'private', false) AS org_private,
            CASE WHEN b.kind = 'school' THEN b.grade::smallint END AS grade,
            coalesce(b.exempt = '1', false) AS exempt,
-           date_part('year', age($3::date, coalesce(p.born, b.born))) >= 6 AS school_age
+           census.ymd(coalesce(p.birth_date, b.birth_date)) AS born_ymd,
+           ($3::integer - census.ymd(coalesce(p.birth_date, b.birth_date))) / 10000 >= 6 AS school_age
     FROM (SELECT * FROM census_persons_checked WHERE reason IS NULL) p
     FULL JOIN (SELECT * FROM census_bbazh_checked WHERE reason IS NULL) b ON b.iin = p.iin
 ) m
