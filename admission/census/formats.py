@@ -14,7 +14,6 @@ import codecs
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from admission.census.errors import BadExtractFile
 
@@ -39,21 +38,6 @@ ATTENDANCE_COLUMNS = ("iin", "org_bin", "month", "days_missed")
 # Service territories set by the local authority: school → locality (→ district).
 TERRITORY_COLUMNS = ("school_bin", "locality", "district")
 
-Record = tuple[int | bool | str | None, ...]
-
-
-def _lines(handle: BinaryIO, counter: list[int], garbled: set[int]) -> Iterator[str]:
-    """Decoded lines; the numbers of lines with undecodable bytes or NULs go to ``garbled``."""
-    for number, raw in enumerate(handle, start=1):
-        counter[0] += len(raw)
-        line = raw.decode("utf-8", "replace")
-        if "\x00" in line:
-            line = line.replace("\x00", "\ufffd")
-        if "\ufffd" in line:
-            garbled.add(number)
-        yield line
-
-
 _CONTROL = (b"\x00", b"\x01", b"\x02")
 
 
@@ -75,7 +59,7 @@ def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
 
     True when the header names ``columns`` (BadExtractFile otherwise) and the
     whole file is valid UTF-8 without NUL or the two control bytes the raw
-    COPY uses as its delimiter and quote.  Otherwise :func:`read_records`
+    COPY uses as its delimiter and quote.  Otherwise :func:`read_lines`
     parses it here, flagging the garbled rows.
     """
     check_header(path, columns)
@@ -96,6 +80,14 @@ def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
 
 
 RawLine = tuple[int, str, bool]
+
+
+def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, list[str]]]:
+    """``(line, fields)`` of a small file (the territories), header checked; blank lines skipped."""
+    check_header(path, columns)
+    text = path.read_text("utf-8-sig")
+    reader = csv.reader(text.splitlines()[1:], delimiter=DELIMITER)
+    return [(number, row) for number, row in enumerate(reader, start=2) if row]
 
 
 def read_lines(
@@ -127,54 +119,3 @@ def read_lines(
         yield chunk
     if progress is not None:
         progress(read - reported)
-
-
-def read_records(
-    path: Path,
-    columns: tuple[str, ...],
-    chunk_rows: int = 50_000,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[list[Record]]:
-    """Chunks of ``(line, field_count, garbled, *fields)``: every data row, padded or cut to the columns.
-
-    ``line`` is the file line the row starts on (the header is line 1); blank
-    lines are not rows; ``garbled`` rows had bytes that are not UTF-8.
-    ``progress`` receives the bytes read since its last call.
-    BadExtractFile when the header is not ``columns``.
-    """
-    width = len(columns)
-    counter = [0]
-    garbled: set[int] = set()
-    reported = 0
-    with path.open("rb") as handle:
-        reader = csv.reader(_lines(handle, counter, garbled), delimiter=DELIMITER)
-        header = next(reader, None)
-        names = tuple(h.strip().lstrip("\ufeff").strip().lower() for h in header or ())
-        if names != columns:
-            raise BadExtractFile(
-                f"{path.name}: the header must be {DELIMITER.join(columns)}", file=path.name, expected=list(columns)
-            )
-        chunk: list[Record] = []
-        end = reader.line_num
-        for row in reader:
-            start, end = end + 1, reader.line_num
-            count = len(row)
-            bad = bool(garbled) and any(n in garbled for n in range(start, end + 1))
-            if count == width:
-                chunk.append((start, count, bad, *row))
-            elif count == 0:
-                continue
-            elif count > width:
-                chunk.append((start, count, bad, *row[:width]))
-            else:
-                chunk.append((start, count, bad, *row, *([None] * (width - count))))
-            if len(chunk) >= chunk_rows:
-                yield chunk
-                chunk = []
-                if progress is not None:
-                    progress(counter[0] - reported)
-                    reported = counter[0]
-        if chunk:
-            yield chunk
-        if progress is not None:
-            progress(counter[0] - reported)

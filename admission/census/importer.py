@@ -27,7 +27,7 @@ from admission.census.formats import (
     RawLine,
     is_plain,
     read_lines,
-    read_records,
+    read_rows,
 )
 from admission.db import QUERIES, Connection
 from admission.errors import InvalidInput, UnknownRegion
@@ -313,13 +313,10 @@ async def replace_territories(conn: Connection, territories: dict[str, list[Terr
 def read_territories(path: Path) -> dict[str, list[TerritoryArea]]:
     """The territories file (``school_bin;locality;district``); InvalidInput names the bad line."""
     found: dict[str, list[TerritoryArea]] = {}
-    for chunk in read_records(path, TERRITORY_COLUMNS):
-        for line, count, _garbled, school, locality, district in chunk:
-            if count != len(TERRITORY_COLUMNS) or not school or not locality:
-                raise InvalidInput(f"{path.name} line {line}: expected school_bin;locality;district")
-            found.setdefault(str(school).strip(), []).append(
-                TerritoryArea(locality=str(locality), district=str(district or ""))
-            )
+    for line, row in read_rows(path, TERRITORY_COLUMNS):
+        if len(row) != len(TERRITORY_COLUMNS) or not row[0].strip() or not row[1].strip():
+            raise InvalidInput(f"{path.name} line {line}: expected school_bin;locality;district")
+        found.setdefault(row[0].strip(), []).append(TerritoryArea(locality=row[1], district=row[2]))
     return found
 
 
