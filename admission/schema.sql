@@ -63,32 +63,16 @@ END
 $$;
 
 --
--- Name: date_or_null(integer, integer, integer); Type: FUNCTION; Schema: census; Owner: -
+-- Name: dmy_number(text); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.date_or_null(y integer, m integer, d integer) RETURNS date
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE
-        WHEN y IS NULL OR m IS NULL OR d IS NULL OR y < 1 OR m < 1 OR m > 12 OR d < 1 THEN NULL
-        WHEN d <= CASE WHEN m = 2 THEN CASE WHEN (y % 4 = 0 AND y % 100 <> 0) OR y % 400 = 0 THEN 29 ELSE 28 END
-                       WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END
-            THEN make_date(y, m, d)
-    END
-$$;
-
---
--- Name: dmy(text); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.dmy(value text) RETURNS date
+CREATE FUNCTION census.dmy_number(value text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
                      AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
-    THEN census.date_or_null(
-        substr(value, 7, 4)::integer, substr(value, 4, 2)::integer, substr(value, 1, 2)::integer
-    ) END
+        THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
+    END
 $$;
 
 --
@@ -126,6 +110,22 @@ CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
 $$;
 
 --
+-- Name: is_date(integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.is_date(ymd integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT ymd IS NOT NULL AND ymd / 10000 >= 1 AND ymd / 100 % 100 BETWEEN 1 AND 12 AND ymd % 100 >= 1
+       AND ymd % 100 <= CASE
+           WHEN ymd / 100 % 100 = 2
+               THEN CASE WHEN (ymd / 10000 % 4 = 0 AND ymd / 10000 % 100 <> 0) OR ymd / 10000 % 400 = 0 THEN 29 ELSE 28 END
+           WHEN ymd / 100 % 100 IN (4, 6, 9, 11) THEN 30
+           ELSE 31
+       END
+$$;
+
+--
 -- Name: is_digits(text); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -143,6 +143,16 @@ CREATE FUNCTION census.not_covered(school_age boolean, health_exempt boolean, tv
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT school_age AND NOT health_exempt AND NOT tvet AND enrolled_school_bin IS NULL
+$$;
+
+--
+-- Name: number_of(text, integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
 $$;
 
 --
@@ -183,13 +193,13 @@ CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
 $$;
 
 --
--- Name: ymd(text); Type: FUNCTION; Schema: census; Owner: -
+-- Name: ymd_date(integer); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.ymd(dmy text) RETURNS integer
+CREATE FUNCTION census.ymd_date(ymd integer) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT (substr(dmy, 7, 4) || substr(dmy, 4, 2) || substr(dmy, 1, 2))::integer
+    SELECT make_date(ymd / 10000, ymd / 100 % 100, ymd % 100)
 $$;
 
 --

@@ -185,8 +185,8 @@ async def import_extract(
         await conn.execute(QUERIES["census_create_staging"])
         await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
         await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
-        await conn.execute(QUERIES["census_check_persons"], as_of)
-        await conn.execute(QUERIES["census_check_bbazh"], as_of)
+        await conn.execute(QUERIES["census_check_persons"], _ymd(as_of))
+        await conn.execute(QUERIES["census_check_bbazh"], _ymd(as_of))
         await conn.execute(QUERIES["census_analyze_checked"])
         counted = await conn.fetchrow(QUERIES["census_checked_rows"])
         assert counted is not None

@@ -32,41 +32,51 @@ AS $$
     SELECT value <> '' AND ltrim(value, '0123456789') = ''
 $$;
 
+-- A valid ИИН/БСН.  (Inlined, ``iin::bigint`` is cast once per digit: the
+-- extract checks cast a field once in a fenced subquery and call
+-- check_digit_ok on the number instead.)
 CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN length(iin) = 12 AND census.is_digits(iin) THEN census.check_digit_ok(iin::bigint) ELSE false END
 $$;
 
--- A date from its parts, or NULL when the parts name no date (31.02, month 13…).
-CREATE FUNCTION census.date_or_null(y integer, m integer, d integer) RETURNS date
+-- The number a field of ``digits`` ASCII digits spells, or NULL.
+CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE
-        WHEN y IS NULL OR m IS NULL OR d IS NULL OR y < 1 OR m < 1 OR m > 12 OR d < 1 THEN NULL
-        WHEN d <= CASE WHEN m = 2 THEN CASE WHEN (y % 4 = 0 AND y % 100 <> 0) OR y % 400 = 0 THEN 29 ELSE 28 END
-                       WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END
-            THEN make_date(y, m, d)
-    END
+    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
 $$;
 
--- A DD.MM.YYYY date as such systems export it, or NULL.
-CREATE FUNCTION census.dmy(value text) RETURNS date
+-- A DD.MM.YYYY field as the integer YYYYMMDD (not yet checked to be a real
+-- date), or NULL.  Full years between two dates are the difference of these
+-- numbers div 10000: no date arithmetic per row.
+CREATE FUNCTION census.dmy_number(value text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
                      AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
-    THEN census.date_or_null(
-        substr(value, 7, 4)::integer, substr(value, 4, 2)::integer, substr(value, 1, 2)::integer
-    ) END
+        THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
+    END
 $$;
 
--- A valid DD.MM.YYYY date as the integer YYYYMMDD: the full years between
--- two dates are the difference of these numbers div 10000.
-CREATE FUNCTION census.ymd(dmy text) RETURNS integer
+-- Whether YYYYMMDD names a real date (no 31.02, no month 13).
+CREATE FUNCTION census.is_date(ymd integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT (substr(dmy, 7, 4) || substr(dmy, 4, 2) || substr(dmy, 1, 2))::integer
+    SELECT ymd IS NOT NULL AND ymd / 10000 >= 1 AND ymd / 100 % 100 BETWEEN 1 AND 12 AND ymd % 100 >= 1
+       AND ymd % 100 <= CASE
+           WHEN ymd / 100 % 100 = 2
+               THEN CASE WHEN (ymd / 10000 % 4 = 0 AND ymd / 10000 % 100 <> 0) OR ymd / 10000 % 400 = 0 THEN 29 ELSE 28 END
+           WHEN ymd / 100 % 100 IN (4, 6, 9, 11) THEN 30
+           ELSE 31
+       END
+$$;
+
+CREATE FUNCTION census.ymd_date(ymd integer) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT make_date(ymd / 10000, ymd / 100 % 100, ymd % 100)
 $$;
 
 -- Whether a valid DD.MM.YYYY birth date is the one an individual's ИИН

@@ -113,19 +113,20 @@ SELECT census.drop_load($1);
 DELETE FROM census.issues WHERE snapshot_id = $1;
 
 -- name: census_check_persons
--- $1 as_of.  Every row gets its first failing reason, or none (one pass;
--- census_mark_duplicates then marks all but the first row of an ИИН).
+-- $1 as_of as YYYYMMDD.  Every row gets its first failing reason, or none
+-- (one pass; census_mark_duplicate_* then marks all but the first row of an
+-- ИИН).  The fenced lateral turns each field into a number once.
 CREATE TEMP TABLE census_persons_checked ON COMMIT DROP AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.sex, s.citizenship, s.kandas,
-       s.locality, s.district, s.address, s.registered, p.born, NULL::integer AS first_line,
+       s.locality, s.district, s.address, s.registered, p.born_ymd, NULL::integer AS first_line,
     CASE
         WHEN s.fields <> 12 THEN 'field_count'
         WHEN s.garbled THEN 'invalid_encoding'
-        WHEN NOT census.iin_valid(s.iin) THEN 'invalid_iin'
-        WHEN p.born IS NULL THEN 'invalid_date'
+        WHEN p.iin_number IS NULL OR NOT census.check_digit_ok(p.iin_number) THEN 'invalid_iin'
+        WHEN NOT census.is_date(p.born_ymd) THEN 'invalid_date'
         WHEN NOT census.iin_matches_birth_date(s.iin, s.birth_date) THEN 'birth_date_mismatch'
-        WHEN p.born > $1::date THEN 'invalid_date'
-        WHEN p.born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
+        WHEN p.born_ymd > $1::integer THEN 'invalid_date'
+        WHEN p.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
         WHEN trim(s.surname) = '' OR trim(s.name) = '' OR trim(s.locality) = '' THEN 'missing_field'
         WHEN s.sex NOT IN ('M', 'F') OR (s.sex = 'M') <> (ascii(substr(s.iin, 7, 1)) % 2 = 1) THEN 'sex_mismatch'
         WHEN s.citizenship <> 'XXA'
@@ -134,26 +135,28 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
         WHEN s.kandas NOT IN ('0', '1') OR s.registered NOT IN ('0', '1') THEN 'invalid_value'
     END AS reason
 FROM census_stage_persons s
-CROSS JOIN LATERAL (SELECT census.dmy(s.birth_date) AS born OFFSET 0) p;
+CROSS JOIN LATERAL (
+    SELECT census.number_of(s.iin, 12) AS iin_number, census.dmy_number(s.birth_date) AS born_ymd OFFSET 0
+) p;
 
 -- name: census_check_bbazh
 CREATE TEMP TABLE census_bbazh_checked ON COMMIT DROP AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.org_bin, s.org_name, s.org_kind,
-       s.ownership, s.grade, s.health_exempt, p.born, p.kind, p.exempt, NULL::integer AS first_line,
+       s.ownership, s.grade, s.health_exempt, p.born_ymd, p.kind, p.exempt, NULL::integer AS first_line,
     CASE
         WHEN s.fields <> 11 THEN 'field_count'
         WHEN s.garbled THEN 'invalid_encoding'
-        WHEN NOT census.iin_valid(s.iin) THEN 'invalid_iin'
-        WHEN p.born IS NULL THEN 'invalid_date'
+        WHEN p.iin_number IS NULL OR NOT census.check_digit_ok(p.iin_number) THEN 'invalid_iin'
+        WHEN NOT census.is_date(p.born_ymd) THEN 'invalid_date'
         WHEN NOT census.iin_matches_birth_date(s.iin, s.birth_date) THEN 'birth_date_mismatch'
-        WHEN p.born > $1::date THEN 'invalid_date'
-        WHEN p.born <= ($1::date - interval '18 years')::date THEN 'not_a_child'
+        WHEN p.born_ymd > $1::integer THEN 'invalid_date'
+        WHEN p.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
         WHEN trim(s.surname) = '' OR trim(s.name) = '' THEN 'missing_field'
         WHEN p.exempt NOT IN ('0', '1') THEN 'invalid_value'
         WHEN p.kind IS NULL AND p.exempt = '1' THEN NULL  -- known to the education system, attends nothing
         WHEN p.kind IS NULL THEN 'missing_field'
         WHEN p.kind NOT IN ('preschool', 'school', 'tvet') THEN 'invalid_value'
-        WHEN NOT census.iin_valid(s.org_bin) THEN 'invalid_org_bin'
+        WHEN p.org_number IS NULL OR NOT census.check_digit_ok(p.org_number) THEN 'invalid_org_bin'
         WHEN s.ownership NOT IN ('state', 'private') THEN 'invalid_value'
         WHEN p.kind = 'school' AND NOT (length(s.grade) <= 2 AND census.is_digits(s.grade)) THEN 'invalid_value'
         WHEN p.kind = 'school' AND s.grade::integer > 12 THEN 'invalid_value'
@@ -161,7 +164,8 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
     END AS reason
 FROM census_stage_bbazh s
 CROSS JOIN LATERAL (
-    SELECT census.dmy(s.birth_date) AS born, nullif(trim(s.org_kind), '') AS kind,
+    SELECT census.number_of(s.iin, 12) AS iin_number, census.dmy_number(s.birth_date) AS born_ymd,
+           census.number_of(s.org_bin, 12) AS org_number, nullif(trim(s.org_kind), '') AS kind,
            coalesce(nullif(trim(s.health_exempt), ''), '0') AS exempt
     OFFSET 0
 ) p;
@@ -242,7 +246,7 @@ FROM (
     SELECT coalesce(p.iin, b.iin) AS iin,
            trim(coalesce(p.surname, b.surname)) AS surname, trim(coalesce(p.name, b.name)) AS name,
            trim(coalesce(p.patronymic, b.patronymic, '')) AS patronymic,
-           coalesce(p.born, b.born) AS born,
+           census.ymd_date(coalesce(p.born_ymd, b.born_ymd)) AS born,
            p.iin IS NOT NULL AS in_persons, b.iin IS NOT NULL AS in_bbazh,
            p.citizenship, coalesce(p.kandas = '1', false) AS kandas, trim(p.locality) AS locality,
            trim(coalesce(p.district, '')) AS district, trim(p.address) AS address, p.registered = '1' AS registered,
@@ -252,8 +256,8 @@ FROM (
            coalesce(b.kind IS NOT NULL AND b.ownership = 'private', false) AS org_private,
            CASE WHEN b.kind = 'school' THEN b.grade::smallint END AS grade,
            coalesce(b.exempt = '1', false) AS exempt,
-           census.ymd(coalesce(p.birth_date, b.birth_date)) AS born_ymd,
-           ($3::integer - census.ymd(coalesce(p.birth_date, b.birth_date))) / 10000 >= 6 AS school_age
+           coalesce(p.born_ymd, b.born_ymd) AS born_ymd,
+           ($3::integer - coalesce(p.born_ymd, b.born_ymd)) / 10000 >= 6 AS school_age
     FROM (SELECT * FROM census_persons_checked WHERE reason IS NULL) p
     FULL JOIN (SELECT * FROM census_bbazh_checked WHERE reason IS NULL) b ON b.iin = p.iin
 ) m
