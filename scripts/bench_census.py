@@ -101,11 +101,15 @@ async def run(url: str, children: int) -> None:
         await conn.execute("VACUUM ANALYZE contingent.enrolments")
 
         baseline = await baseline_copy(conn, files)
-        started = time.perf_counter()
-        report = await importer.import_extract(
-            conn, REGION, files / "persons.csv", files / "bbazh.csv", as_of=AS_OF, now=NOW
-        )
-        took = time.perf_counter() - started
+        fresh = await asyncpg.connect(url)  # as `kezek census import` has: a session of its own
+        try:
+            started = time.perf_counter()
+            report = await importer.import_extract(
+                fresh, REGION, files / "persons.csv", files / "bbazh.csv", as_of=AS_OF, now=NOW
+            )
+            took = time.perf_counter() - started
+        finally:
+            await fresh.close()
         rows = report.persons_rows + report.bbazh_rows
         print(f"import: {rows:,} rows ({report.persons_rows:,} persons + {report.bbazh_rows:,} ББАЖ) → "
               f"{report.children:,} children, {report.rejected} rejected, {report.warnings} warnings")  # fmt: skip
