@@ -57,7 +57,11 @@ CREATE FUNCTION census.create_load() RETURNS bigint
 DECLARE
     load bigint := nextval('census.load_ids');
 BEGIN
-    EXECUTE format('CREATE TABLE census.%I PARTITION OF census.children FOR VALUES IN (%s)', 'children_' || load, load);
+    EXECUTE format(
+        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+        'children_' || load, load
+    );
+    EXECUTE format('CREATE OR REPLACE TEMP VIEW census_children_load AS SELECT * FROM census.%I', 'children_' || load);
     RETURN load;
 END
 $$;
@@ -165,6 +169,7 @@ CREATE FUNCTION census.seal_load(load bigint) RETURNS void
 BEGIN
     EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
     EXECUTE format('ANALYZE census.%I', 'children_' || load);
+    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
 END
 $$;
 

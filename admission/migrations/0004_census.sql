@@ -140,10 +140,11 @@ CREATE TABLE census.snapshots (
 
 -- The single database: one row per child (ИИН) per snapshot, merged from
 -- both extracts, with the categories of para 11.  Each import writes a new
--- load, a partition of its own with no index while it fills; it is indexed
--- when full, then replaces the snapshot's previous load, which is dropped
--- whole (no million-row DELETE, no index maintained row by row, and readers
--- see the previous load until the import commits).
+-- load, a table of its own with no index while it fills; it is indexed when
+-- full and attached as a partition, then replaces the snapshot's previous
+-- load, which is dropped whole just before the import commits (no
+-- million-row DELETE, no index maintained row by row, and readers see the
+-- previous load until then).
 CREATE SEQUENCE census.load_ids;
 
 CREATE TABLE census.children (
@@ -183,25 +184,35 @@ CREATE TABLE census.children (
     truant               boolean NOT NULL DEFAULT false
 ) PARTITION BY LIST (load_id);
 
--- A new, empty load (partition) for an import to fill.
+-- A new, empty load for an import to fill: a table of its own outside the
+-- partition tree (CREATE TABLE … PARTITION OF would lock census.children
+-- against every reader for the whole import), reached through the session's
+-- view census_children_load.
 CREATE FUNCTION census.create_load() RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
     load bigint := nextval('census.load_ids');
 BEGIN
-    EXECUTE format('CREATE TABLE census.%I PARTITION OF census.children FOR VALUES IN (%s)', 'children_' || load, load);
+    EXECUTE format(
+        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+        'children_' || load, load
+    );
+    EXECUTE format('CREATE OR REPLACE TEMP VIEW census_children_load AS SELECT * FROM census.%I', 'children_' || load);
     RETURN load;
 END
 $$;
 
--- A filled load gets its index (one ИИН once) and its statistics.
+-- A filled load gets its index (one ИИН once) and statistics, then joins
+-- census.children (ATTACH takes only a SHARE UPDATE EXCLUSIVE lock there,
+-- and its CHECK spares the validation scan).
 CREATE FUNCTION census.seal_load(load bigint) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
     EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
     EXECUTE format('ANALYZE census.%I', 'children_' || load);
+    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
 END
 $$;
 

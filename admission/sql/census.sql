@@ -203,7 +203,7 @@ FROM (
 -- numbers: their difference div 10000, no date arithmetic per row), $4 region, $5..$6 the attendance months of the quarter.  One
 -- row per ИИН from both extracts, categorised, cross-checked against the
 -- contingent and the attendance feed (as census_cross_check does).
-INSERT INTO census.children (
+INSERT INTO census_children_load (
     load_id, iin, surname, name, patronymic, birth_date, age, in_persons, in_bbazh,
     citizenship, kandas, locality, district, address, registered,
     org_bin, org_name, org_kind, org_private, grade, health_exempt,

@@ -200,3 +200,27 @@ async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[first]["address"] == 'Астана; "Нұр Әлем" ТК, 5'
     assert [(i.line, i.code) for i in await reports.list_issues(conn, report.snapshot_id)] == [(5, "field_count")]
+
+
+async def test_readers_are_not_locked_out_while_an_import_fills_and_attaches_its_load(
+    db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    kid = iin(dt.date(2014, 7, 7))
+    persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
+    async with db_pool.acquire() as setup:
+        done = await importer.import_extract(setup, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    async with db_pool.acquire() as importing, db_pool.acquire() as reading:
+        await reading.execute("SET lock_timeout = '1s'")
+        async with importing.transaction():  # what import_extract does, held open between its steps
+            load = await importing.fetchval("SELECT census.create_load()")
+            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
+            await importing.execute(
+                "INSERT INTO census_children_load (load_id, iin, surname, name, birth_date, age, in_persons, in_bbazh,"
+                " preschool_age, school_age, not_subject, tvet, non_state, foreign_stateless)"
+                " VALUES ($1, $2, 'А', 'Б', '2014-07-07', 12, true, false, false, true, false, false, false, false)",
+                load,
+                kid,
+            )
+            await importing.execute("SELECT census.seal_load($1)", load)
+            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
+            assert await reading.fetchval("SELECT count(*) FROM census.children") == 1  # not yet committed
