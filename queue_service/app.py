@@ -21,7 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
 from queue_service import background, resources, rooms_runtime
-from queue_service.controllers import admin, applications, regions, rooms, system
+from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS
@@ -46,6 +46,7 @@ def route_handlers() -> Sequence[Any]:
         rooms.RoomsController,
         rooms.AdminRoomsController,
         room_pages.waiting_page,
+        census.CensusController,
         MetricsController,
         applications.file_application,
         applications.get_application,
