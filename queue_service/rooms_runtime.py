@@ -22,6 +22,7 @@ import redis.exceptions
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from prometheus_client import Counter, Gauge
 
 from admission import reference
 from admission.access import AccessClaims
@@ -34,6 +35,12 @@ from admission.waiting_room.visitors import Visitors
 from queue_service.settings import Settings
 
 log = logging.getLogger("kezek.rooms")
+
+# Every worker sweeps every room: the gauges show the newest sweep, the counters add up.
+WAITING = Gauge("kezek_room_waiting", "Visitors waiting in a room", ["region"], multiprocess_mode="mostrecent")
+ACTIVE = Gauge("kezek_room_active", "Admitted visitors holding a slot", ["region"], multiprocess_mode="mostrecent")
+ADMITTED = Counter("kezek_room_admitted_by_sweeper", "Visitors admitted by the background sweeper", ["region"])
+EXPIRED = Counter("kezek_room_leases_expired", "Slot leases and arrival graces that ended unused", ["region"])
 STARTUP_TIMEOUT = 3.0
 
 
@@ -60,6 +67,13 @@ async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio
                 report = await visitors.room.sweep(region, now)
                 if report.expired < 0:
                     ensured = False  # the room is gone (Redis was reset): recreate it next round
+                    continue
+                WAITING.labels(region).set(report.waiting)
+                ACTIVE.labels(region).set(report.active)
+                if report.admitted:
+                    ADMITTED.labels(region).inc(report.admitted)
+                if report.expired:
+                    EXPIRED.labels(region).inc(report.expired)
             await visitors.flush_touches(now)
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("waiting-room sweep failed: %s", exc)

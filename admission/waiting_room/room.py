@@ -141,7 +141,10 @@ class WindowRefusal(msgspec.Struct, frozen=True, kw_only=True):
 
 class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     expired: int
+    """Leases and arrival graces ended by this sweep (-1: the room does not exist)."""
     admitted: int
+    waiting: int = 0
+    active: int = 0
 
 
 def _ms(moment: dt.datetime) -> int:
@@ -289,8 +292,8 @@ class WaitingRoom:
 
     async def sweep(self, region: str, now: dt.datetime) -> SweepReport:
         """End expired leases and refill free slots (the background sweeper calls this every second)."""
-        expired, admitted = await self._call("sweep", region, now)
-        return SweepReport(expired=int(expired), admitted=int(admitted))
+        expired, admitted, waiting, active = await self._call("sweep", region, now)
+        return SweepReport(expired=int(expired), admitted=int(admitted), waiting=int(waiting), active=int(active))
 
 
 def _setting_pairs(settings: RoomSettings) -> list[str | int]:

@@ -260,3 +260,16 @@ async def test_malformed_join_bodies_are_problems(rooms: Client) -> None:
         assert response.status_code == 400, body
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] in ("bad_request", "validation_error")
+
+
+async def test_metrics_show_each_rooms_waiting_and_active(rooms: Client, ministry: dict[str, str]) -> None:
+    await set_room(rooms, ministry, max_active=1)
+    for iin in iins(3, start=300):
+        await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": iin})
+    for _ in range(30):
+        await asyncio.sleep(0.1)  # the sweeper runs every 100 ms in these tests
+        text = (await rooms.get("/metrics")).text
+        if 'kezek_room_waiting{region="astana"} 2.0' in text:
+            break
+    assert 'kezek_room_waiting{region="astana"} 2.0' in text
+    assert 'kezek_room_active{region="astana"} 1.0' in text
