@@ -315,7 +315,8 @@ async def _check_contingent(conn: asyncpg.Connection, settle_seconds: float) -> 
         if not mismatch
         else f"{len(mismatch)} child(ren) missing, doubled or extra in the contingent store",
         details=[
-            f"child {r['child_iin']} at {r['school_bin']}: confirmed={r['confirmed']}, current enrolments={r['enrolments']}"
+            f"child {r['child_iin']} at {r['school_bin']}: confirmed={r['confirmed']}, "
+            f"current enrolments={r['enrolments']}"
             for r in mismatch[:SAMPLE]
         ],
         figures={"confirmed": confirmed},

@@ -216,8 +216,8 @@ def write_summary(
     lines = [
         f"# Load test: {scenario} — {'PASS' if good else 'FAIL'}",
         "",
-        f"{'The day would have gone well.' if good else 'The day would NOT have gone well: see the failed checks.'}"
-        f"  Run at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+        ("The day would have gone well." if good else "The day would NOT have gone well: see the failed checks.")
+        + f"  Run at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         "| parameter | value |",
         "|---|---|",
@@ -237,8 +237,10 @@ def write_summary(
     lines += [
         "## What happened",
         "",
-        f"- families that joined: {len(facts.joins)}; admitted by the waiting room: {len(facts.admitted)}; "
-        f"abandoned or expired: {len(facts.excluded)}",
+        (
+            f"- families that joined: {len(facts.joins)}; admitted by the waiting room: {len(facts.admitted)}; "
+            f"abandoned or expired: {len(facts.excluded)}"
+        ),
         f"- answers to applications: {dict(outcome) or 'none'}; withdrawals: {len(facts.withdrawn)}",
         f"- applications in PostgreSQL by status: {status_counts or 'none'}",
         "",

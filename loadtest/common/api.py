@@ -15,6 +15,7 @@ HEARTBEAT = ("/v1/rooms/{region}/sessions/heartbeat", "/v1/rooms/[region]/sessio
 RELEASE = ("/v1/rooms/{region}/sessions/me", "/v1/rooms/[region]/sessions/me")
 ROOM = ("/v1/rooms/{region}", "/v1/rooms/[region]")
 ROOMS = ("/v1/rooms", "/v1/rooms")
+REGION = ("/v1/regions/{region}", "/v1/regions/[region]")
 SCHOOLS = ("/v1/regions/{region}/schools", "/v1/regions/[region]/schools")
 APPLY = ("/v1/applications", "/v1/applications")
 APPLICATION = ("/v1/applications/{id}", "/v1/applications/[id]")

@@ -61,7 +61,7 @@ class NullJournal(Journal):
     def __init__(self) -> None:
         pass
 
-    def write(self, ev: str, **fields: Any) -> None:
+    def write(self, ev: str, **fields: Any) -> None:  # noqa: ARG002 - nothing to record
         return
 
     def close(self) -> None:

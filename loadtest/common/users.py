@@ -48,7 +48,7 @@ def _open_journal(environment: Any, **_: Any) -> None:
 
 
 @events.quitting.add_listener
-def _close_journal(environment: Any, **_: Any) -> None:
+def _close_journal(**_: Any) -> None:
     _state["journal"].close()
 
 
@@ -478,6 +478,10 @@ class StatusReader(KezekUser):
     @task(1)
     def rooms(self) -> None:
         self._get(api.ROOMS)
+
+    @task(1)
+    def region_window(self) -> None:
+        self._get(api.REGION, region=self.region)
 
     @task(2)
     def schools(self) -> None:
