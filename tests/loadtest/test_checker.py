@@ -102,12 +102,12 @@ def test_checks_that_cannot_run_say_so_instead_of_passing(tmp_path: Path) -> Non
 METRICS = """\
 # HELP kezek_requests_total Total requests
 # TYPE kezek_requests_total counter
-kezek_requests_total{app_name="kezek",method="GET",path="/v1/rooms/{region}",status_code="200"} 90.0
-kezek_requests_total{app_name="kezek",method="POST",path="/v1/applications",status_code="500"} 2.0
+kezek_requests_total{method="GET",path="/v1/rooms/{region}",status_code="200"} 90.0
+kezek_requests_total{method="POST",path="/v1/applications",status_code="500"} 2.0
 # TYPE kezek_request_duration_seconds histogram
-kezek_request_duration_seconds_bucket{app_name="kezek",method="GET",path="/v1/rooms/{region}",status_code="200",le="0.01"} 50.0
-kezek_request_duration_seconds_bucket{app_name="kezek",method="GET",path="/v1/rooms/{region}",status_code="200",le="0.1"} 90.0
-kezek_request_duration_seconds_bucket{app_name="kezek",method="GET",path="/v1/rooms/{region}",status_code="200",le="+Inf"} 90.0
+kezek_request_duration_seconds_bucket{method="GET",path="/v1/rooms/{region}",status_code="200",le="0.01"} 50.0
+kezek_request_duration_seconds_bucket{method="GET",path="/v1/rooms/{region}",status_code="200",le="0.1"} 90.0
+kezek_request_duration_seconds_bucket{method="GET",path="/v1/rooms/{region}",status_code="200",le="+Inf"} 90.0
 """
 
 
