@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -121,7 +122,9 @@ def serve(server: str, workers: int | None) -> None:
     count = workers or settings.workers
     KeySet.load_or_create(settings.signing_key_file)  # created once here, not raced by the workers
     if count > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        click.echo("note: PROMETHEUS_MULTIPROC_DIR is not set; /metrics shows one worker at a time", err=True)
+        # Several worker processes: /metrics must add up every worker's samples (prometheus_client's
+        # multiprocess mode), so they share a fresh folder for their metric files.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kezek-metrics-")
     if server == "granian":
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),

@@ -292,7 +292,9 @@ def _up(args: argparse.Namespace) -> int:
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGINT, on_signal)
+    # Under scripts/run, Ctrl-C reaches every process at once; the script stops the
+    # server first and then us with SIGTERM, so the server never loses its databases mid-request.
+    signal.signal(signal.SIGINT, signal.SIG_IGN if args.ignore_sigint else on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     only = tuple(part for part in args.only.split(",") if part)
     with Services(directory, args.redis_port, args.pg_port, only) as services:
@@ -322,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--redis-port", type=int, default=None, help="default: a free port")
     up.add_argument("--pg-port", type=int, default=None, help="default: a free port")
     up.add_argument("--only", default="redis,postgres", help="which servers to start (comma-separated)")
+    up.add_argument("--ignore-sigint", action="store_true", help="stop on SIGTERM only")
     args = parser.parse_args(argv)
     return _up(args)
 
