@@ -163,6 +163,9 @@ class Family(KezekUser):
         polls = 0
         url, name = api.path(api.POLL, region=self.region)
         while visitor.get("status") != "admitted":
+            if visitor.get("status") == "closed":  # the window closed while waiting: nothing more to do today
+                journal().write("expired", iin=self.applicant, status="closed", t=time.time())
+                return None
             if visitor.get("status") not in {"waiting", None}:  # expired, released…: join again, as a person would
                 journal().write("expired", iin=self.applicant, status=visitor.get("status"), t=time.time())
                 visitor = self.join(device="again") or {}
