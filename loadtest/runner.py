@@ -196,6 +196,16 @@ async def _database_figures(database_url: str, since: float) -> tuple[list[tuple
         await conn.close()
 
 
+def _setting(text: str) -> tuple[str, Any]:
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise SystemExit(f"--room {text!r}: expected SETTING=VALUE")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scripts/loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,6 +216,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--arrival-seconds", type=float, default=30.0, help="they all arrive within this (30)")
     parser.add_argument("--run-time", type=int, default=90, help="seconds, the hard bound of the run (90)")
     parser.add_argument("--max-active", type=int, default=None, help="set the room's max_active before the run")
+    parser.add_argument("--room", action="append", default=[], metavar="SETTING=VALUE",
+                        help="room setting PATCHed before the run, e.g. arrival_grace=15 (repeatable)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="service worker processes when started here (2)")
     parser.add_argument("--processes", type=int, default=1, help="locust worker processes on this machine (1)")
     parser.add_argument("--host", default=None, help="test a running service instead of starting one")
@@ -252,11 +264,14 @@ def run(args: argparse.Namespace) -> int:
             )
             signing_key = service.env["KEZEK_SIGNING_KEY_FILE"]
         admin_token = args.admin_token or (mint_region_admin(signing_key, args.region) if signing_key else "")
+        room_settings = dict(_setting(s) for s in args.room)
         if args.max_active is not None:
-            status, _ = _http(
-                "PATCH", f"{host}/v1/admin/rooms/{args.region}", {"max_active": args.max_active}, admin_token
-            )
-            print(f"max_active := {args.max_active}: HTTP {status}")
+            room_settings["max_active"] = args.max_active
+        if room_settings:
+            status, body = _http("PATCH", f"{host}/v1/admin/rooms/{args.region}", room_settings, admin_token)
+            print(f"room settings {room_settings}: HTTP {status}")
+            if status != 200:
+                raise SystemExit(f"could not set the room's settings: HTTP {status} {body}")
         room = _http("GET", f"{host}/v1/rooms/{args.region}")[1]
         policy = room.get("queue_policy") if isinstance(room, dict) else None
         scraper = Scraper(host, args.region, out / "metrics.jsonl").start()
