@@ -74,9 +74,9 @@ def _http(method: str, url: str, body: Any = None, token: str | None = None, tim
 class LocalService:
     """Redis + PostgreSQL + ``kezek serve`` on free ports, stopped by the PIDs started here."""
 
-    def __init__(self, workers: int, region: str, log: Path) -> None:
+    def __init__(self, workers: int, region: str, log: Path, also_open: tuple[str, ...] = ()) -> None:
         self.workers = workers
-        self.region = region
+        self.regions = (region, *also_open)  # windows opened before the server starts (and caches them)
         self.log = log
         self.tmp = Path(tempfile.mkdtemp(prefix="kezek-loadtest-"))
         self.services: Any = None
@@ -106,7 +106,8 @@ class LocalService:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         }
         kezek = str(BIN / "kezek")
-        for command in (["migrate"], ["load-reference"], ["demo-window", self.region], ["generate-key"]):
+        commands = [["migrate"], ["load-reference"], *(["demo-window", r] for r in self.regions), ["generate-key"]]
+        for command in commands:
             subprocess.run([kezek, *command], env=self.env, check=True, capture_output=True)
         with self.log.open("ab") as log:
             self.server = subprocess.Popen(
