@@ -1,7 +1,7 @@
 """After a run: are the day's promises kept?  Checked from PostgreSQL, Redis, /metrics and the journals.
 
-* **capacity** — no school and language over capacity (pre-school roster
-  children, admitted with priority, aside);
+* **capacity** — no school and language over capacity, and no general
+  applicant in a seat held for the school's pre-school roster (pilot para 4);
 * **one_live_per_child** — at most one live application per child;
 * **decided_once** — every application decided exactly once, and exactly as
   the family was told (the journal's answers agree with PostgreSQL);
@@ -241,7 +241,8 @@ async def check_database(conn: asyncpg.Connection, facts: Facts, settle_seconds:
             ok=not over,
             summary=f"{len(over)} school/language over capacity" if over else "no school and language over capacity",
             details=[
-                f"{r['school_bin']}/{r['language']}: {r['live']} live ({r['general']} general) > {r['capacity']} seats"
+                f"{r['school_bin']}/{r['language']}: {r['live']} live ({r['general']} general, "
+                f"{r['roster']} seats held for the roster) > {r['capacity']} seats"
                 for r in over[:SAMPLE]
             ],
         )

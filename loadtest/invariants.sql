@@ -4,19 +4,26 @@
 -- priority) and contingent.enrolments of the foundation.
 
 -- name: over_capacity
--- School × language with more live grade-1 applications than seats, unless only
--- pre-school roster children (admitted with priority, pilot para 4) are beyond it.
-SELECT a.school_bin, a.language,
-       count(*) AS live,
-       count(*) FILTER (WHERE NOT a.priority) AS general,
-       coalesce(max(c.classes * c.seats_per_class), 0) AS capacity
-FROM applications a
-LEFT JOIN school_classes c ON c.school_bin = a.school_bin AND c.grade = a.grade AND c.language = a.language
-WHERE a.status IN ('accepted', 'confirmed') AND a.grade = 1
-GROUP BY a.school_bin, a.language
-HAVING count(*) > coalesce(max(c.classes * c.seats_per_class), 0)
-   AND count(*) FILTER (WHERE NOT a.priority) > 0
-ORDER BY a.school_bin, a.language;
+-- School × language over capacity: more live grade-1 applications than seats
+-- (unless only pre-school roster children, admitted with priority by pilot
+-- para 4, are beyond it), or general applicants in the seats held for the
+-- school's roster children (general + roster > capacity).
+WITH live AS (
+    SELECT school_bin, language, count(*) AS live, count(*) FILTER (WHERE NOT priority) AS general
+    FROM applications
+    WHERE status IN ('accepted', 'confirmed') AND grade = 1
+    GROUP BY school_bin, language
+), roster AS (
+    SELECT school_bin, language, count(*) AS held FROM preschool_roster GROUP BY school_bin, language
+)
+SELECT l.school_bin, l.language, l.live, l.general, coalesce(r.held, 0) AS roster,
+       coalesce(c.classes * c.seats_per_class, 0) AS capacity
+FROM live l
+LEFT JOIN school_classes c ON c.school_bin = l.school_bin AND c.grade = 1 AND c.language = l.language
+LEFT JOIN roster r ON r.school_bin = l.school_bin AND r.language = l.language
+WHERE (l.live > coalesce(c.classes * c.seats_per_class, 0) AND l.general > 0)
+   OR l.general > greatest(coalesce(c.classes * c.seats_per_class, 0) - coalesce(r.held, 0), 0)
+ORDER BY l.school_bin, l.language;
 
 -- name: live_per_child
 -- Children with more than one live application (there may be at most one nationwide).
