@@ -229,6 +229,7 @@ class Family(KezekUser):
     def apply(self, token: str) -> None:
         school, children = self.choose()
         gevent.sleep(self.rng.expovariate(1 / max(self.opts.think_seconds, 0.01)))
+        token = self.heartbeat(token)
         accepted: list[tuple[str, str, str]] = []
         for child, language, roster in children:
             body = {
@@ -272,6 +273,20 @@ class Family(KezekUser):
             if self.rng.random() < self.opts.withdraw_share:
                 gevent.sleep(self.rng.expovariate(1 / max(self.opts.withdraw_after, 0.01)))
                 self.withdraw(application_id, withdraw_token, child)
+
+    def heartbeat(self, token: str) -> str:
+        """The portal keeps the slot while the parent fills in the form; the answer may carry a fresh token."""
+        url, name = api.path(api.HEARTBEAT, region=self.region)
+        with self.client.post(url, headers=api.bearer(token), name=name, catch_response=True) as r:
+            body = _json(r)
+            if _judge_5xx(r, name):
+                return token
+            if r.status_code == 200:
+                r.success()
+                fresh = body.get("access_token") if isinstance(body, dict) else None
+                return fresh if isinstance(fresh, str) else token
+            r.failure(f"heartbeat: HTTP {r.status_code} {api.problem_code(body)}")
+            return token
 
     def release(self, token: str) -> None:
         url, name = api.path(api.RELEASE, region=self.region)
