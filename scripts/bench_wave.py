@@ -116,7 +116,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     ]  # fmt: skip
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
-    server_cpu = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
+    server_cpu = CpuMeter(service.server.pid).start()
     started = time.monotonic()
     locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     locust_cpu = CpuMeter(locust.pid).start()

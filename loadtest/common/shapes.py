@@ -36,7 +36,7 @@ class SurgeShape(LoadTestShape):
     use_common_options = True  # --run-time bounds the run (the shape reads it too)
 
     def tick(self) -> tuple[int, float] | None:
-        opts = options(self.runner.environment)  # type: ignore[union-attr]
+        opts = options(self.runner.environment)
         elapsed = self.get_run_time()
         if elapsed >= _limit(opts):
             return None
@@ -52,7 +52,7 @@ class SteadyShape(LoadTestShape):
     use_common_options = True
 
     def tick(self) -> tuple[int, float] | None:
-        opts = options(self.runner.environment)  # type: ignore[union-attr]
+        opts = options(self.runner.environment)
         if self.get_run_time() >= _limit(opts):
             return None
         fixed = _fixed(self.runner)
