@@ -93,12 +93,12 @@ def evaluate_slo(stats: list[dict[str, str]], slo: Slo) -> tuple[list[SloResult]
         )
     ratio = total_failures / total_requests if total_requests else 0.0
     slow = [r for r in results if not r.ok]
-    ok = bool(stats) and ratio <= slo.failure_ratio and not slow
+    ok = total_requests > 0 and ratio <= slo.failure_ratio and not slow
     summary = (
         f"{total_requests} requests, failure ratio {ratio:.4%} (limit {slo.failure_ratio:.2%}); "
         f"{len(slow)} endpoint(s) over their p95/p99 limits"
-        if stats
-        else "no locust statistics: the run did not happen"
+        if total_requests
+        else "no request was made: the run did not happen"
     )
     details = [
         f"{r.endpoint}: p95 {r.p95_ms} ms / p99 {r.p99_ms} ms > {r.limits['p95']:.0f} / {r.limits['p99']:.0f} ms"

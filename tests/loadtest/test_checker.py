@@ -136,5 +136,6 @@ def test_slo_per_endpoint_and_failure_ratio(tmp_path: Path) -> None:
     assert [r.endpoint for r in results if not r.ok] == ["GET /v1/rooms/[region]/visitors/me"]
     assert report.evaluate_slo(rows, report.Slo(failure_ratio=0.001))[1].ok is False
     assert report.evaluate_slo([], slo)[1].ok is False  # no statistics: the run did not happen
+    assert report.evaluate_slo([{"Type": "", "Name": "Aggregated", "Request Count": "0"}], slo)[1].ok is False
     with pytest.raises(ValueError, match="p95 and p99"):
         report.parse_slo(["GET /x:median=3"], slo)
