@@ -60,7 +60,11 @@ def test_run_command_serves_and_ctrl_c_stops_everything_it_started(tmp_path: Pat
             assert b'"window_is_demo":true' in response.read()  # demo mode opened a window
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["ps", "-o", "pid,pgid,stat,etime,cmd", "-g", str(proc.pid)], check=False)
+            raise AssertionError((tmp_path / "run.log").read_text()[-3000:]) from None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (_group_alive(proc.pid) or any(map(_listening, service_ports))):
             time.sleep(0.2)
