@@ -103,8 +103,11 @@ def read_facts(journal_dir: str | Path) -> Facts:
 
 
 def definite_inversions(joins: dict[str, tuple[float, float]], admitted: dict[str, tuple[float, float]],
-                        excluded: Iterable[str] = ()) -> int:  # fmt: skip
+                        excluded: Iterable[str] = (), tolerance: float = 0.0) -> int:  # fmt: skip
     """Pairs (A, B): A's join answered before B's was sent, A still waiting after B was seen admitted.
+
+    ``tolerance`` (seconds) forgives answers from a snapshot that old: A counts as still waiting
+    only when seen so more than ``tolerance`` after B was seen admitted.
 
     ``joins[iin] = (sent, answered)``, ``admitted[iin] = (last seen waiting, first seen admitted)``.
     O(n log n): B in order of join sent; A enter a Fenwick tree over "last seen waiting" once answered.
@@ -139,7 +142,7 @@ def definite_inversions(joins: dict[str, tuple[float, float]], admitted: dict[st
         while inserted < len(by_answer) and joins[by_answer[inserted]][1] < joins[b][0]:
             add(rank[admitted[by_answer[inserted]][0]])
             inserted += 1
-        seen_admitted = admitted[b][1]
+        seen_admitted = admitted[b][1] + tolerance
         # A with last-waiting strictly after B was seen admitted
         not_after = bisect.bisect_right(waits, seen_admitted)
         inversions += inserted - upto(not_after)
@@ -156,18 +159,19 @@ def max_concurrent(intervals: Iterable[tuple[float, float]]) -> int:
     return best
 
 
-def check_fifo(facts: Facts, policy: str | None, max_inversions: int) -> Check:
+def check_fifo(facts: Facts, policy: str | None, max_inversions: int, tolerance: float = 0.0) -> Check:
     if not facts.joins:
         return Check(name="fifo_order", ok=None, summary="no journal of joins: not checked")
     if policy not in {None, "fifo"}:
         return Check(name="fifo_order", ok=None, summary=f"queue_policy is {policy}: order is not FIFO by design")
-    inversions = definite_inversions(facts.joins, facts.admitted, facts.excluded)
+    inversions = definite_inversions(facts.joins, facts.admitted, facts.excluded, tolerance)
     compared = len([i for i in facts.admitted if i in facts.joins and i not in facts.excluded])
     return Check(
         name="fifo_order",
         ok=inversions <= max_inversions,
         summary=f"{inversions} definite inversion(s) among {compared} admitted visitors "
-        f"({len(facts.excluded)} abandoned/expired aside; allowed {max_inversions})",
+        f"({len(facts.excluded)} abandoned/expired aside; snapshot tolerance {tolerance:g} s; "
+        f"allowed {max_inversions})",
         figures={"inversions": inversions, "admitted": compared, "excluded": len(facts.excluded)},
     )
 
@@ -368,6 +372,7 @@ async def check_all(
     journal_dir: str | Path | None,
     queue_policy: str | None = "fifo",
     max_inversions: int = 0,
+    fifo_tolerance: float = 1.0,
     settle_seconds: float = 30.0,
     room_samples: Sequence[dict[str, Any]] = (),
     server_5xx: int | None = None,
@@ -390,7 +395,7 @@ async def check_all(
         checks.append(Check(name="postgres", ok=None, summary="no database URL given: PostgreSQL checks skipped"))
     if redis_url:
         checks.append(await redis_figures(redis_url))
-    checks.append(check_fifo(facts, queue_policy, max_inversions))
+    checks.append(check_fifo(facts, queue_policy, max_inversions, fifo_tolerance))
     checks.append(check_active(facts, room_samples))
     checks.append(check_second_device(facts))
     checks.append(check_5xx(facts, server_5xx))
@@ -408,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journal-dir", default=None)
     parser.add_argument("--queue-policy", default="fifo")
     parser.add_argument("--max-inversions", type=int, default=0)
+    parser.add_argument("--fifo-tolerance", type=float, default=1.0, help="seconds of snapshot staleness forgiven")
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     checks = asyncio.run(
@@ -417,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             journal_dir=args.journal_dir,
             queue_policy=args.queue_policy,
             max_inversions=args.max_inversions,
+            fifo_tolerance=args.fifo_tolerance,
             settle_seconds=args.settle_seconds,
         )
     )

@@ -234,6 +234,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--slo", action="append", default=[], metavar="'METHOD NAME:p99=MS[,p95=MS]'",
                         help="a limit for one endpoint, e.g. 'GET /v1/rooms/[region]/visitors/me:p99=250'")  # fmt: skip
     parser.add_argument("--max-inversions", type=int, default=0, help="FIFO inversions tolerated (0)")
+    parser.add_argument("--fifo-tolerance", type=float, default=1.0,
+                        help="seconds: answers from a room snapshot this old are not inversions (1.0)")  # fmt: skip
     parser.add_argument("--settle-seconds", type=float, default=30.0, help="wait for the contingent outbox (30)")
     parser.add_argument("--web", action="store_true", help="locust's web UI instead of headless (Ctrl-C to finish)")
     parser.add_argument("--web-port", type=int, default=8089)
@@ -295,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
         checks = asyncio.run(
             invariants.check_all(
                 database_url=database_url, redis_url=redis_url, journal_dir=out / "journal", queue_policy=policy,
-                max_inversions=args.max_inversions, settle_seconds=args.settle_seconds, room_samples=rooms,
+                max_inversions=args.max_inversions, fifo_tolerance=args.fifo_tolerance,
+                settle_seconds=args.settle_seconds, room_samples=rooms,
                 server_5xx=server_5xx(final),
             )
         )  # fmt: skip

@@ -152,14 +152,19 @@ class Family(KezekUser):
                 return None
 
     def wait_for_turn(self) -> str | None:
-        """Join, poll until admitted; the access token, or None when the family gave up."""
-        t_wait = time.time()  # admitted at once counts as "waiting until the join was sent"
+        """Join, poll until admitted; the access token, or None when the family gave up.
+
+        ``t_wait`` is when the last request answered "waiting" was *sent* (the family was surely still
+        waiting then), ``t_seen`` when the first "admitted" answer *arrived*: the FIFO check compares them.
+        """
+        t_wait = time.time()
         visitor = self.join()
         if visitor is None:
             return None
+        if self.rng.random() < self.opts.second_device_share:
+            self.second_device(visitor)
         abandon = self.rng.random() < self.opts.abandon_share
         abandon_after = self.rng.randrange(1, 4)
-        second_device = self.rng.random() < self.opts.second_device_share
         polls = 0
         url, name = api.path(api.POLL, region=self.region)
         while visitor.get("status") != "admitted":
@@ -177,14 +182,7 @@ class Family(KezekUser):
                 return None
             wait = _float(visitor.get("poll_after_seconds"), 2.0)
             gevent.sleep(min(max(wait, 0.2), self.opts.max_poll_seconds))
-            if second_device and polls == 1:
-                before = _int(visitor.get("position"))
-                again = self.join(device="second")
-                kept = again is not None and (
-                    again.get("status") == "admitted" or _int(again.get("position")) <= before
-                )
-                journal().write("rejoin", iin=self.applicant, same_place=kept, t=time.time())
-            t_wait = time.time()
+            sent = time.time()
             with self.client.get(url, headers=api.bearer(visitor["ticket"]), name=name, catch_response=True) as r:
                 polls += 1
                 body = _json(r)
@@ -195,9 +193,22 @@ class Family(KezekUser):
                     return None
                 r.success()
                 visitor = {**body, "ticket": body.get("ticket") or visitor["ticket"]}
+                if visitor.get("status") == "waiting":
+                    t_wait = sent
         journal().write("admitted", iin=self.applicant, t_wait=t_wait, t_seen=time.time())
         token = visitor.get("access_token")
         return token if isinstance(token, str) else None
+
+    def second_device(self, first: dict[str, Any]) -> None:
+        """The same parent joins again from a phone: same place (or still admitted), never a second one."""
+        again = self.join(device="second")
+        if again is None:
+            kept = False
+        elif first.get("status") == "admitted":
+            kept = again.get("status") == "admitted"
+        else:
+            kept = again.get("status") == "admitted" or _int(again.get("position")) <= _int(first.get("position"))
+        journal().write("rejoin", iin=self.applicant, same_place=kept, t=time.time())
 
     # -- applying -----------------------------------------------------------------------------------------------
 
