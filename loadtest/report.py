@@ -150,13 +150,13 @@ def chart_admissions(facts: Facts, decisions: Sequence[tuple[int, str, int]], ou
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 4))
     if admitted:
-        xs = sorted(admitted)
+        xs = list(range(min(admitted), max(admitted) + 1))
         ax.plot(xs, [admitted[x] for x in xs], label="admitted by the waiting room")
     by_status: dict[str, Counter[int]] = {}
     for second, status, n in decisions:
         by_status.setdefault(status, Counter())[int(second - start)] += n
     for status, counts in sorted(by_status.items()):
-        xs = sorted(counts)
+        xs = list(range(min(counts), max(counts) + 1))  # seconds without a decision are zeros, not gaps
         ax.plot(xs, [counts[x] for x in xs], label=f"applications {status}")
     ax.set(title="Admissions per second", xlabel="seconds since start", ylabel="per second")
     ax.grid(alpha=0.3)
