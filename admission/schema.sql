@@ -21,9 +21,54 @@ SET row_security = off;
 
 CREATE SCHEMA contingent;
 
+--
+-- Name: preschool_roster_hold_seat(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.preschool_roster_hold_seat() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF tg_op IN ('DELETE', 'UPDATE') THEN
+        UPDATE school_classes SET roster_held = roster_held - 1
+        WHERE school_bin = old.school_bin AND grade = 1 AND language = old.language;
+    END IF;
+    IF tg_op IN ('INSERT', 'UPDATE') THEN
+        UPDATE school_classes SET roster_held = roster_held + 1
+        WHERE school_bin = new.school_bin AND grade = 1 AND language = new.language;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: applied_events; Type: TABLE; Schema: contingent; Owner: -
+--
+
+CREATE TABLE contingent.applied_events (
+    event_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    child_iin text NOT NULL,
+    kind text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: applied_events_seq_seq; Type: SEQUENCE; Schema: contingent; Owner: -
+--
+
+ALTER TABLE contingent.applied_events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME contingent.applied_events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: enrolments; Type: TABLE; Schema: contingent; Owner: -
@@ -59,6 +104,42 @@ ALTER TABLE contingent.enrolments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 );
 
 --
+-- Name: applications; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.applications (
+    id uuid NOT NULL,
+    applicant_iin text NOT NULL,
+    child_iin text NOT NULL,
+    school_bin text NOT NULL,
+    region_slug text NOT NULL,
+    grade smallint DEFAULT 1 NOT NULL,
+    language text NOT NULL,
+    consent boolean NOT NULL,
+    status text NOT NULL,
+    refusal_ground smallint,
+    refusal_code text,
+    duplicate_of uuid,
+    priority boolean DEFAULT false NOT NULL,
+    decided_at timestamp with time zone NOT NULL,
+    withdrawn_at timestamp with time zone,
+    confirmed_at timestamp with time zone,
+    order_number text,
+    order_date date,
+    withdraw_token_hash bytea NOT NULL,
+    access_jti text,
+    CONSTRAINT applications_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT applications_check CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
+    CONSTRAINT applications_check1 CHECK ((((confirmed_at IS NULL) = (order_number IS NULL)) AND ((order_number IS NULL) = (order_date IS NULL)))),
+    CONSTRAINT applications_check2 CHECK (((status <> 'confirmed'::text) OR (confirmed_at IS NOT NULL))),
+    CONSTRAINT applications_check3 CHECK (((status = 'withdrawn'::text) = (withdrawn_at IS NOT NULL))),
+    CONSTRAINT applications_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT applications_grade_check CHECK ((grade = 1)),
+    CONSTRAINT applications_refusal_ground_check CHECK (((refusal_ground >= 1) AND (refusal_ground <= 7))),
+    CONSTRAINT applications_status_check CHECK ((status = ANY (ARRAY['accepted'::text, 'refused'::text, 'withdrawn'::text, 'confirmed'::text])))
+);
+
+--
 -- Name: audit_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -80,6 +161,34 @@ CREATE TABLE public.audit_log (
 
 ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: contingent_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contingent_outbox (
+    id bigint NOT NULL,
+    child_iin text NOT NULL,
+    event jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    delivered_at timestamp with time zone
+);
+
+--
+-- Name: contingent_outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.contingent_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contingent_outbox_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -111,6 +220,7 @@ CREATE TABLE public.regions (
     window_opens_at timestamp with time zone NOT NULL,
     window_closes_at timestamp with time zone NOT NULL,
     window_is_demo boolean DEFAULT false NOT NULL,
+    auto_confirm boolean DEFAULT false NOT NULL,
     CONSTRAINT regions_check CHECK ((window_closes_at > window_opens_at)),
     CONSTRAINT regions_slug_check CHECK ((slug ~ '^[a-z][a-z-]*$'::text))
 );
@@ -125,7 +235,11 @@ CREATE TABLE public.school_classes (
     language text NOT NULL,
     classes integer NOT NULL,
     seats_per_class integer NOT NULL,
+    roster_held integer DEFAULT 0 NOT NULL,
+    roster_taken integer DEFAULT 0 NOT NULL,
+    general_taken integer DEFAULT 0 NOT NULL,
     CONSTRAINT school_classes_classes_check CHECK ((classes >= 0)),
+    CONSTRAINT school_classes_counters_check CHECK (((roster_taken >= 0) AND (general_taken >= 0) AND (roster_taken <= roster_held) AND ((general_taken + roster_held) <= (classes * seats_per_class)))),
     CONSTRAINT school_classes_grade_check CHECK (((grade >= 1) AND (grade <= 12))),
     CONSTRAINT school_classes_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
     CONSTRAINT school_classes_seats_per_class_check CHECK (((seats_per_class >= 0) AND (seats_per_class <= 40)))
@@ -149,6 +263,20 @@ CREATE TABLE public.schools (
 );
 
 --
+-- Name: applied_events applied_events_pkey; Type: CONSTRAINT; Schema: contingent; Owner: -
+--
+
+ALTER TABLE ONLY contingent.applied_events
+    ADD CONSTRAINT applied_events_pkey PRIMARY KEY (event_id);
+
+--
+-- Name: applied_events applied_events_seq_key; Type: CONSTRAINT; Schema: contingent; Owner: -
+--
+
+ALTER TABLE ONLY contingent.applied_events
+    ADD CONSTRAINT applied_events_seq_key UNIQUE (seq);
+
+--
 -- Name: enrolments enrolments_pkey; Type: CONSTRAINT; Schema: contingent; Owner: -
 --
 
@@ -156,11 +284,25 @@ ALTER TABLE ONLY contingent.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
 --
+-- Name: applications applications_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_pkey PRIMARY KEY (id);
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: contingent_outbox contingent_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contingent_outbox
+    ADD CONSTRAINT contingent_outbox_pkey PRIMARY KEY (id);
 
 --
 -- Name: preschool_roster preschool_roster_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -203,10 +345,34 @@ CREATE UNIQUE INDEX enrolments_one_current_idx ON contingent.enrolments USING bt
 CREATE INDEX enrolments_school_idx ON contingent.enrolments USING btree (school_bin) WHERE (ended_on IS NULL);
 
 --
+-- Name: applications_one_live_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX applications_one_live_idx ON public.applications USING btree (child_iin) WHERE (status = ANY (ARRAY['accepted'::text, 'confirmed'::text]));
+
+--
+-- Name: applications_school_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX applications_school_idx ON public.applications USING btree (school_bin, status);
+
+--
 -- Name: audit_log_region_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX audit_log_region_at_idx ON public.audit_log USING btree (region_slug, at DESC);
+
+--
+-- Name: contingent_outbox_child_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contingent_outbox_child_pending_idx ON public.contingent_outbox USING btree (child_iin, id) WHERE (delivered_at IS NULL);
+
+--
+-- Name: contingent_outbox_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contingent_outbox_pending_idx ON public.contingent_outbox USING btree (id) WHERE (delivered_at IS NULL);
 
 --
 -- Name: preschool_roster_child_idx; Type: INDEX; Schema: public; Owner: -
@@ -219,6 +385,33 @@ CREATE INDEX preschool_roster_child_idx ON public.preschool_roster USING btree (
 --
 
 CREATE INDEX schools_region_idx ON public.schools USING btree (region_slug);
+
+--
+-- Name: preschool_roster preschool_roster_hold_seat; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER preschool_roster_hold_seat AFTER INSERT OR DELETE OR UPDATE OF school_bin, language ON public.preschool_roster FOR EACH ROW EXECUTE FUNCTION public.preschool_roster_hold_seat();
+
+--
+-- Name: applications applications_duplicate_of_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES public.applications(id);
+
+--
+-- Name: applications applications_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: applications applications_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.applications
+    ADD CONSTRAINT applications_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: audit_log audit_log_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

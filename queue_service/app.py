@@ -20,8 +20,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import resources
-from queue_service.controllers import regions, system
+from queue_service import background, resources
+from queue_service.controllers import admin, applications, regions, system
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -42,6 +42,11 @@ def route_handlers() -> Sequence[Any]:
         regions.list_regions,
         regions.get_region,
         MetricsController,
+        applications.file_application,
+        applications.get_application,
+        applications.withdraw_application,
+        applications.region_schools,
+        admin.AdminController,
     ]
 
 
@@ -51,7 +56,11 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     return Litestar(
         route_handlers=route_handlers(),
         state=State({"settings": settings, "keyset": keyset}),
-        lifespan=[resources.redis_lifespan(settings), resources.postgres_lifespan(settings)],
+        lifespan=[
+            resources.redis_lifespan(settings),
+            resources.postgres_lifespan(settings),
+            background.outbox_lifespan(settings),
+        ],
         dependencies={
             "redis": Provide(resources.provide_redis, sync_to_thread=False),
             "db": Provide(resources.provide_db, sync_to_thread=False),

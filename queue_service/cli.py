@@ -114,6 +114,38 @@ def mint_admin_token_command(
     click.echo(token)
 
 
+@main.command("publish-outbox", help="Deliver the contingent outbox to the contingent store (until Ctrl-C, or --once).")
+@click.option("--once", is_flag=True, help="deliver what is due now, then exit")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def publish_outbox(once: bool, batch: int) -> None:
+    from admission.contingent import PostgresContingentStore, Publisher
+
+    settings = Settings.from_env()
+
+    async def work() -> int:
+        pool = await database.create_pool(settings.database_url, min_size=1, max_size=10)
+        try:
+            publisher = Publisher(pool, PostgresContingentStore(pool), batch=batch)
+            if once:
+                delivered = await publisher.drain()
+                await publisher.measure_lag()
+                return delivered
+            stop = asyncio.Event()
+            await publisher.run(stop, settings.outbox_poll_seconds)
+            return 0
+        finally:
+            await pool.close()
+
+    try:
+        delivered = asyncio.run(work())
+    except KeyboardInterrupt:
+        return
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"database {settings.database_url}: {exc}") from exc
+    if once:
+        click.echo(f"delivered {delivered} contingent event(s)")
+
+
 @main.command(help="Serve HTTP with the chosen ASGI server (granian by default) and KEZEK_WORKERS workers.")
 @click.option("--server", type=click.Choice(["granian", "uvicorn"]), default="granian", show_default=True)
 @click.option("--workers", type=int, default=None, help="default: KEZEK_WORKERS")

@@ -51,6 +51,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_MAX_BODY_BYTES: larger request bodies are refused with 413."""
     admin_token_ttl_hours: int = 12
     """KEZEK_ADMIN_TOKEN_TTL_HOURS: default lifetime of minted admin tokens."""
+    admission_min_age: int = 6
+    """KEZEK_ADMISSION_MIN_AGE: the youngest admitted to grade 1, in full years on 1 September."""
+    admission_max_age: int = 9
+    """KEZEK_ADMISSION_MAX_AGE: grade-1 applicants must be younger than this on 1 September."""
+    outbox_publisher: bool = True
+    """KEZEK_OUTBOX_PUBLISHER: run the contingent outbox publisher in each app worker."""
+    outbox_poll_seconds: float = 0.5
+    """KEZEK_OUTBOX_POLL_SECONDS: how long an idle publisher sleeps between looks at the outbox."""
+    schools_cache_seconds: float = 2.0
+    """KEZEK_SCHOOLS_CACHE_SECONDS: per-worker cache of a region's free-seat list (0 = no cache)."""
     log_level: str = "INFO"
     """KEZEK_LOG_LEVEL: Python logging level."""
 

@@ -1,0 +1,290 @@
+"""Grade-1 applications: requests, decisions, refusal grounds, receipts, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar, Literal
+
+import msgspec
+
+from admission.errors import Conflict, Forbidden, InvalidInput, Language, NotFound, Unauthenticated
+
+Status = Literal["accepted", "refused", "withdrawn", "confirmed"]
+TeachingLanguage = Literal["kk", "ru", "en", "uz", "ug", "tg"]
+RefusalCode = Literal[
+    "class_full", "age_out_of_range", "no_consent", "duplicate_application", "window_not_open", "window_closed"
+]
+
+# Annex 2 item 9 of the model rules (order No. 564): each refusal names one.
+GROUNDS: dict[int, dict[Language, str]] = {
+    1: {
+        "kk": "құжаттардың және (немесе) деректердің анық еместігі анықталды",
+        "ru": "установление недостоверности документов и (или) данных",
+        "en": "the documents or data were found unreliable",
+    },
+    2: {
+        "kk": "көрсетілетін қызметті алушының және (немесе) материалдардың белгіленген талаптарға сәйкес келмеуі",
+        "ru": "несоответствие услугополучателя и (или) представленных материалов установленным требованиям",
+        "en": "the recipient or the materials do not meet the legal requirements",
+    },
+    3: {
+        "kk": "уәкілетті мемлекеттік органның теріс жауабы немесе сараптаманың теріс қорытындысы",
+        "ru": "отрицательный ответ уполномоченного государственного органа или отрицательное заключение экспертизы",
+        "en": "a negative answer of an authorised state body or a negative expertise",
+    },
+    4: {
+        "kk": "қызметке тыйым салу туралы заңды күшіне енген сот шешімі",
+        "ru": "вступившее в силу решение суда о запрещении деятельности",
+        "en": "a court decision in force prohibiting the activity",
+    },
+    5: {
+        "kk": "арнаулы құқықтан айыру туралы заңды күшіне енген сот үкімі",
+        "ru": "вступивший в силу приговор суда о лишении специального права",
+        "en": "a court verdict in force depriving the recipient of the special right",
+    },
+    6: {
+        "kk": "қолжетімділігі шектеулі дербес деректерге қол жеткізуге келісімнің болмауы",
+        "ru": "отсутствие согласия на доступ к персональным данным ограниченного доступа",
+        "en": "no consent to access restricted personal data",
+    },
+    7: {
+        "kk": "сыныптардың толық жасақталуы",
+        "ru": "укомплектованность классов",
+        "en": "the class sets are full",
+    },
+}
+
+# What exactly happened, beside the legal ground (a window refusal has no annex-2 ground: pilot para 7).
+REASONS: dict[RefusalCode, tuple[int | None, dict[Language, str]]] = {
+    "class_full": (
+        7,
+        {
+            "kk": "Таңдалған тілдегі 1-сыныптарда бос орын жоқ.",
+            "ru": "В 1-х классах на выбранном языке обучения нет свободных мест.",
+            "en": "No free grade-1 seat is left in the chosen language of instruction.",
+        },
+    ),
+    "age_out_of_range": (
+        2,
+        {
+            "kk": "Бала 1 қыркүйекте қабылдау жасына сәйкес келмейді.",
+            "ru": "На 1 сентября возраст ребёнка не соответствует возрасту приёма.",
+            "en": "On 1 September the child is outside the admission age.",
+        },
+    ),
+    "no_consent": (
+        6,
+        {
+            "kk": "Дербес деректерді пайдалануға келісім берілмеді.",
+            "ru": "Не дано согласие на использование персональных данных.",
+            "en": "Consent to use personal data was not given.",
+        },
+    ),
+    "duplicate_application": (
+        2,
+        {
+            "kk": "Бұл балаға өтініш бұрыннан берілген.",
+            "ru": "На этого ребёнка уже подано заявление.",
+            "en": "An application for this child is already live.",
+        },
+    ),
+    "window_not_open": (
+        None,
+        {
+            "kk": "Өңірде құжаттар қабылдау әлі басталған жоқ.",
+            "ru": "Приём документов в регионе ещё не начался.",
+            "en": "The region's admission window has not opened yet.",
+        },
+    ),
+    "window_closed": (
+        None,
+        {
+            "kk": "Өңірде құжаттар қабылдау аяқталды.",
+            "ru": "Приём документов в регионе завершён.",
+            "en": "The region's admission window has closed.",
+        },
+    ),
+}
+
+
+class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """The application form (pilot annex; model rules annex 2): who applies, for whom, where."""
+
+    applicant_iin: str
+    child_iin: str
+    school_bin: str
+    language: TeachingLanguage
+    consent: bool
+
+
+class AgeRule(msgspec.Struct, frozen=True, kw_only=True):
+    """Admission age on 1 September of the admission year: ``min_years`` ≤ age < ``max_years``."""
+
+    min_years: int = 6
+    max_years: int = 9
+
+    def admits(self, born: dt.date, admission_year: int) -> bool:
+        first_september = dt.date(admission_year, 9, 1)
+        age = first_september.year - born.year - ((first_september.month, first_september.day) < (born.month, born.day))
+        return self.min_years <= age < self.max_years
+
+
+class Receipt(msgspec.Struct, frozen=True, kw_only=True):
+    """The refusal receipt (model rules annex 2 form): recipient, ИИН, documents, date, reason."""
+
+    form: str
+    applicant_iin: str
+    child_iin: str
+    school_bin: str
+    school_name_kk: str
+    school_name_ru: str
+    documents: list[str]
+    date: dt.date
+    ground: int | None
+    reason: dict[Language, str]
+
+
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    ground: int | None
+    code: str
+    ground_text: dict[Language, str] | None
+    reason: dict[Language, str]
+    first_application_id: uuid.UUID | None
+    receipt: Receipt
+
+
+class Application(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    status: Status
+    applicant_iin: str
+    child_iin: str
+    school_bin: str
+    region: str
+    grade: int
+    language: str
+    priority: bool
+    decided_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    order_number: str | None
+    order_date: dt.date | None
+    refusal: Refusal | None
+
+
+class Filed(msgspec.Struct, frozen=True, kw_only=True):
+    """A decision and the token that lets its applicant read and withdraw it (shown once)."""
+
+    application: Application
+    withdraw_token: str
+
+
+# Errors
+
+
+class UnknownSchool(NotFound):
+    code = "unknown_school"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Мұндай мектеп жоқ: {school}.",
+        "ru": "Такой школы нет: {school}.",
+        "en": "No such school: {school}.",
+    }
+
+
+class LanguageNotOffered(InvalidInput):
+    code = "language_not_offered"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Мектепте {language} тілінде 1-сынып жоқ.",
+        "ru": "В школе нет 1-х классов с языком обучения {language}.",
+        "en": "The school has no grade-1 classes taught in {language}.",
+    }
+
+
+class ApplicantMismatch(Forbidden):
+    code = "applicant_mismatch"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Өтініш берушінің ЖСН-і кіру рұқсатындағы ЖСН-мен сәйкес емес.",
+        "ru": "ИИН заявителя не совпадает с ИИН в пропуске.",
+        "en": "The applicant's IIN is not the one the access token was issued to.",
+    }
+
+
+class ForeignRegion(Forbidden):
+    code = "foreign_region"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Кіру рұқсаты басқа өңірге берілген.",
+        "ru": "Пропуск выдан для другого региона.",
+        "en": "The access token is for another region.",
+    }
+
+
+class UnknownApplication(NotFound):
+    code = "unknown_application"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Мұндай өтініш жоқ.",
+        "ru": "Такого заявления нет.",
+        "en": "No such application.",
+    }
+
+
+class WrongWithdrawToken(Forbidden):
+    code = "wrong_application_token"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Бұл токен осы өтінішке берілмеген.",
+        "ru": "Этот токен выдан не для этого заявления.",
+        "en": "This token was not issued for this application.",
+    }
+
+
+class MissingApplicationToken(Unauthenticated):
+    code = "application_token_required"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Өтініш токені қажет (Authorization: Bearer).",
+        "ru": "Нужен токен заявления (Authorization: Bearer).",
+        "en": "The application's token is required (Authorization: Bearer).",
+    }
+
+
+class NotWithdrawable(Conflict):
+    code = "not_withdrawable"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Тек оң шешім алған өтінішті қайтарып алуға болады.",
+        "ru": "Отозвать можно только заявление с положительным результатом.",
+        "en": "Only an application with a positive result can be withdrawn.",
+    }
+
+
+class NotConfirmable(Conflict):
+    code = "not_confirmable"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Тек қабылданған өтінішті бекітуге болады (қазір: {status}).",
+        "ru": "Утвердить можно только принятое заявление (сейчас: {status}).",
+        "en": "Only an accepted application can be confirmed (it is {status}).",
+    }
+
+
+class CapacityBelowTaken(Conflict):
+    code = "capacity_below_taken"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Сыйымдылық {requested} орын: бұл бос емес немесе сақталған {taken} орыннан аз.",
+        "ru": "Вместимость {requested} мест меньше {taken} уже занятых или закреплённых мест.",
+        "en": "A capacity of {requested} seats is below the {taken} seats already taken or held.",
+    }
+
+
+class RosterConflict(Conflict):
+    code = "roster_conflict"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Мектепалды тізімін өзгерту мүмкін емес: {why}.",
+        "ru": "Нельзя изменить список предшкольной подготовки: {why}.",
+        "en": "The pre-school roster cannot change: {why}.",
+    }
+
+
+class InvalidWindow(InvalidInput):
+    code = "invalid_window"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Қабылдау кезеңі басталуы аяқталуынан бұрын болуы керек.",
+        "ru": "Начало приёма должно быть раньше его окончания.",
+        "en": "The window must open before it closes.",
+    }

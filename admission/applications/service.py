@@ -1,0 +1,408 @@
+"""Deciding, reading, withdrawing and confirming grade-1 applications.
+
+PostgreSQL is the truth for seats.  A decision is one SQL statement
+(``decide_seat``): a conditional ``UPDATE`` of the class-set row takes a seat
+only while one is free, and the application is inserted with the outcome in
+the same statement, so concurrent applicants for the last seat queue on that
+row and exactly one of them gets it; CHECK constraints on the row make
+overbooking impossible even for a buggy caller.  Seats held for the
+pre-school roster (pilot para 4) are counted apart and only roster children
+applying to their own school in their roster language take them; a roster
+child applying in another language, or to another school, competes on the
+general basis, and their held seat stays held until the school takes them
+off its roster (the rules promise them the seat; only the school knows they
+will not come).
+
+The order of the checks: the region's window (pilot para 7; UTC+5), consent
+(annex 2 item 9 ground 6), age on 1 September (ground 2), one live
+application per child nationwide (ground 2, pointing to the live one), then
+capacity (ground 7).  Refusals are recorded too: the applicant reads the
+receipt later with the same token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from admission import audit
+from admission.access import AccessClaims
+from admission.applications.models import (
+    GROUNDS,
+    REASONS,
+    AgeRule,
+    ApplicantMismatch,
+    Application,
+    ApplicationRequest,
+    Filed,
+    ForeignRegion,
+    LanguageNotOffered,
+    NotConfirmable,
+    NotWithdrawable,
+    Receipt,
+    Refusal,
+    RefusalCode,
+    UnknownApplication,
+    UnknownSchool,
+    WrongWithdrawToken,
+)
+from admission.contingent.events import EVENT_ENCODER, Enrol, Revoke
+from admission.contingent.outbox import enqueue, enqueue_many
+from admission.db import QUERIES, Connection
+from admission.iin import birth_date, validate_iin
+from admission.keys import AdminPrincipal
+from admission.reference import KZ
+
+LIVE_INDEX = "applications_one_live_idx"
+RECEIPT_FORM = "model rules (order No. 564), annex 2: receipt of refusal to accept documents"
+DOCUMENTS = ["application for admission to grade 1 (electronic, egov portal)"]
+CONSENT_DOCUMENT = "consent to use restricted personal data"
+
+
+def new_token() -> tuple[str, bytes]:
+    """A withdraw token and the hash stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def auto_order_number(region: str, day: dt.date) -> str:
+    """The order reference of an automatically confirmed admission."""
+    return f"AUTO-{region}-{day:%Y%m%d}"
+
+
+def enrolment_start(order_date: dt.date, decided_at: dt.datetime) -> dt.date:
+    """Grade 1 starts on 1 September of the admission year, or on the order's date when later."""
+    return max(order_date, dt.date(decided_at.astimezone(KZ).year, 9, 1))
+
+
+async def file_application(
+    conn: Connection,
+    form: ApplicationRequest,
+    *,
+    claims: AccessClaims,
+    age_rule: AgeRule,
+    now: dt.datetime,
+) -> Filed:
+    """Decide ``form`` at once and record the decision.
+
+    ``claims`` is the verified waiting-room access token; the school must be in
+    its region and the applicant must be its subject.
+    """
+    validate_iin(form.applicant_iin)
+    validate_iin(form.child_iin)
+    if form.applicant_iin != claims.applicant_iin:
+        raise ApplicantMismatch()
+    context = await conn.fetchrow(QUERIES["application_context"], form.school_bin, form.child_iin, form.language)
+    if context is None:
+        raise UnknownSchool(school=form.school_bin)
+    region: str = context["region_slug"]
+    if region != claims.region:
+        raise ForeignRegion(region=claims.region, school_region=region)
+    if not context["offers_language"]:
+        raise LanguageNotOffered(language=form.language)
+
+    token, hashed = new_token()
+    application_id = uuid.uuid4()
+    row: dict[str, Any] = {
+        "id": application_id,
+        "applicant_iin": form.applicant_iin,
+        "child_iin": form.child_iin,
+        "school_bin": form.school_bin,
+        "region_slug": region,
+        "grade": 1,
+        "language": form.language,
+        "consent": form.consent,
+        "priority": False,
+        "decided_at": now,
+        "withdrawn_at": None,
+        "confirmed_at": None,
+        "order_number": None,
+        "order_date": None,
+        "duplicate_of": None,
+        "school_name_kk": context["school_name_kk"],
+        "school_name_ru": context["school_name_ru"],
+    }
+    refusal = _refusal_before_seat(form, context, age_rule, now)
+    live_id = context["live_application_id"]
+    auto = bool(context["auto_confirm"])
+    priority = context["roster_language"] == form.language
+    status: str | None = None
+    while refusal is None and status is None:
+        try:
+            status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, now)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != LIVE_INDEX:
+                raise
+            # Another application for this child went live meanwhile (filed at the same moment);
+            # when that one has been withdrawn since, decide again.
+            live_id = await conn.fetchval(QUERIES["live_application"], form.child_iin)
+            if live_id is not None:
+                refusal = "duplicate_application"
+            continue
+        if status is None:
+            priority = False  # no held seat left for this roster child: the general basis
+    if refusal is not None:
+        await _insert_refused(conn, application_id, form, region, refusal, live_id, hashed, claims, now)
+        status = "refused"
+    row["status"] = status
+    if status == "refused":
+        row["refusal_code"] = refusal or "class_full"
+        row["refusal_ground"] = REASONS[row["refusal_code"]][0]
+        row["duplicate_of"] = live_id if refusal == "duplicate_application" else None
+    else:
+        row["priority"] = priority
+        if status == "confirmed":
+            day = now.astimezone(KZ).date()
+            row.update(confirmed_at=now, order_number=auto_order_number(region, day), order_date=day)
+    return Filed(application=_application(row), withdraw_token=token)
+
+
+def _refusal_before_seat(
+    form: ApplicationRequest, context: asyncpg.Record, age_rule: AgeRule, now: dt.datetime
+) -> RefusalCode | None:
+    if now < context["window_opens_at"]:
+        return "window_not_open"
+    if now >= context["window_closes_at"]:
+        return "window_closed"
+    if not form.consent:
+        return "no_consent"
+    admission_year = context["window_opens_at"].astimezone(KZ).year
+    if not age_rule.admits(birth_date(form.child_iin), admission_year):
+        return "age_out_of_range"
+    if context["live_application_id"] is not None:
+        return "duplicate_application"
+    return None
+
+
+async def _insert_refused(
+    conn: Connection,
+    application_id: uuid.UUID,
+    form: ApplicationRequest,
+    region: str,
+    code: RefusalCode,
+    live_id: uuid.UUID | None,
+    hashed: bytes,
+    claims: AccessClaims,
+    now: dt.datetime,
+) -> None:
+    ground, _ = REASONS[code]
+    await conn.execute(
+        QUERIES["insert_refused"],
+        application_id,
+        form.applicant_iin,
+        form.child_iin,
+        form.school_bin,
+        region,
+        form.language,
+        form.consent,
+        ground,
+        code,
+        live_id if code == "duplicate_application" else None,
+        now,
+        hashed,
+        claims.jti,
+    )
+
+
+async def _decide(
+    conn: Connection,
+    application_id: uuid.UUID,
+    form: ApplicationRequest,
+    region: str,
+    priority: bool,
+    auto: bool,
+    hashed: bytes,
+    claims: AccessClaims,
+    now: dt.datetime,
+) -> str | None:
+    """Run ``decide_seat``; the status, or None when a priority application found no held seat."""
+    args: list[Any] = [
+        application_id,
+        form.applicant_iin,
+        form.child_iin,
+        form.school_bin,
+        region,
+        form.language,
+        now,
+        hashed,
+        claims.jti,
+        priority,
+        auto,
+        None,
+        None,
+        None,
+    ]
+    if not auto:
+        status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
+        return status
+    # Auto-confirmation: the Enrol event goes to the outbox in the same statement, under the
+    # child's outbox lock (see admission.contingent.outbox) so per-child order holds.
+    day = now.astimezone(KZ).date()
+    order_number = auto_order_number(region, day)
+    event = Enrol(
+        child_iin=form.child_iin,
+        school_bin=form.school_bin,
+        grade=1,
+        language=form.language,
+        order_number=order_number,
+        order_date=day,
+        since=enrolment_start(day, now),
+    )
+    args[11:14] = [order_number, day, EVENT_ENCODER.encode(event).decode()]
+    async with conn.transaction():
+        await conn.execute(QUERIES["outbox_lock_child"], form.child_iin)
+        auto_status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
+    return auto_status
+
+
+async def get_application(conn: Connection, application_id: uuid.UUID, token: str | None = None) -> Application:
+    """The application; when ``token`` is given it must be the one issued with the decision."""
+    row = await conn.fetchrow(QUERIES["get_application"], application_id)
+    if row is None:
+        raise UnknownApplication(application_id=str(application_id))
+    if token is not None and not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(token)):
+        raise WrongWithdrawToken()
+    return _application(dict(row))
+
+
+def _application(row: Mapping[str, Any]) -> Application:
+    refusal = None
+    if row["status"] == "refused":
+        code: RefusalCode = row["refusal_code"]
+        ground = row["refusal_ground"]
+        reason = REASONS[code][1]
+        documents = [*DOCUMENTS, CONSENT_DOCUMENT] if row["consent"] else list(DOCUMENTS)
+        refusal = Refusal(
+            ground=ground,
+            code=code,
+            ground_text=None if ground is None else GROUNDS[ground],
+            reason=reason,
+            first_application_id=row["duplicate_of"],
+            receipt=Receipt(
+                form=RECEIPT_FORM,
+                applicant_iin=row["applicant_iin"],
+                child_iin=row["child_iin"],
+                school_bin=row["school_bin"],
+                school_name_kk=row["school_name_kk"],
+                school_name_ru=row["school_name_ru"],
+                documents=documents,
+                date=row["decided_at"].astimezone(KZ).date(),
+                ground=ground,
+                reason=GROUNDS[ground] if ground is not None else reason,
+            ),
+        )
+    return Application(
+        id=row["id"],
+        status=row["status"],
+        applicant_iin=row["applicant_iin"],
+        child_iin=row["child_iin"],
+        school_bin=row["school_bin"],
+        region=row["region_slug"],
+        grade=row["grade"],
+        language=row["language"],
+        priority=row["priority"],
+        decided_at=row["decided_at"],
+        withdrawn_at=row["withdrawn_at"],
+        confirmed_at=row["confirmed_at"],
+        order_number=row["order_number"],
+        order_date=row["order_date"],
+        refusal=refusal,
+    )
+
+
+async def withdraw(conn: Connection, application_id: uuid.UUID, token: str, now: dt.datetime) -> Application:
+    """Withdraw an accepted or confirmed application (pilot para 6); its seat is free at once.
+
+    Withdrawing again is harmless (the same answer).  A confirmed admission's
+    withdrawal sends a Revoke to the contingent store after its Enrol.
+    """
+    async with conn.transaction():
+        row = await conn.fetchrow(QUERIES["lock_application"], application_id)
+        if row is None:
+            raise UnknownApplication(application_id=str(application_id))
+        if not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(token)):
+            raise WrongWithdrawToken()
+        if row["status"] == "refused":
+            raise NotWithdrawable()
+        if row["status"] in ("accepted", "confirmed"):
+            await conn.execute(QUERIES["withdraw_application"], application_id, now)
+            await conn.execute(
+                QUERIES["release_seat"], row["school_bin"], row["grade"], row["language"], row["priority"]
+            )
+            if row["confirmed_at"] is not None:
+                await enqueue(
+                    conn, Revoke(child_iin=row["child_iin"], school_bin=row["school_bin"], reason="withdrawn")
+                )
+    return await get_application(conn, application_id)
+
+
+async def confirm(
+    conn: Connection,
+    admin: AdminPrincipal,
+    school_bin: str,
+    *,
+    order_number: str,
+    order_date: dt.date,
+    application_id: uuid.UUID | None,
+    now: dt.datetime,
+) -> list[uuid.UUID]:
+    """Record the admission order for one accepted application of the school, or all of them.
+
+    Each confirmed admission's Enrol event is written to the outbox in the same transaction.
+    """
+    async with conn.transaction():
+        school = await conn.fetchrow(QUERIES["get_school"], school_bin)
+        if school is None:
+            raise UnknownSchool(school=school_bin)
+        admin.require_school(school_bin, school["region_slug"])
+        rows = await conn.fetch(
+            QUERIES["confirm_applications"], school_bin, application_id, order_number, order_date, now
+        )
+        if application_id is not None and not rows:
+            status = await conn.fetchval(QUERIES["application_status_at_school"], application_id, school_bin)
+            if status is None:
+                raise UnknownApplication(application_id=str(application_id))
+            raise NotConfirmable(status=status)
+        await enqueue_many(
+            conn,
+            [
+                Enrol(
+                    child_iin=r["child_iin"],
+                    school_bin=school_bin,
+                    grade=r["grade"],
+                    language=r["language"],
+                    order_number=order_number,
+                    order_date=order_date,
+                    since=enrolment_start(order_date, r["decided_at"]),
+                )
+                for r in rows
+            ],
+        )
+        confirmed = [r["id"] for r in rows]
+        if confirmed:
+            await audit.record(
+                conn,
+                admin,
+                "applications.confirm",
+                f"school:{school_bin}",
+                region=school["region_slug"],
+                old={"status": "accepted"},
+                new={
+                    "status": "confirmed",
+                    "order_number": order_number,
+                    "order_date": order_date.isoformat(),
+                    "applications": [str(i) for i in confirmed],
+                },
+            )
+    return confirmed

@@ -1,0 +1,166 @@
+-- Grade-1 applications: decisions, withdrawal, confirmation; class sets,
+-- rosters, windows as the admins edit them; free seats for parents.
+
+-- name: application_context
+-- Everything a decision needs, in one round trip.
+SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
+       r.window_opens_at, r.window_closes_at, r.auto_confirm,
+       c.school_bin IS NOT NULL AS offers_language,
+       (SELECT p.language FROM preschool_roster p WHERE p.school_bin = s.bin AND p.child_iin = $2) AS roster_language,
+       (SELECT a.id FROM applications a
+        WHERE a.child_iin = $2 AND a.status IN ('accepted', 'confirmed')) AS live_application_id
+FROM schools s
+JOIN regions r ON r.slug = s.region_slug
+LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1 AND c.language = $3
+WHERE s.bin = $1;
+
+-- name: decide_seat
+-- One statement: take a seat if one is free (general, or held for the
+-- roster when $10) and record the decision.  Concurrent deciders queue on
+-- the class-set row and re-check the condition on its newest version, so a
+-- seat goes to exactly one of them.  A priority application with no held
+-- seat left inserts nothing (the caller retries it on the general basis).
+-- When $11 (auto-confirm) the admission is confirmed at once and its Enrol
+-- event ($14) is written to the outbox in the same statement.
+WITH seat AS (
+    UPDATE school_classes
+    SET general_taken = general_taken + (NOT $10::boolean)::integer,
+        roster_taken = roster_taken + $10::boolean::integer
+    WHERE school_bin = $4 AND grade = 1 AND language = $6
+      AND CASE WHEN $10::boolean THEN roster_taken < roster_held
+               ELSE general_taken + roster_held < classes * seats_per_class END
+    RETURNING 1
+), app AS (
+    INSERT INTO applications (
+        id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
+        refusal_ground, refusal_code, priority, decided_at, confirmed_at, order_number, order_date,
+        withdraw_token_hash, access_jti)
+    SELECT $1, $2, $3, $4, $5, $6, true,
+           CASE WHEN NOT s.ok THEN 'refused' WHEN $11::boolean THEN 'confirmed' ELSE 'accepted' END,
+           CASE WHEN s.ok THEN NULL ELSE 7 END,
+           CASE WHEN s.ok THEN NULL ELSE 'class_full' END,
+           $10::boolean AND s.ok,
+           $7,
+           CASE WHEN s.ok AND $11::boolean THEN $7::timestamptz END,
+           CASE WHEN s.ok AND $11::boolean THEN $12::text END,
+           CASE WHEN s.ok AND $11::boolean THEN $13::date END,
+           $8, $9
+    FROM (SELECT EXISTS (SELECT FROM seat) AS ok) AS s
+    WHERE s.ok OR NOT $10::boolean
+    RETURNING status
+), event AS (
+    INSERT INTO contingent_outbox (child_iin, event)
+    SELECT $3, $14::text::jsonb FROM app WHERE app.status = 'confirmed'
+)
+SELECT status FROM app;
+
+-- name: insert_refused
+INSERT INTO applications (
+    id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
+    refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13);
+
+-- name: live_application
+SELECT id FROM applications WHERE child_iin = $1 AND status IN ('accepted', 'confirmed');
+
+-- name: get_application
+SELECT a.id, a.applicant_iin, a.child_iin, a.school_bin, a.region_slug, a.grade, a.language, a.consent,
+       a.status, a.refusal_ground, a.refusal_code, a.duplicate_of, a.priority, a.decided_at, a.withdrawn_at,
+       a.confirmed_at, a.order_number, a.order_date, a.withdraw_token_hash,
+       s.name_kk AS school_name_kk, s.name_ru AS school_name_ru
+FROM applications a
+JOIN schools s ON s.bin = a.school_bin
+WHERE a.id = $1;
+
+-- name: lock_application
+SELECT id, status, withdraw_token_hash, child_iin, school_bin, grade, language, priority, confirmed_at
+FROM applications
+WHERE id = $1
+FOR UPDATE;
+
+-- name: withdraw_application
+UPDATE applications SET status = 'withdrawn', withdrawn_at = $2 WHERE id = $1;
+
+-- name: release_seat
+UPDATE school_classes
+SET general_taken = general_taken - (NOT $4::boolean)::integer,
+    roster_taken = roster_taken - $4::boolean::integer
+WHERE school_bin = $1 AND grade = $2 AND language = $3;
+
+-- name: confirm_applications
+-- Rows are locked in id order, so two confirmations of one school never deadlock.
+UPDATE applications a
+SET status = 'confirmed', order_number = $3, order_date = $4, confirmed_at = $5
+FROM (
+    SELECT id FROM applications
+    WHERE school_bin = $1 AND status = 'accepted' AND ($2::uuid IS NULL OR id = $2)
+    ORDER BY id
+    FOR UPDATE
+) AS picked
+WHERE a.id = picked.id
+RETURNING a.id, a.child_iin, a.grade, a.language, a.decided_at;
+
+-- name: application_status_at_school
+SELECT status FROM applications WHERE id = $1 AND school_bin = $2;
+
+-- name: school_applications
+SELECT id, child_iin, language, status, priority, decided_at, confirmed_at, order_number, order_date
+FROM applications
+WHERE school_bin = $1 AND ($2::text IS NULL OR status = $2)
+ORDER BY decided_at, id
+LIMIT $3;
+
+-- name: get_school
+SELECT bin, region_slug FROM schools WHERE bin = $1;
+
+-- name: lock_school_class
+SELECT classes, seats_per_class, roster_held, roster_taken, general_taken
+FROM school_classes
+WHERE school_bin = $1 AND grade = $2 AND language = $3
+FOR UPDATE;
+
+-- name: upsert_school_class
+-- A new grade-1 class set holds seats for the roster children already listed in its language.
+INSERT INTO school_classes (school_bin, grade, language, classes, seats_per_class, roster_held)
+VALUES ($1::text, $2::smallint, $3::text, $4, $5, CASE WHEN $2::smallint = 1 THEN (
+    SELECT count(*)::integer FROM preschool_roster WHERE school_bin = $1::text AND language = $3::text) ELSE 0 END)
+ON CONFLICT (school_bin, grade, language) DO UPDATE
+SET classes = excluded.classes, seats_per_class = excluded.seats_per_class;
+
+-- name: get_roster_entry
+SELECT language FROM preschool_roster WHERE school_bin = $1 AND child_iin = $2;
+
+-- name: put_roster_entry
+INSERT INTO preschool_roster (school_bin, child_iin, language)
+VALUES ($1, $2, $3)
+ON CONFLICT (school_bin, child_iin) DO UPDATE SET language = excluded.language
+WHERE preschool_roster.language <> excluded.language;
+
+-- name: delete_roster_entry
+DELETE FROM preschool_roster WHERE school_bin = $1 AND child_iin = $2 RETURNING language;
+
+-- name: lock_region
+SELECT slug, window_opens_at, window_closes_at, window_is_demo, auto_confirm
+FROM regions WHERE slug = $1 FOR UPDATE;
+
+-- name: set_auto_confirm
+UPDATE regions SET auto_confirm = $2 WHERE slug = $1;
+
+-- name: region_schools_with_seats
+-- Parents' view during the surge: one indexed pass over a region's schools.
+SELECT s.bin, s.name_kk, s.name_ru, s.locality, s.address, s.phone, s.email, s.website,
+       c.language, c.classes * c.seats_per_class AS capacity, c.roster_held,
+       c.classes * c.seats_per_class - c.roster_held - c.general_taken AS free_general
+FROM schools s
+LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1
+WHERE s.region_slug = $1
+ORDER BY s.bin, c.language;
+
+-- name: lock_school
+SELECT bin, region_slug, name_kk, name_ru, locality, address, phone, email, website
+FROM schools WHERE bin = $1 FOR UPDATE;
+
+-- name: update_school
+UPDATE schools
+SET name_kk = $2, name_ru = $3, locality = $4, address = $5, phone = $6, email = $7, website = $8
+WHERE bin = $1;

@@ -1,0 +1,62 @@
+-- The contingent outbox (sending side) and the PostgreSQL contingent store
+-- (receiving side, schema ``contingent``).
+
+-- name: outbox_lock_child
+SELECT pg_advisory_xact_lock(7311, hashtext($1));
+
+-- name: outbox_insert
+INSERT INTO contingent_outbox (child_iin, event)
+SELECT * FROM unnest($1::text[], $2::text[]::jsonb[]);
+
+-- name: outbox_claim
+-- The oldest due event of each child whose earlier events are all delivered;
+-- rows another publisher holds are skipped, so publishers run side by side.
+SELECT o.id, o.child_iin, o.event::text AS event, o.attempts
+FROM contingent_outbox o
+WHERE o.delivered_at IS NULL
+  AND o.next_attempt_at <= $1
+  AND NOT EXISTS (
+      SELECT FROM contingent_outbox p
+      WHERE p.child_iin = o.child_iin AND p.delivered_at IS NULL AND p.id < o.id
+  )
+ORDER BY o.id
+LIMIT $2
+FOR UPDATE OF o SKIP LOCKED;
+
+-- name: outbox_mark_delivered
+UPDATE contingent_outbox SET delivered_at = $2, last_error = NULL
+WHERE id = ANY($1::bigint[]);
+
+-- name: outbox_mark_failed
+UPDATE contingent_outbox o
+SET attempts = o.attempts + 1,
+    last_error = f.error,
+    next_attempt_at = $3::timestamptz + make_interval(secs => least($4::float8 * power(2, o.attempts), $5::float8))
+FROM unnest($1::bigint[], $2::text[]) AS f (id, error)
+WHERE o.id = f.id;
+
+-- name: outbox_lag
+SELECT count(*) AS pending, min(created_at) AS oldest
+FROM contingent_outbox
+WHERE delivered_at IS NULL;
+
+-- name: store_mark_applied
+INSERT INTO contingent.applied_events (event_id, child_iin, kind)
+VALUES ($1, $2, $3)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING seq;
+
+-- name: store_current_enrolment
+SELECT id, school_bin, grade, language
+FROM contingent.enrolments
+WHERE child_iin = $1 AND ended_on IS NULL
+FOR UPDATE;
+
+-- name: store_start_enrolment
+INSERT INTO contingent.enrolments (child_iin, school_bin, grade, language, order_number, order_date, since)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: store_end_enrolment
+UPDATE contingent.enrolments
+SET ended_on = greatest(since, $2), end_reason = $3
+WHERE id = $1;

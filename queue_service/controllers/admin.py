@@ -1,0 +1,192 @@
+"""The admin API: class sets, rosters, windows, auto-confirmation, confirmations, the audit log.
+
+Scopes (``admission.keys.AdminPrincipal``): a ministry admin acts everywhere;
+a region admin in its region (schools, windows, auto-confirmation, audit);
+a school admin only for its own school (class sets, roster, confirmations)
+and reads no audit log.  Every change is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+import msgspec
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from admission import applications, audit
+from admission.applications import admin as seats
+from admission.applications.models import TeachingLanguage
+from admission.errors import Forbidden, InvalidInput
+from queue_service.auth import ADMIN_DEPENDENCY, AdminDep
+from queue_service.controllers.regions import RegionOut
+from queue_service.resources import DbDep
+
+ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
+
+
+class ClassesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    classes: int
+    seats_per_class: int
+
+
+class WindowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+
+
+class AutoConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    enabled: bool
+
+
+class AutoConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
+    region: str
+    auto_confirm: bool
+    was: bool
+
+
+class ConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    order_number: str
+    order_date: dt.date
+    application_id: uuid.UUID | None = None
+    """One accepted application; omitted = every accepted application of the school."""
+
+
+class ConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
+    confirmed: list[uuid.UUID]
+    count: int
+
+
+class RosterIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    language: TeachingLanguage
+
+
+class RosterOut(msgspec.Struct, kw_only=True, frozen=True):
+    school_bin: str
+    child_iin: str
+    language: str
+
+
+def _language(value: str) -> TeachingLanguage:
+    try:
+        language: TeachingLanguage = msgspec.convert(value, TeachingLanguage)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"unknown language of instruction {value!r}") from exc
+    return language
+
+
+class AdminController(Controller):
+    path = "/v1/admin"
+    tags = ["admin"]  # noqa: RUF012 - Litestar declares it an instance attribute
+    dependencies = ADMIN_DEPENDENCY
+
+    @patch("/schools/{school_bin:str}", summary="Change a school's names and contacts")
+    async def update_school(
+        self, admin: AdminDep, db: DbDep, school_bin: FromPath[str], data: JSONBody[seats.SchoolChanges]
+    ) -> seats.School:
+        async with db.acquire() as conn:
+            return await seats.update_school(conn, admin, school_bin, data)
+
+    @put("/schools/{school_bin:str}/classes/{grade:int}/{language:str}", summary="Set a school's class sets")
+    async def set_classes(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        school_bin: FromPath[str],
+        grade: FromPath[int],
+        language: FromPath[str],
+        data: JSONBody[ClassesIn],
+    ) -> seats.ClassSet:
+        async with db.acquire() as conn:
+            return await seats.set_classes(
+                conn,
+                admin,
+                school_bin,
+                grade,
+                _language(language),
+                classes=data.classes,
+                seats_per_class=data.seats_per_class,
+            )
+
+    @put("/schools/{school_bin:str}/roster/{child_iin:str}", summary="Put a child on the pre-school roster")
+    async def put_roster(
+        self, admin: AdminDep, db: DbDep, school_bin: FromPath[str], child_iin: FromPath[str], data: JSONBody[RosterIn]
+    ) -> RosterOut:
+        async with db.acquire() as conn:
+            await seats.put_roster_child(conn, admin, school_bin, child_iin, data.language)
+        return RosterOut(school_bin=school_bin, child_iin=child_iin, language=data.language)
+
+    @delete("/schools/{school_bin:str}/roster/{child_iin:str}", summary="Take a child off the pre-school roster")
+    async def remove_roster(
+        self, admin: AdminDep, db: DbDep, school_bin: FromPath[str], child_iin: FromPath[str]
+    ) -> None:
+        async with db.acquire() as conn:
+            await seats.remove_roster_child(conn, admin, school_bin, child_iin)
+
+    @post(
+        "/schools/{school_bin:str}/confirmations",
+        summary="Record the admission order for one accepted application or all of them",
+        status_code=200,
+    )
+    async def confirm(
+        self, admin: AdminDep, db: DbDep, school_bin: FromPath[str], data: JSONBody[ConfirmIn]
+    ) -> ConfirmOut:
+        async with db.acquire() as conn:
+            confirmed = await applications.confirm(
+                conn,
+                admin,
+                school_bin,
+                order_number=data.order_number,
+                order_date=data.order_date,
+                application_id=data.application_id,
+                now=dt.datetime.now(dt.UTC),
+            )
+        return ConfirmOut(confirmed=confirmed, count=len(confirmed))
+
+    @get("/schools/{school_bin:str}/applications", summary="A school's applications, oldest first")
+    async def school_applications(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        school_bin: FromPath[str],
+        status: FromQuery[ApplicationStatus | None] = None,
+    ) -> list[seats.SchoolApplication]:
+        async with db.acquire() as conn:
+            return await seats.school_applications(conn, admin, school_bin, status)
+
+    @put("/regions/{region:str}/window", summary="Move a region's grade-1 window (UTC+5)")
+    async def set_window(
+        self, admin: AdminDep, db: DbDep, region: FromPath[str], data: JSONBody[WindowIn]
+    ) -> RegionOut:
+        async with db.acquire() as conn:
+            updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at)
+        # The waiting room's cached window follows via WaitingRoom.configure_window once issue 3 lands.
+        return RegionOut(**msgspec.structs.asdict(updated))
+
+    @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")
+    async def set_auto_confirm(
+        self, admin: AdminDep, db: DbDep, region: FromPath[str], data: JSONBody[AutoConfirmIn]
+    ) -> AutoConfirmOut:
+        async with db.acquire() as conn:
+            was = await seats.set_auto_confirm(conn, admin, region, data.enabled)
+        return AutoConfirmOut(region=region, auto_confirm=data.enabled, was=was)
+
+    @get("/audit", summary="The audit log, newest first (ministry: all regions; region admin: its region)")
+    async def audit_log(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        region: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+        before_id: FromQuery[int | None] = None,
+    ) -> list[audit.AuditEntry]:
+        if admin.role == "school":
+            raise Forbidden("a school admin does not read the audit log")
+        if admin.role == "region":
+            region = region or admin.region
+        if region is not None:
+            admin.require_region(region)
+        async with db.acquire() as conn:
+            return await audit.entries(conn, region, max(1, min(limit, 500)), before_id)

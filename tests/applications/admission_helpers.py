@@ -1,0 +1,122 @@
+"""Helpers and fixtures of the admission tests: test schools, children, access tokens, filing.
+
+Test modules import the fixtures they use (``schools``, ``claims``) from here: a ``conftest.py`` in
+this folder would shadow ``tests/conftest.py`` as the module ``conftest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import asyncpg
+import msgspec
+import pytest
+
+from admission.access import AccessClaims, mint_access_token, verify_access_token
+from admission.applications import AgeRule, ApplicationRequest, Filed, file_application
+from admission.iin import make_iin
+from admission.keys import KeySet
+
+REGION = "astana"
+SCHOOL = "990000000017"  # a test school in Astana: kk 1 class of 27 seats, 3 of them held for its roster
+OTHER_SCHOOL = "990000000025"  # another Astana school: kk 2 × 20, ru 1 × 20
+ABAI_SCHOOL = "990000000033"  # a school in another region
+GENERAL_SEATS = 24
+ROSTER_SIZE = 3
+APPLICANT = make_iin(dt.date(1990, 4, 12), False, 100)
+NOW = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)  # inside Astana's annex-2 window (27 May - 31 Aug)
+AGE_RULE = AgeRule()
+
+_serials = itertools.count(1)
+
+
+def child_iin(born: dt.date = dt.date(2020, 3, 1)) -> str:
+    """A fresh valid ИИН of a child born on ``born`` (6 on 1 September 2026 by default)."""
+    while True:
+        iin = make_iin(born, male=True, serial=next(_serials) * 3)
+        if iin not in _seen:
+            _seen.add(iin)
+            return iin
+
+
+_seen: set[str] = set()
+ROSTER = [child_iin(dt.date(2020, 5, day)) for day in (1, 2, 3)]
+
+
+def access(keys: KeySet, applicant: str = APPLICANT, region: str = REGION) -> AccessClaims:
+    return verify_access_token(keys, access_token(keys, applicant, region), region)
+
+
+def access_token(
+    keys: KeySet, applicant: str = APPLICANT, region: str = REGION, *, ttl: dt.timedelta = dt.timedelta(minutes=15)
+) -> str:
+    return mint_access_token(keys, region, applicant, ttl)
+
+
+def form(child: str, *, school: str = SCHOOL, language: str = "kk", consent: bool = True, applicant: str = APPLICANT):
+    return msgspec.convert(
+        {
+            "applicant_iin": applicant,
+            "child_iin": child,
+            "school_bin": school,
+            "language": language,
+            "consent": consent,
+        },
+        ApplicationRequest,
+    )
+
+
+async def apply(
+    pool: asyncpg.Pool,
+    claims: AccessClaims,
+    child: str,
+    *,
+    now: dt.datetime = NOW,
+    **kwargs: object,
+) -> Filed:
+    async with pool.acquire() as conn:
+        kwargs.setdefault("applicant", claims.applicant_iin)
+        return await file_application(conn, form(child, **kwargs), claims=claims, age_rule=AGE_RULE, now=now)
+
+
+async def seat_counters(pool: asyncpg.Pool, school: str = SCHOOL, language: str = "kk") -> asyncpg.Record:
+    row = await pool.fetchrow(
+        "SELECT classes * seats_per_class AS capacity, roster_held, roster_taken, general_taken FROM school_classes"
+        " WHERE school_bin = $1 AND grade = 1 AND language = $2",
+        school,
+        language,
+    )
+    assert row is not None
+    return row
+
+
+@pytest.fixture(name="schools")
+async def schools_fixture(db_pool: asyncpg.Pool) -> None:
+    async with db_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO schools (bin, region_slug, name_kk, name_ru, locality, address) VALUES"
+            " ($1, 'astana', '№900 мектеп', 'Школа №900', 'Астана', 'Астана, Сынақ көшесі, 1'),"
+            " ($2, 'astana', '№901 мектеп', 'Школа №901', 'Астана', 'Астана, Сынақ көшесі, 2'),"
+            " ($3, 'abai', '№902 мектеп', 'Школа №902', 'Семей', 'Семей, Сынақ көшесі, 3')",
+            SCHOOL,
+            OTHER_SCHOOL,
+            ABAI_SCHOOL,
+        )
+        await conn.execute(
+            "INSERT INTO school_classes (school_bin, grade, language, classes, seats_per_class) VALUES"
+            " ($1, 1, 'kk', 1, $4), ($2, 1, 'kk', 2, 20), ($2, 1, 'ru', 1, 20), ($3, 1, 'kk', 1, 25)",
+            SCHOOL,
+            OTHER_SCHOOL,
+            ABAI_SCHOOL,
+            GENERAL_SEATS + ROSTER_SIZE,
+        )
+        await conn.executemany(
+            "INSERT INTO preschool_roster (school_bin, child_iin, language) VALUES ($1, $2, 'kk')",
+            [(SCHOOL, iin) for iin in ROSTER],
+        )
+
+
+@pytest.fixture(name="claims")
+def claims_fixture(keys: KeySet) -> AccessClaims:
+    return access(keys)

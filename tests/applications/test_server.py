@@ -1,0 +1,117 @@
+"""Against a real server process (2 workers): concurrent HTTP applications never overbook, and the
+publisher running in the app's lifespan delivers confirmed admissions to the contingent store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from admission_helpers import (
+    APPLICANT,
+    GENERAL_SEATS,
+    ROSTER,
+    SCHOOL,
+    child_iin,
+    schools_fixture,  # noqa: F401 - fixtures
+)
+from devservices import free_port
+
+from admission.access import mint_access_token
+from admission.keys import KeySet, mint_admin_token
+from admission.reference import set_window
+
+pytestmark = pytest.mark.usefixtures("schools")
+
+
+@pytest.fixture
+def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, KeySet]]:
+    port = free_port()
+    key_file = tmp_path / "key.pem"
+    keys = KeySet.load_or_create(key_file)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")}
+    env |= {"KEZEK_PORT": str(port), "KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
+            "KEZEK_SIGNING_KEY_FILE": str(key_file), "KEZEK_OUTBOX_POLL_SECONDS": "0.1",
+            "KEZEK_DB_POOL_MAX": "20"}  # fmt: skip
+    kezek = Path(sys.executable).parent / "kezek"
+    with (tmp_path / "server.log").open("wb") as log:
+        proc = subprocess.Popen([str(kezek), "serve", "--server", "uvicorn", "--workers", "2"], env=env,
+                                stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/ready").status_code == 200:
+                    break
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.1)
+        yield url, keys
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+async def test_concurrent_http_applications_against_a_real_server(
+    server: tuple[str, KeySet], db_pool: asyncpg.Pool
+) -> None:
+    url, keys = server
+    now = dt.datetime.now(dt.UTC)
+    async with db_pool.acquire() as conn:
+        await set_window(conn, "astana", now - dt.timedelta(hours=1), now + dt.timedelta(days=1))
+    access = {"Authorization": f"Bearer {mint_access_token(keys, 'astana', APPLICANT, dt.timedelta(minutes=15))}"}
+
+    async def file(client: httpx.AsyncClient, child: str) -> dict[str, object]:
+        body = {"applicant_iin": APPLICANT, "child_iin": child, "school_bin": SCHOOL, "language": "kk", "consent": True}
+        response = await client.post(f"{url}/v1/applications", json=body, headers=access)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        answers = await asyncio.gather(
+            *(file(client, child_iin()) for _ in range(300)), *(file(client, c) for c in ROSTER)
+        )
+        accepted = [a for a in answers if a["status"] == "accepted"]
+        assert len(accepted) == GENERAL_SEATS + len(ROSTER)
+        assert {a["child_iin"] for a in accepted if a["priority"]} == set(ROSTER)
+
+        first = next(a for a in accepted if not a["priority"])
+        withdrawn = await client.post(
+            f"{url}/v1/applications/{first['id']}/withdraw",
+            headers={"Authorization": f"Bearer {first['withdraw_token']}"},
+        )
+        assert withdrawn.status_code == 200
+        more = await asyncio.gather(*(file(client, child_iin()) for _ in range(40)))
+        assert [a["status"] for a in more].count("accepted") == 1
+
+        director = mint_admin_token(keys, "director-900", "school", region="astana", school=SCHOOL)
+        admin = {"Authorization": f"Bearer {director}"}
+        confirmed = await client.post(
+            f"{url}/v1/admin/schools/{SCHOOL}/confirmations", json={"order_number": "15-Б", "order_date": "2026-06-20"},
+            headers=admin,
+        )  # fmt: skip
+        assert confirmed.json()["count"] == GENERAL_SEATS + len(ROSTER)
+        for _ in range(100):  # the server's own publisher delivers them
+            enrolled = await db_pool.fetchval(
+                "SELECT count(*) FROM contingent.enrolments WHERE school_bin = $1 AND ended_on IS NULL", SCHOOL
+            )
+            if enrolled == GENERAL_SEATS + len(ROSTER):
+                break
+            await asyncio.sleep(0.1)
+        assert enrolled == GENERAL_SEATS + len(ROSTER)
+        metrics = (await client.get(f"{url}/metrics")).text
+        assert "kezek_contingent_outbox_lag_seconds" in metrics
