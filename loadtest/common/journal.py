@@ -10,7 +10,7 @@ Events (``ev``):
 * ``join``: ``iin``, ``t0`` (request sent), ``t1`` (answer received), ``status``, ``position``
 * ``admitted``: ``iin``, ``t_wait`` (last poll still waiting), ``t_seen`` (first poll admitted)
 * ``abandoned``: ``iin``, ``t``; ``rejoin``: ``iin``, ``same_place`` (a second device kept the place)
-* ``released``: ``iin``, ``t``
+* ``released``: ``iin``, ``t`` (when the family began to leave: filing may already free the slot)
 * ``applied``: ``iin``, ``child``, ``school``, ``language``, ``id``, ``status``, ``ground``, ``roster``
 * ``withdrawn``: ``id``, ``child``, ``http``
 * ``bad``: ``kind``, ``http`` (what a bad actor got), ``expected_4xx``

@@ -241,6 +241,7 @@ class Family(KezekUser):
         school, children = self.choose()
         gevent.sleep(self.rng.expovariate(1 / max(self.opts.think_seconds, 0.01)))
         token = self.heartbeat(token)
+        leaving = time.time()  # filing may release the slot: the slot is surely held only until now
         accepted: list[tuple[str, str, str]] = []
         for child, language, roster in children:
             body = {
@@ -279,7 +280,7 @@ class Family(KezekUser):
                     )
                 else:
                     r.failure(f"apply: HTTP {r.status_code} {api.problem_code(answer)}")
-        self.release(token)
+        self.release(token, leaving)
         for application_id, withdraw_token, child in accepted:
             if self.rng.random() < self.opts.withdraw_share:
                 gevent.sleep(self.rng.expovariate(1 / max(self.opts.withdraw_after, 0.01)))
@@ -299,14 +300,15 @@ class Family(KezekUser):
             r.failure(f"heartbeat: HTTP {r.status_code} {api.problem_code(body)}")
             return token
 
-    def release(self, token: str) -> None:
+    def release(self, token: str, leaving: float) -> None:
+        """Give the slot back (the portal does so after filing); ``leaving``: when the family started to leave."""
         url, name = api.path(api.RELEASE, region=self.region)
         with self.client.delete(url, headers=api.bearer(token), name=name, catch_response=True) as r:
             if _judge_5xx(r, name):
                 return
             if 200 <= r.status_code < 300 or r.status_code in {404, 409, 410}:
                 r.success()  # releasing is idempotent: filing may already have released the slot
-                journal().write("released", iin=self.applicant, t=time.time())
+                journal().write("released", iin=self.applicant, t=leaving)
             else:
                 r.failure(f"release: HTTP {r.status_code}")
 
