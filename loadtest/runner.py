@@ -177,6 +177,25 @@ def locust_command(args: argparse.Namespace, host: str, out: Path, admin_token: 
     return command + list(args.locust_args)
 
 
+def run_locust(command: list[str], timeout: float | None) -> int:
+    """Run locust to its end; on Ctrl-C let it stop cleanly (it writes its report and journals), then go on."""
+    proc = subprocess.Popen(command)
+    try:
+        return proc.wait(timeout)
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)  # it may have had the Ctrl-C already; a second one is harmless
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0
+    except subprocess.TimeoutExpired:  # a shape that never ends: bounded all the same
+        proc.kill()
+        proc.wait()
+        return -1
+
+
 async def _database_figures(database_url: str, since: float) -> tuple[list[tuple[int, str, int]], dict[str, int]]:
     try:
         conn = await asyncpg.connect(database_url)
@@ -283,13 +302,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"running {args.scenario} against {host} for at most {args.run_time} s → {out}", flush=True)
         if args.web:
             print(f"locust web UI: http://127.0.0.1:{args.web_port}  (Ctrl-C here when done)", flush=True)
-        try:
-            locust = subprocess.run(command, check=False, timeout=None if args.web else args.run_time + 120)
-            locust_rc = locust.returncode
-        except KeyboardInterrupt:
-            locust_rc = 0
-        except subprocess.TimeoutExpired:
-            locust_rc = -1
+        locust_rc = run_locust(command, None if args.web else args.run_time + 120)
         final = scraper.stop()
         print("checking the invariants…", flush=True)
         samples = read_samples(out / "metrics.jsonl")
