@@ -183,12 +183,17 @@ def run_locust(command: list[str], timeout: float | None) -> int:
     try:
         return proc.wait(timeout)
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)  # it may have had the Ctrl-C already; a second one is harmless
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        # A Ctrl-C in the terminal reached locust too; if only we got one, pass it on after a moment.
+        for signum, grace in ((None, 3.0), (signal.SIGINT, 30.0)):
+            if signum is not None:
+                proc.send_signal(signum)
+            try:
+                proc.wait(grace)
+                return 0
+            except subprocess.TimeoutExpired:
+                continue
+        proc.kill()
+        proc.wait()
         return 0
     except subprocess.TimeoutExpired:  # a shape that never ends: bounded all the same
         proc.kill()
