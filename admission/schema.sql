@@ -246,6 +246,50 @@ CREATE TABLE public.school_classes (
 );
 
 --
+-- Name: school_holidays; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.school_holidays (
+    id bigint NOT NULL,
+    school_year text NOT NULL,
+    name text NOT NULL,
+    starts_on date NOT NULL,
+    ends_on date NOT NULL,
+    grade_from smallint DEFAULT 1 NOT NULL,
+    grade_to smallint DEFAULT 12 NOT NULL,
+    CONSTRAINT school_holidays_check CHECK ((ends_on >= starts_on)),
+    CONSTRAINT school_holidays_check1 CHECK ((grade_to >= grade_from)),
+    CONSTRAINT school_holidays_grade_from_check CHECK (((grade_from >= 1) AND (grade_from <= 12))),
+    CONSTRAINT school_holidays_grade_to_check CHECK (((grade_to >= 1) AND (grade_to <= 12))),
+    CONSTRAINT school_holidays_school_year_check CHECK ((school_year ~ '^[0-9]{4}-[0-9]{4}$'::text))
+);
+
+--
+-- Name: school_holidays_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.school_holidays ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.school_holidays_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: school_signing_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.school_signing_keys (
+    school_bin text NOT NULL,
+    kid text NOT NULL,
+    private_key bytea NOT NULL,
+    public_key bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
 -- Name: schools; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -260,6 +304,82 @@ CREATE TABLE public.schools (
     email text DEFAULT ''::text NOT NULL,
     website text DEFAULT ''::text NOT NULL,
     CONSTRAINT schools_bin_check CHECK ((bin ~ '^[0-9]{12}$'::text))
+);
+
+--
+-- Name: transfer_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transfer_events (
+    id bigint NOT NULL,
+    transfer_id uuid NOT NULL,
+    at timestamp with time zone NOT NULL,
+    stage text NOT NULL,
+    actor text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+--
+-- Name: transfer_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.transfer_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.transfer_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: transfers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transfers (
+    id uuid NOT NULL,
+    applicant_iin text NOT NULL,
+    child_iin text NOT NULL,
+    child_full_name text NOT NULL,
+    from_school_bin text NOT NULL,
+    from_region text NOT NULL,
+    to_school_bin text,
+    to_region text,
+    grade smallint NOT NULL,
+    language text NOT NULL,
+    ground text NOT NULL,
+    document_ref text,
+    path text NOT NULL,
+    status text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    decision_due_at timestamp with time zone NOT NULL,
+    decided_at timestamp with time zone,
+    refusal_ground smallint,
+    refusal_code text,
+    refusal_reason text,
+    notification_jws text,
+    arrival_talon_number text,
+    arrival_talon_valid_until timestamp with time zone,
+    departure_talon_number text,
+    departed_at timestamp with time zone,
+    admission_order_number text,
+    admission_order_date date,
+    expulsion_order_number text,
+    expulsion_order_date date,
+    completed_at timestamp with time zone,
+    prevention_ref text,
+    CONSTRAINT transfers_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT transfers_check CHECK (((to_school_bin IS NULL) = (ground = 'leaving_country'::text))),
+    CONSTRAINT transfers_check1 CHECK (((to_school_bin IS NULL) = (to_region IS NULL))),
+    CONSTRAINT transfers_check2 CHECK ((to_school_bin IS DISTINCT FROM from_school_bin)),
+    CONSTRAINT transfers_check3 CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
+    CONSTRAINT transfers_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 11))),
+    CONSTRAINT transfers_ground_check CHECK ((ground = ANY (ARRAY['holidays'::text, 'court_decision'::text, 'relocation'::text, 'leaving_country'::text, 'bullying'::text]))),
+    CONSTRAINT transfers_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
+    CONSTRAINT transfers_path_check CHECK ((path = ANY (ARRAY['portal'::text, 'paper'::text]))),
+    CONSTRAINT transfers_refusal_ground_check CHECK (((refusal_ground >= 1) AND (refusal_ground <= 7))),
+    CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text, 'completed'::text, 'refused'::text])))
 );
 
 --
@@ -326,11 +446,60 @@ ALTER TABLE ONLY public.school_classes
     ADD CONSTRAINT school_classes_pkey PRIMARY KEY (school_bin, grade, language);
 
 --
+-- Name: school_holidays school_holidays_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_holidays
+    ADD CONSTRAINT school_holidays_pkey PRIMARY KEY (id);
+
+--
+-- Name: school_signing_keys school_signing_keys_kid_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_kid_key UNIQUE (kid);
+
+--
+-- Name: school_signing_keys school_signing_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_pkey PRIMARY KEY (school_bin);
+
+--
 -- Name: schools schools_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schools
     ADD CONSTRAINT schools_pkey PRIMARY KEY (bin);
+
+--
+-- Name: transfer_events transfer_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfer_events
+    ADD CONSTRAINT transfer_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: transfers transfers_arrival_talon_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_arrival_talon_number_key UNIQUE (arrival_talon_number);
+
+--
+-- Name: transfers transfers_departure_talon_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_departure_talon_number_key UNIQUE (departure_talon_number);
+
+--
+-- Name: transfers transfers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_pkey PRIMARY KEY (id);
 
 --
 -- Name: enrolments_one_current_idx; Type: INDEX; Schema: contingent; Owner: -
@@ -381,10 +550,58 @@ CREATE INDEX contingent_outbox_pending_idx ON public.contingent_outbox USING btr
 CREATE INDEX preschool_roster_child_idx ON public.preschool_roster USING btree (child_iin);
 
 --
+-- Name: school_holidays_dates_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX school_holidays_dates_idx ON public.school_holidays USING btree (starts_on, ends_on);
+
+--
 -- Name: schools_region_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX schools_region_idx ON public.schools USING btree (region_slug);
+
+--
+-- Name: transfer_events_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfer_events_at_idx ON public.transfer_events USING btree (at, id);
+
+--
+-- Name: transfer_events_transfer_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfer_events_transfer_idx ON public.transfer_events USING btree (transfer_id, id);
+
+--
+-- Name: transfers_from_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_from_idx ON public.transfers USING btree (from_school_bin, requested_at DESC);
+
+--
+-- Name: transfers_holding_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_holding_idx ON public.transfers USING btree (to_school_bin, grade, language) WHERE (status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text, 'completed'::text]));
+
+--
+-- Name: transfers_one_live_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX transfers_one_live_idx ON public.transfers USING btree (child_iin) WHERE (status = ANY (ARRAY['pending'::text, 'accepted'::text, 'departed'::text]));
+
+--
+-- Name: transfers_overdue_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_overdue_idx ON public.transfers USING btree (decision_due_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: transfers_to_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transfers_to_idx ON public.transfers USING btree (to_school_bin, requested_at DESC);
 
 --
 -- Name: preschool_roster preschool_roster_hold_seat; Type: TRIGGER; Schema: public; Owner: -
@@ -435,11 +652,53 @@ ALTER TABLE ONLY public.school_classes
     ADD CONSTRAINT school_classes_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
+-- Name: school_signing_keys school_signing_keys_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.school_signing_keys
+    ADD CONSTRAINT school_signing_keys_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
 -- Name: schools schools_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schools
     ADD CONSTRAINT schools_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: transfer_events transfer_events_transfer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfer_events
+    ADD CONSTRAINT transfer_events_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES public.transfers(id);
+
+--
+-- Name: transfers transfers_from_region_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_from_region_fkey FOREIGN KEY (from_region) REFERENCES public.regions(slug);
+
+--
+-- Name: transfers transfers_from_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_from_school_bin_fkey FOREIGN KEY (from_school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: transfers transfers_to_region_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_to_region_fkey FOREIGN KEY (to_region) REFERENCES public.regions(slug);
+
+--
+-- Name: transfers transfers_to_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transfers
+    ADD CONSTRAINT transfers_to_school_bin_fkey FOREIGN KEY (to_school_bin) REFERENCES public.schools(bin);
 
 --
 -- PostgreSQL database dump complete

@@ -22,6 +22,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from admission.keys import KeySet
 from queue_service import background, resources
 from queue_service.controllers import admin, applications, regions, system
+from queue_service.controllers import transfers as transfer_routes
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -47,6 +48,7 @@ def route_handlers() -> Sequence[Any]:
         applications.withdraw_application,
         applications.region_schools,
         admin.AdminController,
+        *transfer_routes.ROUTES,
     ]
 
 

@@ -1,0 +1,341 @@
+"""Transfers between schools: the parent's request, the schools' stages, the calendar, the monitoring report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from admission.db import Connection
+from admission.keys import AdminPrincipal
+from admission.transfers import calendar, service, signing
+from admission.transfers.errors import InvalidTransfer
+from admission.transfers.models import (
+    OrderKind,
+    RefusalReceipt,
+    Status,
+    Transfer,
+    TransferEvent,
+    TransferRequest,
+)
+from admission.transfers.tokens import mint_transfer_token, verify_transfer_token
+from queue_service.auth import ADMIN_DEPENDENCY, AdminDep, bearer_token
+from queue_service.resources import DbDep, KeysDep
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidTransfer(problem="the transfer id is not a UUID") from exc
+
+
+class TransferOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A transfer as shown to the parent or an admin.  ``prevention_ref`` only to the two schools' admins."""
+
+    id: uuid.UUID
+    status: str
+    path: str
+    ground: str
+    child_iin: str
+    child_full_name: str
+    grade: int
+    language: str
+    from_school_bin: str
+    to_school_bin: str | None
+    requested_at: dt.datetime
+    decision_due_at: dt.datetime
+    decided_at: dt.datetime | None
+    refusal: dict[str, Any] | None
+    notification_jws: str | None
+    """The para 19 notification (or motivated refusal): a compact JWS signed by the deciding school."""
+    notification: dict[str, Any] | None
+    """The JWS payload, decoded for convenience; trust only what the signature covers."""
+    arrival_talon_number: str | None
+    arrival_talon_valid_until: dt.datetime | None
+    departure_talon_number: str | None
+    admission_order_number: str | None
+    admission_order_date: dt.date | None
+    expulsion_order_number: str | None
+    expulsion_order_date: dt.date | None
+    completed_at: dt.datetime | None
+    receipt: RefusalReceipt | None
+    prevention_ref: str | None = None
+    transfer_token: str | None = None
+
+
+async def _out(
+    conn: Connection, t: Transfer, *, admin: AdminPrincipal | None = None, token: str | None = None
+) -> TransferOut:
+    notification = None
+    if t.notification_jws is not None:
+        key = await signing.school_key(conn, t.deciding_school)
+        notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
+        card, _ = await service.school_card(conn, service.receipt_issuer(t))
+    refusal = notification.get("refusal") if notification else None
+    return TransferOut(
+        id=t.id,
+        status=t.status,
+        path=t.path,
+        ground=t.ground,
+        child_iin=t.child_iin,
+        child_full_name=t.child_full_name,
+        grade=t.grade,
+        language=t.language,
+        from_school_bin=t.from_school_bin,
+        to_school_bin=t.to_school_bin,
+        requested_at=t.requested_at,
+        decision_due_at=t.decision_due_at,
+        decided_at=t.decided_at,
+        refusal=refusal if t.status == "refused" else None,
+        notification_jws=t.notification_jws,
+        notification=notification,
+        arrival_talon_number=t.arrival_talon_number,
+        arrival_talon_valid_until=t.arrival_talon_valid_until,
+        departure_talon_number=t.departure_talon_number,
+        admission_order_number=t.admission_order_number,
+        admission_order_date=t.admission_order_date,
+        expulsion_order_number=t.expulsion_order_number,
+        expulsion_order_date=t.expulsion_order_date,
+        completed_at=t.completed_at,
+        receipt=service.receipt(t, card) if notification is not None else None,
+        prevention_ref=t.prevention_ref if admin is not None and service.can_see_prevention_ref(admin, t) else None,
+        transfer_token=token,
+    )
+
+
+# ---------------------------------------------------------------- public
+
+
+class TransferController(Controller):
+    path = "/v1/transfers"
+    tags = ("transfers",)
+
+    @post(
+        "/",
+        summary="Request a transfer of a pupil enrolled per the contingent store (portal path)",
+        description="201 with status `pending` (a school decides within 1 working day) or `refused` "
+        "(the rules decided at once: ground outside school holidays, grades 10-11 outside August, "
+        "a full class set for grades 2-9). Keep `transfer_token` to follow the transfer.",
+    )
+    async def request_transfer(self, db: DbDep, keyset: KeysDep, data: JSONBody[TransferRequest]) -> TransferOut:
+        now = _now()
+        if data.path != "portal":
+            raise InvalidTransfer(problem="paper requests are registered by the receiving school")
+        async with db.acquire() as conn:
+            t = await service.request_transfer(conn, data, now)
+            return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
+
+    @get("/{transfer_id:str}", summary="The parent's view of a transfer (Bearer transfer_token)")
+    async def get_transfer(
+        self, request: Request[Any, Any, Any], db: DbDep, keyset: KeysDep, transfer_id: FromPath[str]
+    ) -> TransferOut:
+        tid = _id(transfer_id)
+        verify_transfer_token(keyset, bearer_token(request), tid)
+        async with db.acquire() as conn:
+            t = await service.get(conn, tid)
+            return await _out(conn, t)
+
+
+class SigningKeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    school_bin: str
+    kid: str
+    alg: str
+    jwk: dict[str, Any]
+    public_key_pem: str
+
+
+@get(
+    "/v1/schools/{school_bin:str}/signing-key",
+    tags=["transfers"],
+    summary="A school's published public key: verifies its signed transfer notifications (JWS, EdDSA)",
+)
+async def school_signing_key(db: DbDep, school_bin: FromPath[str]) -> SigningKeyOut:
+    async with db.acquire() as conn:
+        key = await signing.school_key(conn, school_bin)
+    return SigningKeyOut(
+        school_bin=key.school_bin,
+        kid=key.kid,
+        alg=signing.ALGORITHM,
+        jwk=key.public_jwk(),
+        public_key_pem=key.public_pem(),
+    )
+
+
+class CalendarOut(msgspec.Struct, frozen=True, kw_only=True):
+    school_year: str
+    holidays: list[calendar.HolidayPeriod]
+
+
+@get("/v1/calendar/{school_year:str}", tags=["transfers"], summary="School holidays of a school year (2025-2026)")
+async def get_calendar(db: DbDep, school_year: FromPath[str]) -> CalendarOut:
+    async with db.acquire() as conn:
+        return CalendarOut(school_year=school_year, holidays=await calendar.periods(conn, school_year))
+
+
+# ---------------------------------------------------------------- admin
+
+
+class CalendarIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    holidays: Annotated[list[calendar.HolidayPeriod], msgspec.Meta(max_length=30)]
+
+
+class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    accept: bool
+    refusal_ground: Annotated[int, msgspec.Meta(ge=1, le=7)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class DepartureIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    arrival_talon_number: Text
+
+
+class OrderIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: OrderKind
+    number: Text
+    date: dt.date
+
+
+class PreventionRefIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reference: Text
+
+
+class EventsOut(msgspec.Struct, frozen=True, kw_only=True):
+    events: list[TransferEvent]
+    next_after_id: int
+
+
+class AdminTransferController(Controller):
+    path = "/v1/admin"
+    tags = ("transfers admin",)
+    dependencies = ADMIN_DEPENDENCY
+
+    @put("/calendar/{school_year:str}", summary="Replace a school year's holidays (ministry admin)")
+    async def put_calendar(
+        self, db: DbDep, admin: AdminDep, school_year: FromPath[str], data: JSONBody[CalendarIn]
+    ) -> CalendarOut:
+        async with db.acquire() as conn:
+            saved = await calendar.replace_periods(conn, admin, school_year, data.holidays)
+        return CalendarOut(school_year=school_year, holidays=saved)
+
+    @post("/transfers", summary="Register a paper transfer request (receiving school, or departing when leaving)")
+    async def register_paper(self, db: DbDep, admin: AdminDep, data: JSONBody[TransferRequest]) -> TransferOut:
+        if data.path != "paper":
+            raise InvalidTransfer(problem="a school registers paper requests (path: paper)")
+        now = _now()
+        async with db.acquire() as conn:
+            t = await service.request_transfer(conn, data, now, actor=admin.subject, registrar=admin)
+            return await _out(conn, t, admin=admin)
+
+    @get("/transfers/{transfer_id:str}", summary="A transfer as its schools, region or the ministry see it")
+    async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str]) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await service.get(conn, _id(transfer_id))
+            service.require_party(admin, t)
+            return await _out(conn, t, admin=admin)
+
+    @post(
+        "/transfers/{transfer_id:str}/decision",
+        status_code=200,
+        summary="Accept (signed notification / arrival talon) or refuse",
+    )
+    async def decide(
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DecisionIn]
+    ) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await service.decide(
+                conn,
+                admin,
+                _id(transfer_id),
+                _now(),
+                accept=data.accept,
+                refusal_ground=data.refusal_ground,
+                reason=data.reason,
+            )
+            return await _out(conn, t, admin=admin)
+
+    @post(
+        "/transfers/{transfer_id:str}/departure",
+        status_code=200,
+        summary="Departing school: arrival talon shown, issue departure talon",
+    )
+    async def depart(
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DepartureIn]
+    ) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await service.depart(conn, admin, _id(transfer_id), data.arrival_talon_number, _now())
+            return await _out(conn, t, admin=admin)
+
+    @post(
+        "/transfers/{transfer_id:str}/orders",
+        status_code=200,
+        summary="Record the admission or expulsion order (para 22)",
+    )
+    async def record_order(
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[OrderIn]
+    ) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await service.record_order(conn, admin, _id(transfer_id), data.kind, data.number, data.date, _now())
+            return await _out(conn, t, admin=admin)
+
+    @put(
+        "/transfers/{transfer_id:str}/prevention-ref", summary="Departing school: attach the prevention-work reference"
+    )
+    async def prevention_ref(
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[PreventionRefIn]
+    ) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await service.attach_prevention_ref(conn, admin, _id(transfer_id), data.reference, _now())
+            return await _out(conn, t, admin=admin)
+
+    @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
+    async def school_transfers(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        status: FromQuery[Status | None] = None,
+        limit: FromQuery[int] = 200,
+    ) -> list[TransferOut]:
+        async with db.acquire() as conn:
+            found = await service.for_school(conn, admin, school_bin, status, max(1, min(limit, 1000)))
+            return [await _out(conn, t, admin=admin) for t in found]
+
+    @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
+    async def overdue(
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[int] = 200
+    ) -> list[TransferOut]:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            found = await service.overdue(conn, region, _now(), max(1, min(limit, 1000)))
+            return [await _out(conn, t, admin=admin) for t in found]
+
+    @get("/transfer-events", summary="Monitoring report (para 24): every stage, oldest first, paged by after_id")
+    async def events(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        region: FromQuery[str | None] = None,
+        after_id: FromQuery[int] = 0,
+        limit: FromQuery[int] = 500,
+    ) -> EventsOut:
+        if admin.role != "ministry":
+            if region is None:
+                region = admin.region
+            admin.require_region(region or "")
+        async with db.acquire() as conn:
+            found = await service.events(conn, region, max(0, after_id), max(1, min(limit, 5000)))
+        return EventsOut(events=found, next_after_id=found[-1].id if found else after_id)
+
+
+ROUTES: list[Any] = [TransferController, AdminTransferController, school_signing_key, get_calendar]

@@ -1,0 +1,119 @@
+"""Helpers of the transfer tests: schools, pupils enrolled in the contingent store, admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import asyncpg
+
+from admission.iin import make_iin
+from admission.keys import AdminPrincipal, KeySet, mint_admin_token
+from admission.reference import KZ
+from admission.transfers.models import TransferRequest
+
+PARENT = make_iin(dt.date(1988, 4, 2), False, 1200)
+
+
+def kz(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
+    """A Kazakhstan-time instant."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=KZ)
+
+
+class World:
+    """The reference schools plus helpers to enrol pupils and speak as admins."""
+
+    def __init__(self, pool: asyncpg.Pool, keys: KeySet, schools: dict[str, list[str]]) -> None:
+        self.pool = pool
+        self.keys = keys
+        self.schools = schools  # region -> school BINs
+        self._serial = itertools.count(1)
+
+    def region_of(self, school: str) -> str:
+        return next(r for r, bins in self.schools.items() if school in bins)
+
+    def child(self, born: dt.date = dt.date(2015, 3, 1)) -> str:
+        return make_iin(born, True, next(self._serial) * 7)
+
+    async def enrol(self, child: str, school: str, grade: int = 5, language: str = "kk") -> str:
+        await self.pool.execute(
+            "INSERT INTO contingent.enrolments"
+            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
+            " VALUES ($1, $2, $3, $4, 'seed', '2025-09-01', '2025-09-01')",
+            child,
+            school,
+            grade,
+            language,
+        )
+        return child
+
+    async def enrolled_child(self, school: str, grade: int = 5, language: str = "kk") -> str:
+        return await self.enrol(self.child(), school, grade, language)
+
+    async def fill(self, school: str, grade: int, language: str, count: int) -> None:
+        """Enrol ``count`` filler pupils (their ИИН only match the format)."""
+        await self.pool.execute(
+            "INSERT INTO contingent.enrolments"
+            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
+            " SELECT '77' || lpad(g::text, 10, '0'), $1, $2, $3, 'seed', '2025-09-01', '2025-09-01'"
+            " FROM generate_series(1, $4) AS g",
+            school,
+            grade,
+            language,
+            count,
+        )
+
+    async def capacity(self, school: str, grade: int, language: str) -> int:
+        seats: int = await self.pool.fetchval(
+            "SELECT classes * seats_per_class FROM school_classes"
+            " WHERE school_bin = $1 AND grade = $2 AND language = $3",
+            school,
+            grade,
+            language,
+        )
+        return seats
+
+    async def current_schools(self, child: str) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT school_bin FROM contingent.enrolments WHERE child_iin = $1 AND ended_on IS NULL", child
+        )
+        return [r["school_bin"] for r in rows]
+
+    async def set_capacity(self, school: str, grade: int, language: str, classes: int, seats: int) -> None:
+        await self.pool.execute(
+            "UPDATE school_classes SET classes = $4, seats_per_class = $5"
+            " WHERE school_bin = $1 AND grade = $2 AND language = $3",
+            school,
+            grade,
+            language,
+            classes,
+            seats,
+        )
+
+    def school_admin(self, school: str) -> AdminPrincipal:
+        return AdminPrincipal(subject=f"head-{school}", role="school", region=self.region_of(school), school=school)
+
+    def region_admin(self, region: str) -> AdminPrincipal:
+        return AdminPrincipal(subject=f"office-{region}", role="region", region=region)
+
+    def ministry(self) -> AdminPrincipal:
+        return AdminPrincipal(subject="ministry", role="ministry")
+
+    def bearer(self, admin: AdminPrincipal) -> dict[str, str]:
+        token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
+        return {"Authorization": f"Bearer {token}"}
+
+    def request(self, child: str, to_school: str | None, **overrides: Any) -> TransferRequest:
+        values: dict[str, Any] = {
+            "applicant_iin": PARENT,
+            "child_iin": child,
+            "child_full_name": "Серікбаев Әлихан Бауыржанұлы",
+            "to_school_bin": to_school,
+            "grade": 5,
+            "language": "kk",
+            "ground": "relocation",
+            "document_ref": "housing-certificate-77/2026",
+        }
+        values.update(overrides)
+        return TransferRequest(**values)
