@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
-from loadtest_support import Served, run_loadtest, status_of
+from loadtest_support import Served, run_loadtest, serve, status_of
 
 from loadtest import invariants
 from loadtest.common.people import People
+
+
+@pytest.fixture
+def served(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Served]:
+    """A real ``kezek serve`` (granian, 2 workers) on a free port over the test's own database and Redis.
+
+    Here, not in a ``conftest.py``: a second module named ``conftest`` would shadow ``tests/conftest.py``
+    for the tests that import from it.
+    """
+    with serve(database_url, redis_url, tmp_path) as service:
+        yield service
 
 
 def test_runner_serves_the_app_itself_and_fails_a_missed_objective(tmp_path: Path) -> None:
