@@ -6,7 +6,9 @@
 * **decided_once** — every application decided exactly once, and exactly as
   the family was told (the journal's answers agree with PostgreSQL);
 * **contingent_once** — every confirmed admission is in the contingent store
-  exactly once, and nothing else is (waits ``settle_seconds`` for the outbox);
+  exactly once, and nothing else is (waits ``settle_seconds`` for the outbox).
+  Against a database where grade-1 pupils were also *transferred* (issue 6),
+  a moved pupil shows as a mismatch: run it on a load-test database;
 * **fifo_order** — under ``fifo``, the number of *definite* inversions: pairs
   where A's join was answered before B's was sent, yet A was still seen
   waiting after B was seen admitted (abandoned and expired visitors aside).
