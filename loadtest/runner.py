@@ -240,7 +240,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--families", type=int, default=300, help="families in the surge (default 300)")
     parser.add_argument("--arrival-seconds", type=float, default=30.0, help="they all arrive within this (30)")
     parser.add_argument("--run-time", type=int, default=90, help="seconds, the hard bound of the run (90)")
-    parser.add_argument("--max-active", type=int, default=None, help="set the room's max_active before the run")
+    parser.add_argument("--max-active", type=int, default=50, help="room max_active set first (50; -1: leave)")
     parser.add_argument("--room", action="append", default=[], metavar="SETTING=VALUE",
                         help="room setting PATCHed before the run, e.g. arrival_grace=15 (repeatable)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="service worker processes when started here (2)")
@@ -292,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
             signing_key = service.env["KEZEK_SIGNING_KEY_FILE"]
         admin_token = args.admin_token or (mint_region_admin(signing_key, args.region) if signing_key else "")
         room_settings = dict(_setting(s) for s in args.room)
-        if args.max_active is not None:
+        if args.max_active >= 0:
             room_settings["max_active"] = args.max_active
         if room_settings:
             status, body = _http("PATCH", f"{host}/v1/admin/rooms/{args.region}", room_settings, admin_token)
