@@ -297,7 +297,9 @@ def run(args: argparse.Namespace) -> int:
         if room_settings:
             status, body = _http("PATCH", f"{host}/v1/admin/rooms/{args.region}", room_settings, admin_token)
             print(f"room settings {room_settings}: HTTP {status}")
-            if status != 200:
+            if status == 404:
+                print("  (no waiting room is served here: settings not applied)")
+            elif status != 200:
                 raise SystemExit(f"could not set the room's settings: HTTP {status} {body}")
         room = _http("GET", f"{host}/v1/rooms/{args.region}")[1]
         policy = room.get("queue_policy") if isinstance(room, dict) else None
