@@ -16,10 +16,196 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: census; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA census;
+
+--
 -- Name: contingent; Type: SCHEMA; Schema: -; Owner: -
 --
 
 CREATE SCHEMA contingent;
+
+--
+-- Name: check_digit_ok(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
+             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11
+        WHEN 10 THEN CASE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11
+            WHEN 10 THEN false
+            ELSE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11 = n % 10
+        END
+        ELSE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
+             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11 = n % 10
+    END
+$$;
+
+--
+-- Name: create_load(); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.create_load() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    load bigint := nextval('census.load_ids');
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+        'children_' || load, load
+    );
+    EXECUTE format('CREATE OR REPLACE TEMP VIEW census_children_load AS SELECT * FROM census.%I', 'children_' || load);
+    RETURN load;
+END
+$$;
+
+--
+-- Name: dmy_number(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.dmy_number(value text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
+                     AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
+        THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
+    END
+$$;
+
+--
+-- Name: drop_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.drop_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
+END
+$$;
+
+--
+-- Name: iin_matches_birth_date(text, text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.iin_matches_birth_date(iin text, dmy text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT substr(iin, 1, 6) = substr(dmy, 9, 2) || substr(dmy, 4, 2) || substr(dmy, 1, 2)
+       AND substr(dmy, 7, 2) = CASE substr(iin, 7, 1) WHEN '1' THEN '18' WHEN '2' THEN '18' WHEN '3' THEN '19'
+                                                      WHEN '4' THEN '19' WHEN '5' THEN '20' WHEN '6' THEN '20' END
+$$;
+
+--
+-- Name: iin_valid(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN length(iin) = 12 AND census.is_digits(iin) THEN census.check_digit_ok(iin::bigint) ELSE false END
+$$;
+
+--
+-- Name: is_date(integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.is_date(ymd integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT ymd IS NOT NULL AND ymd / 10000 >= 1 AND ymd / 100 % 100 BETWEEN 1 AND 12 AND ymd % 100 >= 1
+       AND ymd % 100 <= CASE
+           WHEN ymd / 100 % 100 = 2
+               THEN CASE WHEN (ymd / 10000 % 4 = 0 AND ymd / 10000 % 100 <> 0) OR ymd / 10000 % 400 = 0 THEN 29 ELSE 28 END
+           WHEN ymd / 100 % 100 IN (4, 6, 9, 11) THEN 30
+           ELSE 31
+       END
+$$;
+
+--
+-- Name: is_digits(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.is_digits(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT value <> '' AND ltrim(value, '0123456789') = ''
+$$;
+
+--
+-- Name: not_covered(boolean, boolean, boolean, text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.not_covered(school_age boolean, health_exempt boolean, tvet boolean, enrolled_school_bin text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT school_age AND NOT health_exempt AND NOT tvet AND enrolled_school_bin IS NULL
+$$;
+
+--
+-- Name: number_of(text, integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
+$$;
+
+--
+-- Name: seal_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.seal_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
+    EXECUTE format('ANALYZE census.%I', 'children_' || load);
+    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
+END
+$$;
+
+--
+-- Name: split_line(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.split_line(line text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN strpos(line, '"') = 0 THEN string_to_array(line, ';') ELSE census.split_quoted(line) END
+$$;
+
+--
+-- Name: split_quoted(text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT array_agg(
+        CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"') ELSE m[1] END
+        ORDER BY n
+    )
+    FROM regexp_matches(line || ';', '("(?:[^"]|"")*"|[^;"]*);', 'g') WITH ORDINALITY AS r (m, n)
+$$;
+
+--
+-- Name: ymd_date(integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.ymd_date(ymd integer) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT make_date(ymd / 10000, ymd / 100 % 100, ymd % 100)
+$$;
 
 --
 -- Name: preschool_roster_hold_seat(); Type: FUNCTION; Schema: public; Owner: -
@@ -44,6 +230,170 @@ $$;
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: attendance; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.attendance (
+    region_slug text NOT NULL,
+    month date NOT NULL,
+    iin text NOT NULL,
+    org_bin text NOT NULL,
+    days_missed smallint NOT NULL,
+    CONSTRAINT attendance_days_missed_check CHECK (((days_missed >= 0) AND (days_missed <= 31)))
+);
+
+--
+-- Name: attendance_feeds; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.attendance_feeds (
+    region_slug text NOT NULL,
+    month date NOT NULL,
+    imported_at timestamp with time zone NOT NULL,
+    file text NOT NULL,
+    rows integer NOT NULL,
+    rejected integer NOT NULL,
+    CONSTRAINT attendance_feeds_month_check CHECK ((EXTRACT(day FROM month) = (1)::numeric))
+);
+
+--
+-- Name: children; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.children (
+    load_id bigint NOT NULL,
+    iin text NOT NULL,
+    surname text NOT NULL,
+    name text NOT NULL,
+    patronymic text DEFAULT ''::text NOT NULL,
+    birth_date date NOT NULL,
+    age smallint NOT NULL,
+    in_persons boolean NOT NULL,
+    in_bbazh boolean NOT NULL,
+    citizenship text,
+    kandas boolean DEFAULT false NOT NULL,
+    locality text,
+    district text,
+    address text,
+    registered boolean,
+    org_bin text,
+    org_name text,
+    org_kind text,
+    org_private boolean DEFAULT false NOT NULL,
+    grade smallint,
+    health_exempt boolean DEFAULT false NOT NULL,
+    preschool_age boolean NOT NULL,
+    school_age boolean NOT NULL,
+    not_subject boolean NOT NULL,
+    tvet boolean NOT NULL,
+    non_state boolean NOT NULL,
+    foreign_stateless boolean NOT NULL,
+    enrolled_school_bin text,
+    not_covered boolean DEFAULT false NOT NULL,
+    truant boolean DEFAULT false NOT NULL,
+    CONSTRAINT children_age_check CHECK (((age >= 0) AND (age <= 17))),
+    CONSTRAINT children_org_kind_check CHECK ((org_kind = ANY (ARRAY['preschool'::text, 'school'::text, 'tvet'::text])))
+)
+PARTITION BY LIST (load_id);
+
+--
+-- Name: issues; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.issues (
+    id bigint NOT NULL,
+    region_slug text NOT NULL,
+    snapshot_id bigint,
+    attendance_month date,
+    source text NOT NULL,
+    file text NOT NULL,
+    line integer NOT NULL,
+    iin text,
+    severity text NOT NULL,
+    code text NOT NULL,
+    detail text NOT NULL,
+    CONSTRAINT issues_check CHECK (((snapshot_id IS NULL) <> (attendance_month IS NULL))),
+    CONSTRAINT issues_severity_check CHECK ((severity = ANY (ARRAY['rejected'::text, 'warning'::text]))),
+    CONSTRAINT issues_source_check CHECK ((source = ANY (ARRAY['persons'::text, 'bbazh'::text, 'attendance'::text])))
+);
+
+--
+-- Name: issues_id_seq; Type: SEQUENCE; Schema: census; Owner: -
+--
+
+ALTER TABLE census.issues ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME census.issues_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: load_ids; Type: SEQUENCE; Schema: census; Owner: -
+--
+
+CREATE SEQUENCE census.load_ids
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: service_territories; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.service_territories (
+    school_bin text NOT NULL,
+    locality text NOT NULL,
+    district text DEFAULT ''::text NOT NULL,
+    CONSTRAINT service_territories_locality_check CHECK ((locality <> ''::text))
+);
+
+--
+-- Name: snapshots; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.snapshots (
+    id bigint NOT NULL,
+    region_slug text NOT NULL,
+    period date NOT NULL,
+    as_of date NOT NULL,
+    imported_at timestamp with time zone NOT NULL,
+    load_id bigint,
+    persons_file text NOT NULL,
+    bbazh_file text NOT NULL,
+    persons_rows integer DEFAULT 0 NOT NULL,
+    bbazh_rows integer DEFAULT 0 NOT NULL,
+    children integer DEFAULT 0 NOT NULL,
+    rejected integer DEFAULT 0 NOT NULL,
+    warnings integer DEFAULT 0 NOT NULL,
+    cross_checked_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    completed_by text,
+    reported_at timestamp with time zone,
+    reported_by text,
+    CONSTRAINT snapshots_check CHECK (((date_trunc('month'::text, (as_of)::timestamp with time zone))::date = period)),
+    CONSTRAINT snapshots_check1 CHECK (((reported_at IS NULL) OR (completed_at IS NOT NULL))),
+    CONSTRAINT snapshots_period_check CHECK (((EXTRACT(day FROM period) = (1)::numeric) AND (EXTRACT(month FROM period) = ANY (ARRAY[(3)::numeric, (6)::numeric, (9)::numeric, (12)::numeric]))))
+);
+
+--
+-- Name: snapshots_id_seq; Type: SEQUENCE; Schema: census; Owner: -
+--
+
+ALTER TABLE census.snapshots ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME census.snapshots_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: applied_events; Type: TABLE; Schema: contingent; Owner: -
@@ -383,6 +733,48 @@ CREATE TABLE public.transfers (
 );
 
 --
+-- Name: attendance_feeds attendance_feeds_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.attendance_feeds
+    ADD CONSTRAINT attendance_feeds_pkey PRIMARY KEY (region_slug, month);
+
+--
+-- Name: attendance attendance_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.attendance
+    ADD CONSTRAINT attendance_pkey PRIMARY KEY (region_slug, month, iin, org_bin);
+
+--
+-- Name: issues issues_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.issues
+    ADD CONSTRAINT issues_pkey PRIMARY KEY (id);
+
+--
+-- Name: service_territories service_territories_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.service_territories
+    ADD CONSTRAINT service_territories_pkey PRIMARY KEY (school_bin, locality, district);
+
+--
+-- Name: snapshots snapshots_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.snapshots
+    ADD CONSTRAINT snapshots_pkey PRIMARY KEY (id);
+
+--
+-- Name: snapshots snapshots_region_slug_period_key; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.snapshots
+    ADD CONSTRAINT snapshots_region_slug_period_key UNIQUE (region_slug, period);
+
+--
 -- Name: applied_events applied_events_pkey; Type: CONSTRAINT; Schema: contingent; Owner: -
 --
 
@@ -502,6 +894,24 @@ ALTER TABLE ONLY public.transfers
     ADD CONSTRAINT transfers_pkey PRIMARY KEY (id);
 
 --
+-- Name: issues_attendance_idx; Type: INDEX; Schema: census; Owner: -
+--
+
+CREATE INDEX issues_attendance_idx ON census.issues USING btree (region_slug, attendance_month) WHERE (attendance_month IS NOT NULL);
+
+--
+-- Name: issues_snapshot_idx; Type: INDEX; Schema: census; Owner: -
+--
+
+CREATE INDEX issues_snapshot_idx ON census.issues USING btree (snapshot_id, source, line);
+
+--
+-- Name: service_territories_area_idx; Type: INDEX; Schema: census; Owner: -
+--
+
+CREATE INDEX service_territories_area_idx ON census.service_territories USING btree (locality, district);
+
+--
 -- Name: enrolments_one_current_idx; Type: INDEX; Schema: contingent; Owner: -
 --
 
@@ -608,6 +1018,48 @@ CREATE INDEX transfers_to_idx ON public.transfers USING btree (to_school_bin, re
 --
 
 CREATE TRIGGER preschool_roster_hold_seat AFTER INSERT OR DELETE OR UPDATE OF school_bin, language ON public.preschool_roster FOR EACH ROW EXECUTE FUNCTION public.preschool_roster_hold_seat();
+
+--
+-- Name: attendance_feeds attendance_feeds_region_slug_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.attendance_feeds
+    ADD CONSTRAINT attendance_feeds_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: attendance attendance_region_slug_month_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.attendance
+    ADD CONSTRAINT attendance_region_slug_month_fkey FOREIGN KEY (region_slug, month) REFERENCES census.attendance_feeds(region_slug, month) ON DELETE CASCADE;
+
+--
+-- Name: issues issues_region_slug_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.issues
+    ADD CONSTRAINT issues_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: issues issues_snapshot_id_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.issues
+    ADD CONSTRAINT issues_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES census.snapshots(id) ON DELETE CASCADE;
+
+--
+-- Name: service_territories service_territories_school_bin_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.service_territories
+    ADD CONSTRAINT service_territories_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: snapshots snapshots_region_slug_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.snapshots
+    ADD CONSTRAINT snapshots_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
 
 --
 -- Name: applications applications_duplicate_of_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -21,7 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
 from queue_service import background, resources
-from queue_service.controllers import admin, applications, regions, system
+from queue_service.controllers import admin, applications, census, regions, system
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
@@ -42,6 +42,7 @@ def route_handlers() -> Sequence[Any]:
         system.jwks,
         regions.list_regions,
         regions.get_region,
+        census.CensusController,
         MetricsController,
         applications.file_application,
         applications.get_application,

@@ -22,6 +22,7 @@ from admission import db as database
 from admission import reference
 from admission.errors import KezekError
 from admission.keys import KeySet, mint_admin_token
+from queue_service.census_cli import census
 from queue_service.settings import Settings
 
 T = TypeVar("T")
@@ -177,6 +178,8 @@ def _has(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
+
+main.add_command(census)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,324 @@
+"""Importing the extracts into a quarterly snapshot, and the cross-check.
+
+The files are streamed into temporary staging tables with COPY, then every
+step is one set-based statement (``admission/sql/census.sql``): judge each
+row, record the bad ones (file, line, reason), merge the two extracts into one
+row per ИИН, categorise.  The import is one transaction, so a failure leaves
+the previous content of the snapshot as it was; running it twice on the same
+files gives the same snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from admission.census.errors import NotACensusMonth, SnapshotCompleted, SnapshotNotFound
+from admission.census.formats import (
+    ATTENDANCE_COLUMNS,
+    BBAZH_COLUMNS,
+    PERSONS_COLUMNS,
+    TERRITORY_COLUMNS,
+    RawLine,
+    is_plain,
+    read_lines,
+    read_rows,
+)
+from admission.db import QUERIES, Connection
+from admission.errors import InvalidInput, UnknownRegion
+
+CENSUS_MONTHS = (3, 6, 9, 12)
+Progress = Callable[[int], None]
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    region_slug: str
+    period: dt.date
+    as_of: dt.date
+    imported_at: dt.datetime
+    load_id: int | None
+    persons_file: str
+    bbazh_file: str
+    persons_rows: int
+    bbazh_rows: int
+    children: int
+    rejected: int
+    warnings: int
+    cross_checked_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    completed_by: str | None
+    reported_at: dt.datetime | None
+    reported_by: str | None
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    snapshot_id: int
+    region: str
+    period: dt.date
+    persons_rows: int
+    bbazh_rows: int
+    children: int
+    rejected: int
+    warnings: int
+
+
+class AttendanceReport(msgspec.Struct, frozen=True, kw_only=True):
+    region: str
+    month: dt.date
+    rows: int
+    rejected: int
+
+
+def census_period(as_of: dt.date) -> dt.date:
+    """The quarter's snapshot an extract taken on ``as_of`` belongs to; NotACensusMonth outside them."""
+    if as_of.month not in CENSUS_MONTHS:
+        raise NotACensusMonth(day=as_of.isoformat())
+    return as_of.replace(day=1)
+
+
+def school_year_start(on: dt.date) -> dt.date:
+    """The 1 September that started the school year ``on`` falls in."""
+    return dt.date(on.year if on.month >= 9 else on.year - 1, 9, 1)
+
+
+def _ymd(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _months_back(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+async def _read_chunks(handle: BinaryIO, progress: Progress | None) -> AsyncIterator[bytes]:
+    """The file in 1 MiB chunks, read in a thread, each reported to ``progress``."""
+    while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk
+
+
+async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> None:
+    """Load the lines of ``path`` into ``census_raw_<kind>``; the view ``census_stage_<kind>`` splits them.
+
+    Fast path (a clean UTF-8 file): COPY streams the file and PostgreSQL cuts
+    the lines.  Other files are cut here (in a thread, while COPY sends the
+    previous chunk) and their undecodable lines flagged for the checks to reject.
+    """
+    table = f"census_raw_{kind}"
+    if await asyncio.to_thread(is_plain, path, columns):
+        with path.open("rb") as handle:
+            await conn.copy_to_table(
+                table,
+                source=_read_chunks(handle, progress),
+                columns=["raw"],
+                format="csv",
+                delimiter="\x01",
+                quote="\x02",
+                header=True,
+            )
+        return
+    chunks: Iterator[list[RawLine]] = read_lines(path, progress=progress)
+    pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
+    while True:
+        chunk = await pending
+        if chunk is None:
+            return
+        pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
+        await conn.copy_records_to_table(table, records=chunk, columns=["line", "raw", "garbled"])
+
+
+async def _tune_for_bulk(conn: Connection) -> None:
+    """Settings for big set-based statements, for this transaction only.
+
+    JIT compilation costs seconds on these wide expressions and gains nothing;
+    sorts and hashes of a million rows should stay in memory.
+    """
+    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+    # Staging lives in temporary tables, whose buffers are per session (8 MB
+    # by default) and can only grow before the session's first temporary table.
+    if await conn.fetchval("SELECT pg_my_temp_schema() = 0"):
+        await conn.execute("SET LOCAL temp_buffers = '512MB'")
+
+
+async def ensure_region(conn: Connection, region: str) -> None:
+    if await conn.fetchval(QUERIES["census_region_exists"], region) is None:
+        raise UnknownRegion(region=region)
+
+
+async def import_extract(
+    conn: Connection,
+    region: str,
+    persons: Path,
+    bbazh: Path,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the МО АЖ persons extract and the ББАЖ extract of ``region`` taken on ``as_of``.
+
+    The quarter's snapshot is created, or replaced when it exists and is not
+    completed (SnapshotCompleted otherwise); other quarters are untouched.
+    Bad rows are recorded in ``census.issues`` and the rest imported,
+    categorised and cross-checked against the contingent as it is now (run
+    :func:`cross_check` again when the contingent moves on).
+    """
+    period = census_period(as_of)
+    await ensure_region(conn, region)
+    async with conn.transaction():
+        await _tune_for_bulk(conn)
+        taken = await conn.fetchrow(
+            QUERIES["census_upsert_snapshot"], region, period, as_of, now, persons.name, bbazh.name
+        )
+        if taken is None:
+            raise SnapshotCompleted(region=region, period=period.isoformat())
+        snapshot_id, previous_load = taken["id"], taken["load_id"]
+        load = await conn.fetchval(QUERIES["census_create_load"])
+        await conn.execute(QUERIES["census_clear_issues"], snapshot_id)
+        await conn.execute(QUERIES["census_create_staging"])
+        await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
+        await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
+        await conn.execute(QUERIES["census_check_persons"], _ymd(as_of))
+        await conn.execute(QUERIES["census_check_bbazh"], _ymd(as_of))
+        await conn.execute(QUERIES["census_analyze_checked"])
+        counted = await conn.fetchrow(QUERIES["census_checked_rows"])
+        assert counted is not None
+        persons_rows, bbazh_rows = counted["persons"], counted["bbazh"]
+        await conn.execute(QUERIES["census_mark_duplicate_persons"])
+        await conn.execute(QUERIES["census_mark_duplicate_bbazh"])
+        await conn.execute(QUERIES["census_record_rejects"], region, snapshot_id, persons.name, bbazh.name)
+        await conn.execute(
+            QUERIES["census_merge_children"],
+            load,
+            _ymd(as_of),
+            _ymd(school_year_start(as_of)),
+            region,
+            _months_back(period, 2),
+            period,
+        )
+        await conn.execute(QUERIES["census_record_warnings"], region, snapshot_id, bbazh.name)
+        await conn.execute(QUERIES["census_seal_load"], load)
+        await conn.execute(QUERIES["census_mark_cross_checked"], snapshot_id, now)
+        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows)
+        if previous_load is not None:
+            await conn.execute(QUERIES["census_drop_load"], previous_load)
+        await conn.execute(QUERIES["census_empty_staging"])
+    assert finished is not None
+    return ImportReport(
+        snapshot_id=snapshot_id,
+        region=region,
+        period=period,
+        persons_rows=persons_rows,
+        bbazh_rows=bbazh_rows,
+        children=finished["children"],
+        rejected=finished["rejected"],
+        warnings=finished["warnings"],
+    )
+
+
+async def get_snapshot(conn: Connection, region: str, period: dt.date | None = None) -> Snapshot:
+    """The region's snapshot of ``period`` (the first of its month), or its latest; SnapshotNotFound."""
+    if period is None:
+        row = await conn.fetchrow(QUERIES["census_latest_snapshot"], region)
+    else:
+        row = await conn.fetchrow(QUERIES["census_snapshot_by_period"], region, period.replace(day=1))
+    if row is None:
+        await ensure_region(conn, region)
+        raise SnapshotNotFound(region=region, period=period.isoformat() if period else None)
+    return Snapshot(**dict(row))
+
+
+async def list_snapshots(conn: Connection, region: str | None, period: dt.date | None = None) -> list[Snapshot]:
+    return [Snapshot(**dict(r)) for r in await conn.fetch(QUERIES["census_list_snapshots"], region, period)]
+
+
+async def cross_check(conn: Connection, region: str, period: dt.date | None = None, *, now: dt.datetime) -> int:
+    """Para 10: recompute not-covered, enrolment and truancy of the snapshot against the contingent store.
+
+    One statement over the whole snapshot; returns how many children changed.
+    SnapshotCompleted for a completed (frozen) snapshot.
+    """
+    async with conn.transaction():
+        await _tune_for_bulk(conn)
+        snapshot = await get_snapshot(conn, region, period)
+        if snapshot.completed_at is not None:
+            raise SnapshotCompleted(region=region, period=snapshot.period.isoformat())
+        status = await conn.execute(
+            QUERIES["census_cross_check"],
+            snapshot.load_id,
+            region,
+            _months_back(snapshot.period, 2),
+            snapshot.period,
+        )
+        await conn.execute(QUERIES["census_mark_cross_checked"], snapshot.id, now)
+    return int(status.split()[-1])
+
+
+async def import_attendance(
+    conn: Connection,
+    region: str,
+    month: dt.date,
+    path: Path,
+    *,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> AttendanceReport:
+    """Import one month's attendance feed of ``region`` (replacing an earlier feed of that month).
+
+    The cross-check of the snapshot of the quarter then picks up its truants.
+    """
+    month = month.replace(day=1)
+    await ensure_region(conn, region)
+    async with conn.transaction():
+        await conn.execute(QUERIES["census_delete_attendance_feed"], region, month)
+        await conn.execute(QUERIES["census_delete_attendance_issues"], region, month)
+        await conn.execute(QUERIES["census_insert_attendance_feed"], region, month, now, path.name)
+        await conn.execute(QUERIES["census_create_attendance_staging"])
+        await _copy(conn, "attendance", path, ATTENDANCE_COLUMNS, progress)
+        row = await conn.fetchrow(QUERIES["census_load_attendance"], region, month, path.name)
+    assert row is not None
+    return AttendanceReport(region=region, month=month, rows=row["rows"], rejected=row["rejected"])
+
+
+class TerritoryArea(msgspec.Struct, frozen=True, kw_only=True):
+    """A locality, or one district of it (``district`` empty = the whole locality)."""
+
+    locality: str
+    district: str = ""
+
+
+async def replace_territories(conn: Connection, territories: dict[str, list[TerritoryArea]]) -> int:
+    """Set the service territory of every school in ``territories`` (others keep theirs); returns areas."""
+    bins = [school for school, areas in territories.items() for _ in areas]
+    localities = [a.locality.strip() for areas in territories.values() for a in areas]
+    districts = [a.district.strip() for areas in territories.values() for a in areas]
+    if any(not locality for locality in localities):
+        raise InvalidInput("a service territory area needs a locality")
+    unknown = [r["b"] for r in await conn.fetch(QUERIES["census_unknown_schools"], list(territories))]
+    if unknown:
+        raise InvalidInput(f"unknown schools: {', '.join(sorted(unknown))}", schools=sorted(unknown))
+    async with conn.transaction():
+        await conn.execute(QUERIES["census_delete_territories"], list(territories))
+        await conn.execute(QUERIES["census_insert_territories"], bins, localities, districts)
+    return len(bins)
+
+
+def read_territories(path: Path) -> dict[str, list[TerritoryArea]]:
+    """The territories file (``school_bin;locality;district``); InvalidInput names the bad line."""
+    found: dict[str, list[TerritoryArea]] = {}
+    for line, row in read_rows(path, TERRITORY_COLUMNS):
+        if len(row) != len(TERRITORY_COLUMNS) or not row[0].strip() or not row[1].strip():
+            raise InvalidInput(f"{path.name} line {line}: expected school_bin;locality;district")
+        found.setdefault(row[0].strip(), []).append(TerritoryArea(locality=row[1], district=row[2]))
+    return found
+
+
+async def get_territory(conn: Connection, school_bin: str) -> list[TerritoryArea]:
+    return [TerritoryArea(**dict(r)) for r in await conn.fetch(QUERIES["census_get_territory"], school_bin)]

@@ -1,0 +1,284 @@
+-- Census of children 0-18 (order No. 324): the single database built from the
+-- education system's extract (ББАЖ) and the state bodies' persons extract
+-- (МО АЖ), kept as quarterly snapshots per region; schools' service
+-- territories; the monthly attendance feed (systematic truants); bad rows.
+
+CREATE SCHEMA census;
+
+-- ИИН/ЖСН/БСН check digit: weights 1..11 over digits 1-11 mod 11; when 10,
+-- weights 3..11,1,2; when still 10 the number is invalid.  Plain SQL over a
+-- bigint (no regular expressions: they cost microseconds a row) so the
+-- planner inlines it into set-based validation.
+CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
+             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11
+        WHEN 10 THEN CASE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11
+            WHEN 10 THEN false
+            ELSE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11 = n % 10
+        END
+        ELSE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
+             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11 = n % 10
+    END
+$$;
+
+-- Whether ``value`` is all ASCII digits (and not empty).
+CREATE FUNCTION census.is_digits(value text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT value <> '' AND ltrim(value, '0123456789') = ''
+$$;
+
+-- A valid ИИН/БСН.  (Inlined, ``iin::bigint`` is cast once per digit: the
+-- extract checks cast a field once in a fenced subquery and call
+-- check_digit_ok on the number instead.)
+CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN length(iin) = 12 AND census.is_digits(iin) THEN census.check_digit_ok(iin::bigint) ELSE false END
+$$;
+
+-- The number a field of ``digits`` ASCII digits spells, or NULL.
+CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
+$$;
+
+-- A DD.MM.YYYY field as the integer YYYYMMDD (not yet checked to be a real
+-- date), or NULL.  Full years between two dates are the difference of these
+-- numbers div 10000: no date arithmetic per row.
+CREATE FUNCTION census.dmy_number(value text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
+                     AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
+        THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
+    END
+$$;
+
+-- Whether YYYYMMDD names a real date (no 31.02, no month 13).
+CREATE FUNCTION census.is_date(ymd integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ymd IS NOT NULL AND ymd / 10000 >= 1 AND ymd / 100 % 100 BETWEEN 1 AND 12 AND ymd % 100 >= 1
+       AND ymd % 100 <= CASE
+           WHEN ymd / 100 % 100 = 2
+               THEN CASE WHEN (ymd / 10000 % 4 = 0 AND ymd / 10000 % 100 <> 0) OR ymd / 10000 % 400 = 0 THEN 29 ELSE 28 END
+           WHEN ymd / 100 % 100 IN (4, 6, 9, 11) THEN 30
+           ELSE 31
+       END
+$$;
+
+CREATE FUNCTION census.ymd_date(ymd integer) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT make_date(ymd / 10000, ymd / 100 % 100, ymd % 100)
+$$;
+
+-- Whether a valid DD.MM.YYYY birth date is the one an individual's ИИН
+-- encodes (digits 1-6 YYMMDD, digit 7 the century: 1/2 1800s, 3/4 1900s,
+-- 5/6 2000s).  Compared as text: no date is built per row.
+CREATE FUNCTION census.iin_matches_birth_date(iin text, dmy text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT substr(iin, 1, 6) = substr(dmy, 9, 2) || substr(dmy, 4, 2) || substr(dmy, 1, 2)
+       AND substr(dmy, 7, 2) = CASE substr(iin, 7, 1) WHEN '1' THEN '18' WHEN '2' THEN '18' WHEN '3' THEN '19'
+                                                      WHEN '4' THEN '19' WHEN '5' THEN '20' WHEN '6' THEN '20' END
+$$;
+
+-- One line of a ``;``-separated file split into its fields.  Lines without
+-- quotes (nearly all) split in C; quoted fields ("a;b", "say ""hi""") take
+-- the slower regular-expression path.  A field cannot hold a line break.
+CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT array_agg(
+        CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"') ELSE m[1] END
+        ORDER BY n
+    )
+    FROM regexp_matches(line || ';', '("(?:[^"]|"")*"|[^;"]*);', 'g') WITH ORDINALITY AS r (m, n)
+$$;
+
+CREATE FUNCTION census.split_line(line text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN strpos(line, '"') = 0 THEN string_to_array(line, ';') ELSE census.split_quoted(line) END
+$$;
+
+-- One census of one region in one quarter (March, June, September,
+-- December).  Earlier quarters stay as history; a completed snapshot is frozen.
+CREATE TABLE census.snapshots (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    region_slug       text NOT NULL REFERENCES regions (slug),
+    period            date NOT NULL CHECK (extract(day FROM period) = 1 AND extract(month FROM period) IN (3, 6, 9, 12)),
+    -- The day the extracts were taken: ages are counted on it.
+    as_of             date NOT NULL CHECK (date_trunc('month', as_of)::date = period),
+    imported_at       timestamptz NOT NULL,
+    -- The load holding the snapshot's children (see census.children).
+    load_id           bigint,
+    persons_file      text NOT NULL,
+    bbazh_file        text NOT NULL,
+    persons_rows      integer NOT NULL DEFAULT 0,
+    bbazh_rows        integer NOT NULL DEFAULT 0,
+    children          integer NOT NULL DEFAULT 0,
+    rejected          integer NOT NULL DEFAULT 0,
+    warnings          integer NOT NULL DEFAULT 0,
+    cross_checked_at  timestamptz,
+    -- The region office closes the census (September: by 20 September) …
+    completed_at      timestamptz,
+    completed_by      text,
+    -- … and reports it to the ministry (by 15 October).
+    reported_at       timestamptz,
+    reported_by       text,
+    UNIQUE (region_slug, period),
+    CHECK (reported_at IS NULL OR completed_at IS NOT NULL)
+);
+
+-- The single database: one row per child (ИИН) per snapshot, merged from
+-- both extracts, with the categories of para 11.  Each import writes a new
+-- load, a table of its own with no index while it fills; it is indexed when
+-- full and attached as a partition, then replaces the snapshot's previous
+-- load, which is dropped whole just before the import commits (no
+-- million-row DELETE, no index maintained row by row, and readers see the
+-- previous load until then).
+CREATE SEQUENCE census.load_ids;
+
+CREATE TABLE census.children (
+    load_id              bigint NOT NULL,
+    iin                  text NOT NULL,
+    surname              text NOT NULL,
+    name                 text NOT NULL,
+    patronymic           text NOT NULL DEFAULT '',
+    birth_date           date NOT NULL,
+    age                  smallint NOT NULL CHECK (age BETWEEN 0 AND 17),
+    in_persons           boolean NOT NULL,      -- found in the МО АЖ persons extract
+    in_bbazh             boolean NOT NULL,      -- found in the ББАЖ education extract
+    -- МО АЖ: residence (registered there or not), citizenship, kandas status.
+    citizenship          text,                  -- ISO 3166 alpha-2, XXA = stateless
+    kandas               boolean NOT NULL DEFAULT false,
+    locality             text,
+    district             text,
+    address              text,
+    registered           boolean,
+    -- ББАЖ: the organisation the child attends.
+    org_bin              text,
+    org_name             text,
+    org_kind             text CHECK (org_kind IN ('preschool', 'school', 'tvet')),
+    org_private          boolean NOT NULL DEFAULT false,
+    grade                smallint,
+    health_exempt        boolean NOT NULL DEFAULT false,
+    -- Categories fixed by the extracts and the snapshot's date.
+    preschool_age        boolean NOT NULL,
+    school_age           boolean NOT NULL,
+    not_subject          boolean NOT NULL,      -- school age, not subject to schooling on health grounds
+    tvet                 boolean NOT NULL,
+    non_state            boolean NOT NULL,
+    foreign_stateless    boolean NOT NULL,
+    -- Categories of the cross-check against the contingent and attendance.
+    enrolled_school_bin  text,
+    not_covered          boolean NOT NULL DEFAULT false,
+    truant               boolean NOT NULL DEFAULT false
+) PARTITION BY LIST (load_id);
+
+-- A new, empty load for an import to fill: a table of its own outside the
+-- partition tree (CREATE TABLE … PARTITION OF would lock census.children
+-- against every reader for the whole import), reached through the session's
+-- view census_children_load.
+CREATE FUNCTION census.create_load() RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    load bigint := nextval('census.load_ids');
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+        'children_' || load, load
+    );
+    EXECUTE format('CREATE OR REPLACE TEMP VIEW census_children_load AS SELECT * FROM census.%I', 'children_' || load);
+    RETURN load;
+END
+$$;
+
+-- A filled load gets its index (one ИИН once) and statistics, then joins
+-- census.children (ATTACH takes only a SHARE UPDATE EXCLUSIVE lock there,
+-- and its CHECK spares the validation scan).
+CREATE FUNCTION census.seal_load(load bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
+    EXECUTE format('ANALYZE census.%I', 'children_' || load);
+    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
+END
+$$;
+
+CREATE FUNCTION census.drop_load(load bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
+END
+$$;
+
+-- Para 10, the cross-check: a school-age child is covered by a current
+-- enrolment in the contingent (ҰБДҚ) or by technical/vocational education;
+-- one not subject to schooling on health grounds is not "not covered".
+CREATE FUNCTION census.not_covered(school_age boolean, health_exempt boolean, tvet boolean, enrolled_school_bin text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT school_age AND NOT health_exempt AND NOT tvet AND enrolled_school_bin IS NULL
+$$;
+
+-- A school's service territory, set by the local authority: whole
+-- localities (district '') or districts/microdistricts of one.
+CREATE TABLE census.service_territories (
+    school_bin  text NOT NULL REFERENCES schools (bin),
+    locality    text NOT NULL CHECK (locality <> ''),
+    district    text NOT NULL DEFAULT '',
+    PRIMARY KEY (school_bin, locality, district)
+);
+CREATE INDEX service_territories_area_idx ON census.service_territories (locality, district);
+
+-- The monthly attendance feed: calendar days missed without a valid reason.
+CREATE TABLE census.attendance_feeds (
+    region_slug  text NOT NULL REFERENCES regions (slug),
+    month        date NOT NULL CHECK (extract(day FROM month) = 1),
+    imported_at  timestamptz NOT NULL,
+    file         text NOT NULL,
+    rows         integer NOT NULL,
+    rejected     integer NOT NULL,
+    PRIMARY KEY (region_slug, month)
+);
+
+CREATE TABLE census.attendance (
+    region_slug  text NOT NULL,
+    month        date NOT NULL,
+    iin          text NOT NULL,
+    org_bin      text NOT NULL,
+    days_missed  smallint NOT NULL CHECK (days_missed BETWEEN 0 AND 31),
+    PRIMARY KEY (region_slug, month, iin, org_bin),
+    FOREIGN KEY (region_slug, month) REFERENCES census.attendance_feeds (region_slug, month) ON DELETE CASCADE
+);
+
+-- Rows of the files that were rejected, or kept with a warning: file, line, reason.
+CREATE TABLE census.issues (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    region_slug       text NOT NULL REFERENCES regions (slug),
+    snapshot_id       bigint REFERENCES census.snapshots (id) ON DELETE CASCADE,
+    attendance_month  date,
+    source            text NOT NULL CHECK (source IN ('persons', 'bbazh', 'attendance')),
+    file              text NOT NULL,
+    line              integer NOT NULL,
+    iin               text,
+    severity          text NOT NULL CHECK (severity IN ('rejected', 'warning')),
+    code              text NOT NULL,
+    detail            text NOT NULL,
+    CHECK ((snapshot_id IS NULL) <> (attendance_month IS NULL))
+);
+CREATE INDEX issues_snapshot_idx ON census.issues (snapshot_id, source, line);
+CREATE INDEX issues_attendance_idx ON census.issues (region_slug, attendance_month) WHERE attendance_month IS NOT NULL;

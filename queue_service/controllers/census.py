@@ -1,0 +1,225 @@
+"""Census of children 0-18 for admins in scope: statuses, reports, lists, service territories.
+
+Ministry admins see every region; a region admin (the local authority's
+education office) sees and acts for its region; a school admin sees its own
+service territory.  The imports themselves are operator commands
+(``kezek census ...``): the extracts are files of a million rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from admission import audit
+from admission.census import importer, reports
+from admission.census.importer import Snapshot, TerritoryArea
+from admission.census.reports import (
+    CategoryCounts,
+    CensusChild,
+    DueChild,
+    Issue,
+    RegionReport,
+    RegionStatus,
+)
+from admission.errors import Forbidden, InvalidInput
+from admission.keys import AdminPrincipal
+from admission.reference import KZ
+from queue_service.auth import ADMIN_DEPENDENCY, AdminDep
+from queue_service.resources import DbDep
+
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
+PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
+
+
+class TerritoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    areas: list[TerritoryArea]
+
+
+class CrossCheckOut(msgspec.Struct, frozen=True, kw_only=True):
+    snapshot: Snapshot
+    changed: int
+
+
+def _period(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(f"{value}-01")
+    except ValueError as exc:
+        raise InvalidInput(f"period {value!r} is not YYYY-MM", field="period") from exc
+
+
+def _required_period(value: str) -> dt.date:
+    period = _period(value)
+    assert period is not None
+    return period
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(KZ).date()
+
+
+def _scope_region(admin: AdminPrincipal) -> str | None:
+    """The one region a region or school admin sees; None for the ministry."""
+    return None if admin.role == "ministry" else admin.region
+
+
+class CensusController(Controller):
+    path = "/v1/admin/census"
+    tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
+    dependencies = ADMIN_DEPENDENCY
+
+    @get("/regions", summary="Each region's September census against 20 September and 15 October")
+    async def statuses(
+        self, db: DbDep, admin: AdminDep, school_year: FromQuery[int | None] = None
+    ) -> list[RegionStatus]:
+        today = _today()
+        year = school_year or (today.year if today.month >= 9 else today.year - 1)
+        async with db.acquire() as conn:
+            return await reports.region_statuses(conn, year, today, _scope_region(admin))
+
+    @get("/regions/{region:str}/snapshots", summary="The region's quarterly snapshots, newest first")
+    async def snapshots(self, db: DbDep, admin: AdminDep, region: FromPath[str]) -> list[Snapshot]:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            await importer.ensure_region(conn, region)
+            return await importer.list_snapshots(conn, region)
+
+    @get("/regions/{region:str}/report", summary="Counts per category of para 11, region and per school territory")
+    async def region_report(
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromQuery[PeriodQuery] = None
+    ) -> RegionReport:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            return await reports.region_report(conn, region, _period(period))
+
+    @get("/regions/{region:str}/children", summary="The children of one category, by ИИН, in pages")
+    async def region_children(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        region: FromPath[str],
+        category: FromQuery[reports.Category] = "all",
+        period: FromQuery[PeriodQuery] = None,
+        after: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 100,
+    ) -> list[CensusChild]:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            snapshot = await importer.get_snapshot(conn, region, _period(period))
+            return await reports.list_children(conn, snapshot.id, category, after=after, limit=limit)
+
+    @get("/regions/{region:str}/issues", summary="Rows of the extracts rejected or kept with a warning")
+    async def issues(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        region: FromPath[str],
+        period: FromQuery[PeriodQuery] = None,
+        limit: FromQuery[Limit] = 1000,
+        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+    ) -> list[Issue]:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            snapshot = await importer.get_snapshot(conn, region, _period(period))
+            return await reports.list_issues(conn, snapshot.id, limit, offset)
+
+    @get("/regions/{region:str}/grade1", summary="Children due for grade 1 in the region, with admission status")
+    async def region_grade1(
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], year: FromQuery[int | None] = None
+    ) -> list[DueChild]:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            return await reports.due_for_grade1(conn, region, year or reports.admission_year(_today()))
+
+    @post("/regions/{region:str}/cross-check", status_code=200, summary="Cross-check the latest snapshot again")
+    async def cross_check(self, db: DbDep, admin: AdminDep, region: FromPath[str]) -> CrossCheckOut:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            changed = await importer.cross_check(conn, region, now=dt.datetime.now(dt.UTC))
+            return CrossCheckOut(snapshot=await importer.get_snapshot(conn, region), changed=changed)
+
+    @post(
+        "/regions/{region:str}/snapshots/{period:str}/complete",
+        status_code=200,
+        summary="Close the quarter's census (September: due by 20 September); it is frozen afterwards",
+    )
+    async def complete(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            return await reports.mark_complete(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+
+    @post(
+        "/regions/{region:str}/snapshots/{period:str}/report",
+        status_code=200,
+        summary="Record that the census was reported to the ministry (due by 15 October)",
+    )
+    async def reported(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
+        admin.require_region(region)
+        async with db.acquire() as conn:
+            return await reports.mark_reported(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+
+    @get("/schools/{school:str}/report", summary="Counts per category in the school's service territory")
+    async def school_report(
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], period: FromQuery[PeriodQuery] = None
+    ) -> CategoryCounts:
+        async with db.acquire() as conn:
+            region = await reports.school_region(conn, school)
+            admin.require_school(school, region)
+            snapshot = await importer.get_snapshot(conn, region, _period(period))
+            return await reports.category_counts(conn, snapshot.id, school)
+
+    @get("/schools/{school:str}/children", summary="Children of one category living in the school's territory")
+    async def school_children(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school: FromPath[str],
+        category: FromQuery[reports.Category] = "all",
+        period: FromQuery[PeriodQuery] = None,
+        after: FromQuery[str | None] = None,
+        limit: FromQuery[Limit] = 100,
+    ) -> list[CensusChild]:
+        async with db.acquire() as conn:
+            region = await reports.school_region(conn, school)
+            admin.require_school(school, region)
+            snapshot = await importer.get_snapshot(conn, region, _period(period))
+            return await reports.list_children(conn, snapshot.id, category, school_bin=school, after=after, limit=limit)
+
+    @get("/schools/{school:str}/grade1", summary="Children of the territory due for grade 1, with admission status")
+    async def school_grade1(
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[int | None] = None
+    ) -> list[DueChild]:
+        async with db.acquire() as conn:
+            region = await reports.school_region(conn, school)
+            admin.require_school(school, region)
+            return await reports.due_for_grade1(
+                conn, region, year or reports.admission_year(_today()), school_bin=school
+            )
+
+    @get("/schools/{school:str}/territory", summary="The school's service territory")
+    async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:
+        async with db.acquire() as conn:
+            admin.require_school(school, await reports.school_region(conn, school))
+            return await importer.get_territory(conn, school)
+
+    @put("/schools/{school:str}/territory", summary="Set the school's service territory (the local authority)")
+    async def set_territory(
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], data: JSONBody[TerritoryIn]
+    ) -> list[TerritoryArea]:
+        async with db.acquire() as conn:
+            region = await reports.school_region(conn, school)
+            if admin.role == "school":
+                raise Forbidden("the local authority sets service territories, not the school")
+            admin.require_region(region)
+            async with conn.transaction():
+                old = await importer.get_territory(conn, school)
+                await importer.replace_territories(conn, {school: data.areas})
+                new = await importer.get_territory(conn, school)
+                await audit.record(conn, admin, "census.territory", f"school:{school}", region=region, old=old, new=new)
+            return new

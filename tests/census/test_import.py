@@ -1,0 +1,226 @@
+"""Importing the two extracts: merge by ИИН, bad rows reported, idempotent, quarterly history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+import pytest
+from census_helpers import (
+    AS_OF,
+    NOW,
+    REGION,
+    conn_fixture,  # noqa: F401 - the conn fixture
+    exempt_child,
+    iin,
+    person,
+    pupil,
+    write_extracts,
+)
+
+from admission.census import importer, reports
+from admission.census.errors import BadExtractFile, NotACensusMonth, SnapshotCompleted
+from admission.census.formats import PERSONS_COLUMNS
+from admission.keys import AdminPrincipal
+
+REGION_ADMIN = AdminPrincipal(subject="akimat-astana", role="region", region=REGION)
+
+
+async def _children(conn: asyncpg.Connection, snapshot_id: int) -> list[dict[str, object]]:
+    rows = await conn.fetch(
+        "SELECT c.* FROM census.children c JOIN census.snapshots s ON s.load_id = c.load_id"
+        " WHERE s.id = $1 ORDER BY c.iin",
+        snapshot_id,
+    )
+    return [{k: v for k, v in r.items() if k != "load_id"} for r in rows]
+
+
+async def test_the_two_extracts_merge_into_one_record_per_child(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    both = iin(dt.date(2015, 4, 2))
+    register_only = iin(dt.date(2012, 1, 20), male=False)
+    education_only = iin(dt.date(2016, 7, 7))
+    persons, bbazh = write_extracts(
+        tmp_path,
+        [person(both, locality="Астана", district="2-шағын аудан"), person(register_only, registered=False)],
+        [pupil(both, grade="5"), pupil(education_only, surname="Сейітов", name="Айдос")],
+    )
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 2, 3, 0)
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert set(rows) == {both, register_only, education_only}
+    merged = rows[both]
+    assert (merged["in_persons"], merged["in_bbazh"]) == (True, True)
+    assert (merged["locality"], merged["district"], merged["org_kind"], merged["grade"]) == (
+        "Астана", "2-шағын аудан", "school", 5,
+    )  # fmt: skip
+    assert merged["birth_date"] == dt.date(2015, 4, 2)
+    assert merged["age"] == 11
+    # Counted whether registered at the address or not; residence unknown when only the school knows the child.
+    assert rows[register_only]["registered"] is False
+    assert (rows[education_only]["in_persons"], rows[education_only]["locality"]) == (False, None)
+    counts = await reports.category_counts(conn, report.snapshot_id)
+    assert (counts.children, counts.not_registered, counts.residence_unknown) == (3, 1, 1)
+
+
+async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_imported(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    good = [iin(dt.date(2014, 3, d)) for d in (1, 2, 3)]
+    bad_check = iin(dt.date(2014, 5, 5))
+    bad_check = bad_check[:11] + str((int(bad_check[11]) + 1) % 10)
+    mismatched = iin(dt.date(2013, 6, 6))
+    adult = iin(dt.date(2007, 1, 1))
+    wrong_date = person(iin(dt.date(2014, 8, 8)))
+    wrong_date[4] = "31.02.2014"
+    wrong_sex = person(iin(dt.date(2014, 9, 9)))
+    wrong_sex[5] = "F"
+    short = person(iin(dt.date(2014, 10, 10)))[:9]
+    date_off = person(mismatched)
+    date_off[4] = "07.06.2013"
+    persons_rows = [
+        person(good[0]),  # line 2
+        person(bad_check),  # line 3
+        short,  # line 4
+        wrong_date,  # line 5
+        date_off,  # line 6
+        person(adult),  # line 7
+        wrong_sex,  # line 8
+        person(good[1]),  # line 9
+        person(good[0], surname="Екінші"),  # line 10: the same ИИН again
+    ]
+    bad_kind = pupil(good[2])
+    bad_kind[7] = "university"
+    persons, bbazh = write_extracts(
+        tmp_path, persons_rows, [pupil(good[0]), bad_kind, pupil(good[1], surname="Басқа"), pupil(good[2], grade="13")]
+    )
+    # Bytes that are not UTF-8 on line 11 of the persons file.
+    with persons.open("ab") as out:
+        out.write(b"\xff\xfe;" + ";".join(person(good[2])[1:]).encode() + b"\r\n")
+
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+
+    issues = await reports.list_issues(conn, report.snapshot_id)
+    found = {(i.file, i.line, i.code, i.severity) for i in issues}
+    assert found == {
+        ("persons.csv", 3, "invalid_iin", "rejected"),
+        ("persons.csv", 4, "field_count", "rejected"),
+        ("persons.csv", 5, "invalid_date", "rejected"),
+        ("persons.csv", 6, "birth_date_mismatch", "rejected"),
+        ("persons.csv", 7, "not_a_child", "rejected"),
+        ("persons.csv", 8, "sex_mismatch", "rejected"),
+        ("persons.csv", 10, "duplicate_iin", "rejected"),
+        ("persons.csv", 11, "invalid_encoding", "rejected"),
+        ("bbazh.csv", 3, "invalid_value", "rejected"),
+        ("bbazh.csv", 5, "invalid_value", "rejected"),
+        ("bbazh.csv", 4, "name_mismatch", "warning"),
+    }
+    duplicate = next(i for i in issues if i.code == "duplicate_iin")
+    assert duplicate.detail == "ИИН already on line 2"
+    assert next(i for i in issues if i.code == "field_count").detail == "expected 12 fields, got 9"
+    assert (report.rejected, report.warnings) == (10, 1)
+    # The good rows are in (the first of the duplicates kept); every row of good[2] was bad, and each is reported.
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert set(rows) == set(good[:2])
+    assert rows[good[0]]["surname"] == "Ахметов"
+    assert rows[good[1]]["surname"] == "Ахметов"  # the persons register wins over ББАЖ's spelling
+
+
+async def test_importing_the_same_files_twice_gives_the_same_snapshot(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    kids = [iin(dt.date(2010 + n, 2, 3)) for n in range(8)]
+    broken = person(kids[0])
+    broken[0] = "12345"
+    persons, bbazh = write_extracts(
+        tmp_path, [person(k) for k in kids[:6]] + [broken], [pupil(k) for k in kids[3:]] + [exempt_child(kids[1])]
+    )
+    first = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    before = (await _children(conn, first.snapshot_id), await reports.list_issues(conn, first.snapshot_id))
+    second = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    after = (await _children(conn, second.snapshot_id), await reports.list_issues(conn, second.snapshot_id))
+    assert second.snapshot_id == first.snapshot_id
+    assert (second.children, second.rejected) == (first.children, first.rejected) == (8, 1)
+    assert after == before
+    assert len(await importer.list_snapshots(conn, REGION)) == 1
+
+
+async def test_the_next_quarter_keeps_the_previous_snapshot(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    kids = [iin(dt.date(2014, 1, d)) for d in range(1, 6)]
+    newcomer = iin(dt.date(2015, 5, 5))
+    september = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k) for k in kids], "-09")
+    december = write_extracts(tmp_path, [person(k) for k in [*kids[1:], newcomer]], [], "-12")
+    sept = await importer.import_extract(conn, REGION, *september, as_of=AS_OF, now=NOW)
+    await reports.mark_complete(conn, REGION_ADMIN, REGION, AS_OF, NOW)
+    dec_day = dt.date(2026, 12, 5)
+    dec = await importer.import_extract(conn, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=86))
+    dec_again = await importer.import_extract(conn, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=87))
+    assert dec.snapshot_id == dec_again.snapshot_id != sept.snapshot_id
+    history = await importer.list_snapshots(conn, REGION)
+    assert [(s.period, s.children) for s in history] == [(dt.date(2026, 12, 1), 5), (dt.date(2026, 9, 1), 5)]
+    assert {r["iin"] for r in await _children(conn, sept.snapshot_id)} == set(kids)
+    assert {r["iin"] for r in await _children(conn, dec.snapshot_id)} == {*kids[1:], newcomer}
+    # The completed September census is frozen: re-importing it is refused and changes nothing.
+    with pytest.raises(SnapshotCompleted):
+        await importer.import_extract(conn, REGION, *december, as_of=AS_OF, now=NOW)
+    assert {r["iin"] for r in await _children(conn, sept.snapshot_id)} == set(kids)
+
+
+async def test_a_file_of_another_format_is_refused_before_anything_changes(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    kid = iin(dt.date(2014, 2, 2))
+    persons, bbazh = write_extracts(tmp_path, [person(kid)], [pupil(kid)])
+    await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    with pytest.raises(BadExtractFile) as caught:  # the ББАЖ file given as the persons extract
+        await importer.import_extract(conn, REGION, bbazh, bbazh, as_of=AS_OF, now=NOW)
+    assert ";".join(PERSONS_COLUMNS) in str(caught.value)
+    snapshot = await importer.get_snapshot(conn, REGION)
+    assert (snapshot.children, snapshot.persons_file) == (1, "persons.csv")
+
+
+async def test_the_census_is_quarterly(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    kid = iin(dt.date(2014, 2, 2))
+    persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
+    with pytest.raises(NotACensusMonth):
+        await importer.import_extract(conn, REGION, persons, bbazh, as_of=dt.date(2026, 10, 1), now=NOW)
+    assert await importer.list_snapshots(conn, REGION) == []
+
+
+async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export_them(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    first, second, third = (iin(dt.date(2013, 3, d)) for d in (4, 5, 6))
+    quoted = person(first)
+    quoted[10] = 'Астана; "Нұр Әлем" ТК, 5'  # a delimiter and quotes inside one field
+    persons, bbazh = write_extracts(tmp_path, [quoted, person(second)], [])
+    with persons.open("a", encoding="utf-8", newline="") as out:
+        out.write("\r\n")  # line 4: blank, not a row
+        out.write(";".join(person(third)[:5]) + "\r\n")  # line 5: too few fields
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert (report.persons_rows, report.children, report.rejected) == (3, 2, 1)
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert rows[first]["address"] == 'Астана; "Нұр Әлем" ТК, 5'
+    assert [(i.line, i.code) for i in await reports.list_issues(conn, report.snapshot_id)] == [(5, "field_count")]
+
+
+async def test_readers_are_not_locked_out_while_an_import_fills_and_attaches_its_load(
+    db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    kid = iin(dt.date(2014, 7, 7))
+    persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
+    async with db_pool.acquire() as setup:
+        done = await importer.import_extract(setup, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    async with db_pool.acquire() as importing, db_pool.acquire() as reading:
+        await reading.execute("SET lock_timeout = '1s'")
+        async with importing.transaction():  # what import_extract does, held open between its steps
+            load = await importing.fetchval("SELECT census.create_load()")
+            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
+            await importing.execute(
+                "INSERT INTO census_children_load (load_id, iin, surname, name, birth_date, age, in_persons, in_bbazh,"
+                " preschool_age, school_age, not_subject, tvet, non_state, foreign_stateless)"
+                " VALUES ($1, $2, 'А', 'Б', '2014-07-07', 12, true, false, false, true, false, false, false, false)",
+                load,
+                kid,
+            )
+            await importing.execute("SELECT census.seal_load($1)", load)
+            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
+            assert await reading.fetchval("SELECT count(*) FROM census.children") == 1  # not yet committed
