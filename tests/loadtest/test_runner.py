@@ -52,10 +52,10 @@ async def test_opening_surge_passes_and_the_checker_catches_a_corrupted_database
     result = run_loadtest(
         "opening_day", "--host", served.host, "--database-url", database_url, "--redis-url", redis_url,
         "--signing-key-file", served.env["KEZEK_SIGNING_KEY_FILE"], "--families", "250", "--arrival-seconds", "10",
-        "--run-time", "40", "--max-active", "25", "--room", "arrival_grace=10", "--room", "abandon_after=30",
+        "--run-time", "40", "--max-active", "25",
         "--settle-seconds", "20", "--report-dir", str(out), "--slo-p95-ms", "3000", "--slo-p99-ms", "5000",
         "--", "--max-poll-seconds", "2", "--think-seconds", "0.5", "--withdraw-after", "3",
-        "--admin-max-active", "10,40",
+        "--admin-max-active", "20,60", "--abandon-share", "0.02",
     )  # fmt: skip
     summary = (out / "summary.md").read_text() if (out / "summary.md").exists() else "(no summary)\n"
     assert result.returncode == 0, summary + result.stdout[-3000:] + result.stderr[-3000:]
