@@ -242,7 +242,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-time", type=int, default=90, help="seconds, the hard bound of the run (90)")
     parser.add_argument("--max-active", type=int, default=50, help="room max_active set first (50; -1: leave)")
     parser.add_argument("--room", action="append", default=[], metavar="SETTING=VALUE",
-                        help="room setting PATCHed before the run, e.g. arrival_grace=15 (repeatable)")  # fmt: skip
+                        help="room setting PATCHed before the run, e.g. arrival_grace=60 (repeatable)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="service worker processes when started here (2)")
     parser.add_argument("--processes", type=int, default=1, help="locust worker processes on this machine (1)")
     parser.add_argument("--host", default=None, help="test a running service instead of starting one")
