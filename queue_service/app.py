@@ -17,10 +17,12 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
 from queue_service import background, resources, rooms_runtime
+from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import rooms as room_pages
@@ -82,6 +84,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             version=VERSION,
             description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
             path="/docs",
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),

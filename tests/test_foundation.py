@@ -109,3 +109,19 @@ def test_settings_come_from_kezek_environment_variables() -> None:
 def test_a_malformed_setting_fails_loudly() -> None:
     with pytest.raises(SystemExit, match="port"):
         Settings.from_env({"KEZEK_PORT": "eighty"})
+
+
+async def test_openapi_declares_which_bearer_credential_each_protected_route_takes(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    schema = (await client.get("/docs/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    assert {"admin", "ticket", "access", "withdraw", "transfer"} <= set(schemes)
+    assert all(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/admin"):
+                assert operation.get("security") == [{"admin": []}], f"{method} {path}"
+    assert schema["paths"]["/v1/applications"]["post"]["security"] == [{"access": []}]
+    assert schema["paths"]["/v1/rooms/{region}/visitors/me"]["get"]["security"] == [{"ticket": []}]
+    assert "security" not in schema["paths"]["/v1/regions"]["get"]

@@ -20,7 +20,7 @@ from admission import applications, audit
 from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput
-from queue_service.auth import ADMIN_DEPENDENCY, AdminDep
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.controllers.regions import RegionOut
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import follow_window
@@ -82,6 +82,7 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]  # noqa: RUF012 - Litestar declares it an instance attribute
     dependencies = ADMIN_DEPENDENCY
+    security = ADMIN_SECURITY
 
     @patch("/schools/{school_bin:str}", summary="Change a school's names and contacts")
     async def update_school(

@@ -25,7 +25,7 @@ from admission.applications import admin as seats
 from admission.applications.models import AgeRule, Application, ApplicationRequest, MissingApplicationToken
 from admission.errors import Unauthenticated
 from admission.keys import KeySet
-from queue_service.auth import bearer_token
+from queue_service.auth import bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 from queue_service.rooms_runtime import release_slot
 
@@ -57,6 +57,7 @@ def application_token(request: Request[Any, Any, Any]) -> str:
     "/v1/applications",
     tags=["applications"],
     summary="File a grade-1 application; decided at once (accepted, or refused with its ground and receipt)",
+    security=requires("access"),
     status_code=HTTP_201_CREATED,
 )
 async def file_application(
@@ -76,7 +77,12 @@ async def file_application(
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)
 
 
-@get("/v1/applications/{application_id:uuid}", tags=["applications"], summary="An application and its decision")
+@get(
+    "/v1/applications/{application_id:uuid}",
+    tags=["applications"],
+    summary="An application and its decision",
+    security=requires("withdraw"),
+)
 async def get_application(
     request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep
 ) -> Application:
@@ -89,6 +95,7 @@ async def get_application(
     "/v1/applications/{application_id:uuid}/withdraw",
     tags=["applications"],
     summary="Withdraw an accepted application (pilot para 6); the seat is free at once",
+    security=requires("withdraw"),
     status_code=HTTP_200_OK,
 )
 async def withdraw_application(

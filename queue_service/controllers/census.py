@@ -29,7 +29,7 @@ from admission.census.reports import (
 from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
-from queue_service.auth import ADMIN_DEPENDENCY, AdminDep
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.resources import DbDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
@@ -73,6 +73,7 @@ class CensusController(Controller):
     path = "/v1/admin/census"
     tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
     dependencies = ADMIN_DEPENDENCY
+    security = ADMIN_SECURITY
 
     @get("/regions", summary="Each region's September census against 20 September and 15 October")
     async def statuses(

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from admission import audit
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, VisitorView
-from queue_service.auth import ADMIN_DEPENDENCY, AdminDep, bearer_token
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, portal_of, visitors_of
 
@@ -109,6 +109,7 @@ class RoomsController(Controller):
     @get(
         "/{region:str}/visitors/me",
         summary="Where the ticket's holder stands (Authorization: Bearer <ticket>)",
+        security=requires("ticket"),
         cache=False,
         media_type=MediaType.JSON,
         responses={200: ResponseSpec(VisitorView, description="The visitor's place")},
@@ -122,6 +123,7 @@ class RoomsController(Controller):
         "/{region:str}/sessions/heartbeat",
         status_code=HTTP_200_OK,
         summary="Renew the slot's lease (Authorization: Bearer <access token>); returns a renewed token",
+        security=requires("access"),
     )
     async def heartbeat(
         self, visitors: VisitorsDep, region: FromPath[str], request: Request[Any, Any, Any]
@@ -132,6 +134,7 @@ class RoomsController(Controller):
         "/{region:str}/sessions/me",
         status_code=HTTP_204_NO_CONTENT,
         summary="Release the slot (Authorization: Bearer <access token>); idempotent",
+        security=requires("access"),
     )
     async def leave(self, visitors: VisitorsDep, region: FromPath[str], request: Request[Any, Any, Any]) -> None:
         await visitors.leave(region, bearer_token(request), _now())
@@ -150,6 +153,7 @@ class AdminRoomsController(Controller):
     path = "/v1/admin/rooms"
     tags = ("admin",)
     dependencies = {**ROOM_DEPENDENCIES, **ADMIN_DEPENDENCY}  # noqa: RUF012 - read by Litestar
+    security = ADMIN_SECURITY
 
     @patch(
         "/{region:str}",

@@ -23,7 +23,7 @@ from admission.transfers.models import (
     TransferRequest,
 )
 from admission.transfers.tokens import mint_transfer_token, verify_transfer_token
-from queue_service.auth import ADMIN_DEPENDENCY, AdminDep, bearer_token
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -136,7 +136,11 @@ class TransferController(Controller):
             t = await service.request_transfer(conn, data, now)
             return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
 
-    @get("/{transfer_id:str}", summary="The parent's view of a transfer (Bearer transfer_token)")
+    @get(
+        "/{transfer_id:str}",
+        summary="The parent's view of a transfer (Bearer transfer_token)",
+        security=requires("transfer"),
+    )
     async def get_transfer(
         self, request: Request[Any, Any, Any], db: DbDep, keyset: KeysDep, transfer_id: FromPath[str]
     ) -> TransferOut:
@@ -219,6 +223,7 @@ class AdminTransferController(Controller):
     path = "/v1/admin"
     tags = ("transfers admin",)
     dependencies = ADMIN_DEPENDENCY
+    security = ADMIN_SECURITY
 
     @put("/calendar/{school_year:str}", summary="Replace a school year's holidays (ministry admin)")
     async def put_calendar(
