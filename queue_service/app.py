@@ -25,6 +25,7 @@ from queue_service import background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
+from queue_service.pages import apply as apply_pages
 from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
@@ -48,6 +49,7 @@ def route_handlers() -> Sequence[Any]:
         rooms.RoomsController,
         rooms.AdminRoomsController,
         room_pages.waiting_page,
+        apply_pages.apply_page,
         census.CensusController,
         MetricsController,
         applications.file_application,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from playwright.async_api import async_playwright, expect
 from room_helpers import iins
 
+from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
 from queue_service.app import create_app
 from queue_service.settings import Settings
@@ -97,3 +99,55 @@ async def test_a_visitor_waits_sees_its_position_fall_and_is_redirected(live_ser
                 await page.wait_for_url("**/apply/astana#access_token=*", timeout=15_000)
             finally:
                 await browser.close()
+
+
+@pytest.mark.browser
+async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_browser(live_server: str) -> None:
+    """The demo flow end to end: join, be redirected, apply, see the decision, withdraw; the seat comes back."""
+    parent = iins(1, start=700)[0]
+    child = make_iin(dt.date(2020, 3, 14), True, 4242)
+    async with httpx.AsyncClient(base_url=live_server) as http, async_playwright() as playwright:
+        schools = (await http.get("/v1/regions/astana/schools")).json()
+        school = schools[0]
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{live_server}/rooms/astana?lang=en")
+            await page.fill("#iin", parent)
+            await page.click("button[type=submit]")
+            await page.wait_for_url("**/apply/astana*", timeout=15_000)
+            await expect(page.locator("#applicant")).to_have_text(parent)
+
+            # no consent: refused on ground 6 of annex 2, item 9
+            await page.fill("#child", child)
+            await page.select_option("#school", school["bin"])
+            await page.select_option("#language", "kk")
+            await page.click("#application button[type=submit]")
+            await expect(page.locator("#decision-text")).to_have_text("Application refused.")
+            await expect(page.locator("#decision-ground")).to_contain_text("Ground 6")
+
+            # with consent: accepted, a seat is taken, the waiting-room slot is given back
+            await page.click("#another")
+            await page.fill("#child", child)
+            await page.select_option("#school", school["bin"])
+            await page.select_option("#language", "kk")
+            await page.check("#consent")
+            await page.click("#application button[type=submit]")
+            await expect(page.locator("#decision-text")).to_have_text("Application accepted: the seat is yours.")
+            room = (await http.get("/v1/rooms/astana")).json()
+            assert room["active"] == 0
+
+            await page.click("#withdraw")
+            await expect(page.locator("#decision-text")).to_have_text("Application withdrawn; the seat is free again.")
+        finally:
+            await browser.close()
+
+
+async def test_the_application_page_without_an_access_token_sends_the_parent_to_the_queue(
+    rooms: AsyncTestClient[Litestar],
+) -> None:
+    page = await rooms.get("/apply/astana?lang=ru")
+    assert page.status_code == 200
+    assert "Заявление в 1 класс" in page.text
+    assert 'href="/rooms/astana?lang=ru"' in page.text
+    assert (await rooms.get("/apply/atlantis")).status_code == 404
