@@ -59,11 +59,15 @@ def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
 
     True when the header names ``columns`` (BadExtractFile otherwise) and the
     whole file is valid UTF-8 without NUL or the two control bytes the raw
-    COPY uses as its delimiter and quote.  Otherwise :func:`read_lines`
-    parses it here, flagging the garbled rows.
+    COPY uses as its delimiter and quote, and ends every line the same way
+    (all CRLF or all LF: COPY takes the ending of the first line and fails on
+    another, and strips it, so SQL never trims a line).  Otherwise
+    :func:`read_lines` parses it here, flagging the garbled rows.
     """
     check_header(path, columns)
     decoder = codecs.getincrementaldecoder("utf-8")()
+    lf = cr = crlf = 0
+    previous = b""
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             if any(byte in chunk for byte in _CONTROL):
@@ -72,11 +76,15 @@ def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
+            lf += chunk.count(b"\n")
+            cr += chunk.count(b"\r")
+            crlf += chunk.count(b"\r\n") + (previous == b"\r" and chunk[:1] == b"\n")
+            previous = chunk[-1:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return True
+    return cr == crlf and crlf in (0, lf)
 
 
 RawLine = tuple[int, str, bool]
