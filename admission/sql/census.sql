@@ -204,7 +204,9 @@ FROM (
 -- snapshot's school year as YYYYMMDD integers (full years between two such
 -- numbers: their difference div 10000, no date arithmetic per row), $4 region, $5..$6 the attendance months of the quarter.  One
 -- row per ИИН from both extracts, categorised, cross-checked against the
--- contingent and the attendance feed (as census_cross_check does).
+-- contingent and the attendance feed (as census_cross_check does).  Truants
+-- are a hashed IN, not a join: the planner, misjudging the join's size,
+-- sorted the million merged rows to disk for a merge join with them.
 INSERT INTO census_children_load (
     load_id, iin, surname, name, patronymic, birth_date, age, in_persons, in_bbazh,
     citizenship, kandas, locality, district, address, registered,
@@ -224,7 +226,8 @@ SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, (($2::integer - m.bor
        m.org_bin, m.org_name, m.kind, m.org_private, m.grade, m.exempt,
        NOT m.school_age, m.school_age, m.school_age AND m.exempt, m.tvet, m.org_private,
        coalesce(m.citizenship <> 'KZ', false),
-       e.school_bin, census.not_covered(m.school_age, m.exempt, m.tvet, e.school_bin), t.iin IS NOT NULL
+       e.school_bin, census.not_covered(m.school_age, m.exempt, m.tvet, e.school_bin),
+       m.iin IN (SELECT iin FROM truants)
 FROM (
     SELECT coalesce(p.iin, b.iin) AS iin,
            trim(coalesce(p.surname, b.surname)) AS surname, trim(coalesce(p.name, b.name)) AS name,
@@ -244,8 +247,7 @@ FROM (
     FROM (SELECT * FROM census_persons_checked WHERE reason IS NULL) p
     FULL JOIN (SELECT * FROM census_bbazh_checked WHERE reason IS NULL) b ON b.iin = p.iin
 ) m
-LEFT JOIN contingent.enrolments e ON e.child_iin = m.iin AND e.ended_on IS NULL
-LEFT JOIN truants t ON t.iin = m.iin;
+LEFT JOIN contingent.enrolments e ON e.child_iin = m.iin AND e.ended_on IS NULL;
 
 -- name: census_record_warnings
 -- The same child in both extracts under another surname or name: kept (the
@@ -257,6 +259,7 @@ SELECT $1, $2, 'bbazh', $3, b.line, b.iin, 'warning', 'name_mismatch',
 FROM census_bbazh_checked b
 JOIN census_persons_checked p ON p.iin = b.iin AND p.reason IS NULL
 WHERE b.reason IS NULL
+  AND (b.surname <> p.surname OR b.name <> p.name)  -- cheap first: nearly all are the same text
   AND (upper(trim(b.surname)) <> upper(trim(p.surname)) OR upper(trim(b.name)) <> upper(trim(p.name)));
 
 -- name: census_finish_snapshot
