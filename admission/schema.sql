@@ -87,15 +87,15 @@ END
 $$;
 
 --
--- Name: iin_matches_birth_date(text, text); Type: FUNCTION; Schema: census; Owner: -
+-- Name: iin_matches_birth_date(bigint, integer); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.iin_matches_birth_date(iin text, dmy text) RETURNS boolean
+CREATE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT substr(iin, 1, 6) = substr(dmy, 9, 2) || substr(dmy, 4, 2) || substr(dmy, 1, 2)
-       AND substr(dmy, 7, 2) = CASE substr(iin, 7, 1) WHEN '1' THEN '18' WHEN '2' THEN '18' WHEN '3' THEN '19'
-                                                      WHEN '4' THEN '19' WHEN '5' THEN '20' WHEN '6' THEN '20' END
+    SELECT iin / 1000000 = ymd % 1000000
+       AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
 $$;
 
 --

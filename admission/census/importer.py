@@ -138,9 +138,10 @@ async def _tune_for_bulk(conn: Connection) -> None:
     """Settings for big set-based statements, for this transaction only.
 
     JIT compilation costs seconds on these wide expressions and gains nothing;
-    sorts and hashes of a million rows should stay in memory.
+    sorts and hashes of a million rows should stay in memory, and so should
+    the sort that builds a load's index.
     """
-    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '256MB'")
     # Staging lives in temporary tables, whose buffers are per session (8 MB
     # by default) and can only grow before the session's first temporary table.
     if await conn.fetchval("SELECT pg_my_temp_schema() = 0"):
