@@ -23,9 +23,9 @@ from admission.census.errors import NotACensusMonth, SnapshotCompleted, Snapshot
 from admission.census.formats import (
     ATTENDANCE_COLUMNS,
     BBAZH_COLUMNS,
+    CONTROL_BYTES,
     PERSONS_COLUMNS,
     TERRITORY_COLUMNS,
-    CONTROL_BYTES,
     RawLine,
     check_header,
     read_lines,
