@@ -113,8 +113,9 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
         WHEN s.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
         WHEN trim(s.surname) = '' OR trim(s.name) = '' OR trim(s.locality) = '' THEN 'missing_field'
         WHEN s.sex NOT IN ('M', 'F') OR (s.sex = 'M') <> (s.iin_number / 100000 % 2 = 1) THEN 'sex_mismatch'
-        WHEN s.citizenship <> 'XXA'
-             AND NOT (octet_length(s.citizenship) = 2 AND ltrim(s.citizenship, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = '')
+        WHEN s.citizenship <> 'XXA'  -- else two Latin capitals, tested by code (ltrim over 26 letters is slow in UTF-8)
+             AND NOT (octet_length(s.citizenship) = 2 AND ascii(s.citizenship) BETWEEN 65 AND 90
+                      AND ascii(substr(s.citizenship, 2)) BETWEEN 65 AND 90)
             THEN 'invalid_value'
         WHEN s.kandas NOT IN ('0', '1') OR s.registered NOT IN ('0', '1') THEN 'invalid_value'
     END AS reason
@@ -143,8 +144,11 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
         WHEN s.kind NOT IN ('preschool', 'school', 'tvet') THEN 'invalid_value'
         WHEN s.org_number IS NULL OR NOT census.check_digit_ok(s.org_number) THEN 'invalid_org_bin'
         WHEN s.ownership NOT IN ('state', 'private') THEN 'invalid_value'
-        WHEN s.kind = 'school' AND NOT (length(s.grade) <= 2 AND census.is_digits(s.grade)) THEN 'invalid_value'
-        WHEN s.kind = 'school' AND s.grade::integer > 12 THEN 'invalid_value'
+        -- grades 0-12, one or two digits (a hashed list: no per-row string functions)
+        WHEN s.kind = 'school' AND s.grade NOT IN (
+            '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '00', '01', '02', '03', '04', '05', '06', '07', '08', '09',
+            '10', '11', '12'
+        ) THEN 'invalid_value'
         WHEN s.kind <> 'school' AND trim(s.grade) NOT IN ('', '0') THEN 'invalid_value'
     END AS reason
 FROM (

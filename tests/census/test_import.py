@@ -241,3 +241,20 @@ async def test_files_copy_refuses_are_read_line_by_line_with_nothing_lost(
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[second]["address"] == "Астана\x02 5-үй"
     assert (rows[second]["in_bbazh"], rows[third]["in_bbazh"], rows[third]["in_persons"]) == (True, True, False)
+
+
+async def test_coded_values_outside_their_lists_are_rejected(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    kids = [iin(dt.date(2012, 5, d)) for d in range(1, 12)]
+    citizenships = ["KZ", "XXA", "RU", "kz", "K1", "KAZ", "Қ"]  # lines 2-8: the first three are fine
+    persons_rows = [person(k, citizenship=c) for k, c in zip(kids, citizenships, strict=False)]
+    grades = ["0", "09", "12", "1a", "012", "", "13", "-1"]  # ББАЖ lines 2-9: the first three are fine
+    bbazh_rows = [pupil(k, grade=g) for k, g in zip(kids, grades, strict=False)]
+    persons, bbazh = write_extracts(tmp_path, persons_rows, bbazh_rows)
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    issues = {
+        (i.file, i.line) for i in await reports.list_issues(conn, report.snapshot_id) if i.code == "invalid_value"
+    }
+    assert issues == {("persons.csv", n) for n in range(5, 9)} | {("bbazh.csv", n) for n in range(5, 10)}
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert [rows[k]["grade"] for k in kids[:3]] == [0, 9, 12]
+    assert rows[kids[1]]["foreign_stateless"] and not rows[kids[0]]["foreign_stateless"]
