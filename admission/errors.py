@@ -108,6 +108,17 @@ class Conflict(KezekError):
     }
 
 
+class Overloaded(KezekError):
+    """Refused for now to protect the service; ``retry_after`` (seconds) says when to try again."""
+
+    code = "overloaded"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Сұраным тым көп. Кейінірек қайталаңыз.",
+        "ru": "Слишком много запросов. Повторите позже.",
+        "en": "Too many requests. Try again later.",
+    }
+
+
 class Unavailable(KezekError):
     """A dependency (Redis, PostgreSQL) does not answer."""
 

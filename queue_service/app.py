@@ -20,9 +20,10 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import background, resources
-from queue_service.controllers import admin, applications, census, regions, system
+from queue_service import background, resources, rooms_runtime
+from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
+from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS
 from queue_service.settings import Settings
 
@@ -42,6 +43,9 @@ def route_handlers() -> Sequence[Any]:
         system.jwks,
         regions.list_regions,
         regions.get_region,
+        rooms.RoomsController,
+        rooms.AdminRoomsController,
+        room_pages.waiting_page,
         census.CensusController,
         MetricsController,
         applications.file_application,
@@ -62,6 +66,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
+            rooms_runtime.rooms_lifespan(settings),
             background.outbox_lifespan(settings),
         ],
         dependencies={

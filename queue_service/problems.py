@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[errors.KezekError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.Conflict: 409,
+    errors.Overloaded: 429,
     errors.Unavailable: 503,
 }
 

@@ -23,13 +23,17 @@ from queue_service.settings import Settings
 def redis_lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(
+        # A blocking pool: under a surge, requests wait for a connection instead of failing with
+        # MaxConnectionsError once redis_max_connections commands are in flight.
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
             max_connections=settings.redis_max_connections,
+            timeout=10,
             socket_connect_timeout=5,
             socket_timeout=10,
             health_check_interval=30,
         )
+        client = aioredis.Redis.from_pool(pool)
         app.state.redis = client
         try:
             yield

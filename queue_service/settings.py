@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_MAX_BODY_BYTES: larger request bodies are refused with 413."""
     admin_token_ttl_hours: int = 12
     """KEZEK_ADMIN_TOKEN_TTL_HOURS: default lifetime of minted admin tokens."""
+    room_snapshot_ms: int = 300
+    """KEZEK_ROOM_SNAPSHOT_MS: how stale a worker's cached view of a waiting room may be when answering polls."""
+    room_sweep_ms: int = 500
+    """KEZEK_ROOM_SWEEP_MS: how often each worker ends expired leases and refills free slots in every room."""
     admission_min_age: int = 6
     """KEZEK_ADMISSION_MIN_AGE: the youngest admitted to grade 1, in full years on 1 September."""
     admission_max_age: int = 9

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import applications, audit
@@ -23,6 +23,7 @@ from admission.errors import Forbidden, InvalidInput
 from queue_service.auth import ADMIN_DEPENDENCY, AdminDep
 from queue_service.controllers.regions import RegionOut
 from queue_service.resources import DbDep
+from queue_service.rooms_runtime import follow_window
 
 ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
@@ -158,11 +159,16 @@ class AdminController(Controller):
 
     @put("/regions/{region:str}/window", summary="Move a region's grade-1 window (UTC+5)")
     async def set_window(
-        self, admin: AdminDep, db: DbDep, region: FromPath[str], data: JSONBody[WindowIn]
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        region: FromPath[str],
+        data: JSONBody[WindowIn],
+        request: Request[Any, Any, Any],
     ) -> RegionOut:
         async with db.acquire() as conn:
             updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at)
-        # The waiting room's cached window follows via WaitingRoom.configure_window once issue 3 lands.
+        await follow_window(request, region, updated.window_opens_at, updated.window_closes_at)
         return RegionOut(**msgspec.structs.asdict(updated))
 
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")

@@ -27,6 +27,7 @@ from admission.errors import Unauthenticated
 from admission.keys import KeySet
 from queue_service.auth import bearer_token
 from queue_service.resources import DbDep, KeysDep, SettingsDep
+from queue_service.rooms_runtime import release_slot
 
 
 class FiledApplication(Application, frozen=True, kw_only=True):
@@ -71,7 +72,7 @@ async def file_application(
         filed = await applications.file_application(
             conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC)
         )
-    # The waiting-room slot is released by admission.waiting_room (issue 3) once it lands.
+    await release_slot(request, claims)  # submitted: the waiting room's slot goes to the next visitor
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)
 
 

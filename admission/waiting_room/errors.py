@@ -1,0 +1,71 @@
+"""The waiting room's refusals, in Kazakh, Russian and English."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from admission.errors import Conflict, Language, Overloaded, Unauthenticated
+
+
+class WindowNotOpen(Conflict):
+    """Too early: not even the pre-queue is open.  Carries ``opens_at`` and ``prequeue_opens_at``."""
+
+    code = "window_not_open"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Өтініш қабылдау әлі басталмады. Кезек {prequeue_opens_at} ашылады, қабылдау {opens_at} басталады.",
+        "ru": "Приём заявлений ещё не начался. Очередь откроется {prequeue_opens_at}, приём начнётся {opens_at}.",
+        "en": "Applications are not open yet. The queue opens at {prequeue_opens_at}, admission at {opens_at}.",
+    }
+
+
+class WindowClosed(Conflict):
+    code = "window_closed"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Бұл өңірде өтініш қабылдау аяқталды ({closes_at}).",
+        "ru": "Приём заявлений в этом регионе завершён ({closes_at}).",
+        "en": "Applications in this region have closed ({closes_at}).",
+    }
+
+
+class QueueFull(Overloaded):
+    """``max_waiting`` visitors are already waiting; ``retry_after`` says when to try again."""
+
+    code = "queue_full"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Кезек толы. {retry_after} секундтан кейін қайталаңыз.",
+        "ru": "Очередь заполнена. Повторите через {retry_after} с.",
+        "en": "The queue is full. Try again in {retry_after} s.",
+    }
+
+
+class InvalidTicket(Unauthenticated):
+    """A ticket that is forged, expired, malformed or for another region."""
+
+    code = "invalid_ticket"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Кезек билеті жарамсыз. Кезекке қайта тұрыңыз.",
+        "ru": "Талон очереди недействителен. Встаньте в очередь заново.",
+        "en": "The queue ticket is not valid. Join the queue again.",
+    }
+
+
+class SessionEnded(Unauthenticated):
+    """An access token whose slot was released or whose lease expired."""
+
+    code = "session_ended"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Сессия аяқталды: орын босатылды немесе мерзімі өтті.",
+        "ru": "Сессия завершена: место освобождено или срок истёк.",
+        "en": "The session has ended: the slot was released or its lease expired.",
+    }
+
+
+class PortalAssertionInvalid(Unauthenticated):
+    """``KEZEK_PORTAL_AUTH=assertion`` and the portal's assertion is missing, forged or for another ИИН."""
+
+    code = "portal_assertion_invalid"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Порталдың растауы жоқ немесе жарамсыз.",
+        "ru": "Подтверждение портала отсутствует или недействительно.",
+        "en": "The portal's assertion is missing or not valid.",
+    }

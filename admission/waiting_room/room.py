@@ -1,0 +1,339 @@
+"""One waiting room per region, kept in Redis (pilot algorithm para 5).
+
+Every state change -- join, visit (a poll that needs Redis), touch, heartbeat,
+release, sweep, configure -- is ONE Lua script call: check-then-act is atomic
+and costs one round trip.  The scripts live in ``lua/*.lua``; ``lua/_lib.lua``
+(shared helpers) is prepended to each when it is loaded, once per process.
+
+Places are numbered: a visitor's ``seq`` is its place in arrival (or, after a
+``shuffle_prequeue`` opening, shuffled) order and the room's ``head`` counts
+places taken off the queue, so a waiting visitor's position is
+``seq - head`` -- O(1), no ZRANK.  Visitors who stopped polling are skipped
+when they reach the head (``abandon_after``), so the position is an upper
+bound that never grows.
+
+Time is passed in (``now``) so tests can set the clock; windows are epoch
+milliseconds in Redis and aware datetimes here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Literal
+
+import msgspec
+import redis.asyncio as aioredis
+
+from admission.access import AccessClaims
+from admission.errors import UnknownRegion
+from admission.waiting_room.keys import room_keys
+
+QueuePolicy = Literal["fifo", "shuffle_prequeue"]
+Phase = Literal["not_open", "prequeue", "open", "closed"]
+
+
+class RoomSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What an admin may change at runtime (``PATCH /v1/admin/rooms/{region}``)."""
+
+    max_active: int = 200
+    """Applications processed at once (admitted visitors holding a slot)."""
+    session_ttl: int = 900
+    """Seconds an admitted visitor's slot lease lasts; each heartbeat renews it."""
+    arrival_grace: int = 120
+    """Seconds an admitted visitor has to come for its access token before the slot goes to the next."""
+    abandon_after: int = 180
+    """A waiting visitor not seen polling for this many seconds is skipped when it reaches the head."""
+    max_waiting: int = 500_000
+    """Joins beyond this many waiting visitors are refused with ``queue_full`` and Retry-After."""
+    prequeue_minutes: int = 60
+    """Visitors may join this many minutes before the window opens (no one is admitted before it opens)."""
+    queue_policy: QueuePolicy = "fifo"
+    """``fifo``: arrival order; ``shuffle_prequeue``: who joined before opening is shuffled at opening."""
+
+
+SETTING_NAMES: tuple[str, ...] = RoomSettings.__struct_fields__
+
+
+class RoomState(msgspec.Struct, frozen=True, kw_only=True):
+    """A room as one script call saw it: settings, window, counters and the measured free rate."""
+
+    region: str
+    settings: RoomSettings
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    epoch: str
+    gen: int
+    head: int
+    tail: int
+    waiting: int
+    active: int
+    free_rate: float
+    """Slots freed per second over the last ten minutes (0 when none yet)."""
+    opens_ts: float
+    """``opens_at`` as unix seconds (the poll path compares floats)."""
+    closes_ts: float
+
+    @property
+    def prequeue_opens_at(self) -> dt.datetime:
+        return self.opens_at - dt.timedelta(minutes=self.settings.prequeue_minutes)
+
+    def phase(self, now: dt.datetime) -> Phase:
+        return self.phase_at(now.timestamp())
+
+    def phase_at(self, ts: float) -> Phase:
+        """The phase at unix time ``ts`` (the poll path's cheaper clock)."""
+        opens = self.opens_ts
+        if ts < opens - self.settings.prequeue_minutes * 60:
+            return "not_open"
+        if ts < opens:
+            return "prequeue"
+        if ts < self.closes_ts:
+            return "open"
+        return "closed"
+
+    def rate(self) -> float:
+        """Places expected to free per second: measured, else every slot turning over once per lease."""
+        fallback = max(self.settings.max_active, 1) / max(self.settings.session_ttl, 1)
+        return self.free_rate if self.free_rate > 0 else fallback
+
+    def eta_seconds(self, position: int, now: dt.datetime) -> int:
+        """Estimated seconds until the visitor at ``position`` (1 = next) is admitted."""
+        return self.eta_at(position, now.timestamp())
+
+    def eta_at(self, position: int, ts: float) -> int:
+        free_now = max(self.settings.max_active - self.active, 0)
+        wait = 0.0 if position <= free_now else (position - free_now) / self.rate()
+        if ts < self.opens_ts:
+            wait += self.opens_ts - ts
+        return math.ceil(wait)
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one visitor stands after a join or a visit."""
+
+    status: Literal["waiting", "admitted", "gone"]
+    epoch: str
+    gen: int
+    seq: int = 0
+    head: int = 0
+    waiting: int = 0
+    active: int = 0
+    free_rate: float = 0.0
+    jti: str = ""
+    lease_ends_at: dt.datetime | None = None
+
+    @property
+    def position(self) -> int:
+        return max(self.seq - self.head, 1) if self.status == "waiting" else 0
+
+
+class WindowRefusal(msgspec.Struct, frozen=True, kw_only=True):
+    """A join refused because of the window or the queue's size."""
+
+    reason: Literal["not_open", "closed", "full"]
+    waiting: int = 0
+    free_rate: float = 0.0
+
+
+class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
+    expired: int
+    """Leases and arrival graces ended by this sweep (-1: the room does not exist)."""
+    admitted: int
+    waiting: int = 0
+    active: int = 0
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(value: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _load_scripts() -> dict[str, str]:
+    folder = resources.files("admission.waiting_room").joinpath("lua")
+    lib = folder.joinpath("_lib.lua").read_text("utf-8")
+    names = ("join", "visit", "touch", "heartbeat", "release", "sweep", "configure", "state")
+    return {name: lib + "\n" + folder.joinpath(f"{name}.lua").read_text("utf-8") for name in names}
+
+
+_SCRIPTS = _load_scripts()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class WaitingRoom:
+    """The rooms of every region in one Redis.  Cheap to construct; scripts are registered once."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._scripts = {name: redis.register_script(source) for name, source in _SCRIPTS.items()}
+
+    async def _call(self, name: str, region: str, now: dt.datetime, *args: str | int) -> Any:
+        seed = secrets.randbelow(2**31)
+        return await self._scripts[name](keys=room_keys(region), args=[_ms(now), seed, *args])
+
+    # -- configuration ------------------------------------------------------------------------
+
+    async def ensure(
+        self,
+        region: str,
+        opens_at: dt.datetime,
+        closes_at: dt.datetime,
+        defaults: RoomSettings | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        """Create the room if missing (settings already set are kept) and set its window."""
+        pairs = _setting_pairs(defaults or RoomSettings())
+        await self._call(
+            "configure", region, now or _now(), secrets.token_hex(4), 1,
+            "opens", _ms(opens_at), "closes", _ms(closes_at), *pairs,
+        )  # fmt: skip
+
+    async def configure_window(
+        self, region: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime | None = None
+    ) -> None:
+        """Follow a window an admin changed in PostgreSQL (``regions``)."""
+        await self.ensure(region, opens_at, closes_at, now=now)
+
+    async def configure(
+        self, region: str, changes: Mapping[str, int | str], now: dt.datetime | None = None
+    ) -> RoomState:
+        """Change some settings in one atomic call.
+
+        A raised ``max_active`` admits at once; a lowered one evicts no one.
+        """
+        unknown = set(changes) - set(SETTING_NAMES)
+        if unknown:
+            raise ValueError(f"not room settings: {sorted(unknown)}")
+        pairs: list[str | int] = [item for name, value in changes.items() for item in (name, value)]
+        await self._call("configure", region, now or _now(), secrets.token_hex(4), 0, *pairs)
+        return await self.state(region, now)
+
+    async def state(self, region: str, now: dt.datetime | None = None) -> RoomState:
+        raw = await self._call("state", region, now or _now())
+        if raw is None:
+            raise UnknownRegion(region=region)
+        f = [_text(x) for x in raw]
+        settings = RoomSettings(
+            max_active=int(f[1]),
+            session_ttl=int(f[2]),
+            arrival_grace=int(f[3]),
+            abandon_after=int(f[4]),
+            max_waiting=int(f[5]),
+            prequeue_minutes=int(f[6]),
+            queue_policy="shuffle_prequeue" if f[7] == "shuffle_prequeue" else "fifo",
+        )
+        return RoomState(
+            region=region,
+            settings=settings,
+            opens_at=_from_ms(float(f[8])),
+            closes_at=_from_ms(float(f[9])),
+            opens_ts=float(f[8]) / 1000,
+            closes_ts=float(f[9]) / 1000,
+            head=int(f[10]),
+            tail=int(f[11]),
+            epoch=f[0],
+            gen=int(f[12]),
+            waiting=int(f[15]),
+            active=int(f[16]),
+            free_rate=float(f[17]),
+        )
+
+    # -- visitors ---------------------------------------------------------------------------
+
+    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> Place | WindowRefusal:
+        """Take a place (or get back the one this ИИН holds); the caller validated the ИИН."""
+        return (await self.join_many(region, [applicant_iin], now))[0]
+
+    async def join_many(self, region: str, applicant_iins: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
+        """Several joins in one atomic script call (in order), one result each."""
+        raw = await self._call("join", region, now, *applicant_iins)
+        if raw and _text(raw[0]) == "no_room":
+            raise UnknownRegion(region=region)
+        return [_join_result(item) for item in raw]
+
+    async def visit(self, region: str, applicant_iin: str, now: dt.datetime) -> Place:
+        """A poll that needs Redis: where the visitor stands now; an admitted one has now arrived."""
+        raw = await self._call("visit", region, now, applicant_iin)
+        if _text(raw[0]) == "no_room":
+            raise UnknownRegion(region=region)
+        return _place(raw)
+
+    async def touch(self, region: str, applicant_iins: list[str], now: dt.datetime) -> int:
+        """Note that these waiting visitors still poll (their polls were answered from a cache)."""
+        if not applicant_iins:
+            return 0
+        touched: int = await self._call("touch", region, now, *applicant_iins)
+        return touched
+
+    async def heartbeat(self, region: str, claims: AccessClaims, now: dt.datetime) -> dt.datetime | None:
+        """Renew the lease of the slot ``claims`` holds; None when that slot is gone."""
+        raw = await self._call("heartbeat", region, now, claims.applicant_iin, claims.jti)
+        if _text(raw[0]) != "ok":
+            return None
+        return _from_ms(float(raw[1]))
+
+    async def release(self, region: str, claims: AccessClaims, now: dt.datetime | None = None) -> bool:
+        """Free the slot the access token holds and admit the next; False when it was already free."""
+        released: int = await self._call("release", region, now or _now(), claims.applicant_iin, claims.jti)
+        return released == 1
+
+    async def sweep(self, region: str, now: dt.datetime) -> SweepReport:
+        """End expired leases and refill free slots (the background sweeper calls this every second)."""
+        expired, admitted, waiting, active = await self._call("sweep", region, now)
+        return SweepReport(expired=int(expired), admitted=int(admitted), waiting=int(waiting), active=int(active))
+
+
+def _setting_pairs(settings: RoomSettings) -> list[str | int]:
+    pairs: list[str | int] = []
+    for name in SETTING_NAMES:
+        pairs += [name, getattr(settings, name)]
+    return pairs
+
+
+def _join_result(raw: list[Any]) -> Place | WindowRefusal:
+    kind = _text(raw[0])
+    if kind == "full":
+        return WindowRefusal(reason="full", waiting=int(raw[1]), free_rate=float(_text(raw[2])))
+    if kind == "not_open":
+        return WindowRefusal(reason="not_open")
+    if kind == "closed":
+        return WindowRefusal(reason="closed")
+    return _place(raw)
+
+
+def _place(raw: list[Any]) -> Place:
+    kind = _text(raw[0])
+    epoch, gen = _text(raw[1]), int(raw[2])
+    if kind == "admitted":
+        return Place(
+            status="admitted",
+            epoch=epoch,
+            gen=gen,
+            jti=_text(raw[3]),
+            lease_ends_at=_from_ms(float(raw[5])),
+        )
+    if kind == "waiting":
+        return Place(
+            status="waiting",
+            epoch=epoch,
+            gen=gen,
+            seq=int(raw[3]),
+            head=int(raw[4]),
+            waiting=int(raw[5]),
+            active=int(raw[6]),
+            free_rate=float(_text(raw[7])),
+        )
+    return Place(status="gone", epoch=epoch, gen=gen)

@@ -1,0 +1,346 @@
+"""The waiting room as the HTTP edge uses it: join, poll, heartbeat, leave, the public view.
+
+Polls are the hottest path of the system.  A waiting visitor's poll is
+answered from a per-worker snapshot of the room (one Redis call refreshes it
+at most every ``snapshot_max_age`` seconds, single-flight), using the
+``seq`` its ticket carries: position = ``seq - head``.  Only a visitor whose
+situation may have changed -- the head has reached it, the pre-queue was
+shuffled, its ticket is old -- costs a Redis call.  That the visitor is still
+polling is recorded in batches (``flush_touches``, one script call per room
+per sweep) so ``abandon_after`` can skip those who left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable
+from typing import Literal
+
+import msgspec
+
+from admission.access import mint_access_token, verify_access_token
+from admission.errors import UnknownRegion
+from admission.keys import KeySet
+from admission.waiting_room.errors import InvalidTicket, QueueFull, SessionEnded, WindowClosed, WindowNotOpen
+from admission.waiting_room.room import Place, RoomState, WaitingRoom, WindowRefusal
+from admission.waiting_room.tickets import TICKET_REFRESH_SECONDS, TicketSigner
+
+log = logging.getLogger("kezek.waiting_room")
+
+VisitorStatus = Literal["waiting", "admitted", "expired", "closed"]
+MIN_POLL_SECONDS = 2.0
+MAX_POLL_SECONDS = 30.0
+
+
+class VisitorView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What a visitor sees after joining or polling."""
+
+    ticket: str
+    status: VisitorStatus
+    """``waiting``; ``admitted`` (go to ``redirect_url`` with ``access_token``); ``expired`` (the place is gone:
+    skipped after not polling, lease over or released -- join again); ``closed`` (the window closed)."""
+    position: int
+    """1 = next to be admitted; 0 when not waiting."""
+    ahead: int
+    eta_seconds: int
+    poll_after_seconds: float
+    opens_at: dt.datetime | None = None
+    """Set while the pre-queue is open and admission has not begun."""
+    access_token: str | None = None
+    redirect_url: str | None = None
+    lease_expires_at: dt.datetime | None = None
+
+
+class SessionView(msgspec.Struct, kw_only=True):
+    """An admitted visitor's slot after a heartbeat: the lease end and a token that lasts as long."""
+
+    status: Literal["active"]
+    lease_expires_at: dt.datetime
+    access_token: str
+
+
+class RoomView(msgspec.Struct, kw_only=True):
+    """A room's public state."""
+
+    region: str
+    phase: Literal["not_open", "prequeue", "open", "closed"]
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    prequeue_opens_at: dt.datetime
+    waiting: int
+    active: int
+    max_active: int
+    queue_policy: str
+    eta_seconds: int
+    """Estimated wait for someone joining now."""
+    free_rate_per_minute: float
+
+
+def poll_after(eta_seconds: float, position: int) -> float:
+    """Seconds until the next poll, growing with distance from the front, 2-30 s, with ±20 % jitter.
+
+    ~1/10 of the expected wait, but never more than ``2 + position / 20`` s, so the first few
+    hundred poll often even when the rate estimate is pessimistic; the jitter keeps polls from
+    arriving in waves.
+    """
+    base = min(max(min(eta_seconds / 10, 2 + position / 20), MIN_POLL_SECONDS), MAX_POLL_SECONDS)
+    return round(base * random.uniform(0.8, 1.2), 1)  # noqa: S311 - jitter, not a secret
+
+
+class _Snapshot:
+    __slots__ = ("at", "state")
+
+    def __init__(self, state: RoomState, at: float) -> None:
+        self.state = state
+        self.at = at
+
+
+class _JoinBatcher:
+    """Joins that arrive in the same event-loop tick go to Redis in ONE script call.
+
+    Under a surge a worker has dozens of joins in flight; one round trip for all of them
+    instead of one each halves the worker's CPU per join.  Each join is still applied
+    atomically (the whole batch is one Lua call), in arrival order.
+    """
+
+    def __init__(self, room: WaitingRoom, max_batch: int = 256) -> None:
+        self.room = room
+        self.max_batch = max_batch
+        self._pending: dict[str, list[tuple[str, dt.datetime, asyncio.Future[Place | WindowRefusal]]]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> Place | WindowRefusal:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Place | WindowRefusal] = loop.create_future()
+        batch = self._pending.get(region)
+        if batch is None:
+            batch = self._pending[region] = []
+            loop.call_soon(self._send, region)
+        batch.append((applicant_iin, now, future))
+        if len(batch) >= self.max_batch:
+            self._send(region)
+        return await future
+
+    def _send(self, region: str) -> None:
+        batch = self._pending.pop(region, None)
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._run(region, batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(
+        self, region: str, batch: list[tuple[str, dt.datetime, asyncio.Future[Place | WindowRefusal]]]
+    ) -> None:
+        try:
+            results = await self.room.join_many(region, [iin for iin, _, _ in batch], max(now for _, now, _ in batch))
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which raises it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+class Visitors:
+    """One per worker process."""
+
+    def __init__(
+        self,
+        room: WaitingRoom,
+        tickets: TicketSigner,
+        keys: KeySet,
+        *,
+        regions: Iterable[str],
+        apply_url: str = "/apply/{region}",
+        snapshot_max_age: float = 0.3,
+    ) -> None:
+        self.room = room
+        self.tickets = tickets
+        self.keys = keys
+        self.regions = frozenset(regions)
+        self.apply_url = apply_url
+        self.snapshot_max_age = snapshot_max_age
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._refreshing: dict[str, asyncio.Task[RoomState]] = {}
+        self._touched: dict[str, set[str]] = {}
+        self._joins = _JoinBatcher(room)
+
+    def check_region(self, region: str) -> None:
+        if region not in self.regions:
+            raise UnknownRegion(region=region)
+
+    async def snapshot(self, region: str) -> RoomState:
+        """The room as seen at most ``snapshot_max_age`` ago; concurrent callers share one refresh."""
+        self.check_region(region)
+        cached = self._snapshots.get(region)
+        clock = time.monotonic()
+        if cached is not None and clock - cached.at < self.snapshot_max_age:
+            return cached.state
+        pending = self._refreshing.get(region)
+        if pending is None:
+            # a task of its own: a request that is cancelled does not cancel the others' refresh
+            pending = asyncio.get_running_loop().create_task(self._refresh(region))
+            self._refreshing[region] = pending
+            pending.add_done_callback(lambda task: self._refresh_done(region, task))
+        return await asyncio.shield(pending)
+
+    async def _refresh(self, region: str) -> RoomState:
+        clock = time.monotonic()
+        state = await self.room.state(region)
+        self._snapshots[region] = _Snapshot(state, clock)
+        return state
+
+    def _refresh_done(self, region: str, task: asyncio.Task[RoomState]) -> None:
+        self._refreshing.pop(region, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: the waiting requests raise it; the loop need not warn
+
+    def forget_snapshot(self, region: str) -> None:
+        self._snapshots.pop(region, None)
+
+    # -- visitors ---------------------------------------------------------------------------
+
+    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> VisitorView:
+        """Take a place or get back the one this applicant holds (the ИИН is already vouched for)."""
+        self.check_region(region)
+        result = await self._joins.join(region, applicant_iin, now)
+        if isinstance(result, WindowRefusal):
+            state = await self.snapshot(region)  # refusals come in floods: no extra Redis call each
+            if result.reason == "not_open":
+                raise WindowNotOpen(
+                    opens_at=state.opens_at.isoformat(), prequeue_opens_at=state.prequeue_opens_at.isoformat()
+                )
+            if result.reason == "closed":
+                raise WindowClosed(closes_at=state.closes_at.isoformat())
+            ahead_to_clear = max(result.waiting - state.settings.max_waiting + 1, 1)
+            retry_after = min(max(math.ceil(ahead_to_clear / state.rate()), 10), 600)
+            raise QueueFull(retry_after=retry_after, waiting=result.waiting)
+        return await self._view(region, applicant_iin, result, now, ticket=None)
+
+    async def poll(self, region: str, ticket_text: str, now: dt.datetime) -> VisitorView:
+        """Where the ticket's holder stands; from the worker's snapshot when nothing changed for it."""
+        self.check_region(region)
+        ts = now.timestamp()
+        ticket = self.tickets.verify(ticket_text, region, ts)
+        state = await self.snapshot(region)
+        if ticket.epoch != state.epoch:
+            raise InvalidTicket("the ticket is from a queue that no longer exists")
+        fresh = ts - ticket.issued_at < TICKET_REFRESH_SECONDS
+        if fresh and ticket.gen == state.gen and ticket.seq > state.head:
+            phase = state.phase_at(ts)
+            if phase == "open" or phase == "prequeue":  # noqa: PLR1714 - the hot path avoids building a tuple
+                touched = self._touched.get(region)
+                if touched is None:
+                    touched = self._touched[region] = set()
+                touched.add(ticket.applicant_iin)
+                position = ticket.seq - state.head
+                eta = state.eta_at(position, ts)
+                return VisitorView(
+                    ticket=ticket_text,
+                    status="waiting",
+                    position=position,
+                    ahead=position - 1,
+                    eta_seconds=eta,
+                    poll_after_seconds=poll_after(eta, position),
+                    opens_at=state.opens_at if phase == "prequeue" else None,
+                )
+        place = await self.room.visit(region, ticket.applicant_iin, now)
+        return await self._view(region, ticket.applicant_iin, place, now, ticket=ticket_text)
+
+    async def heartbeat(self, region: str, access_token: str, now: dt.datetime) -> SessionView:
+        self.check_region(region)
+        claims = verify_access_token(self.keys, access_token, region)
+        lease_end = await self.room.heartbeat(region, claims, now)
+        if lease_end is None:
+            raise SessionEnded()
+        token = mint_access_token(self.keys, region, claims.applicant_iin, lease_end - now, jti=claims.jti, now=now)
+        return SessionView(status="active", lease_expires_at=lease_end, access_token=token)
+
+    async def leave(self, region: str, access_token: str, now: dt.datetime) -> bool:
+        """Free the slot the access token holds (idempotent); True when this call freed it."""
+        self.check_region(region)
+        claims = verify_access_token(self.keys, access_token, region)
+        return await self.room.release(region, claims, now)
+
+    async def room_view(self, region: str, now: dt.datetime) -> RoomView:
+        state = await self.snapshot(region)
+        position = state.waiting + 1
+        return RoomView(
+            region=region,
+            phase=state.phase(now),
+            opens_at=state.opens_at,
+            closes_at=state.closes_at,
+            prequeue_opens_at=state.prequeue_opens_at,
+            waiting=state.waiting,
+            active=state.active,
+            max_active=state.settings.max_active,
+            queue_policy=state.settings.queue_policy,
+            eta_seconds=state.eta_seconds(position, now),
+            free_rate_per_minute=round(state.free_rate * 60, 2),
+        )
+
+    # -- background work (the app's sweeper task) -------------------------------------------
+
+    async def flush_touches(self, now: dt.datetime, batch: int = 5000) -> int:
+        """Record in Redis that the visitors answered from snapshots are still polling."""
+        touched, self._touched = self._touched, {}
+        count = 0
+        for region, iins in touched.items():
+            listed = list(iins)
+            for start in range(0, len(listed), batch):
+                count += await self.room.touch(region, listed[start : start + batch], now)
+        return count
+
+    # -- views ------------------------------------------------------------------------------
+
+    def _waiting_view(self, ticket: str, position: int, state: RoomState, now: dt.datetime) -> VisitorView:
+        phase = state.phase(now)
+        if phase == "closed":
+            return VisitorView(ticket=ticket, status="closed", position=0, ahead=0, eta_seconds=0,
+                               poll_after_seconds=0)  # fmt: skip
+        eta = state.eta_seconds(position, now)
+        return VisitorView(
+            ticket=ticket,
+            status="waiting",
+            position=position,
+            ahead=position - 1,
+            eta_seconds=eta,
+            poll_after_seconds=poll_after(eta, position),
+            opens_at=state.opens_at if phase == "prequeue" else None,
+        )
+
+    async def _view(
+        self, region: str, applicant_iin: str, place: Place, now: dt.datetime, ticket: str | None
+    ) -> VisitorView:
+        if place.status == "admitted":
+            lease_end = place.lease_ends_at or now
+            token = mint_access_token(
+                self.keys, region, applicant_iin, max(lease_end - now, dt.timedelta(seconds=1)), jti=place.jti, now=now
+            )
+            redirect = f"{self.apply_url.format(region=region)}#access_token={token}"
+            return VisitorView(
+                ticket=ticket or self.tickets.mint(region, applicant_iin, 0, place.epoch, place.gen),
+                status="admitted",
+                position=0,
+                ahead=0,
+                eta_seconds=0,
+                poll_after_seconds=0,
+                access_token=token,
+                redirect_url=redirect,
+                lease_expires_at=lease_end,
+            )
+        if place.status == "gone":
+            return VisitorView(ticket=ticket or "", status="expired", position=0, ahead=0, eta_seconds=0,
+                               poll_after_seconds=0)  # fmt: skip
+        state = await self.snapshot(region)
+        new_ticket = self.tickets.mint(region, applicant_iin, place.seq, place.epoch, place.gen)
+        # the place's own counters are newer than the snapshot's
+        current = msgspec.structs.replace(state, head=place.head, active=place.active, waiting=place.waiting)
+        return self._waiting_view(new_ticket, place.position, current, now)

@@ -1,0 +1,177 @@
+"""The waiting rooms' HTTP API (the egov portal integrates against these paths)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, MediaType, Request, delete, get, patch, post
+from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from admission import audit
+from admission.waiting_room.room import RoomSettings
+from admission.waiting_room.visitors import RoomView, SessionView, VisitorView
+from queue_service.auth import ADMIN_DEPENDENCY, AdminDep, bearer_token
+from queue_service.resources import DbDep
+from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, portal_of, visitors_of
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class JoinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    applicant_iin: str
+    """The applicant's (parent's) ИИН, as the portal authenticated it."""
+
+
+_JOIN_DECODER = msgspec.json.Decoder(JoinIn)
+
+
+@dataclass
+class _JoinOperation(Operation):
+    """The join handler reads its body itself (the surge path); this documents it in the OpenAPI schema."""
+
+    def __post_init__(self) -> None:
+        body = Schema(
+            type=OpenAPIType.OBJECT,
+            properties={"applicant_iin": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$")},
+            required=["applicant_iin"],
+            additional_properties=False,
+        )
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=body)}, required=True)
+        assertion = Parameter(
+            name="X-Portal-Assertion",
+            param_in="header",
+            schema=Schema(type=OpenAPIType.STRING),
+            description="assertion mode: the portal's JWT (ES256/EdDSA, aud=kezek, sub=the ИИН)",
+        )
+        self.parameters = [*(self.parameters or []), assertion]
+
+
+class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields given change."""
+
+    max_active: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
+    session_ttl: Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)] | None = None
+    # Both above the longest suggested poll interval (30 s + 20 % jitter), so that a visitor who
+    # keeps polling is never skipped and always comes for its slot in time.
+    arrival_grace: Annotated[int, msgspec.Meta(ge=45, le=3600)] | None = None
+    abandon_after: Annotated[int, msgspec.Meta(ge=60, le=24 * 3600)] | None = None
+    max_waiting: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
+    prequeue_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] | None = None
+    queue_policy: Literal["fifo", "shuffle_prequeue"] | None = None
+
+
+class RoomSettingsOut(msgspec.Struct, kw_only=True):
+    region: str
+    settings: RoomSettings
+    room: RoomView
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RoomsController(Controller):
+    path = "/v1/rooms"
+    tags = ("waiting room",)
+    dependencies = ROOM_DEPENDENCIES
+
+    @post(
+        "/{region:str}/visitors",
+        status_code=HTTP_200_OK,
+        summary="Join the region's waiting room (idempotent per applicant ИИН)",
+        responses={200: ResponseSpec(VisitorView, description="The visitor's place")},
+        description="Returns the visitor's place. In `assertion` portal mode the `X-Portal-Assertion` header "
+        "(a JWT the portal signed, `sub` = the ИИН, `aud` = `kezek`) is required.",
+        operation_class=_JoinOperation,
+        media_type=MediaType.JSON,
+    )
+    async def join(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
+        # A surge path: the body decoded by a reused msgspec decoder, no dependency injection.
+        try:
+            data = _JOIN_DECODER.decode(await request.body())
+        except msgspec.ValidationError as exc:
+            raise ValidationException(str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
+        except msgspec.DecodeError as exc:
+            raise ValidationException(str(exc)) from exc
+        visitors = visitors_of(request)
+        visitors.check_region(region)
+        applicant = portal_of(request).applicant(data.applicant_iin, request.headers.get("x-portal-assertion"))
+        return _ENCODER.encode(await visitors.join(region, applicant, _now()))
+
+    @get(
+        "/{region:str}/visitors/me",
+        summary="Where the ticket's holder stands (Authorization: Bearer <ticket>)",
+        cache=False,
+        media_type=MediaType.JSON,
+        responses={200: ResponseSpec(VisitorView, description="The visitor's place")},
+    )
+    async def poll(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
+        # The hottest path: no dependency injection, the view encoded once by a reused encoder.
+        view = await visitors_of(request).poll(region, bearer_token(request), _now())
+        return _ENCODER.encode(view)
+
+    @post(
+        "/{region:str}/sessions/heartbeat",
+        status_code=HTTP_200_OK,
+        summary="Renew the slot's lease (Authorization: Bearer <access token>); returns a renewed token",
+    )
+    async def heartbeat(
+        self, visitors: VisitorsDep, region: FromPath[str], request: Request[Any, Any, Any]
+    ) -> SessionView:
+        return await visitors.heartbeat(region, bearer_token(request), _now())
+
+    @delete(
+        "/{region:str}/sessions/me",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Release the slot (Authorization: Bearer <access token>); idempotent",
+    )
+    async def leave(self, visitors: VisitorsDep, region: FromPath[str], request: Request[Any, Any, Any]) -> None:
+        await visitors.leave(region, bearer_token(request), _now())
+
+    @get("/{region:str}", summary="A room's public state: window, waiting, active, ETA for a new joiner", cache=False)
+    async def get_room(self, visitors: VisitorsDep, region: FromPath[str]) -> RoomView:
+        return await visitors.room_view(region, _now())
+
+    @get("/", summary="Every region's room", cache=False)
+    async def list_rooms(self, visitors: VisitorsDep) -> list[RoomView]:
+        now = _now()
+        return list(await asyncio.gather(*(visitors.room_view(region, now) for region in sorted(visitors.regions))))
+
+
+class AdminRoomsController(Controller):
+    path = "/v1/admin/rooms"
+    tags = ("admin",)
+    dependencies = {**ROOM_DEPENDENCIES, **ADMIN_DEPENDENCY}  # noqa: RUF012 - read by Litestar
+
+    @patch(
+        "/{region:str}",
+        summary="Change a room's settings (ministry: any region; region admin: own region)",
+        description="Raising `max_active` admits more at once; lowering it evicts no one. Audited.",
+    )
+    async def update(
+        self,
+        visitors: VisitorsDep,
+        admin: AdminDep,
+        db: DbDep,
+        region: FromPath[str],
+        data: JSONBody[RoomSettingsPatch],
+    ) -> RoomSettingsOut:
+        visitors.check_region(region)
+        admin.require_region(region)
+        now = _now()
+        old = (await visitors.room.state(region, now)).settings
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        new = msgspec.structs.replace(old, **changes)
+        async with db.acquire() as conn, conn.transaction():
+            await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
+            await visitors.room.configure(region, changes, now)
+        visitors.forget_snapshot(region)
+        return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, now))

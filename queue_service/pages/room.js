@@ -1,0 +1,126 @@
+// The waiting page: join, poll at the suggested interval, show the place, redirect when admitted.
+(function () {
+  "use strict";
+  const cfg = window.KEZEK_ROOM;
+  const t = cfg.text;
+  const base = "/v1/rooms/" + encodeURIComponent(cfg.region);
+  const storeKey = "kezek-ticket:" + cfg.region;
+  const $ = (id) => document.getElementById(id);
+  let firstPosition = null;
+  let timer = null;
+
+  function show(id, on) { $(id).hidden = !on; }
+
+  function message(text, isError) {
+    const el = $("message");
+    el.textContent = text;
+    el.className = "card " + (isError ? "error" : "notice");
+    show("message", true);
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) return Math.max(1, Math.round(seconds)) + " " + t.seconds;
+    if (seconds < 3600) return Math.round(seconds / 60) + " " + t.minutes;
+    const h = Math.floor(seconds / 3600);
+    return h + " " + t.hours + " " + Math.round((seconds - h * 3600) / 60) + " " + t.minutes;
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString(cfg.lang === "kk" ? "kk-KZ" : cfg.lang, { timeZone: "Asia/Almaty" });
+  }
+
+  function render(view) {
+    if (view.ticket) sessionStorage.setItem(storeKey, view.ticket);
+    if (view.status === "admitted") {
+      sessionStorage.removeItem(storeKey);
+      show("waiting", false);
+      message(t.admitted, false);
+      window.location.assign(view.redirect_url);
+      return;
+    }
+    if (view.status === "expired" || view.status === "closed") {
+      sessionStorage.removeItem(storeKey);
+      show("waiting", false);
+      show("join", cfg.portalAuth !== "assertion");
+      message(view.status === "expired" ? t.expired : t.closed, false);
+      return;
+    }
+    show("join", false);
+    show("message", false);
+    show("waiting", true);
+    if (firstPosition === null || view.position > firstPosition) firstPosition = view.position;
+    $("position").textContent = view.position;
+    $("ahead").textContent = view.ahead;
+    $("eta").textContent = duration(view.eta_seconds);
+    show("opens-row", Boolean(view.opens_at));
+    if (view.opens_at) $("opens").textContent = when(view.opens_at);
+    const done = firstPosition > 1 ? (firstPosition - view.position) / (firstPosition - 1) : 1;
+    $("progress").value = Math.round(100 * Math.min(Math.max(done, 0), 1));
+    schedule(view.poll_after_seconds);
+  }
+
+  function schedule(seconds) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, Math.max(seconds, 1) * 1000);
+  }
+
+  async function problem(response) {
+    let body = {};
+    try { body = await response.json(); } catch (e) { /* not JSON */ }
+    if (body.code === "window_not_open") {
+      message(t.not_open + " " + when(body.prequeue_opens_at), false);
+    } else if (body.code === "window_closed") {
+      message(t.closed, false);
+    } else if (body.code === "queue_full") {
+      const wait = Number(response.headers.get("Retry-After") || body.retry_after || 30);
+      message(t.full + " " + duration(wait), false);
+      setTimeout(join, wait * 1000);
+    } else if (body.code === "invalid_ticket") {
+      sessionStorage.removeItem(storeKey);
+      show("waiting", false);
+      show("join", true);
+      message(body.title, true);
+    } else {
+      message(t.error + " " + (body.title || response.status), true);
+      if (response.status >= 500) schedule(5);
+    }
+  }
+
+  async function poll() {
+    const ticket = sessionStorage.getItem(storeKey);
+    if (!ticket) return;
+    try {
+      const response = await fetch(base + "/visitors/me?lang=" + cfg.lang, {
+        headers: { Authorization: "Bearer " + ticket }, cache: "no-store",
+      });
+      if (response.ok) render(await response.json()); else await problem(response);
+    } catch (e) {
+      schedule(5); // network trouble: keep trying
+    }
+  }
+
+  let lastIin = "";
+  async function join() {
+    const headers = { "Content-Type": "application/json" };
+    const assertion = new URLSearchParams(window.location.hash.slice(1)).get("assertion");
+    if (assertion) headers["X-Portal-Assertion"] = assertion;
+    const iin = lastIin || (assertion ? JSON.parse(atob(assertion.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub : "");
+    try {
+      const response = await fetch(base + "/visitors?lang=" + cfg.lang, {
+        method: "POST", headers: headers, body: JSON.stringify({ applicant_iin: iin }),
+      });
+      if (response.ok) render(await response.json()); else await problem(response);
+    } catch (e) {
+      message(t.error + " " + e, true);
+    }
+  }
+
+  $("join").addEventListener("submit", (event) => {
+    event.preventDefault();
+    lastIin = $("iin").value.trim();
+    join();
+  });
+
+  if (sessionStorage.getItem(storeKey)) poll();
+  else if (window.location.hash.includes("assertion=")) join();
+})();

@@ -1,0 +1,118 @@
+"""The waiting page for parents: ``GET /rooms/{region}``.
+
+Kazakh by default, Russian or English by ``?lang=`` or ``Accept-Language``.
+The page joins (demo mode: the parent types the ИИН; assertion mode: the
+portal passes ``#assertion=<jwt>`` in the URL fragment), then polls the JSON
+API at the suggested interval, shows position, people ahead, ETA and a
+progress bar, and redirects by itself when admitted.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import MediaType, Request, Response, get
+from litestar.params import FromPath
+
+from admission import reference
+from admission.errors import Language, UnknownRegion
+from queue_service.i18n import negotiate
+from queue_service.resources import DbDep, SettingsDep
+
+_ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
+_SCRIPT = resources.files("queue_service.pages").joinpath("room.js").read_text("utf-8")
+
+TEXT: dict[Language, dict[str, str]] = {
+    "kk": {
+        "title": "Күту залы",
+        "lead": "1-сыныпқа өтініш беру кезегі. Кезегіңіз келгенде бет өздігінен ауысады.",
+        "iin": "Ата-ананың ЖСН",
+        "join": "Кезекке тұру",
+        "position": "Кезектегі орныңыз",
+        "ahead": "Алдыңызда",
+        "eta": "Болжамды күту",
+        "admitted": "Кезегіңіз келді! Өтініш бетіне өтіп жатырмыз…",
+        "expired": "Кезектегі орныңыз жойылды (ұзақ уақыт белсенді болмадыңыз). Қайта тұрыңыз.",
+        "closed": "Бұл өңірде өтініш қабылдау аяқталды.",
+        "not_open": "Кезек әлі ашылған жоқ. Ашылу уақыты:",
+        "full": "Кезек толы. Автоматты түрде қайталаймыз:",
+        "opens": "Қабылдау басталады:",
+        "seconds": "с",
+        "minutes": "мин",
+        "hours": "сағ",
+        "people": "адам",
+        "error": "Қате:",
+        "demo": "Демо режимі: терезе уақытша ашылған.",
+    },
+    "ru": {
+        "title": "Зал ожидания",
+        "lead": "Очередь на подачу заявления в 1 класс. Когда подойдёт ваша очередь, страница откроется сама.",
+        "iin": "ИИН родителя",
+        "join": "Встать в очередь",
+        "position": "Ваше место в очереди",
+        "ahead": "Перед вами",
+        "eta": "Ожидаемое время",
+        "admitted": "Ваша очередь! Переходим к заявлению…",
+        "expired": "Ваше место в очереди утрачено (вы долго были неактивны). Встаньте в очередь снова.",
+        "closed": "Приём заявлений в этом регионе завершён.",
+        "not_open": "Очередь ещё не открыта. Откроется:",
+        "full": "Очередь заполнена. Повторим автоматически через:",
+        "opens": "Приём начнётся:",
+        "seconds": "с",
+        "minutes": "мин",
+        "hours": "ч",
+        "people": "чел.",
+        "error": "Ошибка:",
+        "demo": "Демо-режим: окно приёма открыто временно.",
+    },
+    "en": {
+        "title": "Waiting room",
+        "lead": "The queue to apply for grade 1. When your turn comes this page moves on by itself.",
+        "iin": "Parent's IIN",
+        "join": "Join the queue",
+        "position": "Your place in the queue",
+        "ahead": "Ahead of you",
+        "eta": "Estimated wait",
+        "admitted": "It is your turn! Taking you to the application…",
+        "expired": "Your place was lost (no activity for a long time). Please join again.",
+        "closed": "Applications in this region have closed.",
+        "not_open": "The queue is not open yet. It opens at:",
+        "full": "The queue is full. We will retry automatically in:",
+        "opens": "Admission starts at:",
+        "seconds": "s",
+        "minutes": "min",
+        "hours": "h",
+        "people": "people",
+        "error": "Error:",
+        "demo": "Demo mode: the window is open temporarily.",
+    },
+}
+
+
+@get("/rooms/{region:str}", media_type=MediaType.HTML, include_in_schema=False, cache=False)
+async def waiting_page(
+    region: FromPath[str], db: DbDep, settings: SettingsDep, request: Request[Any, Any, Any]
+) -> Response[str]:
+    language = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+    async with db.acquire() as conn:
+        found = await reference.get_region(conn, region)
+    if found is None:
+        raise UnknownRegion(region=region)
+    name = {"kk": found.name_kk, "ru": found.name_ru, "en": found.name_en}[language]
+    html = _ENV.get_template("room.html").render(
+        lang=language,
+        text=TEXT[language],
+        region=region,
+        region_name=name,
+        demo=found.window_is_demo,
+        portal_auth=settings.portal_auth,
+        config=json.dumps(
+            {"region": region, "lang": language, "text": TEXT[language], "portalAuth": settings.portal_auth},
+            ensure_ascii=False,
+        ),
+        script=_SCRIPT,
+    )
+    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})

@@ -1,0 +1,79 @@
+"""Waiting-room test helpers: Astana's window, a clock, ИИНs, an open room."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from admission.iin import make_iin
+from admission.reference import KZ
+from admission.waiting_room import RoomSettings, WaitingRoom
+
+# Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.
+ASTANA_OPENS = dt.datetime(2026, 5, 27, tzinfo=KZ)
+ASTANA_CLOSES = dt.datetime(2026, 9, 1, tzinfo=KZ)
+DURING = dt.datetime(2026, 6, 1, 10, 0, tzinfo=KZ)
+
+
+def iins(count: int, start: int = 0) -> list[str]:
+    """``count`` distinct valid ИИНs of parents born in the 1980s."""
+    out: dict[str, None] = {}
+    serial = start
+    while len(out) < count:
+        out[make_iin(dt.date(1985, 1, 1) + dt.timedelta(days=serial // 5000), serial % 2 == 0, serial % 5000)] = None
+        serial += 1
+    return list(out)
+
+
+async def open_room(room: WaitingRoom, region: str = "astana", now: dt.datetime = DURING, **settings: object) -> None:
+    """The room with Astana's annex-2 window and the given settings."""
+    await room.ensure(region, ASTANA_OPENS, ASTANA_CLOSES, RoomSettings(**settings), now=now)  # type: ignore[arg-type]
+
+
+class Call(msgspec.Struct, frozen=True):
+    method: str
+    path: str
+    body: bytes = b""
+    token: str = ""
+
+
+async def http_many(host: str, port: int, calls: list[Call], connections: int = 100) -> list[tuple[int, Any]]:
+    """Send ``calls`` over ``connections`` concurrent keep-alive HTTP/1.1 connections; (status, JSON) each.
+
+    A few lines of asyncio streams rather than httpx: httpx's connection pool, not the server,
+    becomes the bottleneck past a few dozen concurrent requests.
+    """
+    results: list[tuple[int, Any]] = [(0, None)] * len(calls)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(calls)):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while not queue.empty():
+                index = queue.get_nowait()
+                call = calls[index]
+                auth = f"Authorization: Bearer {call.token}\r\n" if call.token else ""
+                head = (
+                    f"{call.method} {call.path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(call.body)}\r\n{auth}\r\n"
+                )
+                writer.write(head.encode() + call.body)
+                status = int((await reader.readline()).split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                body = await reader.readexactly(length) if length else b""
+                results[index] = (status, msgspec.json.decode(body) if body else None)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    await asyncio.gather(*(worker() for _ in range(min(connections, len(calls)))))
+    return results

@@ -1,0 +1,67 @@
+"""The waiting room with the admission API: filing releases the slot; a moved window reaches the room."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from room_helpers import iins
+
+from admission.iin import make_iin
+from admission.waiting_room.keys import room_keys
+
+Client = AsyncTestClient[Litestar]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_filing_an_application_hands_the_slot_to_the_next_visitor(
+    rooms: Client, ministry: dict[str, str], database_url: str, redis_client: aioredis.Redis
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        school = await conn.fetchrow(
+            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
+            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    assert school is not None
+    assert (await rooms.patch("/v1/admin/rooms/astana", json={"max_active": 1}, headers=ministry)).status_code == 200
+    first, second = iins(2)
+    admitted = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()
+    assert admitted["status"] == "admitted"
+    assert (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": second})).json()["position"] == 1
+
+    application = {
+        "applicant_iin": first,
+        "child_iin": make_iin(dt.date(2020, 3, 1), True, 77),
+        "school_bin": school["school_bin"],
+        "language": school["language"],
+        "consent": True,
+    }
+    filed = await rooms.post("/v1/applications", json=application, headers=bearer(admitted["access_token"]))
+    assert filed.status_code == 201, filed.text
+    # nobody called DELETE /sessions/me and nobody polled: the next visitor holds the slot
+    assert await redis_client.zrange(room_keys("astana")[3], 0, -1) == [second.encode()]
+
+
+async def test_a_window_moved_by_an_admin_reaches_the_room(rooms: Client, ministry: dict[str, str]) -> None:
+    opens = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0)
+    closes = opens + dt.timedelta(days=30)
+    moved = await rooms.put(
+        "/v1/admin/regions/astana/window",
+        json={"opens_at": opens.isoformat(), "closes_at": closes.isoformat()},
+        headers=ministry,
+    )
+    assert moved.status_code == 200, moved.text
+    room = (await rooms.get("/v1/rooms/astana")).json()
+    assert room["phase"] == "not_open"
+    assert dt.datetime.fromisoformat(room["opens_at"]) == opens
+    refused = await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": iins(1)[0]})
+    assert (refused.status_code, refused.json()["code"]) == (409, "window_not_open")

@@ -1,0 +1,99 @@
+"""The waiting page: languages, and a real headless Chromium that waits, moves up and is redirected."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import msgspec
+import pytest
+import uvicorn
+from devservices import free_port
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from playwright.async_api import async_playwright, expect
+from room_helpers import iins
+
+from admission.keys import KeySet, mint_admin_token
+from queue_service.app import create_app
+from queue_service.settings import Settings
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+async def test_the_page_speaks_kazakh_by_default_then_russian_or_english(rooms: AsyncTestClient[Litestar]) -> None:
+    kazakh = await rooms.get("/rooms/astana")
+    assert kazakh.status_code == 200
+    assert kazakh.headers["content-type"].startswith("text/html")
+    assert '<html lang="kk">' in kazakh.text
+    assert "Күту залы" in kazakh.text
+    russian = await rooms.get("/rooms/astana", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+    assert "Зал ожидания" in russian.text
+    english = await rooms.get("/rooms/astana?lang=en", headers={"Accept-Language": "ru"})
+    assert "Waiting room" in english.text
+    assert (await rooms.get("/rooms/atlantis")).status_code == 404
+
+
+@pytest.fixture
+def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread), Astana open now."""
+    port = free_port()
+    app = create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.mark.browser
+async def test_a_visitor_waits_sees_its_position_fall_and_is_redirected(live_server: str, keys: KeySet) -> None:
+    ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
+    first, second, me = iins(3)
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        assert (await http.patch("/v1/admin/rooms/astana", json={"max_active": 1}, headers=ministry)).status_code == 200
+        holder = (await http.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()
+        assert holder["status"] == "admitted"
+        next_one = (await http.post("/v1/rooms/astana/visitors", json={"applicant_iin": second})).json()
+        assert next_one["position"] == 1
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{live_server}/rooms/astana?lang=en")
+                await page.fill("#iin", me)
+                await page.click("button[type=submit]")
+                await expect(page.locator("#position")).to_have_text("2")
+                await expect(page.locator("#ahead")).to_have_text("1")
+
+                # the holder submits and leaves: the next one is admitted, the page moves up by itself
+                headers = {"Authorization": f"Bearer {holder['access_token']}"}
+                assert (await http.delete("/v1/rooms/astana/sessions/me", headers=headers)).status_code == 204
+                await expect(page.locator("#position")).to_have_text("1", timeout=15_000)
+                assert await page.locator("#progress").get_attribute("value") == "100"
+
+                # that one finishes too: the page redirects to the application with an access token
+                admitted = (
+                    await http.get(
+                        "/v1/rooms/astana/visitors/me", headers={"Authorization": f"Bearer {next_one['ticket']}"}
+                    )
+                ).json()
+                assert admitted["status"] == "admitted"
+                headers = {"Authorization": f"Bearer {admitted['access_token']}"}
+                assert (await http.delete("/v1/rooms/astana/sessions/me", headers=headers)).status_code == 204
+                await page.wait_for_url("**/apply/astana#access_token=*", timeout=15_000)
+            finally:
+                await browser.close()

@@ -1,0 +1,258 @@
+"""The room in Redis: fair order, the cap on active slots, refills without polling, windows."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import redis.asyncio as aioredis
+from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, iins, open_room
+
+from admission.access import AccessClaims
+from admission.waiting_room import Place, WaitingRoom, WindowRefusal
+from admission.waiting_room.keys import room_keys
+
+
+def _claims(iin: str, place: Place) -> AccessClaims:
+    return AccessClaims(region="astana", applicant_iin=iin, jti=place.jti, expires_at=DURING)
+
+
+async def _active(redis: aioredis.Redis, region: str = "astana") -> set[str]:
+    return {m.decode() for m in await redis.zrange(room_keys(region)[3], 0, -1)}
+
+
+async def test_two_thousand_concurrent_joins_never_exceed_max_active_and_admit_in_queue_order(
+    redis_url: str, redis_client: aioredis.Redis
+) -> None:
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=300, timeout=30)
+    client = aioredis.Redis(connection_pool=pool)
+    try:
+        await _concurrent_joins(WaitingRoom(client), redis_client)
+    finally:
+        await client.aclose()
+        await pool.disconnect()
+
+
+async def _concurrent_joins(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
+    await open_room(room, max_active=50)
+    people = iins(2000)
+    peak = 0
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, await redis_client.zcard(room_keys("astana")[3]))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    places = await asyncio.gather(*(room.join("astana", iin, DURING) for iin in people))
+    done.set()
+    await watcher
+
+    assert all(isinstance(p, Place) for p in places)
+    admitted = [iin for iin, p in zip(people, places, strict=True) if isinstance(p, Place) and p.status == "admitted"]
+    assert len(admitted) == 50
+    assert peak <= 50
+    # every visitor has a distinct place, and the 50 admitted hold the first 50 places
+    order = [(await room.visit("astana", iin, DURING), iin) for iin in people]
+    seqs = {iin: p.seq for p, iin in order if p.status == "waiting"}
+    assert len(set(seqs.values())) == 1950
+    assert min(seqs.values()) == 51
+    assert max(seqs.values()) == 2000
+
+    # releasing 10 admits exactly the next 10 in queue order, without anyone polling
+    later = DURING + dt.timedelta(seconds=5)
+    for iin in admitted[:10]:
+        place = await room.visit("astana", iin, later)
+        assert await room.release("astana", _claims(iin, place), later)
+    next_ten = sorted(seqs, key=seqs.__getitem__)[:10]
+    assert await _active(redis_client) == set(admitted[10:]) | set(next_ten)
+
+    # an hour later every lease and arrival grace has ended; the waiting kept polling (touch);
+    # one sweep, with nobody else polling, admits the next 50 in queue order
+    after = later + dt.timedelta(hours=1)
+    assert await room.touch("astana", list(seqs), after) == 1940
+    report = await room.sweep("astana", after)
+    assert (report.expired, report.admitted) == (50, 50)
+    assert await _active(redis_client) == set(sorted(seqs, key=seqs.__getitem__)[10:60])
+
+
+async def test_releases_and_expiries_refill_in_fifo_order_without_polling(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=3, arrival_grace=60, abandon_after=600)
+    people = iins(8)
+    for i, iin in enumerate(people):
+        await room.join("astana", iin, DURING + dt.timedelta(milliseconds=i))
+    assert await _active(redis_client) == set(people[:3])
+
+    first = await room.visit("astana", people[0], DURING)
+    assert await room.release("astana", _claims(people[0], first), DURING)
+    assert not await room.release("astana", _claims(people[0], first), DURING)  # idempotent
+    assert await _active(redis_client) == set(people[1:4])
+
+    # nobody polls; the sweeper ends the arrival graces of 1..3 and admits 4..6
+    report = await room.sweep("astana", DURING + dt.timedelta(seconds=61))
+    assert (report.expired, report.admitted) == (3, 3)
+    assert await _active(redis_client) == set(people[4:7])
+
+
+async def test_the_same_applicant_from_twenty_concurrent_requests_holds_one_place(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=0)
+    others = iins(5, start=100)
+    for iin in others[:3]:
+        await room.join("astana", iin, DURING)
+    me = iins(1)[0]
+    places = await asyncio.gather(*(room.join("astana", me, DURING) for _ in range(20)))
+    assert {p.seq for p in places if isinstance(p, Place)} == {4}
+    assert all(isinstance(p, Place) and p.position == 4 for p in places)
+    assert await redis_client.llen(room_keys("astana")[1]) == 4
+
+
+async def test_shuffle_prequeue_shuffles_who_joined_before_opening(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    before = ASTANA_OPENS - dt.timedelta(minutes=30)
+    await open_room(room, now=before, max_active=0, queue_policy="shuffle_prequeue", abandon_after=7200)
+    people = iins(300)
+    for i, iin in enumerate(people):
+        await room.join("astana", iin, before + dt.timedelta(milliseconds=i))
+    late = iins(5, start=1000)
+    at_opening = ASTANA_OPENS + dt.timedelta(seconds=1)
+    for iin in late:
+        await room.join("astana", iin, at_opening)
+
+    queue = [m.decode() for m in await redis_client.lrange(room_keys("astana")[1], 0, -1)]
+    assert sorted(queue[:300]) == sorted(people)  # a permutation of everyone who pre-queued
+    assert queue[:300] != people  # not arrival order
+    assert queue[300:] == late  # after opening: FIFO, behind the pre-queue
+    positions = [(await room.visit("astana", iin, at_opening)).position for iin in queue]
+    assert positions == list(range(1, 306))
+
+
+async def test_fifo_keeps_arrival_order_across_the_opening(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
+    before = ASTANA_OPENS - dt.timedelta(minutes=30)
+    await open_room(room, now=before, max_active=2, abandon_after=7200)
+    people = iins(5)
+    for iin in people:
+        place = await room.join("astana", iin, before)
+        assert isinstance(place, Place)
+        assert place.status == "waiting"  # nobody is admitted before the window opens
+    await room.sweep("astana", ASTANA_OPENS)
+    assert await _active(redis_client) == set(people[:2])
+
+
+async def test_window_edges_in_kazakhstan_time(room: WaitingRoom) -> None:
+    await open_room(room, now=ASTANA_OPENS - dt.timedelta(days=1), prequeue_minutes=60, abandon_after=7200)
+    a, b, c, d = iins(4)
+    prequeue_opens = dt.datetime(2026, 5, 26, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    assert await room.join("astana", a, prequeue_opens - dt.timedelta(milliseconds=1)) == WindowRefusal(
+        reason="not_open"
+    )
+    waiting = await room.join("astana", a, prequeue_opens)
+    assert isinstance(waiting, Place)
+    assert waiting.status == "waiting"
+    # one millisecond before 2026-05-27T00:00+05:00 nobody is admitted; at that instant the head is
+    just_before = await room.join("astana", b, ASTANA_OPENS - dt.timedelta(milliseconds=1))
+    assert isinstance(just_before, Place)
+    assert just_before.status == "waiting"
+    assert (await room.visit("astana", a, ASTANA_OPENS)).status == "admitted"
+    assert dt.datetime(2026, 5, 26, 19, 0, tzinfo=dt.UTC) == ASTANA_OPENS  # UTC+5
+    last = await room.join("astana", c, ASTANA_CLOSES - dt.timedelta(milliseconds=1))
+    assert isinstance(last, Place)
+    assert await room.join("astana", d, ASTANA_CLOSES) == WindowRefusal(reason="closed")
+
+
+async def test_queue_full_beyond_max_waiting(room: WaitingRoom) -> None:
+    await open_room(room, max_active=1, max_waiting=3)
+    people = iins(5)
+    results = [await room.join("astana", iin, DURING) for iin in people]
+    assert [r.status for r in results[:4] if isinstance(r, Place)] == ["admitted", "waiting", "waiting", "waiting"]
+    assert isinstance(results[4], WindowRefusal)
+    assert results[4].reason == "full"
+    # a visitor already holding a place is never refused
+    assert isinstance(await room.join("astana", people[2], DURING), Place)
+
+
+async def test_visitors_who_stop_polling_are_skipped_at_the_head(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=1, abandon_after=120)
+    holder, gone, stays = iins(3)
+    for iin in (holder, gone, stays):
+        await room.join("astana", iin, DURING)
+    later = DURING + dt.timedelta(seconds=200)
+    assert await room.touch("astana", [stays], later) == 1
+    place = await room.visit("astana", holder, later)
+    await room.release("astana", _claims(holder, place), later)
+    assert await _active(redis_client) == {stays}
+    assert (await room.visit("astana", gone, later)).status == "gone"
+
+
+async def test_raising_max_active_admits_more_lowering_evicts_no_one(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=2)
+    people = iins(6)
+    for iin in people:
+        await room.join("astana", iin, DURING)
+    await room.configure("astana", {"max_active": 5}, DURING)
+    assert await _active(redis_client) == set(people[:5])
+    await room.configure("astana", {"max_active": 1}, DURING)
+    assert await _active(redis_client) == set(people[:5])
+    place = await room.visit("astana", people[0], DURING)
+    await room.release("astana", _claims(people[0], place), DURING)
+    assert await _active(redis_client) == set(people[1:5])  # below the new cap only after four more leave
+
+
+async def test_heartbeat_keeps_the_slot_and_an_ended_lease_cannot_be_renewed(room: WaitingRoom) -> None:
+    await open_room(room, max_active=1, session_ttl=60)
+    me = iins(1)[0]
+    await room.join("astana", me, DURING)
+    place = await room.visit("astana", me, DURING)
+    claims = _claims(me, place)
+    lease = await room.heartbeat("astana", claims, DURING + dt.timedelta(seconds=50))
+    assert lease == DURING + dt.timedelta(seconds=110)
+    assert await room.heartbeat("astana", claims, DURING + dt.timedelta(seconds=111)) is None
+    forged = AccessClaims(region="astana", applicant_iin=me, jti="not-my-slot", expires_at=DURING)
+    assert await room.heartbeat("astana", forged, DURING) is None
+
+
+async def test_a_waiting_visitor_costs_at_most_200_bytes_of_redis(
+    room: WaitingRoom, redis_client: aioredis.Redis
+) -> None:
+    await open_room(room, max_active=0, max_waiting=1_000_000)
+    people = iins(20_000, start=200_000)
+    before = int((await redis_client.info("memory"))["used_memory"])
+    for start in range(0, len(people), 1000):
+        await room.join_many("astana", people[start : start + 1000], DURING)
+    after = int((await redis_client.info("memory"))["used_memory"])
+    assert await redis_client.llen(room_keys("astana")[1]) == 20_000
+    assert (after - before) / 20_000 <= 200
+
+
+async def test_the_wait_is_estimated_from_the_measured_rate_and_polls_spread_with_distance(room: WaitingRoom) -> None:
+    from admission.waiting_room.visitors import poll_after
+
+    await open_room(room, max_active=1, session_ttl=900, abandon_after=3600)
+    people = iins(40)
+    for iin in people:
+        await room.join("astana", iin, DURING)
+    # a slot frees every 2 s for 20 s: 0.5 per second
+    for second in range(0, 20, 2):
+        now = DURING + dt.timedelta(seconds=second)
+        places = {iin: await room.visit("astana", iin, now) for iin in people}
+        holder = next(iin for iin, place in places.items() if place.status == "admitted")
+        await room.release("astana", _claims(holder, places[holder]), now)
+    now = DURING + dt.timedelta(seconds=20)
+    state = await room.state("astana", now)
+    assert 0.45 <= state.free_rate <= 0.6
+    assert 50 <= state.eta_seconds(25, now) <= 56  # 25 ahead at ~0.5 per second (before: 900 s leases, ~0.001/s)
+    near = [poll_after(state.eta_seconds(1, now), 1) for _ in range(50)]
+    far = [poll_after(3600, 5000) for _ in range(50)]
+    assert max(near) <= 2.4
+    assert min(far) >= 24
+    assert len(set(far)) > 5  # jittered
