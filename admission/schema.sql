@@ -36,14 +36,10 @@ CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
     AS $$
     SELECT CASE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
              + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11
-        WHEN 10 THEN CASE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
-             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11
-            WHEN 10 THEN false
-            ELSE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+        WHEN n % 10 THEN true
+        WHEN 10 THEN (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
              + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11 = n % 10
-        END
-        ELSE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
-             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11 = n % 10
+        ELSE false
     END
 $$;
 
@@ -73,8 +69,7 @@ $$;
 CREATE FUNCTION census.dmy_number(value text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
-                     AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
+    SELECT CASE WHEN translate(value, '123456789', '000000000') = '00.00.0000'
         THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
     END
 $$;
@@ -92,15 +87,15 @@ END
 $$;
 
 --
--- Name: iin_matches_birth_date(text, text); Type: FUNCTION; Schema: census; Owner: -
+-- Name: iin_matches_birth_date(bigint, integer); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.iin_matches_birth_date(iin text, dmy text) RETURNS boolean
+CREATE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT substr(iin, 1, 6) = substr(dmy, 9, 2) || substr(dmy, 4, 2) || substr(dmy, 1, 2)
-       AND substr(dmy, 7, 2) = CASE substr(iin, 7, 1) WHEN '1' THEN '18' WHEN '2' THEN '18' WHEN '3' THEN '19'
-                                                      WHEN '4' THEN '19' WHEN '5' THEN '20' WHEN '6' THEN '20' END
+    SELECT iin / 1000000 = ymd % 1000000
+       AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
 $$;
 
 --
@@ -156,7 +151,7 @@ $$;
 CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
+    SELECT CASE WHEN octet_length(value) = digits AND ltrim(value, '0123456789') = '' THEN value::bigint END
 $$;
 
 --

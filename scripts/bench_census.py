@@ -159,6 +159,7 @@ def trace_statements() -> None:
     """Print every statement or COPY that takes more than 50 ms (where the import spends its time)."""
     original_execute = asyncpg.Connection.execute
     original_copy = asyncpg.Connection.copy_records_to_table
+    original_copy_file = asyncpg.Connection.copy_to_table
     spent = {"copy": 0.0}
 
     async def execute(self: asyncpg.Connection, query: str, *args: object, **kwargs: object) -> str:
@@ -175,7 +176,14 @@ def trace_statements() -> None:
         spent["copy"] += time.perf_counter() - started
         return result
 
+    async def copy_file(self: asyncpg.Connection, table: str, **kwargs: object) -> str:
+        started = time.perf_counter()
+        result = await original_copy_file(self, table, **kwargs)
+        print(f"    {time.perf_counter() - started:6.2f} s  COPY {table}")
+        return result
+
     asyncpg.Connection.execute = execute  # type: ignore[method-assign]
+    asyncpg.Connection.copy_to_table = copy_file  # type: ignore[method-assign]
     asyncpg.Connection.copy_records_to_table = copy  # type: ignore[method-assign]
     import atexit
 

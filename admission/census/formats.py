@@ -10,7 +10,6 @@ line and judged set-based in PostgreSQL (``admission/sql/census.sql``).
 
 from __future__ import annotations
 
-import codecs
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +37,8 @@ ATTENDANCE_COLUMNS = ("iin", "org_bin", "month", "days_missed")
 # Service territories set by the local authority: school → locality (→ district).
 TERRITORY_COLUMNS = ("school_bin", "locality", "district")
 
-_CONTROL = (b"\x00", b"\x01", b"\x02")
+# NUL, and the delimiter and quote of the raw COPY (a file holding them is parsed in Python).
+CONTROL_BYTES = (b"\x00", b"\x01", b"\x02")
 
 
 def check_header(path: Path, columns: tuple[str, ...]) -> None:
@@ -52,31 +52,6 @@ def check_header(path: Path, columns: tuple[str, ...]) -> None:
         raise BadExtractFile(
             f"{path.name}: the header must be {DELIMITER.join(columns)}", file=path.name, expected=list(columns)
         )
-
-
-def is_plain(path: Path, columns: tuple[str, ...]) -> bool:
-    """Whether PostgreSQL may read ``path`` line by line itself (the fast path).
-
-    True when the header names ``columns`` (BadExtractFile otherwise) and the
-    whole file is valid UTF-8 without NUL or the two control bytes the raw
-    COPY uses as its delimiter and quote.  Otherwise :func:`read_lines`
-    parses it here, flagging the garbled rows.
-    """
-    check_header(path, columns)
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            if any(byte in chunk for byte in _CONTROL):
-                return False
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 RawLine = tuple[int, str, bool]
@@ -95,7 +70,7 @@ def read_lines(
 ) -> Iterator[list[RawLine]]:
     """Chunks of ``(line number, text, garbled)`` for every line after the header (the slow path).
 
-    For a file PostgreSQL cannot read itself (:func:`is_plain` is false):
+    For a file PostgreSQL's COPY refused (see ``importer._copy``):
     undecodable bytes become U+FFFD and NULs are replaced, and the line is
     marked ``garbled`` so the checks reject it with its line number.
     """
@@ -103,7 +78,7 @@ def read_lines(
     reported = 0
     read = 0
     with path.open("rb") as handle:
-        handle.readline()  # the header, checked by is_plain
+        handle.readline()  # the header, checked by check_header
         for number, raw in enumerate(handle, start=2):
             read += len(raw)
             text = raw.decode("utf-8", "replace").rstrip("\r\n")

@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
+from asyncpg import DataError
 
 from admission.census.errors import NotACensusMonth, SnapshotCompleted, SnapshotNotFound
 from admission.census.formats import (
     ATTENDANCE_COLUMNS,
     BBAZH_COLUMNS,
+    CONTROL_BYTES,
     PERSONS_COLUMNS,
     TERRITORY_COLUMNS,
     RawLine,
-    is_plain,
+    check_header,
     read_lines,
     read_rows,
 )
@@ -96,9 +98,20 @@ def _months_back(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-async def _read_chunks(handle: BinaryIO, progress: Progress | None) -> AsyncIterator[bytes]:
-    """The file in 1 MiB chunks, read in a thread, each reported to ``progress``."""
+class _NotPlain(Exception):
+    """A file holds a byte the raw COPY uses as its delimiter or quote: it must be parsed here."""
+
+
+async def _plain_chunks(handle: BinaryIO, progress: Progress | None, sent: list[int]) -> AsyncIterator[bytes]:
+    """The file in 1 MiB chunks, read in a thread, each reported to ``progress`` and counted in ``sent``.
+
+    Raises _NotPlain (which cancels the COPY) at a chunk holding NUL or one of
+    the raw COPY's control bytes.
+    """
     while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+        if any(byte in chunk for byte in CONTROL_BYTES):
+            raise _NotPlain
+        sent[0] += len(chunk)
         if progress is not None:
             progress(len(chunk))
         yield chunk
@@ -107,23 +120,33 @@ async def _read_chunks(handle: BinaryIO, progress: Progress | None) -> AsyncIter
 async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> None:
     """Load the lines of ``path`` into ``census_raw_<kind>``; the view ``census_stage_<kind>`` splits them.
 
-    Fast path (a clean UTF-8 file): COPY streams the file and PostgreSQL cuts
-    the lines.  Other files are cut here (in a thread, while COPY sends the
-    previous chunk) and their undecodable lines flagged for the checks to reject.
+    Fast path, tried first: COPY streams the file and PostgreSQL cuts the
+    lines (and strips their ending) while checking the bytes are UTF-8.  When
+    it refuses the file (undecodable bytes, mixed line endings) or a chunk
+    holds a control byte, its savepoint is rolled back and the file is cut
+    here instead (in a thread, while COPY sends the previous chunk), the
+    undecodable lines flagged for the checks to reject.  (No separate pass
+    over the file decides beforehand: that pass cost as much as the COPY.)
     """
     table = f"census_raw_{kind}"
-    if await asyncio.to_thread(is_plain, path, columns):
-        with path.open("rb") as handle:
-            await conn.copy_to_table(
-                table,
-                source=_read_chunks(handle, progress),
-                columns=["raw"],
-                format="csv",
-                delimiter="\x01",
-                quote="\x02",
-                header=True,
-            )
+    await asyncio.to_thread(check_header, path, columns)
+    sent = [0]
+    try:
+        async with conn.transaction():  # a savepoint: a refused COPY leaves no line behind
+            with path.open("rb") as handle:
+                await conn.copy_to_table(
+                    table,
+                    source=_plain_chunks(handle, progress, sent),
+                    columns=["raw"],
+                    format="csv",
+                    delimiter="\x01",
+                    quote="\x02",
+                    header=True,
+                )
         return
+    except (_NotPlain, DataError):
+        if progress is not None:
+            progress(-sent[0])  # read again below
     chunks: Iterator[list[RawLine]] = read_lines(path, progress=progress)
     pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
     while True:
@@ -138,9 +161,10 @@ async def _tune_for_bulk(conn: Connection) -> None:
     """Settings for big set-based statements, for this transaction only.
 
     JIT compilation costs seconds on these wide expressions and gains nothing;
-    sorts and hashes of a million rows should stay in memory.
+    sorts and hashes of a million rows should stay in memory, and so should
+    the sort that builds a load's index.
     """
-    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '256MB'")
     # Staging lives in temporary tables, whose buffers are per session (8 MB
     # by default) and can only grow before the session's first temporary table.
     if await conn.fetchval("SELECT pg_my_temp_schema() = 0"):

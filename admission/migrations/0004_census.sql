@@ -8,20 +8,18 @@ CREATE SCHEMA census;
 -- ИИН/ЖСН/БСН check digit: weights 1..11 over digits 1-11 mod 11; when 10,
 -- weights 3..11,1,2; when still 10 the number is invalid.  Plain SQL over a
 -- bigint (no regular expressions: they cost microseconds a row) so the
--- planner inlines it into set-based validation.
+-- planner inlines it into set-based validation.  The sum is written once, as
+-- the operand of a simple CASE (evaluated once; the check digit 0-9 can never
+-- equal the remainder 10).
 CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
              + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11
-        WHEN 10 THEN CASE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
-             + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11
-            WHEN 10 THEN false
-            ELSE (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
+        WHEN n % 10 THEN true
+        WHEN 10 THEN (3 * (n / 100000000000 % 10) + 4 * (n / 10000000000 % 10) + 5 * (n / 1000000000 % 10) + 6 * (n / 100000000 % 10) + 7 * (n / 10000000 % 10) + 8 * (n / 1000000 % 10)
              + 9 * (n / 100000 % 10) + 10 * (n / 10000 % 10) + 11 * (n / 1000 % 10) + n / 100 % 10 + 2 * (n / 10 % 10)) % 11 = n % 10
-        END
-        ELSE (n / 100000000000 % 10 + 2 * (n / 10000000000 % 10) + 3 * (n / 1000000000 % 10) + 4 * (n / 100000000 % 10) + 5 * (n / 10000000 % 10) + 6 * (n / 1000000 % 10)
-             + 7 * (n / 100000 % 10) + 8 * (n / 10000 % 10) + 9 * (n / 1000 % 10) + 10 * (n / 100 % 10) + 11 * (n / 10 % 10)) % 11 = n % 10
+        ELSE false
     END
 $$;
 
@@ -41,11 +39,13 @@ AS $$
     SELECT CASE WHEN length(iin) = 12 AND census.is_digits(iin) THEN census.check_digit_ok(iin::bigint) ELSE false END
 $$;
 
--- The number a field of ``digits`` ASCII digits spells, or NULL.
+-- The number a field of ``digits`` ASCII digits spells, or NULL.  (Lengths
+-- in bytes: length() counts UTF-8 characters one by one; a field of digits
+-- has as many bytes as characters, any other fails the digit test anyway.)
 CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN length(value) = digits AND census.is_digits(value) THEN value::bigint END
+    SELECT CASE WHEN octet_length(value) = digits AND ltrim(value, '0123456789') = '' THEN value::bigint END
 $$;
 
 -- A DD.MM.YYYY field as the integer YYYYMMDD (not yet checked to be a real
@@ -54,8 +54,7 @@ $$;
 CREATE FUNCTION census.dmy_number(value text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN length(value) = 10 AND substr(value, 3, 1) = '.' AND substr(value, 6, 1) = '.'
-                     AND census.is_digits(substr(value, 1, 2) || substr(value, 4, 2) || substr(value, 7, 4))
+    SELECT CASE WHEN translate(value, '123456789', '000000000') = '00.00.0000'
         THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
     END
 $$;
@@ -79,15 +78,15 @@ AS $$
     SELECT make_date(ymd / 10000, ymd / 100 % 100, ymd % 100)
 $$;
 
--- Whether a valid DD.MM.YYYY birth date is the one an individual's ИИН
--- encodes (digits 1-6 YYMMDD, digit 7 the century: 1/2 1800s, 3/4 1900s,
--- 5/6 2000s).  Compared as text: no date is built per row.
-CREATE FUNCTION census.iin_matches_birth_date(iin text, dmy text) RETURNS boolean
+-- Whether a birth date (YYYYMMDD) is the one an individual's ИИН (as a
+-- number) encodes: digits 1-6 YYMMDD, digit 7 the century (1/2 1800s, 3/4
+-- 1900s, 5/6 2000s).  Integer arithmetic: no text is cut per row.
+CREATE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT substr(iin, 1, 6) = substr(dmy, 9, 2) || substr(dmy, 4, 2) || substr(dmy, 1, 2)
-       AND substr(dmy, 7, 2) = CASE substr(iin, 7, 1) WHEN '1' THEN '18' WHEN '2' THEN '18' WHEN '3' THEN '19'
-                                                      WHEN '4' THEN '19' WHEN '5' THEN '20' WHEN '6' THEN '20' END
+    SELECT iin / 1000000 = ymd % 1000000
+       AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
 $$;
 
 -- One line of a ``;``-separated file split into its fields.  Lines without

@@ -224,3 +224,38 @@ async def test_readers_are_not_locked_out_while_an_import_fills_and_attaches_its
             await importing.execute("SELECT census.seal_load($1)", load)
             assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
             assert await reading.fetchval("SELECT count(*) FROM census.children") == 1  # not yet committed
+
+
+async def test_files_copy_refuses_are_read_line_by_line_with_nothing_lost(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    first, second, third = (iin(dt.date(2013, 4, d)) for d in (4, 5, 6))
+    odd_address = person(second)
+    odd_address[10] = "Астана\x02 5-үй"  # the raw COPY's quote byte inside a field
+    persons, bbazh = write_extracts(tmp_path, [person(first), odd_address], [pupil(first)])
+    with bbazh.open("ab") as out:  # a CRLF file with one line ending LF: COPY refuses mixed endings
+        out.write(";".join(pupil(second)).encode() + b"\n")
+        out.write(";".join(pupil(third)).encode() + b"\r\n")
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 3, 3, 0)
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert rows[second]["address"] == "Астана\x02 5-үй"
+    assert (rows[second]["in_bbazh"], rows[third]["in_bbazh"], rows[third]["in_persons"]) == (True, True, False)
+
+
+async def test_coded_values_outside_their_lists_are_rejected(conn: asyncpg.Connection, tmp_path: Path) -> None:
+    kids = [iin(dt.date(2012, 5, d)) for d in range(1, 12)]
+    citizenships = ["KZ", "XXA", "RU", "kz", "K1", "KAZ", "Қ"]  # lines 2-8: the first three are fine
+    persons_rows = [person(k, citizenship=c) for k, c in zip(kids, citizenships, strict=False)]
+    grades = ["0", "09", "12", "1a", "012", "", "13", "-1"]  # ББАЖ lines 2-9: the first three are fine
+    bbazh_rows = [pupil(k, grade=g) for k, g in zip(kids, grades, strict=False)]
+    persons, bbazh = write_extracts(tmp_path, persons_rows, bbazh_rows)
+    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    issues = {
+        (i.file, i.line) for i in await reports.list_issues(conn, report.snapshot_id) if i.code == "invalid_value"
+    }
+    assert issues == {("persons.csv", n) for n in range(5, 9)} | {("bbazh.csv", n) for n in range(5, 10)}
+    rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
+    assert [rows[k]["grade"] for k in kids[:3]] == [0, 9, 12]
+    assert rows[kids[1]]["foreign_stateless"]
+    assert not rows[kids[0]]["foreign_stateless"]
