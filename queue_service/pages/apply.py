@@ -11,21 +11,16 @@ withdraw an accepted application (pilot para 6).
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import MediaType, Request, Response, get
 from litestar.params import FromPath
 
-from admission import reference
-from admission.errors import Language, UnknownRegion
-from queue_service.i18n import negotiate
+from admission.errors import Language
+from queue_service.pages import render_region_page, script
 from queue_service.resources import DbDep
 
-_ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
-_SCRIPT = resources.files("queue_service.pages").joinpath("apply.js").read_text("utf-8")
+_SCRIPT = script("apply.js")
 
 TEXT: dict[Language, dict[str, str]] = {
     "kk": {
@@ -99,18 +94,4 @@ TEXT: dict[Language, dict[str, str]] = {
 
 @get("/apply/{region:str}", media_type=MediaType.HTML, include_in_schema=False, cache=False)
 async def apply_page(region: FromPath[str], db: DbDep, request: Request[Any, Any, Any]) -> Response[str]:
-    language = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
-    async with db.acquire() as conn:
-        found = await reference.get_region(conn, region)
-    if found is None:
-        raise UnknownRegion(region=region)
-    name = {"kk": found.name_kk, "ru": found.name_ru, "en": found.name_en}[language]
-    html = _ENV.get_template("apply.html").render(
-        lang=language,
-        text=TEXT[language],
-        region=region,
-        region_name=name,
-        config=json.dumps({"region": region, "lang": language, "text": TEXT[language]}, ensure_ascii=False),
-        script=_SCRIPT,
-    )
-    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})
+    return await render_region_page(request, db, region, template="apply.html", texts=TEXT, page_script=_SCRIPT)

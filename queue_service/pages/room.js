@@ -1,7 +1,7 @@
 // The waiting page: join, poll at the suggested interval, show the place, redirect when admitted.
 (function () {
   "use strict";
-  const cfg = window.KEZEK_ROOM;
+  const cfg = JSON.parse(document.getElementById("config").textContent);
   const t = cfg.text;
   const base = "/v1/rooms/" + encodeURIComponent(cfg.region);
   const storeKey = "kezek-ticket:" + cfg.region;

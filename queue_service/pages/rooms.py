@@ -9,21 +9,16 @@ progress bar, and redirects by itself when admitted.
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import MediaType, Request, Response, get
 from litestar.params import FromPath
 
-from admission import reference
-from admission.errors import Language, UnknownRegion
-from queue_service.i18n import negotiate
+from admission.errors import Language
+from queue_service.pages import render_region_page, script
 from queue_service.resources import DbDep, SettingsDep
 
-_ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
-_SCRIPT = resources.files("queue_service.pages").joinpath("room.js").read_text("utf-8")
+_SCRIPT = script("room.js")
 
 TEXT: dict[Language, dict[str, str]] = {
     "kk": {
@@ -96,23 +91,13 @@ TEXT: dict[Language, dict[str, str]] = {
 async def waiting_page(
     region: FromPath[str], db: DbDep, settings: SettingsDep, request: Request[Any, Any, Any]
 ) -> Response[str]:
-    language = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
-    async with db.acquire() as conn:
-        found = await reference.get_region(conn, region)
-    if found is None:
-        raise UnknownRegion(region=region)
-    name = {"kk": found.name_kk, "ru": found.name_ru, "en": found.name_en}[language]
-    html = _ENV.get_template("room.html").render(
-        lang=language,
-        text=TEXT[language],
-        region=region,
-        region_name=name,
-        demo=found.window_is_demo,
+    return await render_region_page(
+        request,
+        db,
+        region,
+        template="room.html",
+        texts=TEXT,
+        page_script=_SCRIPT,
+        config={"portalAuth": settings.portal_auth},
         portal_auth=settings.portal_auth,
-        config=json.dumps(
-            {"region": region, "lang": language, "text": TEXT[language], "portalAuth": settings.portal_auth},
-            ensure_ascii=False,
-        ),
-        script=_SCRIPT,
     )
-    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})
