@@ -9,6 +9,8 @@ import asyncio
 import datetime as dt
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -154,10 +156,12 @@ def serve(server: str, workers: int | None) -> None:
     settings = Settings.from_env()
     count = workers or settings.workers
     KeySet.load_or_create(settings.signing_key_file)  # created once here, not raced by the workers
+    metrics_dir: str | None = None
     if count > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Several worker processes: /metrics must add up every worker's samples (prometheus_client's
-        # multiprocess mode), so they share a fresh folder for their metric files.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kezek-metrics-")
+        # multiprocess mode), so they share a fresh folder for their metric files, removed at exit.
+        metrics_dir = tempfile.mkdtemp(prefix="kezek-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     if server == "granian":
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
@@ -170,7 +174,25 @@ def serve(server: str, workers: int | None) -> None:
             "--no-access-log", "--log-level", "warning", "queue_service.asgi:create",
         ]  # fmt: skip
     binary = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or argv[0]
-    os.execv(binary, [binary, *argv[1:]])
+    if metrics_dir is None:
+        os.execv(binary, [binary, *argv[1:]])
+    sys.exit(_supervise([binary, *argv[1:]], metrics_dir))
+
+
+def _supervise(argv: list[str], metrics_dir: str) -> int:
+    """Run the server as our child, pass SIGINT/SIGTERM on, and remove the metrics folder when it exits."""
+    server = subprocess.Popen(argv)
+
+    def forward(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+
+    # Ctrl-C in a terminal reaches the server too; forwarding a second one does no harm.
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        return server.wait()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _has(module: str) -> bool:

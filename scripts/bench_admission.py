@@ -32,7 +32,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from devservices import LocalPostgres, pg_directory
+from devservices import LocalPostgres
 
 from admission import db as database
 from admission import reference
@@ -171,7 +171,7 @@ def main() -> None:
     if given:
         asyncio.run(main_async(args, given))
         return
-    with tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp, LocalPostgres(pg_directory(Path(tmp))) as server:
+    with tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp, LocalPostgres(Path(tmp)) as server:
         asyncio.run(main_async(args, server.url))
 
 

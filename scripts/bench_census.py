@@ -31,7 +31,7 @@ from pathlib import Path
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devservices import LocalPostgres, pg_directory
+from devservices import LocalPostgres
 
 from admission import db as database
 from admission import reference
@@ -51,7 +51,7 @@ def postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    with tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp, LocalPostgres(pg_directory(Path(tmp))) as server:
+    with tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp, LocalPostgres(Path(tmp)) as server:
         yield server.url
 
 

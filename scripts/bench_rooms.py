@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import asyncpg  # noqa: E402
 import jwt  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
-from devservices import LocalPostgres, LocalRedis, free_port, pg_directory  # noqa: E402
+from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
 
 from admission import db as database  # noqa: E402
 from admission import reference  # noqa: E402
@@ -332,9 +332,7 @@ def main() -> None:
         redis_url = os.environ.get("KEZEK_REDIS_URL") or stack.enter_context(LocalRedis(tmp / "redis")).url
         database_url = os.environ.get("KEZEK_DATABASE_URL")
         if not database_url:
-            pg_dir = pg_directory(tmp)
-            stack.callback(shutil.rmtree, pg_dir, True)
-            database_url = stack.enter_context(LocalPostgres(pg_dir)).url
+            database_url = stack.enter_context(LocalPostgres(tmp / "postgres")).url
         asyncio.run(redis_call(redis_url, "flush"))
         asyncio.run(prepare_database(database_url))
         env = {

@@ -130,15 +130,18 @@ class LocalRedis:
 class LocalPostgres:
     """A throwaway PostgreSQL cluster on 127.0.0.1 with trust auth for user ``kezek``.
 
-    ``directory`` is where the cluster lives.  When running as root it must be
-    reachable by the ``postgres`` user; :func:`pg_directory` picks one.
+    ``directory`` is where the cluster should live.  As root the cluster runs as
+    ``postgres``; when that user cannot reach ``directory``, :func:`pg_directory`
+    gives a private folder under the system temporary directory instead, and
+    :meth:`stop` removes it (nobody else knows it is there).
     """
 
     user = "kezek"
     database = "kezek"
 
     def __init__(self, directory: Path, port: int | None = None) -> None:
-        self.directory = directory
+        self.directory = pg_directory(directory)
+        self._temporary = self.directory != directory
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -224,6 +227,8 @@ class LocalPostgres:
     def stop(self) -> None:
         # SIGINT is PostgreSQL's "fast shutdown": roll back and exit cleanly.
         _stop(self.proc, signal.SIGINT)
+        if self._temporary:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> LocalPostgres:
         return self.start()
@@ -261,7 +266,7 @@ class Services:
         only: tuple[str, ...] = ("redis", "postgres"),
     ) -> None:
         self.redis = LocalRedis(directory / "redis", redis_port) if "redis" in only else None
-        self.postgres = LocalPostgres(pg_directory(directory / "postgres"), pg_port) if "postgres" in only else None
+        self.postgres = LocalPostgres(directory / "postgres", pg_port) if "postgres" in only else None
 
     def __enter__(self) -> Services:
         if self.redis:

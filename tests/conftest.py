@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from devservices import LocalPostgres, LocalRedis, pg_directory
+from devservices import LocalPostgres, LocalRedis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -56,14 +55,8 @@ def postgres_server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    tmp = Path(tempfile.mkdtemp(prefix="kezek-pgtest-"))
-    directory = pg_directory(tmp)
-    try:
-        with LocalPostgres(directory) as server:
-            yield server.url
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="kezek-pgtest-") as tmp, LocalPostgres(Path(tmp)) as server:
+        yield server.url
 
 
 async def _admin_execute(server_url: str, *statements: str) -> None:
