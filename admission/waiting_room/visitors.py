@@ -81,6 +81,19 @@ class RoomView(msgspec.Struct, kw_only=True):
     free_rate_per_minute: float
 
 
+def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str) -> VisitorView:
+    """A waiting visitor's view; ``eta`` from the caller (the poll path computes it from a float clock)."""
+    return VisitorView(
+        ticket=ticket,
+        status="waiting",
+        position=position,
+        ahead=position - 1,
+        eta_seconds=eta,
+        poll_after_seconds=poll_after(eta, position),
+        opens_at=state.opens_at if phase == "prequeue" else None,
+    )
+
+
 def poll_after(eta_seconds: float, position: int) -> float:
     """Seconds until the next poll, growing with distance from the front, 2-30 s, with ±20 % jitter.
 
@@ -241,16 +254,7 @@ class Visitors:
                     touched = self._touched[region] = set()
                 touched.add(ticket.applicant_iin)
                 position = ticket.seq - state.head
-                eta = state.eta_at(position, ts)
-                return VisitorView(
-                    ticket=ticket_text,
-                    status="waiting",
-                    position=position,
-                    ahead=position - 1,
-                    eta_seconds=eta,
-                    poll_after_seconds=poll_after(eta, position),
-                    opens_at=state.opens_at if phase == "prequeue" else None,
-                )
+                return _waiting(ticket_text, position, state.eta_at(position, ts), state, phase)
         place = await self.room.visit(region, ticket.applicant_iin, now)
         return await self._view(region, ticket.applicant_iin, place, now, ticket=ticket_text)
 
@@ -305,16 +309,7 @@ class Visitors:
         if phase == "closed":
             return VisitorView(ticket=ticket, status="closed", position=0, ahead=0, eta_seconds=0,
                                poll_after_seconds=0)  # fmt: skip
-        eta = state.eta_seconds(position, now)
-        return VisitorView(
-            ticket=ticket,
-            status="waiting",
-            position=position,
-            ahead=position - 1,
-            eta_seconds=eta,
-            poll_after_seconds=poll_after(eta, position),
-            opens_at=state.opens_at if phase == "prequeue" else None,
-        )
+        return _waiting(ticket, position, state.eta_seconds(position, now), state, phase)
 
     async def _view(
         self, region: str, applicant_iin: str, place: Place, now: dt.datetime, ticket: str | None
