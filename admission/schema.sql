@@ -28,6 +28,18 @@ CREATE SCHEMA census;
 CREATE SCHEMA contingent;
 
 --
+-- Name: attach_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.attach_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
+END
+$$;
+
+--
 -- Name: check_digit_ok(bigint); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -44,21 +56,19 @@ CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
 $$;
 
 --
--- Name: create_load(); Type: FUNCTION; Schema: census; Owner: -
+-- Name: create_load(bigint); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.create_load() RETURNS bigint
+CREATE FUNCTION census.create_load(load bigint) RETURNS void
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    load bigint := nextval('census.load_ids');
 BEGIN
+    EXECUTE format('CREATE SCHEMA %I', 'census_work_' || load);
     EXECUTE format(
         'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
         'children_' || load, load
     );
-    EXECUTE format('CREATE OR REPLACE TEMP VIEW census_children_load AS SELECT * FROM census.%I', 'children_' || load);
-    RETURN load;
+    EXECUTE format('CREATE VIEW %I.load_children AS SELECT * FROM census.%I', 'census_work_' || load, 'children_' || load);
 END
 $$;
 
@@ -87,6 +97,22 @@ END
 $$;
 
 --
+-- Name: drop_work(bigint, boolean); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.drop_work(load bigint, keep_load boolean) RETURNS void
+    LANGUAGE plpgsql
+    SET client_min_messages TO 'warning'
+    AS $$
+BEGIN
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', 'census_work_' || load);
+    IF NOT keep_load THEN
+        PERFORM census.drop_load(load);
+    END IF;
+END
+$$;
+
+--
 -- Name: iin_matches_birth_date(bigint, integer); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -106,6 +132,19 @@ CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN length(iin) = 12 AND census.is_digits(iin) THEN census.check_digit_ok(iin::bigint) ELSE false END
+$$;
+
+--
+-- Name: index_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.index_load(load bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
+    EXECUTE format('ANALYZE census.%I', 'children_' || load);
+END
 $$;
 
 --
@@ -135,6 +174,16 @@ CREATE FUNCTION census.is_digits(value text) RETURNS boolean
 $$;
 
 --
+-- Name: lock_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.lock_load(load bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_advisory_lock(7312, load::integer)
+$$;
+
+--
 -- Name: not_covered(boolean, boolean, boolean, text); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -152,20 +201,6 @@ CREATE FUNCTION census.number_of(value text, digits integer) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN octet_length(value) = digits AND ltrim(value, '0123456789') = '' THEN value::bigint END
-$$;
-
---
--- Name: seal_load(bigint); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.seal_load(load bigint) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
-    EXECUTE format('ANALYZE census.%I', 'children_' || load);
-    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
-END
 $$;
 
 --
@@ -191,6 +226,36 @@ CREATE FUNCTION census.split_quoted(line text) RETURNS text[]
     )
     FROM regexp_matches(line || ';', '("(?:[^"]|"")*"|[^;"]*);', 'g') WITH ORDINALITY AS r (m, n)
 $$;
+
+--
+-- Name: sweep_loads(); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.sweep_loads() RETURNS integer
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    found bigint;
+    swept integer := 0;
+BEGIN
+    FOR found IN
+        SELECT substr(nspname, 13)::bigint FROM pg_namespace WHERE nspname ~ '^census_work_[0-9]+$'
+        UNION
+        SELECT substr(relname, 10)::bigint FROM pg_class
+        WHERE relnamespace = 'census'::regnamespace AND relname ~ '^children_[0-9]+$' AND relkind = 'r'
+          AND NOT relispartition AND substr(relname, 10)::bigint NOT IN (
+              SELECT load_id FROM census.snapshots WHERE load_id IS NOT NULL
+          )
+    LOOP
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(7312, found::integer);  -- its import is alive
+        PERFORM census.drop_work(found, EXISTS (
+            SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(format('census.%I', 'children_' || found))
+        ));
+        swept := swept + 1;
+    END LOOP;
+    RETURN swept;
+END
+$_$;
 
 --
 -- Name: ymd_date(integer); Type: FUNCTION; Schema: census; Owner: -
@@ -259,7 +324,7 @@ CREATE TABLE census.attendance_feeds (
 
 CREATE TABLE census.children (
     load_id bigint NOT NULL,
-    iin text NOT NULL,
+    iin text NOT NULL COLLATE pg_catalog."C",
     surname text NOT NULL,
     name text NOT NULL,
     patronymic text DEFAULT ''::text NOT NULL,
@@ -292,6 +357,15 @@ CREATE TABLE census.children (
     CONSTRAINT children_org_kind_check CHECK ((org_kind = ANY (ARRAY['preschool'::text, 'school'::text, 'tvet'::text])))
 )
 PARTITION BY LIST (load_id);
+
+--
+-- Name: days; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.days (
+    dmy text NOT NULL,
+    ymd integer NOT NULL
+);
 
 --
 -- Name: issues; Type: TABLE; Schema: census; Owner: -
@@ -740,6 +814,13 @@ ALTER TABLE ONLY census.attendance_feeds
 
 ALTER TABLE ONLY census.attendance
     ADD CONSTRAINT attendance_pkey PRIMARY KEY (region_slug, month, iin, org_bin);
+
+--
+-- Name: days days_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.days
+    ADD CONSTRAINT days_pkey PRIMARY KEY (dmy);
 
 --
 -- Name: issues issues_pkey; Type: CONSTRAINT; Schema: census; Owner: -

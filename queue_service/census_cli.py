@@ -18,6 +18,7 @@ import click
 import msgspec
 
 from admission.census import importer, reports, synthetic
+from admission.db import Pool
 from admission.reference import KZ
 
 T = TypeVar("T")
@@ -29,6 +30,12 @@ def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     from queue_service.cli import _run as run
 
     return run(work)
+
+
+def _run_pool(work: Callable[[Pool], Awaitable[T]], size: int) -> T:
+    from queue_service.cli import _run_pool as run
+
+    return run(work, size)
 
 
 def _now() -> dt.datetime:
@@ -66,14 +73,20 @@ def import_command(region: str, persons: Path, bbazh: Path, as_of: dt.datetime |
     day = as_of.date() if as_of else _now().date()
     total = persons.stat().st_size + bbazh.stat().st_size
 
-    async def work(conn: asyncpg.Connection) -> tuple[importer.ImportReport, list[reports.Issue]]:
+    async def work(pool: Pool) -> tuple[importer.ImportReport, list[reports.Issue]]:
         with click.progressbar(length=total, label="reading the extracts", file=sys.stderr) as bar:
-            report = await importer.import_extract(
-                conn, region, persons, bbazh, as_of=day, now=_now(), progress=bar.update
-            )
-        return report, await reports.list_issues(conn, report.snapshot_id, show_issues)
 
-    report, issues = _run(work)
+            def step(what: str) -> None:
+                bar.label = what
+                bar.render_progress()
+
+            report = await importer.import_extract(
+                pool, region, persons, bbazh, as_of=day, now=_now(), progress=bar.update, step=step
+            )
+        async with pool.acquire() as conn:
+            return report, await reports.list_issues(conn, report.snapshot_id, show_issues)
+
+    report, issues = _run_pool(work, importer.IMPORT_CONNECTIONS)
     click.echo(
         f"{region} {report.period:%Y-%m}: {report.persons_rows} persons rows, {report.bbazh_rows} ББАЖ rows → "
         f"{report.children} children; {report.rejected} rows rejected, {report.warnings} warnings"

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,17 +31,35 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    settings = Settings.from_env()
+    """Run ``work`` on a connection to the configured database, its errors as click's."""
 
-    async def main() -> T:
-        conn = await asyncpg.connect(settings.database_url)
+    async def main(url: str) -> T:
+        conn = await asyncpg.connect(url)
         try:
             return await work(conn)
         finally:
             await conn.close()
 
+    return _run_main(main)
+
+
+def _run_pool(work: Callable[[database.Pool], Awaitable[T]], size: int) -> T:
+    """Run ``work`` on a pool of up to ``size`` connections to the configured database, its errors as click's."""
+
+    async def main(url: str) -> T:
+        pool = await database.create_pool(url, min_size=1, max_size=size)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    return _run_main(main)
+
+
+def _run_main(main: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    settings = Settings.from_env()
     try:
-        return asyncio.run(main())
+        return asyncio.run(main(settings.database_url))
     except KezekError as exc:
         raise click.ClickException(exc.message("en") + (f" ({exc.detail})" if exc.detail else "")) from exc
     except (OSError, asyncpg.PostgresError) as exc:

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import os
 import sys
 import tempfile
@@ -101,15 +102,23 @@ async def run(url: str, children: int) -> None:
         await conn.execute("VACUUM ANALYZE contingent.enrolments")
 
         baseline = await baseline_copy(conn, files)
-        fresh = await asyncpg.connect(url)  # as `kezek census import` has: a session of its own
+        # As `kezek census import` has: a pool of its own, the sessions fresh.
+        pool = await database.create_pool(
+            url, min_size=importer.IMPORT_CONNECTIONS, max_size=importer.IMPORT_CONNECTIONS
+        )
         try:
             started = time.perf_counter()
+            steps: list[tuple[float, str]] = []
             report = await importer.import_extract(
-                fresh, REGION, files / "persons.csv", files / "bbazh.csv", as_of=AS_OF, now=NOW
-            )
+                pool, REGION, files / "persons.csv", files / "bbazh.csv", as_of=AS_OF, now=NOW,
+                step=lambda what: steps.append((time.perf_counter() - started, what)),
+            )  # fmt: skip
             took = time.perf_counter() - started
         finally:
-            await fresh.close()
+            await pool.close()
+        stages = [*steps, (took, "done")]
+        for (at, what), (until, _) in itertools.pairwise(stages):
+            print(f"    {until - at:5.1f} s  {what}")
         rows = report.persons_rows + report.bbazh_rows
         print(f"import: {rows:,} rows ({report.persons_rows:,} persons + {report.bbazh_rows:,} ББАЖ) → "
               f"{report.children:,} children, {report.rejected} rejected, {report.warnings} warnings")  # fmt: skip

@@ -1,20 +1,26 @@
 """Importing the extracts into a quarterly snapshot, and the cross-check.
 
-The files are streamed into temporary staging tables with COPY, then every
-step is one set-based statement (``admission/sql/census.sql``): judge each
-row, record the bad ones (file, line, reason), merge the two extracts into one
-row per ИИН, categorise.  The import is one transaction, so a failure leaves
-the previous content of the snapshot as it was; running it twice on the same
-files gives the same snapshot.
+The files are streamed into staging tables with COPY, then every step is one
+set-based statement (``admission/sql/census.sql``): judge each row, record the
+bad ones (file, line, reason), merge the two extracts into one row per ИИН,
+categorise.  An import keeps both cores of the database busy on two
+connections: the two extracts are loaded and checked side by side, then the
+two halves of the ИИН space merged side by side, into a load table no reader
+sees.  One last transaction records the bad rows and puts the new load in
+place of the snapshot's previous one, so a failure anywhere leaves the
+snapshot as it was; running the import twice on the same files gives the same
+snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 from asyncpg import DataError
@@ -31,11 +37,17 @@ from admission.census.formats import (
     read_lines,
     read_rows,
 )
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, Pool
 from admission.errors import InvalidInput, UnknownRegion
 
 CENSUS_MONTHS = (3, 6, 9, 12)
-Progress = Callable[[int], None]
+IMPORT_CONNECTIONS = 2  # an import holds two connections of its pool at once
+Progress = Callable[[int], None]  # bytes of the files read
+Step = Callable[[str], None]  # what the import does next, for people watching
+
+log = logging.getLogger(__name__)
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,8 +129,8 @@ async def _plain_chunks(handle: BinaryIO, progress: Progress | None, sent: list[
         yield chunk
 
 
-async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...], progress: Progress | None) -> None:
-    """Load the lines of ``path`` into ``census_raw_<kind>``; the view ``census_stage_<kind>`` splits them.
+async def _copy(conn: Connection, table: str, path: Path, progress: Progress | None) -> None:
+    """Load the lines of ``path`` (its header checked) into ``table``; a view over it splits them.
 
     Fast path, tried first: COPY streams the file and PostgreSQL cuts the
     lines (and strips their ending) while checking the bytes are UTF-8.  When
@@ -128,8 +140,6 @@ async def _copy(conn: Connection, kind: str, path: Path, columns: tuple[str, ...
     undecodable lines flagged for the checks to reject.  (No separate pass
     over the file decides beforehand: that pass cost as much as the COPY.)
     """
-    table = f"census_raw_{kind}"
-    await asyncio.to_thread(check_header, path, columns)
     sent = [0]
     try:
         async with conn.transaction():  # a savepoint: a refused COPY leaves no line behind
@@ -177,7 +187,7 @@ async def ensure_region(conn: Connection, region: str) -> None:
 
 
 async def import_extract(
-    conn: Connection,
+    pool: Pool,
     region: str,
     persons: Path,
     bbazh: Path,
@@ -185,6 +195,7 @@ async def import_extract(
     as_of: dt.date,
     now: dt.datetime,
     progress: Progress | None = None,
+    step: Step | None = None,
 ) -> ImportReport:
     """Import the МО АЖ persons extract and the ББАЖ extract of ``region`` taken on ``as_of``.
 
@@ -192,10 +203,104 @@ async def import_extract(
     completed (SnapshotCompleted otherwise); other quarters are untouched.
     Bad rows are recorded in ``census.issues`` and the rest imported,
     categorised and cross-checked against the contingent as it is now (run
-    :func:`cross_check` again when the contingent moves on).
+    :func:`cross_check` again when the contingent moves on).  Holds two
+    connections of ``pool`` (IMPORT_CONNECTIONS) while it runs.  ``progress``
+    hears of the bytes read, ``step`` of each stage as it begins.
     """
     period = census_period(as_of)
-    await ensure_region(conn, region)
+    await asyncio.to_thread(check_header, persons, PERSONS_COLUMNS)
+    await asyncio.to_thread(check_header, bbazh, BBAZH_COLUMNS)
+    load: int | None = None
+    attached = False
+    try:
+        async with pool.acquire() as lead, pool.acquire() as helper:
+            await ensure_region(lead, region)
+            if await lead.fetchval(QUERIES["census_snapshot_completed"], region, period):
+                raise SnapshotCompleted(region=region, period=period.isoformat())
+            await lead.execute(QUERIES["census_sweep_loads"])
+            load = await lead.fetchval(QUERIES["census_next_load"])
+            await lead.execute(QUERIES["census_lock_load"], load)
+            await lead.execute(QUERIES["census_create_load"], load)
+            for conn in (lead, helper):
+                await conn.execute(QUERIES["census_use_work"], load)
+            await lead.execute(QUERIES["census_create_staging"])
+            _tell(step, "reading and checking the rows")
+            persons_rows, bbazh_rows = await _both(
+                _stage(lead, "persons", persons, as_of, progress), _stage(helper, "bbazh", bbazh, as_of, progress)
+            )
+            _tell(step, "merging the two extracts")
+            merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, _months_back(period, 2), period)
+            await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1))
+            _tell(step, "indexing the children, recording the bad rows")
+            indexing = asyncio.ensure_future(helper.execute(QUERIES["census_index_load"], load))
+            try:
+                report = await _put_in_place(
+                    lead, region, period, as_of, now, persons, bbazh, load, (persons_rows, bbazh_rows), indexing
+                )
+            finally:
+                await _settle(indexing)
+            attached = True
+    finally:
+        if load is not None:
+            await _drop_work(pool, load, keep_load=attached)
+    return report
+
+
+def _tell(step: Step | None, what: str) -> None:
+    if step is not None:
+        step(what)
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run both at once; when one fails, the other is cancelled and the first failure raised."""
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        return await asyncio.gather(one, two)
+    except BaseException:
+        await _settle(one)
+        await _settle(two)
+        raise
+
+
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` unless done and wait for it to end (its outcome is someone else's to report)."""
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
+async def _stage(conn: Connection, kind: str, path: Path, as_of: dt.date, progress: Progress | None) -> int:
+    """Load one extract and judge its rows into ``<kind>_checked``; returns its rows (blank lines are not)."""
+    async with conn.transaction():
+        await _tune_for_bulk(conn)
+        await _copy(conn, f"raw_{kind}", path, progress)
+        status = await conn.execute(QUERIES[f"census_check_{kind}"], _ymd(as_of))
+        await conn.execute(QUERIES[f"census_mark_duplicate_{kind}"])
+        await conn.execute(QUERIES[f"census_analyze_{kind}"])
+    return int(status.split()[-1])  # "SELECT <rows>"
+
+
+async def _merge(
+    conn: Connection, load: int, as_of: int, year_start: int, region: str, first: dt.date, last: dt.date, *, half: int
+) -> None:
+    async with conn.transaction():
+        await _tune_for_bulk(conn)
+        await conn.execute(QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half)
+
+
+async def _put_in_place(
+    conn: Connection,
+    region: str,
+    period: dt.date,
+    as_of: dt.date,
+    now: dt.datetime,
+    persons: Path,
+    bbazh: Path,
+    load: int,
+    rows: tuple[int, int],
+    indexing: Awaitable[object],
+) -> ImportReport:
+    """The import's last transaction: the snapshot takes the new load (once ``indexing`` is done) and its issues."""
     async with conn.transaction():
         await _tune_for_bulk(conn)
         taken = await conn.fetchrow(
@@ -204,47 +309,35 @@ async def import_extract(
         if taken is None:
             raise SnapshotCompleted(region=region, period=period.isoformat())
         snapshot_id, previous_load = taken["id"], taken["load_id"]
-        load = await conn.fetchval(QUERIES["census_create_load"])
         await conn.execute(QUERIES["census_clear_issues"], snapshot_id)
-        await conn.execute(QUERIES["census_create_staging"])
-        await _copy(conn, "persons", persons, PERSONS_COLUMNS, progress)
-        await _copy(conn, "bbazh", bbazh, BBAZH_COLUMNS, progress)
-        await conn.execute(QUERIES["census_check_persons"], _ymd(as_of))
-        await conn.execute(QUERIES["census_check_bbazh"], _ymd(as_of))
-        await conn.execute(QUERIES["census_analyze_checked"])
-        counted = await conn.fetchrow(QUERIES["census_checked_rows"])
-        assert counted is not None
-        persons_rows, bbazh_rows = counted["persons"], counted["bbazh"]
-        await conn.execute(QUERIES["census_mark_duplicate_persons"])
-        await conn.execute(QUERIES["census_mark_duplicate_bbazh"])
         await conn.execute(QUERIES["census_record_rejects"], region, snapshot_id, persons.name, bbazh.name)
-        await conn.execute(
-            QUERIES["census_merge_children"],
-            load,
-            _ymd(as_of),
-            _ymd(school_year_start(as_of)),
-            region,
-            _months_back(period, 2),
-            period,
-        )
         await conn.execute(QUERIES["census_record_warnings"], region, snapshot_id, bbazh.name)
-        await conn.execute(QUERIES["census_seal_load"], load)
+        await indexing
+        await conn.execute(QUERIES["census_attach_load"], load)
         await conn.execute(QUERIES["census_mark_cross_checked"], snapshot_id, now)
-        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows)
+        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, *rows)
         if previous_load is not None:
             await conn.execute(QUERIES["census_drop_load"], previous_load)
-        await conn.execute(QUERIES["census_empty_staging"])
     assert finished is not None
     return ImportReport(
         snapshot_id=snapshot_id,
         region=region,
         period=period,
-        persons_rows=persons_rows,
-        bbazh_rows=bbazh_rows,
+        persons_rows=rows[0],
+        bbazh_rows=rows[1],
         children=finished["children"],
         rejected=finished["rejected"],
         warnings=finished["warnings"],
     )
+
+
+async def _drop_work(pool: Pool, load: int, *, keep_load: bool) -> None:
+    """Drop the import's scratch schema, and its load unless attached; a failure is left to the next import's sweep."""
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(QUERIES["census_drop_work"], load, keep_load)
+    except Exception:
+        log.warning("census load %s: scratch not dropped now, the next import sweeps it", load, exc_info=True)
 
 
 async def get_snapshot(conn: Connection, region: str, period: dt.date | None = None) -> Snapshot:
@@ -305,7 +398,8 @@ async def import_attendance(
         await conn.execute(QUERIES["census_delete_attendance_issues"], region, month)
         await conn.execute(QUERIES["census_insert_attendance_feed"], region, month, now, path.name)
         await conn.execute(QUERIES["census_create_attendance_staging"])
-        await _copy(conn, "attendance", path, ATTENDANCE_COLUMNS, progress)
+        await asyncio.to_thread(check_header, path, ATTENDANCE_COLUMNS)
+        await _copy(conn, "census_raw_attendance", path, progress)
         row = await conn.fetchrow(QUERIES["census_load_attendance"], region, month, path.name)
     assert row is not None
     return AttendanceReport(region=region, month=month, rows=row["rows"], rejected=row["rejected"])

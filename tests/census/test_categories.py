@@ -41,7 +41,9 @@ async def _categories(conn: asyncpg.Connection, snapshot_id: int) -> dict[str, s
     return {r["iin"]: {c for c in CATEGORIES if r[c]} for r in rows}
 
 
-async def test_each_category_on_hand_made_children(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_each_category_on_hand_made_children(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     five = iin(dt.date(2021, 3, 1))  # 5 on 1 September 2026: preschool age, in a kindergarten
     six_by_sep1 = iin(dt.date(2020, 9, 1))  # 6 on 1 September 2026: school age, enrolled
     six_after_sep1 = iin(dt.date(2020, 9, 2))  # turns 6 on 2 September: still preschool age
@@ -77,7 +79,7 @@ async def test_each_category_on_hand_made_children(conn: asyncpg.Connection, tmp
     for child in (six_by_sep1, private_pupil, kandas, foreign, stateless, enrolled):
         await enrol(conn, child, SCHOOL)
 
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
 
     assert await _categories(conn, report.snapshot_id) == {
         five: {"preschool_age"},
@@ -99,7 +101,7 @@ async def test_each_category_on_hand_made_children(conn: asyncpg.Connection, tmp
 
 
 async def test_systematic_truants_come_from_the_monthly_attendance_feed(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     ten_days = iin(dt.date(2013, 1, 1))
     nine_days = iin(dt.date(2013, 1, 2))
@@ -109,7 +111,7 @@ async def test_systematic_truants_come_from_the_monthly_attendance_feed(
     persons, bbazh = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k) for k in kids])
     for kid in kids:
         await enrol(conn, kid, SCHOOL)
-    await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     september = write_attendance(
         tmp_path / "attendance-09.csv",
         [
@@ -143,7 +145,7 @@ async def test_systematic_truants_come_from_the_monthly_attendance_feed(
 
 
 async def test_not_covered_follows_the_contingent_through_admissions_withdrawals_and_transfers(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     admitted = iin(dt.date(2020, 5, 5))  # 6: due for grade 1
     withdrawn = iin(dt.date(2020, 6, 6))
@@ -153,7 +155,7 @@ async def test_not_covered_follows_the_contingent_through_admissions_withdrawals
     persons, bbazh = write_extracts(tmp_path, [person(k) for k in kids], [])
     for kid in (withdrawn, moved, left):
         await enrol(conn, kid, SCHOOL)
-    snapshot = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    snapshot = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     listed = {c.iin for c in await reports.list_children(conn, snapshot.snapshot_id, "not_covered")}
     assert listed == {admitted}
 

@@ -84,7 +84,7 @@ async def test_the_due_list_of_a_school_territory_follows_applications_acceptanc
         ],
         [pupil(k, org=PRESCHOOL, kind="preschool") for k in (confirmed, nothing_yet)],
     )
-    await importer.import_extract(conn, REGION, persons, bbazh, as_of=JUNE, now=FILED)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=JUNE, now=FILED)
     await importer.replace_territories(conn, {SCHOOL: [importer.TerritoryArea(locality="Астана", district=here)]})
 
     await _apply(conn, keys, confirmed, SCHOOL)
@@ -134,7 +134,7 @@ async def test_not_covered_agrees_with_the_contingent_store_after_withdrawals_an
 
     september = dt.date(2026, 9, 10)  # the September census: now they are of school age
     persons, bbazh = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k, grade="1") for k in kids])
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=september, now=FILED)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=september, now=FILED)
     assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "not_covered")] == []
 
     await withdraw(conn, await _application_id(conn, withdrawn), tokens[withdrawn], FILED + dt.timedelta(days=95))
@@ -159,11 +159,11 @@ async def test_not_covered_agrees_with_the_contingent_store_after_withdrawals_an
 
 
 async def test_a_school_admin_reads_its_due_list_over_http(
-    client: AsyncTestClient[Litestar], keys: KeySet, conn: asyncpg.Connection, tmp_path: Path
+    client: AsyncTestClient[Litestar], keys: KeySet, conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     child = iin(dt.date(2020, 2, 2))
     persons, bbazh = write_extracts(tmp_path, [person(child, district="")], [])
-    await importer.import_extract(conn, REGION, persons, bbazh, as_of=JUNE, now=FILED)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=JUNE, now=FILED)
     await importer.replace_territories(conn, {SCHOOL: [importer.TerritoryArea(locality="Астана")]})
     await _apply(conn, keys, child, SCHOOL)
     token = mint_admin_token(keys, "director", "school", region=REGION, school=SCHOOL)

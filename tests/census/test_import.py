@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -36,7 +37,9 @@ async def _children(conn: asyncpg.Connection, snapshot_id: int) -> list[dict[str
     return [{k: v for k, v in r.items() if k != "load_id"} for r in rows]
 
 
-async def test_the_two_extracts_merge_into_one_record_per_child(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_the_two_extracts_merge_into_one_record_per_child(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     both = iin(dt.date(2015, 4, 2))
     register_only = iin(dt.date(2012, 1, 20), male=False)
     education_only = iin(dt.date(2016, 7, 7))
@@ -45,7 +48,7 @@ async def test_the_two_extracts_merge_into_one_record_per_child(conn: asyncpg.Co
         [person(both, locality="Астана", district="2-шағын аудан"), person(register_only, registered=False)],
         [pupil(both, grade="5"), pupil(education_only, surname="Сейітов", name="Айдос")],
     )
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 2, 3, 0)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert set(rows) == {both, register_only, education_only}
@@ -64,7 +67,7 @@ async def test_the_two_extracts_merge_into_one_record_per_child(conn: asyncpg.Co
 
 
 async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_imported(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     good = [iin(dt.date(2014, 3, d)) for d in (1, 2, 3)]
     bad_check = iin(dt.date(2014, 5, 5))
@@ -98,7 +101,7 @@ async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_i
     with persons.open("ab") as out:
         out.write(b"\xff\xfe;" + ";".join(person(good[2])[1:]).encode() + b"\r\n")
 
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
 
     issues = await reports.list_issues(conn, report.snapshot_id)
     found = {(i.file, i.line, i.code, i.severity) for i in issues}
@@ -126,16 +129,18 @@ async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_i
     assert rows[good[1]]["surname"] == "Ахметов"  # the persons register wins over ББАЖ's spelling
 
 
-async def test_importing_the_same_files_twice_gives_the_same_snapshot(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_importing_the_same_files_twice_gives_the_same_snapshot(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     kids = [iin(dt.date(2010 + n, 2, 3)) for n in range(8)]
     broken = person(kids[0])
     broken[0] = "12345"
     persons, bbazh = write_extracts(
         tmp_path, [person(k) for k in kids[:6]] + [broken], [pupil(k) for k in kids[3:]] + [exempt_child(kids[1])]
     )
-    first = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    first = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     before = (await _children(conn, first.snapshot_id), await reports.list_issues(conn, first.snapshot_id))
-    second = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    second = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     after = (await _children(conn, second.snapshot_id), await reports.list_issues(conn, second.snapshot_id))
     assert second.snapshot_id == first.snapshot_id
     assert (second.children, second.rejected) == (first.children, first.rejected) == (8, 1)
@@ -143,16 +148,20 @@ async def test_importing_the_same_files_twice_gives_the_same_snapshot(conn: asyn
     assert len(await importer.list_snapshots(conn, REGION)) == 1
 
 
-async def test_the_next_quarter_keeps_the_previous_snapshot(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_the_next_quarter_keeps_the_previous_snapshot(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     kids = [iin(dt.date(2014, 1, d)) for d in range(1, 6)]
     newcomer = iin(dt.date(2015, 5, 5))
     september = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k) for k in kids], "-09")
     december = write_extracts(tmp_path, [person(k) for k in [*kids[1:], newcomer]], [], "-12")
-    sept = await importer.import_extract(conn, REGION, *september, as_of=AS_OF, now=NOW)
+    sept = await importer.import_extract(db_pool, REGION, *september, as_of=AS_OF, now=NOW)
     await reports.mark_complete(conn, REGION_ADMIN, REGION, AS_OF, NOW)
     dec_day = dt.date(2026, 12, 5)
-    dec = await importer.import_extract(conn, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=86))
-    dec_again = await importer.import_extract(conn, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=87))
+    dec = await importer.import_extract(db_pool, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=86))
+    dec_again = await importer.import_extract(
+        db_pool, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=87)
+    )
     assert dec.snapshot_id == dec_again.snapshot_id != sept.snapshot_id
     history = await importer.list_snapshots(conn, REGION)
     assert [(s.period, s.children) for s in history] == [(dt.date(2026, 12, 1), 5), (dt.date(2026, 9, 1), 5)]
@@ -160,33 +169,33 @@ async def test_the_next_quarter_keeps_the_previous_snapshot(conn: asyncpg.Connec
     assert {r["iin"] for r in await _children(conn, dec.snapshot_id)} == {*kids[1:], newcomer}
     # The completed September census is frozen: re-importing it is refused and changes nothing.
     with pytest.raises(SnapshotCompleted):
-        await importer.import_extract(conn, REGION, *december, as_of=AS_OF, now=NOW)
+        await importer.import_extract(db_pool, REGION, *december, as_of=AS_OF, now=NOW)
     assert {r["iin"] for r in await _children(conn, sept.snapshot_id)} == set(kids)
 
 
 async def test_a_file_of_another_format_is_refused_before_anything_changes(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     kid = iin(dt.date(2014, 2, 2))
     persons, bbazh = write_extracts(tmp_path, [person(kid)], [pupil(kid)])
-    await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     with pytest.raises(BadExtractFile) as caught:  # the ББАЖ file given as the persons extract
-        await importer.import_extract(conn, REGION, bbazh, bbazh, as_of=AS_OF, now=NOW)
+        await importer.import_extract(db_pool, REGION, bbazh, bbazh, as_of=AS_OF, now=NOW)
     assert ";".join(PERSONS_COLUMNS) in str(caught.value)
     snapshot = await importer.get_snapshot(conn, REGION)
     assert (snapshot.children, snapshot.persons_file) == (1, "persons.csv")
 
 
-async def test_the_census_is_quarterly(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_the_census_is_quarterly(conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path) -> None:
     kid = iin(dt.date(2014, 2, 2))
     persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
     with pytest.raises(NotACensusMonth):
-        await importer.import_extract(conn, REGION, persons, bbazh, as_of=dt.date(2026, 10, 1), now=NOW)
+        await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=dt.date(2026, 10, 1), now=NOW)
     assert await importer.list_snapshots(conn, REGION) == []
 
 
 async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export_them(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     first, second, third = (iin(dt.date(2013, 3, d)) for d in (4, 5, 6))
     quoted = person(first)
@@ -195,39 +204,98 @@ async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export
     with persons.open("a", encoding="utf-8", newline="") as out:
         out.write("\r\n")  # line 4: blank, not a row
         out.write(";".join(person(third)[:5]) + "\r\n")  # line 5: too few fields
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     assert (report.persons_rows, report.children, report.rejected) == (3, 2, 1)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[first]["address"] == 'Астана; "Нұр Әлем" ТК, 5'
     assert [(i.line, i.code) for i in await reports.list_issues(conn, report.snapshot_id)] == [(5, "field_count")]
 
 
-async def test_readers_are_not_locked_out_while_an_import_fills_and_attaches_its_load(
+async def _leftovers(conn: asyncpg.Connection) -> list[str]:
+    """Scratch schemas, and load tables outside the partition tree: what an import must not leave behind."""
+    rows = await conn.fetch(
+        "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'census_work_%'"
+        " UNION ALL SELECT relname FROM pg_class WHERE relnamespace = 'census'::regnamespace"
+        " AND relname ~ '^children_[0-9]+$' AND relkind = 'r' AND NOT relispartition"
+    )
+    return sorted(r["name"] for r in rows)
+
+
+async def test_readers_see_the_previous_load_unblocked_until_the_import_commits(
     db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    kid = iin(dt.date(2014, 7, 7))
-    persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
-    async with db_pool.acquire() as setup:
-        done = await importer.import_extract(setup, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
-    async with db_pool.acquire() as importing, db_pool.acquire() as reading:
-        await reading.execute("SET lock_timeout = '1s'")
-        async with importing.transaction():  # what import_extract does, held open between its steps
-            load = await importing.fetchval("SELECT census.create_load()")
-            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
-            await importing.execute(
-                "INSERT INTO census_children_load (load_id, iin, surname, name, birth_date, age, in_persons, in_bbazh,"
-                " preschool_age, school_age, not_subject, tvet, non_state, foreign_stateless)"
-                " VALUES ($1, $2, 'А', 'Б', '2014-07-07', 12, true, false, false, true, false, false, false, false)",
-                load,
-                kid,
-            )
-            await importing.execute("SELECT census.seal_load($1)", load)
-            assert (await reports.category_counts(reading, done.snapshot_id)).children == 1
-            assert await reading.fetchval("SELECT count(*) FROM census.children") == 1  # not yet committed
+    kids = [iin(dt.date(2014, 7, d)) for d in range(1, 4)]
+    done = await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kids[0])], []),
+                                         as_of=AS_OF, now=NOW)  # fmt: skip
+    second = tmp_path / "second"
+    second.mkdir()
+    files = write_extracts(second, [person(k) for k in kids], [pupil(k) for k in kids])
+    seen: list[int] = []
+    importing = True
+
+    async def read() -> None:
+        async with db_pool.acquire() as reading:
+            await reading.execute("SET lock_timeout = '1s'")  # a reader blocked by the import would fail
+            while importing:
+                seen.append((await reports.category_counts(reading, done.snapshot_id)).children)
+                await asyncio.sleep(0)
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.05)
+    try:
+        again = await importer.import_extract(db_pool, REGION, *files, as_of=AS_OF, now=NOW)
+    finally:
+        importing = False
+        await reader
+    assert again.children == 3
+    assert seen[0] == 1, seen
+    assert set(seen) <= {1, 3}, seen
+    assert seen == sorted(seen), seen  # the old load until the new one, never both or none
+    async with db_pool.acquire() as conn:
+        assert (await reports.category_counts(conn, done.snapshot_id)).children == 3
+        assert await _leftovers(conn) == []
+
+
+async def test_a_failed_import_leaves_the_snapshot_as_it_was_and_nothing_behind(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    kids = [iin(dt.date(2015, 3, d)) for d in range(1, 4)]
+    first = await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kids[0])], []),
+                                          as_of=AS_OF, now=NOW)  # fmt: skip
+    before = await importer.get_snapshot(conn, REGION)
+    await conn.execute(
+        "CREATE FUNCTION pg_temp.fail() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'the database went away'; END $$;"
+        " CREATE TRIGGER fail BEFORE UPDATE ON census.snapshots FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
+    )  # the import's last transaction fails, after both halves were merged into the new load
+    second = tmp_path / "second"
+    second.mkdir()
+    with pytest.raises(asyncpg.RaiseError, match="went away"):
+        await importer.import_extract(db_pool, REGION, *write_extracts(second, [person(k) for k in kids], []),
+                                      as_of=AS_OF, now=NOW)  # fmt: skip
+    assert await importer.get_snapshot(conn, REGION) == before
+    assert (await reports.category_counts(conn, first.snapshot_id)).children == 1
+    assert await _leftovers(conn) == []
+
+
+async def test_an_import_sweeps_what_a_dead_import_left_and_spares_a_live_one(
+    db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    async with db_pool.acquire() as dead, db_pool.acquire() as alive:
+        loads = []
+        for conn in (dead, alive):
+            load = await conn.fetchval("SELECT nextval('census.load_ids')")
+            await conn.execute("SELECT census.lock_load($1); SELECT census.create_load($1)".replace("$1", str(load)))
+            loads.append(load)
+        await dead.close()  # killed: its lock is gone with its session, its tables stay
+        kid = iin(dt.date(2016, 1, 1))
+        await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kid)], []),
+                                      as_of=AS_OF, now=NOW)  # fmt: skip
+        assert await _leftovers(alive) == [f"census_work_{loads[1]}", f"children_{loads[1]}"]
 
 
 async def test_files_copy_refuses_are_read_line_by_line_with_nothing_lost(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     first, second, third = (iin(dt.date(2013, 4, d)) for d in (4, 5, 6))
     odd_address = person(second)
@@ -236,21 +304,23 @@ async def test_files_copy_refuses_are_read_line_by_line_with_nothing_lost(
     with bbazh.open("ab") as out:  # a CRLF file with one line ending LF: COPY refuses mixed endings
         out.write(";".join(pupil(second)).encode() + b"\n")
         out.write(";".join(pupil(third)).encode() + b"\r\n")
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 3, 3, 0)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[second]["address"] == "Астана\x02 5-үй"
     assert (rows[second]["in_bbazh"], rows[third]["in_bbazh"], rows[third]["in_persons"]) == (True, True, False)
 
 
-async def test_coded_values_outside_their_lists_are_rejected(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_coded_values_outside_their_lists_are_rejected(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     kids = [iin(dt.date(2012, 5, d)) for d in range(1, 12)]
     citizenships = ["KZ", "XXA", "RU", "kz", "K1", "KAZ", "Қ"]  # lines 2-8: the first three are fine
     persons_rows = [person(k, citizenship=c) for k, c in zip(kids, citizenships, strict=False)]
     grades = ["0", "09", "12", "1a", "012", "", "13", "-1"]  # ББАЖ lines 2-9: the first three are fine
     bbazh_rows = [pupil(k, grade=g) for k, g in zip(kids, grades, strict=False)]
     persons, bbazh = write_extracts(tmp_path, persons_rows, bbazh_rows)
-    report = await importer.import_extract(conn, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     issues = {
         (i.file, i.line) for i in await reports.list_issues(conn, report.snapshot_id) if i.code == "invalid_value"
     }

@@ -42,12 +42,14 @@ def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(15), KZ)
 
 
-async def test_each_region_status_against_20_september_and_15_october(conn: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_each_region_status_against_20_september_and_15_october(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     kid = iin(dt.date(2014, 2, 2))
     files = write_extracts(tmp_path, [person(kid)], [pupil(kid)])
-    await importer.import_extract(conn, "astana", *files, as_of=AS_OF, now=NOW)
-    await importer.import_extract(conn, "abai", *files, as_of=AS_OF, now=NOW)
-    await importer.import_extract(conn, "zhetisu", *files, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, "astana", *files, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, "abai", *files, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, "zhetisu", *files, as_of=AS_OF, now=NOW)
 
     def status(statuses: list[reports.RegionStatus], region: str) -> tuple[str, str]:
         found = next(s for s in statuses if s.region == region)
@@ -83,14 +85,14 @@ async def test_each_region_status_against_20_september_and_15_october(conn: asyn
 
 
 async def test_admins_see_the_census_in_their_scope_only(
-    client: AsyncTestClient[Litestar], keys: KeySet, conn: asyncpg.Connection, tmp_path: Path
+    client: AsyncTestClient[Litestar], keys: KeySet, conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     near = iin(dt.date(2014, 4, 4))  # lives in school №1's territory, not in the contingent
     far = iin(dt.date(2014, 5, 5))  # lives elsewhere in Astana
     files = write_extracts(
         tmp_path, [person(near, district="1-шағын аудан"), person(far, district="9-шағын аудан")], []
     )
-    await importer.import_extract(conn, REGION, *files, as_of=AS_OF, now=NOW)
+    await importer.import_extract(db_pool, REGION, *files, as_of=AS_OF, now=NOW)
     region_admin = _token(keys, "region", region=REGION)
     school_admin = _token(keys, "school", region=REGION, school=SCHOOL)
 
