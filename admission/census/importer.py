@@ -172,9 +172,14 @@ async def _tune_for_bulk(conn: Connection) -> None:
 
     JIT compilation costs seconds on these wide expressions and gains nothing;
     sorts and hashes of a million rows should stay in memory, and so should
-    the sort that builds a load's index.
+    the sort that builds a load's index.  No parallel workers: the import
+    already keeps two backends busy, and more processes than cores only take
+    turns (measured: slower).
     """
-    await conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '256MB'")
+    await conn.execute(
+        "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '256MB'"
+        "; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL max_parallel_maintenance_workers = 0"
+    )
     # Staging lives in temporary tables, whose buffers are per session (8 MB
     # by default) and can only grow before the session's first temporary table.
     if await conn.fetchval("SELECT pg_my_temp_schema() = 0"):
@@ -232,7 +237,7 @@ async def import_extract(
             merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, _months_back(period, 2), period)
             await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1))
             _tell(step, "indexing the children, recording the bad rows")
-            indexing = asyncio.ensure_future(helper.execute(QUERIES["census_index_load"], load))
+            indexing = asyncio.ensure_future(_index(helper, load))
             try:
                 report = await _put_in_place(
                     lead, region, period, as_of, now, persons, bbazh, load, (persons_rows, bbazh_rows), indexing
@@ -286,6 +291,12 @@ async def _merge(
     async with conn.transaction():
         await _tune_for_bulk(conn)
         await conn.execute(QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half)
+
+
+async def _index(conn: Connection, load: int) -> None:
+    async with conn.transaction():
+        await _tune_for_bulk(conn)
+        await conn.execute(QUERIES["census_index_load"], load)
 
 
 async def _put_in_place(

@@ -278,6 +278,27 @@ async def test_a_failed_import_leaves_the_snapshot_as_it_was_and_nothing_behind(
     assert await _leftovers(conn) == []
 
 
+async def test_two_imports_of_one_quarter_at_once_leave_one_whole_snapshot(
+    db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    sets = []
+    for size in (3, 5):
+        folder = tmp_path / str(size)
+        folder.mkdir()
+        kids = [iin(dt.date(2013, 5, d)) for d in range(1, size + 1)]
+        sets.append(write_extracts(folder, [person(k) for k in kids], [pupil(k) for k in kids]))
+    first, second = await asyncio.gather(
+        *(importer.import_extract(db_pool, REGION, *files, as_of=AS_OF, now=NOW) for files in sets)
+    )
+    assert first.snapshot_id == second.snapshot_id
+    async with db_pool.acquire() as conn:
+        snapshot = await importer.get_snapshot(conn, REGION)
+        assert snapshot.children in (3, 5)  # whichever committed last, whole
+        assert await conn.fetchval("SELECT count(*) FROM census.children") == snapshot.children
+        assert await conn.fetchval("SELECT count(DISTINCT load_id) FROM census.children") == 1
+        assert await _leftovers(conn) == []
+
+
 async def test_an_import_sweeps_what_a_dead_import_left_and_spares_a_live_one(
     db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:

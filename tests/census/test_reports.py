@@ -174,6 +174,7 @@ def test_the_region_report_is_csv_with_kazakh_and_russian_headers(database_url: 
     )
     assert done.exit_code == 0, done.output
     assert "1 children; 0 rows rejected" in done.output
+    assert "merging the two extracts" in done.output  # each stage shown as it begins
     out = tmp_path / "report.csv"
     done = runner.invoke(main, ["census", "report", REGION, "--out", str(out)], env=env)
     assert done.exit_code == 0, done.output
