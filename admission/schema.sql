@@ -324,7 +324,7 @@ CREATE TABLE census.attendance_feeds (
 
 CREATE TABLE census.children (
     load_id bigint NOT NULL,
-    iin text NOT NULL COLLATE pg_catalog."C",
+    iin text NOT NULL,
     surname text NOT NULL,
     name text NOT NULL,
     patronymic text DEFAULT ''::text NOT NULL,

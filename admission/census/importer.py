@@ -280,7 +280,6 @@ async def _stage(conn: Connection, kind: str, path: Path, as_of: dt.date, progre
         await _tune_for_bulk(conn)
         await _copy(conn, f"raw_{kind}", path, progress)
         status = await conn.execute(QUERIES[f"census_check_{kind}"], _ymd(as_of))
-        await conn.execute(QUERIES[f"census_mark_duplicate_{kind}"])
         await conn.execute(QUERIES[f"census_analyze_{kind}"])
     return int(status.split()[-1])  # "SELECT <rows>"
 
@@ -288,8 +287,10 @@ async def _stage(conn: Connection, kind: str, path: Path, as_of: dt.date, progre
 async def _merge(
     conn: Connection, load: int, as_of: int, year_start: int, region: str, first: dt.date, last: dt.date, *, half: int
 ) -> None:
+    """Merge one ``half`` of the ИИН space into the load: its duplicates found, then one row per child."""
     async with conn.transaction():
         await _tune_for_bulk(conn)
+        await conn.execute(QUERIES["census_find_duplicates"], half)
         await conn.execute(QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half)
 
 

@@ -7,10 +7,6 @@
 -- the partition tree: readers see the snapshot's previous load until the
 -- import's last transaction attaches the new one and drops the old.
 
--- An ИИН is 12 ASCII digits: byte order is its order, and comparing bytes
--- builds a load's unique index faster than the database's locale does.
-ALTER TABLE census.children ALTER COLUMN iin TYPE text COLLATE "C";
-
 -- Every real day of the years an ИИН can encode (1800-2099) as the extracts
 -- write it (DD.MM.YYYY) and as the integer YYYYMMDD.  The checks look a birth
 -- date up here (one hash probe) instead of cutting it apart with
