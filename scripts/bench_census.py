@@ -13,8 +13,7 @@ cross-check < 30 s.  Never asserts: it reports.
 
 The import runs twice, on a cold server and then on a warm one; the target
 is judged on the warm run.  Without --database-url (or
-KEZEK_BENCH_DATABASE_URL) a throwaway PostgreSQL (shared_buffers 1 GB) is
-started and stopped.  The synthetic files are cached in .kezek/bench-census/.
+KEZEK_BENCH_DATABASE_URL) a throwaway PostgreSQL is started and stopped.  The synthetic files are cached in .kezek/bench-census/.
 """
 
 from __future__ import annotations
@@ -46,10 +45,6 @@ AS_OF = dt.date(2026, 9, 10)
 NOW = dt.datetime(2026, 9, 10, 12, tzinfo=KZ)
 IMPORT_TARGET = 100_000  # rows/s
 CROSS_CHECK_TARGET = 30.0  # s
-# The throwaway server's buffers: room for the import's staging (unlogged
-# tables) besides the load, as a database server would give (PostgreSQL's
-# guidance is a quarter of the memory; this machine has 24 GB).
-SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 
 @contextlib.contextmanager
@@ -57,10 +52,7 @@ def postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp,
-        LocalPostgres(Path(tmp), settings=SERVER_SETTINGS) as server,
-    ):
+    with tempfile.TemporaryDirectory(prefix="kezek-bench-") as tmp, LocalPostgres(Path(tmp)) as server:
         yield server.url
 
 

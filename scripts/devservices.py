@@ -139,11 +139,10 @@ class LocalPostgres:
     user = "kezek"
     database = "kezek"
 
-    def __init__(self, directory: Path, port: int | None = None, settings: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None) -> None:
         self.directory = pg_directory(directory)
         self._temporary = self.directory != directory
         self.port = port or free_port()
-        self.settings = settings or {}  # server settings over the defaults below
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -185,8 +184,6 @@ class LocalPostgres:
             "-c", "max_connections=300",
             "-c", "shared_buffers=256MB",
         ]  # fmt: skip
-        for name, value in self.settings.items():
-            args += ["-c", f"{name}={value}"]
         with log.open("ab") as log_file:
             if IS_ROOT:
                 shutil.chown(log, "postgres", "postgres")
