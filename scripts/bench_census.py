@@ -11,8 +11,8 @@ table of text columns (what loading alone costs), and one scan of the
 snapshot joined to the contingent.  Targets: import >= 100,000 rows/s,
 cross-check < 30 s.  Never asserts: it reports.
 
-The import runs twice, on a cold server and then on a warm one; the target
-is judged on the warm run.  Without --database-url (or
+The import runs twice, on a cold server and then on a warm one, each judged
+and timed stage by stage.  Without --database-url (or
 KEZEK_BENCH_DATABASE_URL) a throwaway PostgreSQL is started and stopped.  The synthetic files are cached in .kezek/bench-census/.
 """
 
@@ -118,10 +118,8 @@ async def run(url: str, children: int) -> None:
         await importer.import_attendance(conn, REGION, AS_OF, files / "attendance.csv", now=NOW)
         await conn.execute("VACUUM ANALYZE contingent.enrolments")
 
-        # Twice: the first import finds a cold server (on this virtual machine,
-        # memory the server touches for the first time costs a host page fault
-        # per page), the second one a warm one, as a long-running database
-        # server is.  The target is judged on the warm one.
+        # Twice on the same files: on a cold server, then on a warm one.  Two
+        # samples tell more than one on this noisy machine; each is judged.
         for run_name in ("cold server (first import)", "warm server (the same import again)"):
             baseline = await baseline_copy(conn, files)
             report, took, steps = await timed_import(url, files)
