@@ -73,18 +73,6 @@ END
 $$;
 
 --
--- Name: dmy_number(text); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.dmy_number(value text) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE WHEN translate(value, '123456789', '000000000') = '00.00.0000'
-        THEN (substr(value, 7, 4) || substr(value, 4, 2) || substr(value, 1, 2))::integer
-    END
-$$;
-
---
 -- Name: drop_load(bigint); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -145,22 +133,6 @@ BEGIN
     EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
     EXECUTE format('ANALYZE census.%I', 'children_' || load);
 END
-$$;
-
---
--- Name: is_date(integer); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.is_date(ymd integer) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT ymd IS NOT NULL AND ymd / 10000 >= 1 AND ymd / 100 % 100 BETWEEN 1 AND 12 AND ymd % 100 >= 1
-       AND ymd % 100 <= CASE
-           WHEN ymd / 100 % 100 = 2
-               THEN CASE WHEN (ymd / 10000 % 4 = 0 AND ymd / 10000 % 100 <> 0) OR ymd / 10000 % 400 = 0 THEN 29 ELSE 28 END
-           WHEN ymd / 100 % 100 IN (4, 6, 9, 11) THEN 30
-           ELSE 31
-       END
 $$;
 
 --

@@ -21,6 +21,10 @@ SELECT to_char(d, 'DD.MM.YYYY'), to_char(d, 'YYYYMMDD')::integer
 FROM generate_series(date '1800-01-01', date '2099-12-31', interval '1 day') AS d;
 ANALYZE census.days;
 
+-- What census.days replaces.
+DROP FUNCTION census.dmy_number(text);
+DROP FUNCTION census.is_date(integer);
+
 DROP FUNCTION census.create_load();
 DROP FUNCTION census.seal_load(bigint);
 
