@@ -235,12 +235,21 @@ async def import_extract(
             )
             _tell(step, "merging the two extracts")
             merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, _months_back(period, 2), period)
-            await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1))
+            children = sum(await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1)))
             _tell(step, "indexing the children, recording the bad rows")
             indexing = asyncio.ensure_future(_index(helper, load))
             try:
                 report = await _put_in_place(
-                    lead, region, period, as_of, now, persons, bbazh, load, (persons_rows, bbazh_rows), indexing
+                    lead,
+                    region,
+                    period,
+                    as_of,
+                    now,
+                    persons,
+                    bbazh,
+                    load,
+                    (persons_rows, bbazh_rows, children),
+                    indexing,
                 )
             finally:
                 await _settle(indexing)
@@ -286,12 +295,15 @@ async def _stage(conn: Connection, kind: str, path: Path, as_of: dt.date, progre
 
 async def _merge(
     conn: Connection, load: int, as_of: int, year_start: int, region: str, first: dt.date, last: dt.date, *, half: int
-) -> None:
-    """Merge one ``half`` of the ИИН space into the load: its duplicates found, then one row per child."""
+) -> int:
+    """Merge one ``half`` of the ИИН space into the load: its duplicates found, then one row per child (counted)."""
     async with conn.transaction():
         await _tune_for_bulk(conn)
         await conn.execute(QUERIES["census_find_duplicates"], half)
-        await conn.execute(QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half)
+        status = await conn.execute(
+            QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half
+        )
+    return int(status.split()[-1])  # "INSERT 0 <rows>"
 
 
 async def _index(conn: Connection, load: int) -> None:
@@ -309,10 +321,13 @@ async def _put_in_place(
     persons: Path,
     bbazh: Path,
     load: int,
-    rows: tuple[int, int],
+    rows: tuple[int, int, int],
     indexing: Awaitable[object],
 ) -> ImportReport:
-    """The import's last transaction: the snapshot takes the new load (once ``indexing`` is done) and its issues."""
+    """The import's last transaction: the snapshot takes the new load (once ``indexing`` is done) and its issues.
+
+    ``rows``: the persons rows, the ББАЖ rows and the children merged into the load.
+    """
     async with conn.transaction():
         await _tune_for_bulk(conn)
         taken = await conn.fetchrow(

@@ -311,10 +311,9 @@ WHERE b.reason IS NULL
   AND (upper(trim(b.surname)) <> upper(trim(p.surname)) OR upper(trim(b.name)) <> upper(trim(p.name)));
 
 -- name: census_finish_snapshot
--- $1 snapshot, $2 its new load, $3 persons rows, $4 ББАЖ rows.
+-- $1 snapshot, $2 its new load, $3 persons rows, $4 ББАЖ rows, $5 children (as merged into the load).
 UPDATE census.snapshots s
-SET load_id = $2, persons_rows = $3, bbazh_rows = $4,
-    children = (SELECT count(*) FROM census.children WHERE load_id = $2),
+SET load_id = $2, persons_rows = $3, bbazh_rows = $4, children = $5,
     rejected = (SELECT count(*) FROM census.issues WHERE snapshot_id = s.id AND severity = 'rejected'),
     warnings = (SELECT count(*) FROM census.issues WHERE snapshot_id = s.id AND severity = 'warning')
 WHERE s.id = $1
