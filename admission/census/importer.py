@@ -209,7 +209,8 @@ async def import_extract(
     Bad rows are recorded in ``census.issues`` and the rest imported,
     categorised and cross-checked against the contingent as it is now (run
     :func:`cross_check` again when the contingent moves on).  Holds two
-    connections of ``pool`` (IMPORT_CONNECTIONS) while it runs.  ``progress``
+    connections of ``pool`` (IMPORT_CONNECTIONS) while it runs; a second import
+    of the same region and quarter waits for the first to end.  ``progress``
     hears of the bytes read, ``step`` of each stage as it begins.
     """
     period = census_period(as_of)
@@ -220,6 +221,9 @@ async def import_extract(
     try:
         async with pool.acquire() as lead, pool.acquire() as helper:
             await ensure_region(lead, region)
+            if not await lead.fetchval(QUERIES["census_try_lock_quarter"], region, period):
+                _tell(step, f"waiting for another import of {region} {period:%Y-%m} to end")
+                await lead.execute(QUERIES["census_lock_quarter"], region, period)
             if await lead.fetchval(QUERIES["census_snapshot_completed"], region, period):
                 raise SnapshotCompleted(region=region, period=period.isoformat())
             await lead.execute(QUERIES["census_sweep_loads"])

@@ -44,6 +44,15 @@ FROM (
 -- name: census_next_load
 SELECT nextval('census.load_ids');
 
+-- name: census_try_lock_quarter
+-- One import of a region's quarter at a time: a second one waits for the
+-- first (census_lock_quarter) instead of doing the same work beside it.
+-- Held until the connection goes back to its pool.
+SELECT pg_try_advisory_lock(7313, hashtext($1 || ' ' || $2::date));
+
+-- name: census_lock_quarter
+SELECT pg_advisory_lock(7313, hashtext($1 || ' ' || $2::date));
+
 -- name: census_lock_load
 -- Held until the connection goes back to its pool (which unlocks all).
 SELECT census.lock_load($1);

@@ -286,22 +286,28 @@ async def test_a_failed_import_leaves_the_snapshot_as_it_was_and_nothing_behind(
     assert await _leftovers(conn) == []
 
 
-async def test_two_imports_of_one_quarter_at_once_leave_one_whole_snapshot(
+async def test_a_second_import_of_a_quarter_waits_for_the_first_and_replaces_it_whole(
     db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    sets = []
+    sets, said = {}, {}
     for size in (3, 5):
         folder = tmp_path / str(size)
         folder.mkdir()
         kids = [iin(dt.date(2013, 5, d)) for d in range(1, size + 1)]
-        sets.append(write_extracts(folder, [person(k) for k in kids], [pupil(k) for k in kids]))
-    first, second = await asyncio.gather(
-        *(importer.import_extract(db_pool, REGION, *files, as_of=AS_OF, now=NOW) for files in sets)
+        sets[size] = write_extracts(folder, [person(k) for k in kids], [pupil(k) for k in kids])
+        said[size] = []
+    done = await asyncio.gather(
+        *(
+            importer.import_extract(db_pool, REGION, *sets[size], as_of=AS_OF, now=NOW, step=said[size].append)
+            for size in (3, 5)
+        )
     )
-    assert first.snapshot_id == second.snapshot_id
+    assert done[0].snapshot_id == done[1].snapshot_id
+    waited = [size for size, steps in said.items() if any(s.startswith("waiting for another import") for s in steps)]
+    assert len(waited) == 1, said  # one ran, the other waited for it
     async with db_pool.acquire() as conn:
         snapshot = await importer.get_snapshot(conn, REGION)
-        assert snapshot.children in (3, 5)  # whichever committed last, whole
+        assert snapshot.children == waited[0]  # the one that waited committed last, whole
         assert await conn.fetchval("SELECT count(*) FROM census.children") == snapshot.children
         assert await conn.fetchval("SELECT count(DISTINCT load_id) FROM census.children") == 1
         assert await _leftovers(conn) == []
