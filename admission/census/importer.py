@@ -180,10 +180,6 @@ async def _tune_for_bulk(conn: Connection) -> None:
         "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '256MB'"
         "; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL max_parallel_maintenance_workers = 0"
     )
-    # Staging lives in temporary tables, whose buffers are per session (8 MB
-    # by default) and can only grow before the session's first temporary table.
-    if await conn.fetchval("SELECT pg_my_temp_schema() = 0"):
-        await conn.execute("SET LOCAL temp_buffers = '512MB'")
 
 
 async def ensure_region(conn: Connection, region: str) -> None:
@@ -238,23 +234,16 @@ async def import_extract(
                 _stage(lead, "persons", persons, as_of, progress), _stage(helper, "bbazh", bbazh, as_of, progress)
             )
             _tell(step, "merging the two extracts")
+            await lead.execute(QUERIES["census_create_kept"])
             merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, _months_back(period, 2), period)
             children = sum(await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1)))
             _tell(step, "indexing the children, recording the bad rows")
             indexing = asyncio.ensure_future(_index(helper, load))
             try:
                 report = await _put_in_place(
-                    lead,
-                    region,
-                    period,
-                    as_of,
-                    now,
-                    persons,
-                    bbazh,
-                    load,
-                    (persons_rows, bbazh_rows, children),
-                    indexing,
-                )
+                    lead, region, period, as_of, now, persons, bbazh, load,
+                    persons_rows=persons_rows, bbazh_rows=bbazh_rows, children=children, indexing=indexing,
+                )  # fmt: skip
             finally:
                 await _settle(indexing)
             attached = True
@@ -325,13 +314,13 @@ async def _put_in_place(
     persons: Path,
     bbazh: Path,
     load: int,
-    rows: tuple[int, int, int],
+    *,
+    persons_rows: int,
+    bbazh_rows: int,
+    children: int,
     indexing: Awaitable[object],
 ) -> ImportReport:
-    """The import's last transaction: the snapshot takes the new load (once ``indexing`` is done) and its issues.
-
-    ``rows``: the persons rows, the ББАЖ rows and the children merged into the load.
-    """
+    """The import's last transaction: the snapshot takes the new load (once ``indexing`` is done) and its issues."""
     async with conn.transaction():
         await _tune_for_bulk(conn)
         taken = await conn.fetchrow(
@@ -346,7 +335,9 @@ async def _put_in_place(
         await indexing
         await conn.execute(QUERIES["census_attach_load"], load)
         await conn.execute(QUERIES["census_mark_cross_checked"], snapshot_id, now)
-        finished = await conn.fetchrow(QUERIES["census_finish_snapshot"], snapshot_id, load, *rows)
+        finished = await conn.fetchrow(
+            QUERIES["census_finish_snapshot"], snapshot_id, load, persons_rows, bbazh_rows, children
+        )
         if previous_load is not None:
             await conn.execute(QUERIES["census_drop_load"], previous_load)
     assert finished is not None
@@ -354,8 +345,8 @@ async def _put_in_place(
         snapshot_id=snapshot_id,
         region=region,
         period=period,
-        persons_rows=rows[0],
-        bbazh_rows=rows[1],
+        persons_rows=persons_rows,
+        bbazh_rows=bbazh_rows,
         children=finished["children"],
         rejected=finished["rejected"],
         warnings=finished["warnings"],

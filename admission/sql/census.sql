@@ -197,15 +197,28 @@ FROM (
 -- name: census_find_duplicates
 -- $1 the half of the ИИН space.  An ИИН on several rows that pass the checks
 -- keeps its first row; the later ones are rejected (duplicate_iin).  Found
--- by each merging connection for its half, kept in a small table the merge,
--- the rejects and the warnings skip those later rows by (no UPDATE of the
--- checked rows, no second scan of them).
+-- by each merging connection for its half, kept in a small table by which
+-- the rejects and the views census_create_kept makes skip those later rows
+-- (no UPDATE of the checked rows, no second scan of them).
 INSERT INTO duplicates (source, iin, first_line)
 SELECT 'persons', iin, min(line) FROM persons_checked WHERE reason IS NULL AND half = $1
 GROUP BY iin HAVING count(*) > 1
 UNION ALL
 SELECT 'bbazh', iin, min(line) FROM bbazh_checked WHERE reason IS NULL AND half = $1
 GROUP BY iin HAVING count(*) > 1;
+
+-- name: census_create_kept
+-- Once both extracts are checked: the rows each keeps, those that pass the
+-- checks and are not a later row of a duplicate ИИН (census_find_duplicates).
+-- What the merge and the name warnings read.
+CREATE VIEW persons_kept AS
+SELECT c.* FROM persons_checked c
+WHERE c.reason IS NULL
+  AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'persons' AND d.iin = c.iin AND c.line > d.first_line);
+CREATE VIEW bbazh_kept AS
+SELECT c.* FROM bbazh_checked c
+WHERE c.reason IS NULL
+  AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'bbazh' AND d.iin = c.iin AND c.line > d.first_line);
 
 -- name: census_record_rejects
 -- $1 region, $2 snapshot, $3 persons file, $4 bbazh file
@@ -289,16 +302,8 @@ FROM (
            coalesce(b.exempt = '1', false) AS exempt,
            coalesce(p.born_ymd, b.born_ymd) AS born_ymd,
            ($3::integer - coalesce(p.born_ymd, b.born_ymd)) / 10000 >= 6 AS school_age
-    FROM (
-        SELECT * FROM persons_checked c
-        WHERE c.reason IS NULL AND c.half = $7
-          AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'persons' AND d.iin = c.iin AND c.line > d.first_line)
-    ) p
-    FULL JOIN (
-        SELECT * FROM bbazh_checked c
-        WHERE c.reason IS NULL AND c.half = $7
-          AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'bbazh' AND d.iin = c.iin AND c.line > d.first_line)
-    ) b ON b.iin = p.iin
+    FROM (SELECT * FROM persons_kept WHERE half = $7) p
+    FULL JOIN (SELECT * FROM bbazh_kept WHERE half = $7) b ON b.iin = p.iin
 ) m
 LEFT JOIN (
     SELECT child_iin, school_bin FROM contingent.enrolments WHERE ended_on IS NULL AND hashtext(child_iin) & 1 = $7
@@ -311,12 +316,9 @@ INSERT INTO census.issues (region_slug, snapshot_id, source, file, line, iin, se
 SELECT $1, $2, 'bbazh', $3, b.line, b.iin, 'warning', 'name_mismatch',
        format('ББАЖ has %s %s, the persons register %s %s', trim(b.surname), trim(b.name), trim(p.surname),
               trim(p.name))
-FROM bbazh_checked b
-JOIN persons_checked p ON p.iin = b.iin AND p.reason IS NULL
-WHERE b.reason IS NULL
-  AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'bbazh' AND d.iin = b.iin AND b.line > d.first_line)
-  AND NOT EXISTS (SELECT FROM duplicates d WHERE d.source = 'persons' AND d.iin = p.iin AND p.line > d.first_line)
-  AND (b.surname <> p.surname OR b.name <> p.name)  -- cheap first: nearly all are the same text
+FROM bbazh_kept b
+JOIN persons_kept p ON p.iin = b.iin
+WHERE (b.surname <> p.surname OR b.name <> p.name)  -- cheap first: nearly all are the same text
   AND (upper(trim(b.surname)) <> upper(trim(p.surname)) OR upper(trim(b.name)) <> upper(trim(p.name)));
 
 -- name: census_finish_snapshot
