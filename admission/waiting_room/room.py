@@ -53,9 +53,21 @@ class RoomSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Visitors may join this many minutes before the window opens (no one is admitted before it opens)."""
     queue_policy: QueuePolicy = "fifo"
     """``fifo``: arrival order; ``shuffle_prequeue``: who joined before opening is shuffled at opening."""
+    paused: bool = False
+    """An admin paused admissions: visitors still join and keep their places, nobody new is admitted."""
+    pause_message: str = ""
+    """Shown to waiting parents while the room is paused (the admin's words; may be empty)."""
+    challenge: bool = False
+    """Joining from the waiting page first needs a proof-of-work solution (flood defence)."""
 
 
 SETTING_NAMES: tuple[str, ...] = RoomSettings.__struct_fields__
+CFG_FIELDS: tuple[str, ...] = (
+    "epoch", "max_active", "session_ttl", "arrival_grace", "abandon_after", "max_waiting", "prequeue_minutes",
+    "queue_policy", "opens", "closes", "head", "tail", "gen", "jseq", "opened",
+    "paused", "pause_message", "challenge", "hold_until",
+)  # fmt: skip
+"""The fields of a room's ``cfg`` hash in the order ``lua/_lib.lua``'s ``CFG_FIELDS`` lists them."""
 
 
 class RoomState(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +88,12 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
     opens_ts: float
     """``opens_at`` as unix seconds (the poll path compares floats)."""
     closes_ts: float
+    held_until: float = 0.0
+    """Unix seconds until which the service holds admissions (PostgreSQL unhealthy); 0 when not held."""
+
+    def admitting_at(self, ts: float) -> bool:
+        """False while an admin paused the room or the service holds it: places are kept, nobody is admitted."""
+        return not self.settings.paused and self.held_until <= ts
 
     @property
     def prequeue_opens_at(self) -> dt.datetime:
@@ -208,7 +226,7 @@ class WaitingRoom:
         await self.ensure(region, opens_at, closes_at, now=now)
 
     async def configure(
-        self, region: str, changes: Mapping[str, int | str], now: dt.datetime | None = None
+        self, region: str, changes: Mapping[str, int | str | bool], now: dt.datetime | None = None
     ) -> RoomState:
         """Change some settings in one atomic call.
 
@@ -217,7 +235,7 @@ class WaitingRoom:
         unknown = set(changes) - set(SETTING_NAMES)
         if unknown:
             raise ValueError(f"not room settings: {sorted(unknown)}")
-        pairs: list[str | int] = [item for name, value in changes.items() for item in (name, value)]
+        pairs: list[str | int] = [item for name, value in changes.items() for item in (name, _redis_value(value))]
         await self._call("configure", region, now or _now(), secrets.token_hex(4), 0, *pairs)
         return await self.state(region, now)
 
@@ -225,31 +243,45 @@ class WaitingRoom:
         raw = await self._call("state", region, now or _now())
         if raw is None:
             raise UnknownRegion(region=region)
-        f = [_text(x) for x in raw]
+        values = [_text(x) for x in raw]
+        f = dict(zip(CFG_FIELDS, values, strict=False))
+        waiting, active, free_rate = values[len(CFG_FIELDS) :]
         settings = RoomSettings(
-            max_active=int(f[1]),
-            session_ttl=int(f[2]),
-            arrival_grace=int(f[3]),
-            abandon_after=int(f[4]),
-            max_waiting=int(f[5]),
-            prequeue_minutes=int(f[6]),
-            queue_policy="shuffle_prequeue" if f[7] == "shuffle_prequeue" else "fifo",
+            max_active=int(f["max_active"]),
+            session_ttl=int(f["session_ttl"]),
+            arrival_grace=int(f["arrival_grace"]),
+            abandon_after=int(f["abandon_after"]),
+            max_waiting=int(f["max_waiting"]),
+            prequeue_minutes=int(f["prequeue_minutes"]),
+            queue_policy="shuffle_prequeue" if f["queue_policy"] == "shuffle_prequeue" else "fifo",
+            paused=f["paused"] == "1",
+            pause_message=f["pause_message"],
+            challenge=f["challenge"] == "1",
         )
         return RoomState(
             region=region,
             settings=settings,
-            opens_at=_from_ms(float(f[8])),
-            closes_at=_from_ms(float(f[9])),
-            opens_ts=float(f[8]) / 1000,
-            closes_ts=float(f[9]) / 1000,
-            head=int(f[10]),
-            tail=int(f[11]),
-            epoch=f[0],
-            gen=int(f[12]),
-            waiting=int(f[15]),
-            active=int(f[16]),
-            free_rate=float(f[17]),
+            opens_at=_from_ms(float(f["opens"])),
+            closes_at=_from_ms(float(f["closes"])),
+            opens_ts=float(f["opens"]) / 1000,
+            closes_ts=float(f["closes"]) / 1000,
+            head=int(f["head"]),
+            tail=int(f["tail"]),
+            epoch=f["epoch"],
+            gen=int(f["gen"]),
+            waiting=int(waiting),
+            active=int(active),
+            free_rate=float(free_rate),
+            held_until=float(f["hold_until"]) / 1000,
         )
+
+    async def hold(self, region: str, until: dt.datetime, now: dt.datetime | None = None) -> None:
+        """Admit nobody until ``until`` (a lease: whoever holds keeps renewing it; it lapses by itself).
+
+        The service holds a room while PostgreSQL is unhealthy, so nobody burns a slot on a form that
+        cannot be filed.  ``until`` in the past lifts the hold at once (and refills free slots).
+        """
+        await self._call("configure", region, now or _now(), secrets.token_hex(4), 0, "hold_until", _ms(until))
 
     # -- visitors ---------------------------------------------------------------------------
 
@@ -296,10 +328,14 @@ class WaitingRoom:
         return SweepReport(expired=int(expired), admitted=int(admitted), waiting=int(waiting), active=int(active))
 
 
+def _redis_value(value: int | str | bool) -> int | str:
+    return int(value) if isinstance(value, bool) else value
+
+
 def _setting_pairs(settings: RoomSettings) -> list[str | int]:
     pairs: list[str | int] = []
     for name in SETTING_NAMES:
-        pairs += [name, getattr(settings, name)]
+        pairs += [name, _redis_value(getattr(settings, name))]
     return pairs
 
 

@@ -54,6 +54,10 @@ class VisitorView(msgspec.Struct, kw_only=True, omit_defaults=True):
     access_token: str | None = None
     redirect_url: str | None = None
     lease_expires_at: dt.datetime | None = None
+    paused: bool = False
+    """Admissions are paused (by an admin, or while the service cannot file applications): the place is kept."""
+    pause_message: str | None = None
+    """The admin's message to waiting parents while paused."""
 
 
 class SessionView(msgspec.Struct, kw_only=True):
@@ -79,10 +83,23 @@ class RoomView(msgspec.Struct, kw_only=True):
     eta_seconds: int
     """Estimated wait for someone joining now."""
     free_rate_per_minute: float
+    paused: bool = False
+    """Admissions are paused (by an admin, or held while the service cannot file applications)."""
+    pause_message: str = ""
 
 
-def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str) -> VisitorView:
+def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str, ts: float) -> VisitorView:
     """A waiting visitor's view; ``eta`` from the caller (the poll path computes it from a float clock)."""
+    if state.admitting_at(ts):
+        return VisitorView(
+            ticket=ticket,
+            status="waiting",
+            position=position,
+            ahead=position - 1,
+            eta_seconds=eta,
+            poll_after_seconds=poll_after(eta, position),
+            opens_at=state.opens_at if phase == "prequeue" else None,
+        )
     return VisitorView(
         ticket=ticket,
         status="waiting",
@@ -91,6 +108,8 @@ def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str)
         eta_seconds=eta,
         poll_after_seconds=poll_after(eta, position),
         opens_at=state.opens_at if phase == "prequeue" else None,
+        paused=True,
+        pause_message=state.settings.pause_message or None,
     )
 
 
@@ -254,7 +273,7 @@ class Visitors:
                     touched = self._touched[region] = set()
                 touched.add(ticket.applicant_iin)
                 position = ticket.seq - state.head
-                return _waiting(ticket_text, position, state.eta_at(position, ts), state, phase)
+                return _waiting(ticket_text, position, state.eta_at(position, ts), state, phase, ts)
         place = await self.room.visit(region, ticket.applicant_iin, now)
         return await self._view(region, ticket.applicant_iin, place, now, ticket=ticket_text)
 
@@ -288,6 +307,8 @@ class Visitors:
             queue_policy=state.settings.queue_policy,
             eta_seconds=state.eta_seconds(position, now),
             free_rate_per_minute=round(state.free_rate * 60, 2),
+            paused=not state.admitting_at(now.timestamp()),
+            pause_message=state.settings.pause_message,
         )
 
     # -- background work (the app's sweeper task) -------------------------------------------
@@ -309,7 +330,7 @@ class Visitors:
         if phase == "closed":
             return VisitorView(ticket=ticket, status="closed", position=0, ahead=0, eta_seconds=0,
                                poll_after_seconds=0)  # fmt: skip
-        return _waiting(ticket, position, state.eta_seconds(position, now), state, phase)
+        return _waiting(ticket, position, state.eta_seconds(position, now), state, phase, now.timestamp())
 
     async def _view(
         self, region: str, applicant_iin: str, place: Place, now: dt.datetime, ticket: str | None

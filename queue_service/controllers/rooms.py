@@ -66,6 +66,9 @@ class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     max_waiting: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
     prequeue_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] | None = None
     queue_policy: Literal["fifo", "shuffle_prequeue"] | None = None
+    paused: bool | None = None
+    pause_message: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    challenge: bool | None = None
 
 
 class RoomSettingsOut(msgspec.Struct, kw_only=True):

@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
+from pathlib import Path
 
 import asyncpg
 import itsdangerous
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from room_helpers import iins
+from room_helpers import DURING, iins, open_room
 
+from admission import waiting_room
 from admission.access import mint_access_token
 from admission.keys import KeySet, mint_admin_token
-from admission.waiting_room import WaitingRoom
+from admission.waiting_room import Place, WaitingRoom
 from admission.waiting_room.keys import room_keys
+from admission.waiting_room.room import CFG_FIELDS
 from admission.waiting_room.tickets import derive_ticket_secret
 
 Client = AsyncTestClient[Litestar]
@@ -273,3 +277,48 @@ async def test_metrics_show_each_rooms_waiting_and_active(rooms: Client, ministr
             break
     assert 'kezek_room_waiting{region="astana"} 2.0' in text
     assert 'kezek_room_active{region="astana"} 1.0' in text
+
+
+async def test_a_paused_room_keeps_places_shows_the_message_and_admits_nobody_until_resumed(
+    rooms: Client, ministry: dict[str, str]
+) -> None:
+    await set_room(rooms, ministry, max_active=1)
+    first, second = iins(2)
+    a = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()
+    await set_room(rooms, ministry, paused=True, pause_message="Техникалық жұмыстар: 10 минут")
+    b = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": second})).json()
+    assert (b["status"], b["position"], b["paused"]) == ("waiting", 1, True)
+    assert b["pause_message"] == "Техникалық жұмыстар: 10 минут"
+    # the slot freed while paused is not handed on
+    assert (await rooms.delete("/v1/rooms/astana/sessions/me", headers=bearer(a["access_token"]))).status_code == 204
+    await asyncio.sleep(0.3)  # a few sweeps
+    held = (await rooms.get("/v1/rooms/astana/visitors/me", headers=bearer(b["ticket"]))).json()
+    assert (held["status"], held["position"], held["paused"]) == ("waiting", 1, True)
+    assert (await rooms.get("/v1/rooms/astana")).json()["paused"] is True
+
+    await set_room(rooms, ministry, paused=False)
+    resumed = (await rooms.get("/v1/rooms/astana/visitors/me", headers=bearer(b["ticket"]))).json()
+    assert resumed["status"] == "admitted"
+    assert "paused" not in resumed
+
+
+async def test_a_hold_stops_admissions_and_lapses_by_itself(room: WaitingRoom) -> None:
+    await open_room(room, max_active=1)
+    first, second = iins(2)
+    await room.hold("astana", DURING + dt.timedelta(seconds=5), DURING)
+    held = await room.join("astana", first, DURING)
+    assert isinstance(held, Place)
+    assert held.status == "waiting"
+    assert not (await room.state("astana", DURING)).admitting_at(DURING.timestamp())
+    # nobody renews the hold: once it lapses the next sweep admits
+    later = DURING + dt.timedelta(seconds=6)
+    assert (await room.sweep("astana", later)).admitted == 1
+    assert (await room.visit("astana", first, later)).status == "admitted"
+    assert (await room.join("astana", second, later)).status == "waiting"  # type: ignore[union-attr]
+
+
+def test_python_and_lua_name_the_same_room_fields_in_the_same_order() -> None:
+    lua = (Path(waiting_room.__file__).parent / "lua" / "_lib.lua").read_text()
+    listed = re.search(r"local CFG_FIELDS = \{(.*?)\}", lua, re.S)
+    assert listed is not None
+    assert tuple(re.findall(r"'(\w+)'", listed.group(1))) == CFG_FIELDS

@@ -1,7 +1,7 @@
 -- Shared by every waiting-room script (prepended to each one when loaded).
 --
 -- KEYS (all of one room, one {hash tag}):
---   1 cfg   hash:  settings, window (ms), counters head/tail/epoch/gen/jseq/opened
+--   1 cfg   hash:  settings, window (ms), counters head/tail/epoch/gen/jseq/opened, hold_until (ms)
 --   2 q     list:  ИИНs waiting, in admission order (LPOP = head)
 --   3 v     hash:  ИИН -> "w|<seq>|<last seen, s>" (waiting) or "a|<jti>|<arrived 0/1>" (admitted)
 --   4 act   zset:  admitted ИИНs scored by the end of their lease or arrival grace (ms)
@@ -17,14 +17,16 @@ local SKIP_LIMIT = 20000
 local CFG_FIELDS = {
   'epoch', 'max_active', 'session_ttl', 'arrival_grace', 'abandon_after', 'max_waiting', 'prequeue_minutes',
   'queue_policy', 'opens', 'closes', 'head', 'tail', 'gen', 'jseq', 'opened',
+  'paused', 'pause_message', 'challenge', 'hold_until',
 }
+local TEXT_FIELDS = {epoch = true, queue_policy = true, pause_message = true}
 
 local function load_cfg()
   local raw = redis.call('HMGET', K_CFG, unpack(CFG_FIELDS))
   if not raw[1] then return nil end
   local c = {}
   for i, name in ipairs(CFG_FIELDS) do
-    if name == 'epoch' or name == 'queue_policy' then c[name] = raw[i] else c[name] = tonumber(raw[i]) or 0 end
+    if TEXT_FIELDS[name] then c[name] = raw[i] or '' else c[name] = tonumber(raw[i]) or 0 end
   end
   return c
 end
@@ -105,9 +107,15 @@ local function expire()
   return #gone
 end
 
+-- Admissions stop while an admin paused the room or the service holds it (e.g. PostgreSQL is down):
+-- the queue keeps its order, slots already given keep their leases.
+local function admitting(c)
+  return c.paused ~= 1 and c.hold_until <= NOW
+end
+
 -- Admit from the head while slots are free and the window is open; skip who stopped polling.
 local function admit(c)
-  if phase(c) ~= 'open' then return 0 end
+  if phase(c) ~= 'open' or not admitting(c) then return 0 end
   open_if_due(c)
   local active = redis.call('ZCARD', K_ACT)
   local admitted, skipped = 0, 0
