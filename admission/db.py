@@ -7,6 +7,7 @@ parameters, never formatted into SQL.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -68,25 +69,74 @@ def current_schema_sql() -> str:
     return resources.files("admission").joinpath("schema.sql").read_text("utf-8")
 
 
-async def migrate(conn: Connection) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; return their versions.
+def checksum(sql: str) -> str:
+    """What ``kezek_migrations`` records of a migration file: the SHA-256 of its text."""
+    return hashlib.sha256(sql.encode()).hexdigest()
 
-    Safe to run from several processes at once: an advisory lock serialises them.
-    """
+
+class MigrationEdited(RuntimeError):
+    """A migration the database already applied was changed afterwards: applied files are append-only."""
+
+    def __init__(self, versions: list[str]) -> None:
+        super().__init__(
+            f"migration(s) {', '.join(versions)} changed after this database applied them; "
+            "applied migrations must never be edited: restore the file(s) and add a new migration"
+        )
+        self.versions = versions
+
+
+async def _applied(conn: Connection) -> dict[str, str | None]:
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS kezek_migrations ("
         " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
     )
+    await conn.execute("ALTER TABLE kezek_migrations ADD COLUMN IF NOT EXISTS checksum text")
+    # rows applied before checksums were recorded take the file's checksum once (trust on first use)
+    for version, sql in migrations():
+        await conn.execute(
+            "UPDATE kezek_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL", version, checksum(sql)
+        )
+    return {r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM kezek_migrations")}
+
+
+def _edited(applied: Mapping[str, str | None]) -> list[str]:
+    return [v for v, sql in migrations() if v in applied and applied[v] != checksum(sql)]
+
+
+async def verify_migrations(conn: Connection) -> None:
+    """Refuse (MigrationEdited) a database whose applied migrations differ from the files shipped.
+
+    Versions the database has and the files do not are allowed: a newer release migrated it
+    and this one may still be running during a rolling upgrade.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        edited = _edited(await _applied(conn))
+    if edited:
+        raise MigrationEdited(edited)
+
+
+async def migrate(conn: Connection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their versions.
+
+    Safe to run from several processes at once: an advisory lock serialises them.  Refuses
+    (MigrationEdited) when an applied migration's file changed since.
+    """
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
     try:
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM kezek_migrations")}
+        done = await _applied(conn)
+        edited = _edited(done)
+        if edited:
+            raise MigrationEdited(edited)
         for version, sql in migrations():
             if version in done:
                 continue
             async with conn.transaction():
                 await conn.execute(sql)
-                await conn.execute("INSERT INTO kezek_migrations (version) VALUES ($1)", version)
+                await conn.execute(
+                    "INSERT INTO kezek_migrations (version, checksum) VALUES ($1, $2)", version, checksum(sql)
+                )
             applied.append(version)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from admission.db import Pool, create_pool
+from admission.db import Pool, create_pool, verify_migrations
 from admission.keys import KeySet
 from queue_service.settings import Settings
 
@@ -47,6 +47,12 @@ def postgres_lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
+        try:
+            async with pool.acquire() as conn:
+                await verify_migrations(conn)  # never serve on a schema that differs from the shipped files
+        except BaseException:
+            await pool.close()
+            raise
         app.state.db = pool
         try:
             yield

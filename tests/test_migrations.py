@@ -1,11 +1,17 @@
-"""The migrations produce exactly the schema in admission/schema.sql, and re-running them is a no-op."""
+"""The migrations produce exactly the schema in admission/schema.sql, re-running them is a no-op, and an
+applied migration edited afterwards is refused."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from conftest import with_database
+from litestar.testing import AsyncTestClient
 
 from admission import db as database
+from admission.keys import KeySet
+from queue_service.app import create_app
+from queue_service.settings import Settings
 
 CATALOG = """
 SELECT 'column' AS kind, table_schema || '.' || table_name || '.' || column_name AS name,
@@ -66,3 +72,33 @@ async def test_migrations_produce_the_current_schema(postgres_server_url: str) -
     finally:
         await migrated.close()
         await declared.close()
+
+
+async def test_an_applied_migration_edited_afterwards_is_refused_by_migrate_and_by_the_app(
+    database_url: str, settings: Settings, keys: KeySet
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        first = database.migrations()[0][0]
+        # the database applied a different text of the first migration than the file shipped now
+        await conn.execute("UPDATE kezek_migrations SET checksum = 'edited' WHERE version = $1", first)
+        with pytest.raises(database.MigrationEdited) as refused:
+            await database.migrate(conn)
+        assert refused.value.versions == [first]
+    finally:
+        await conn.close()
+    with pytest.raises(BaseExceptionGroup) as startup:  # the app's lifespan refuses to start
+        async with AsyncTestClient(app=create_app(settings, keys=keys)):
+            pass
+    assert startup.group_contains(database.MigrationEdited)
+
+
+async def test_databases_migrated_before_checksums_take_the_files_checksums_once(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE kezek_migrations SET checksum = NULL")
+        assert await database.migrate(conn) == []
+        recorded = dict(await conn.fetch("SELECT version, checksum FROM kezek_migrations"))  # type: ignore[arg-type]
+        assert recorded == {v: database.checksum(sql) for v, sql in database.migrations()}
+    finally:
+        await conn.close()
