@@ -571,7 +571,9 @@ CREATE TABLE public.contingent_outbox (
     attempts integer DEFAULT 0 NOT NULL,
     next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
     last_error text,
-    delivered_at timestamp with time zone
+    delivered_at timestamp with time zone,
+    claimed_until timestamp with time zone,
+    claim uuid
 );
 
 --
@@ -994,6 +996,12 @@ CREATE INDEX audit_log_region_at_idx ON public.audit_log USING btree (region_slu
 --
 
 CREATE INDEX contingent_outbox_child_pending_idx ON public.contingent_outbox USING btree (child_iin, id) WHERE (delivered_at IS NULL);
+
+--
+-- Name: contingent_outbox_delivered_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contingent_outbox_delivered_idx ON public.contingent_outbox USING btree (delivered_at) WHERE (delivered_at IS NOT NULL);
 
 --
 -- Name: contingent_outbox_pending_idx; Type: INDEX; Schema: public; Owner: -

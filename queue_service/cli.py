@@ -139,22 +139,23 @@ def mint_admin_token_command(
 @click.option("--once", is_flag=True, help="deliver what is due now, then exit")
 @click.option("--batch", type=click.IntRange(1, 10_000), default=200, show_default=True)
 def publish_outbox(once: bool, batch: int) -> None:
-    from admission.contingent import PostgresContingentStore, Publisher
+    from queue_service.background import close_store, observe_round, publisher_for
 
     settings = Settings.from_env()
 
     async def work() -> int:
         pool = await database.create_pool(settings.database_url, min_size=1, max_size=10)
+        publisher = publisher_for(settings, pool, batch=batch)
         try:
-            publisher = Publisher(pool, PostgresContingentStore(pool), batch=batch)
             if once:
                 delivered = await publisher.drain()
                 await publisher.measure_lag()
                 return delivered
             stop = asyncio.Event()
-            await publisher.run(stop, settings.outbox_poll_seconds)
+            await publisher.run(stop, settings.outbox_poll_seconds, observe=observe_round)
             return 0
         finally:
+            await close_store(publisher)
             await pool.close()
 
     try:

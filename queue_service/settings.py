@@ -63,6 +63,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_OUTBOX_PUBLISHER: run the contingent outbox publisher in each app worker."""
     outbox_poll_seconds: float = 0.5
     """KEZEK_OUTBOX_POLL_SECONDS: how long an idle publisher sleeps between looks at the outbox."""
+    outbox_retention_days: int = 30
+    """KEZEK_OUTBOX_RETENTION_DAYS: delivered contingent events are pruned from the outbox after this many days."""
+    contingent_url: str = ""
+    """KEZEK_CONTINGENT_URL: the contingent register's HTTP endpoint (events POSTed to ``<url>/events``);
+    empty = the PostgreSQL stand-in (schema ``contingent``) in the service's own database."""
+    contingent_token: str = ""
+    """KEZEK_CONTINGENT_TOKEN: bearer token for the contingent register's HTTP endpoint."""
+    contingent_timeout_seconds: float = 5.0
+    """KEZEK_CONTINGENT_TIMEOUT_SECONDS: bound on each HTTP call to the contingent register."""
     schools_cache_seconds: float = 2.0
     """KEZEK_SCHOOLS_CACHE_SECONDS: per-worker cache of a region's free-seat list (0 = no cache)."""
     log_level: str = "INFO"

@@ -1,15 +1,21 @@
 """The publisher: delivers outbox events to the contingent store.
 
-Each round claims a batch of due events with ``FOR UPDATE SKIP LOCKED`` (so
-any number of publishers run side by side: one per app worker, plus
-``kezek publish-outbox``), at most the oldest undelivered event per child, and
-hands them to the store concurrently (they are all different children).  A
-delivered event is marked in the same transaction that held its claim; a
-failed one is retried after an exponential backoff, and the child's later
-events wait behind it, so a revocation never overtakes its enrolment.  The
-store is idempotent by event id, so a delivery repeated after a crash between
-the store's answer and our commit changes nothing: every event takes effect
-exactly once.
+Each round claims a batch of due events -- at most the oldest undelivered
+event per child -- with ``FOR UPDATE SKIP LOCKED`` and a lease
+(``claimed_until``), and COMMITS the claim before it calls the store: no
+transaction or row lock is held across a remote call, however long the store
+hangs.  Any number of publishers run side by side (one per app worker, plus
+``kezek publish-outbox``).  The events are handed to the store concurrently
+(they are all different children); a delivered event is then marked
+delivered, a failed one is retried after an exponential backoff, and the
+child's later events wait behind it, so a revocation never overtakes its
+enrolment.  A publisher that dies mid-delivery leaves a claim that lapses
+after ``lease_seconds`` and the events go out again: the store is idempotent
+by event id, so every event takes effect exactly once.  Delivered events are
+pruned after ``retention``.
+
+Metrics are the edge's business: :meth:`Publisher.run` reports each round and
+the outbox's lag to an ``observe`` callback.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Callable
 
 import msgspec
-from prometheus_client import Counter, Gauge
 
 from admission.contingent.events import EVENT_DECODER, ContingentEvent
 from admission.contingent.store import ContingentStore
@@ -28,23 +35,21 @@ from admission.db import QUERIES, Pool
 
 log = logging.getLogger("kezek.contingent")
 
-# Every worker measures the same outbox: with several worker processes the newest measurement counts.
-LAG_SECONDS = Gauge(
-    "kezek_contingent_outbox_lag_seconds",
-    "Age of the oldest undelivered contingent event (0 when none)",
-    multiprocess_mode="mostrecent",
-)
-PENDING = Gauge(
-    "kezek_contingent_outbox_pending", "Contingent events not yet delivered", multiprocess_mode="mostrecent"
-)
-DELIVERED = Counter("kezek_contingent_events_delivered", "Contingent events delivered to the store")
-FAILED = Counter("kezek_contingent_delivery_failures", "Failed attempts to deliver a contingent event")
-
 
 class Round(msgspec.Struct, frozen=True, kw_only=True):
     claimed: int
     delivered: int
     failed: int
+
+
+class Lag(msgspec.Struct, frozen=True, kw_only=True):
+    pending: int
+    """Events not yet delivered."""
+    seconds: float
+    """Age of the oldest undelivered event (0 when none)."""
+
+
+Observer = Callable[[Round, Lag], None]
 
 
 class Publisher:
@@ -58,6 +63,8 @@ class Publisher:
         max_backoff_seconds: float = 60.0,
         concurrency: int = 8,
         timeout_seconds: float = 10.0,
+        lease_seconds: float | None = None,
+        retention: dt.timedelta = dt.timedelta(days=30),
     ) -> None:
         self.pool = pool
         self.store = store
@@ -65,19 +72,27 @@ class Publisher:
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.timeout_seconds = timeout_seconds
+        # a claim outlives every delivery of its batch (each bounded by the timeout, waiting for a slot included)
+        batches = -(-batch // concurrency)
+        self.lease_seconds = lease_seconds or timeout_seconds * (batches + 1) + 5
+        self.retention = retention
         self._slots = asyncio.Semaphore(concurrency)
 
     async def publish_once(self, now: dt.datetime | None = None) -> Round:
-        """Claim one batch of due events and deliver it."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(QUERIES["outbox_claim"], now or dt.datetime.now(dt.UTC), self.batch)
-            if not rows:
-                return Round(claimed=0, delivered=0, failed=0)
-            events = [(int(r["id"]), EVENT_DECODER.decode(r["event"])) for r in rows]
-            outcomes = await asyncio.gather(*(self._deliver(event_id, event) for event_id, event in events))
-            delivered = [event_id for (event_id, _), error in zip(events, outcomes, strict=True) if error is None]
-            failed = [(event_id, error) for (event_id, _), error in zip(events, outcomes, strict=True) if error]
-            done_at = dt.datetime.now(dt.UTC)
+        """Claim one batch of due events (committed), deliver it outside any transaction, record the outcome."""
+        claim = uuid.uuid4()
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                QUERIES["outbox_claim"], now or dt.datetime.now(dt.UTC), self.batch, self.lease_seconds, claim
+            )
+        if not rows:
+            return Round(claimed=0, delivered=0, failed=0)
+        events = sorted((int(r["id"]), EVENT_DECODER.decode(r["event"])) for r in rows)
+        outcomes = await asyncio.gather(*(self._deliver(event_id, event) for event_id, event in events))
+        delivered = [event_id for (event_id, _), error in zip(events, outcomes, strict=True) if error is None]
+        failed = [(event_id, error) for (event_id, _), error in zip(events, outcomes, strict=True) if error]
+        done_at = dt.datetime.now(dt.UTC)
+        async with self.pool.acquire() as conn:
             if delivered:
                 await conn.execute(QUERIES["outbox_mark_delivered"], delivered, done_at)
             if failed:
@@ -88,10 +103,20 @@ class Publisher:
                     done_at,
                     self.backoff_seconds,
                     self.max_backoff_seconds,
+                    claim,
                 )
-        DELIVERED.inc(len(delivered))
-        FAILED.inc(len(failed))
         return Round(claimed=len(rows), delivered=len(delivered), failed=len(failed))
+
+    async def prune(self, now: dt.datetime | None = None, batch: int = 5000) -> int:
+        """Remove events delivered longer than ``retention`` ago; return how many."""
+        cutoff = (now or dt.datetime.now(dt.UTC)) - self.retention
+        total = 0
+        async with self.pool.acquire() as conn:
+            while True:
+                done = int((await conn.execute(QUERIES["outbox_prune"], cutoff, batch)).split()[-1])
+                total += done
+                if done < batch:
+                    return total
 
     async def _deliver(self, event_id: int, event: ContingentEvent) -> str | None:
         """None when the store took the event, else what went wrong."""
@@ -103,16 +128,14 @@ class Publisher:
             return f"{type(exc).__name__}: {exc}"[:500]
         return None
 
-    async def measure_lag(self, now: dt.datetime | None = None) -> float:
-        """Update the lag gauges; return the lag in seconds."""
+    async def measure_lag(self, now: dt.datetime | None = None) -> Lag:
+        """How many events wait and how old the oldest is."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(QUERIES["outbox_lag"])
         assert row is not None
         oldest: dt.datetime | None = row["oldest"]
         lag = 0.0 if oldest is None else max(0.0, ((now or dt.datetime.now(dt.UTC)) - oldest).total_seconds())
-        LAG_SECONDS.set(lag)
-        PENDING.set(row["pending"])
-        return lag
+        return Lag(pending=int(row["pending"]), seconds=lag)
 
     async def drain(self) -> int:
         """Deliver until nothing is due now; return how many were delivered."""
@@ -123,12 +146,31 @@ class Publisher:
             if result.claimed == 0 or result.delivered == 0:
                 return total
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
-        """Publish until ``stop`` is set; sleeps ``poll_seconds`` when there is nothing to do."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        poll_seconds: float = 0.5,
+        observe: Observer | None = None,
+        prune_every_seconds: float = 3600.0,
+    ) -> None:
+        """Publish until ``stop`` is set; sleeps ``poll_seconds`` when there is nothing to do.
+
+        ``observe`` hears of every round and the outbox's lag after it; delivered events older
+        than the retention are pruned once every ``prune_every_seconds``.
+        """
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
         while not stop.is_set():
             try:
                 result = await self.publish_once()
-                await self.measure_lag()
+                lag = await self.measure_lag()
+                if observe is not None:
+                    observe(result, lag)
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + prune_every_seconds
+                    pruned = await self.prune()
+                    if pruned:
+                        log.info("pruned %d contingent events delivered before the retention period", pruned)
             except (OSError, TimeoutError, ConnectionError) as exc:
                 log.warning("outbox publisher: database unavailable: %s", exc)
                 result = Round(claimed=0, delivered=0, failed=0)

@@ -9,31 +9,54 @@ INSERT INTO contingent_outbox (child_iin, event)
 SELECT * FROM unnest($1::text[], $2::text[]::jsonb[]);
 
 -- name: outbox_claim
--- The oldest due event of each child whose earlier events are all delivered;
--- rows another publisher holds are skipped, so publishers run side by side.
-SELECT o.id, o.child_iin, o.event::text AS event, o.attempts
-FROM contingent_outbox o
-WHERE o.delivered_at IS NULL
-  AND o.next_attempt_at <= $1
-  AND NOT EXISTS (
-      SELECT FROM contingent_outbox p
-      WHERE p.child_iin = o.child_iin AND p.delivered_at IS NULL AND p.id < o.id
-  )
-ORDER BY o.id
-LIMIT $2
-FOR UPDATE OF o SKIP LOCKED;
+-- The oldest due event of each child whose earlier events are all delivered and
+-- that no live claim holds; rows another publisher is claiming are skipped, so
+-- publishers run side by side.  The claim is a lease ($3 seconds) committed at
+-- once: delivery happens outside any transaction.
+WITH due AS (
+    SELECT o.id
+    FROM contingent_outbox o
+    WHERE o.delivered_at IS NULL
+      AND o.next_attempt_at <= $1
+      AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
+      AND NOT EXISTS (
+          SELECT FROM contingent_outbox p
+          WHERE p.child_iin = o.child_iin AND p.delivered_at IS NULL AND p.id < o.id
+      )
+    ORDER BY o.id
+    LIMIT $2
+    FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE contingent_outbox o
+SET claimed_until = $1::timestamptz + make_interval(secs => $3::float8), claim = $4
+FROM due
+WHERE o.id = due.id
+RETURNING o.id, o.child_iin, o.event::text AS event, o.attempts;
 
 -- name: outbox_mark_delivered
-UPDATE contingent_outbox SET delivered_at = $2, last_error = NULL
-WHERE id = ANY($1::bigint[]);
+UPDATE contingent_outbox SET delivered_at = $2, last_error = NULL, claimed_until = NULL, claim = NULL
+WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL;
 
 -- name: outbox_mark_failed
+-- Only while this publisher's claim still holds: a claim that lapsed belongs to whoever took it over.
 UPDATE contingent_outbox o
 SET attempts = o.attempts + 1,
     last_error = f.error,
-    next_attempt_at = $3::timestamptz + make_interval(secs => least($4::float8 * power(2, o.attempts), $5::float8))
+    next_attempt_at = $3::timestamptz + make_interval(secs => least($4::float8 * power(2, o.attempts), $5::float8)),
+    claimed_until = NULL,
+    claim = NULL
 FROM unnest($1::bigint[], $2::text[]) AS f (id, error)
-WHERE o.id = f.id;
+WHERE o.id = f.id AND o.claim = $6 AND o.delivered_at IS NULL;
+
+-- name: outbox_prune
+-- Delivered events older than the retention period, a bounded batch at a time.
+DELETE FROM contingent_outbox
+WHERE id IN (
+    SELECT id FROM contingent_outbox
+    WHERE delivered_at IS NOT NULL AND delivered_at < $1
+    ORDER BY delivered_at
+    LIMIT $2
+);
 
 -- name: outbox_lag
 SELECT count(*) AS pending, min(created_at) AS oldest
