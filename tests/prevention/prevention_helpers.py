@@ -40,6 +40,7 @@ SCHOOL = "150645269256"  # №1, Астана (reference data)
 OTHER_SCHOOL = "290246571117"  # №2, Астана
 FAR_SCHOOL = "380445395737"  # №1, Аягөз (abai)
 PUPIL_NAME = "Серікбаев Әлихан Бауыржанұлы"
+PARENT = make_iin(dt.date(1988, 4, 2), False, 1200)
 
 
 def kz(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
@@ -110,7 +111,8 @@ class World:
 
     async def enrol(self, pupil: str, school: str = SCHOOL, grade: int = 5) -> str:
         await self.pool.execute(
-            "INSERT INTO contingent.enrolments (child_iin, school_bin, grade, language, order_number, order_date, since)"
+            "INSERT INTO contingent.enrolments"
+            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
             " VALUES ($1, $2, $3, 'kk', 'seed', '2025-09-01', '2025-09-01')",
             pupil,
             school,
@@ -206,7 +208,8 @@ class World:
 
     async def audit(self, action: str | None = None) -> list[asyncpg.Record]:
         return await self.pool.fetch(
-            "SELECT * FROM audit_log WHERE action LIKE 'prevention.%' AND ($1::text IS NULL OR action = $1) ORDER BY id",
+            "SELECT * FROM audit_log WHERE action LIKE 'prevention.%'"
+            " AND ($1::text IS NULL OR action = $1) ORDER BY id",
             action,
         )
 
@@ -245,9 +248,10 @@ def census_files(directory: Path, pupils: dict[str, tuple[str, str]], school: st
     )
 
 
-def attendance_file(directory: Path, missed: dict[str, int], month: str, school: str = SCHOOL) -> Path:
+def attendance_file(directory: Path, rows: Iterable[tuple[str, str, int]], month: str) -> Path:
+    """A month's attendance feed: (ИИН, school, unexcused days missed) rows."""
     return _write(
         directory / f"attendance-{month}.csv",
         ATTENDANCE_COLUMNS,
-        [[iin, school, month, str(days)] for iin, days in missed.items()],
+        [[iin, school, month, str(days)] for iin, school, days in rows],
     )

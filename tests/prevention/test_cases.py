@@ -110,8 +110,8 @@ async def test_a_case_is_for_a_pupil_of_this_school_and_one_live_case_per_pupil(
             await service.open_case(conn, admin, SCHOOL, world.request_case(case.pupil_iin), MONDAY)
         with pytest.raises(InvalidPrevention):  # a request without its requester
             await service.open_case(conn, admin, SCHOOL, world.request_case(stranger, requested_by_role=None), MONDAY)
+        future = MONDAY + dt.timedelta(days=1)
         with pytest.raises(InvalidPrevention):
-            future = MONDAY + dt.timedelta(days=1)
             await service.open_case(conn, admin, SCHOOL, world.outside_case(stranger, future), MONDAY)
 
 
