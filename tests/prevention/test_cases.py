@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import uuid
 
 import msgspec
 import pytest
@@ -282,3 +284,43 @@ async def test_the_whole_case_over_http_with_printable_minutes_and_plan(
     assert set(labels["grounds"]) == {str(g) for g in range(1, 11)}
     assert labels["grounds"]["5"]["ru"] == "систематические пропуски занятий без уважительных причин"
     assert set(labels["states"]["registered"]) == {"kk", "ru", "en"}
+
+
+async def test_concurrent_requests_for_one_pupil_open_one_case_and_concurrent_decisions_decide_once(
+    world: World,
+) -> None:
+    admin = world.school_admin()
+    pupil = await world.enrolled_pupil()
+
+    async def open_one() -> str:
+        async with world.pool.acquire() as conn:
+            try:
+                case = await service.open_case(conn, admin, SCHOOL, world.request_case(pupil), MONDAY)
+            except LiveCaseExists:
+                return "refused"
+            return str(case.id)
+
+    outcomes = await asyncio.gather(*(open_one() for _ in range(8)))
+    opened = [o for o in outcomes if o != "refused"]
+    assert len(opened) == 1
+    assert await world.pool.fetchval("SELECT count(*) FROM prevention.cases WHERE pupil_iin = $1", pupil) == 1
+
+    await world.council()
+    sitting = await world.sitting()
+    case_id = uuid.UUID(opened[0])
+    async with world.pool.acquire() as conn:
+        await service.set_assessment(conn, admin, SCHOOL, case_id, assessment(), MONDAY)
+
+    async def decide(register: bool) -> str:
+        decision = DecisionIn(sitting_id=sitting.id, register=register, grounds=[1] if register else [])
+        async with world.pool.acquire() as conn:
+            try:
+                return (await service.decide(conn, admin, SCHOOL, case_id, decision, MONDAY)).state
+            except WrongCaseState:
+                return "too late"
+
+    results = await asyncio.gather(*(decide(i % 2 == 0) for i in range(6)))
+    assert sorted(results).count("too late") == 5
+    final = await world.pool.fetchval("SELECT state FROM prevention.cases WHERE id = $1", case_id)
+    assert final in results
+    assert len(await world.audit("prevention.case.decision")) == 1
