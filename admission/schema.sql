@@ -28,6 +28,12 @@ CREATE SCHEMA census;
 CREATE SCHEMA contingent;
 
 --
+-- Name: prevention; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA prevention;
+
+--
 -- Name: attach_load(bigint); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -495,6 +501,183 @@ ALTER TABLE contingent.enrolments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 );
 
 --
+-- Name: cases; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.cases (
+    id uuid NOT NULL,
+    school_bin text NOT NULL,
+    region_slug text NOT NULL,
+    state text NOT NULL,
+    source text NOT NULL,
+    requested_by_role text,
+    requested_by_name text,
+    proposed_by_name text,
+    outside_body text,
+    outside_body_name text,
+    outside_reference text,
+    pupil_iin text NOT NULL,
+    pupil_full_name text NOT NULL,
+    grade smallint,
+    address text DEFAULT ''::text NOT NULL,
+    registered_address text DEFAULT ''::text NOT NULL,
+    situation text NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    registration_due_at timestamp with time zone,
+    registration_number text,
+    registered_at timestamp with time zone,
+    initial_data_due_at timestamp with time zone NOT NULL,
+    initial_data jsonb,
+    initial_data_at timestamp with time zone,
+    assessment jsonb,
+    assessment_at timestamp with time zone,
+    decision_sitting_id uuid,
+    decided_at timestamp with time zone,
+    grounds smallint[] DEFAULT '{}'::smallint[] NOT NULL,
+    decision_note text,
+    report_due_at timestamp with time zone,
+    reported_at timestamp with time zone,
+    removal_sitting_id uuid,
+    removed_at timestamp with time zone,
+    removal_reason text,
+    removal_note text,
+    arrived_at timestamp with time zone,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT cases_check CHECK (((source = 'outside'::text) = (outside_body IS NOT NULL))),
+    CONSTRAINT cases_check1 CHECK (((source = 'outside'::text) = (registration_due_at IS NOT NULL))),
+    CONSTRAINT cases_check2 CHECK (((source = 'request'::text) = (requested_by_role IS NOT NULL))),
+    CONSTRAINT cases_check3 CHECK ((((state = 'registered'::text) OR (state = 'removed'::text)) = (cardinality(grounds) > 0))),
+    CONSTRAINT cases_check4 CHECK (((state = 'open'::text) = (decided_at IS NULL))),
+    CONSTRAINT cases_check5 CHECK (((state = 'removed'::text) = (removed_at IS NOT NULL))),
+    CONSTRAINT cases_grade_check CHECK (((grade >= 0) AND (grade <= 12))),
+    CONSTRAINT cases_grounds_check CHECK ((grounds <@ '{1,2,3,4,5,6,7,8,9,10}'::smallint[])),
+    CONSTRAINT cases_outside_body_check CHECK ((outside_body = ANY (ARRAY['police'::text, 'health'::text, 'social_protection'::text, 'family_support'::text, 'religious_affairs'::text, 'other'::text]))),
+    CONSTRAINT cases_pupil_iin_check CHECK ((pupil_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT cases_removal_reason_check CHECK ((removal_reason = ANY (ARRAY['responsible_request'::text, 'positive_references'::text, 'relocation'::text, 'school_change'::text]))),
+    CONSTRAINT cases_requested_by_role_check CHECK ((requested_by_role = ANY (ARRAY['class_teacher'::text, 'social_pedagogue'::text, 'subject_teacher'::text, 'other'::text]))),
+    CONSTRAINT cases_source_check CHECK ((source = ANY (ARRAY['request'::text, 'outside'::text]))),
+    CONSTRAINT cases_state_check CHECK ((state = ANY (ARRAY['open'::text, 'registered'::text, 'refused'::text, 'removed'::text])))
+);
+
+--
+-- Name: councils; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.councils (
+    school_bin text NOT NULL,
+    order_number text NOT NULL,
+    order_date date NOT NULL,
+    members jsonb NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT councils_members_check CHECK (((jsonb_typeof(members) = 'array'::text) AND (jsonb_array_length(members) >= 5)))
+);
+
+--
+-- Name: handovers; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.handovers (
+    id bigint NOT NULL,
+    case_id uuid NOT NULL,
+    transfer_id uuid NOT NULL,
+    from_school_bin text NOT NULL,
+    to_school_bin text NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: handovers_id_seq; Type: SEQUENCE; Schema: prevention; Owner: -
+--
+
+ALTER TABLE prevention.handovers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME prevention.handovers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: plan_rows; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.plan_rows (
+    case_id uuid NOT NULL,
+    "position" smallint NOT NULL,
+    kind_of_help text NOT NULL,
+    responsible text NOT NULL,
+    period_volume text NOT NULL,
+    deadline date NOT NULL,
+    quality_indicator text NOT NULL,
+    done_on date,
+    result text
+);
+
+--
+-- Name: plans; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.plans (
+    case_id uuid NOT NULL,
+    period_from date NOT NULL,
+    period_to date NOT NULL,
+    situation text NOT NULL,
+    approved_by text NOT NULL,
+    approved_on date NOT NULL,
+    parent_name text,
+    acknowledged_on date,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT plans_check CHECK ((period_to >= period_from)),
+    CONSTRAINT plans_check1 CHECK (((parent_name IS NULL) = (acknowledged_on IS NULL)))
+);
+
+--
+-- Name: referrals; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.referrals (
+    id bigint NOT NULL,
+    case_id uuid NOT NULL,
+    kind text NOT NULL,
+    sent_on date NOT NULL,
+    outgoing_number text NOT NULL,
+    note text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT referrals_kind_check CHECK ((kind = ANY (ARRAY['parents_duties'::text, 'parents_measures'::text, 'minor_offence'::text])))
+);
+
+--
+-- Name: referrals_id_seq; Type: SEQUENCE; Schema: prevention; Owner: -
+--
+
+ALTER TABLE prevention.referrals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME prevention.referrals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: sittings; Type: TABLE; Schema: prevention; Owner: -
+--
+
+CREATE TABLE prevention.sittings (
+    id uuid NOT NULL,
+    school_bin text NOT NULL,
+    number text NOT NULL,
+    held_on date NOT NULL,
+    agenda jsonb NOT NULL,
+    participants jsonb NOT NULL,
+    heard text NOT NULL,
+    chair_name text NOT NULL,
+    secretary_name text NOT NULL,
+    created_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: applications; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -846,6 +1029,62 @@ ALTER TABLE ONLY contingent.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
 --
+-- Name: cases cases_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.cases
+    ADD CONSTRAINT cases_pkey PRIMARY KEY (id);
+
+--
+-- Name: councils councils_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.councils
+    ADD CONSTRAINT councils_pkey PRIMARY KEY (school_bin);
+
+--
+-- Name: handovers handovers_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.handovers
+    ADD CONSTRAINT handovers_pkey PRIMARY KEY (id);
+
+--
+-- Name: plan_rows plan_rows_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.plan_rows
+    ADD CONSTRAINT plan_rows_pkey PRIMARY KEY (case_id, "position");
+
+--
+-- Name: plans plans_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.plans
+    ADD CONSTRAINT plans_pkey PRIMARY KEY (case_id);
+
+--
+-- Name: referrals referrals_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.referrals
+    ADD CONSTRAINT referrals_pkey PRIMARY KEY (id);
+
+--
+-- Name: sittings sittings_pkey; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.sittings
+    ADD CONSTRAINT sittings_pkey PRIMARY KEY (id);
+
+--
+-- Name: sittings sittings_school_bin_number_key; Type: CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.sittings
+    ADD CONSTRAINT sittings_school_bin_number_key UNIQUE (school_bin, number);
+
+--
 -- Name: applications applications_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -972,6 +1211,60 @@ CREATE UNIQUE INDEX enrolments_one_current_idx ON contingent.enrolments USING bt
 --
 
 CREATE INDEX enrolments_school_idx ON contingent.enrolments USING btree (school_bin) WHERE (ended_on IS NULL);
+
+--
+-- Name: cases_decision_sitting_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX cases_decision_sitting_idx ON prevention.cases USING btree (decision_sitting_id);
+
+--
+-- Name: cases_one_live_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE UNIQUE INDEX cases_one_live_idx ON prevention.cases USING btree (pupil_iin) WHERE (state = ANY (ARRAY['open'::text, 'registered'::text]));
+
+--
+-- Name: cases_region_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX cases_region_idx ON prevention.cases USING btree (region_slug, state);
+
+--
+-- Name: cases_removal_sitting_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX cases_removal_sitting_idx ON prevention.cases USING btree (removal_sitting_id);
+
+--
+-- Name: cases_school_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX cases_school_idx ON prevention.cases USING btree (school_bin, state, received_at DESC);
+
+--
+-- Name: handovers_from_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX handovers_from_idx ON prevention.handovers USING btree (from_school_bin, at DESC);
+
+--
+-- Name: handovers_to_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX handovers_to_idx ON prevention.handovers USING btree (to_school_bin, at DESC);
+
+--
+-- Name: referrals_case_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX referrals_case_idx ON prevention.referrals USING btree (case_id, id);
+
+--
+-- Name: sittings_school_idx; Type: INDEX; Schema: prevention; Owner: -
+--
+
+CREATE INDEX sittings_school_idx ON prevention.sittings USING btree (school_bin, held_on DESC);
 
 --
 -- Name: applications_one_live_idx; Type: INDEX; Schema: public; Owner: -
@@ -1116,6 +1409,97 @@ ALTER TABLE ONLY census.service_territories
 
 ALTER TABLE ONLY census.snapshots
     ADD CONSTRAINT snapshots_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: cases cases_decision_sitting_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.cases
+    ADD CONSTRAINT cases_decision_sitting_id_fkey FOREIGN KEY (decision_sitting_id) REFERENCES prevention.sittings(id);
+
+--
+-- Name: cases cases_region_slug_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.cases
+    ADD CONSTRAINT cases_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: cases cases_removal_sitting_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.cases
+    ADD CONSTRAINT cases_removal_sitting_id_fkey FOREIGN KEY (removal_sitting_id) REFERENCES prevention.sittings(id);
+
+--
+-- Name: cases cases_school_bin_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.cases
+    ADD CONSTRAINT cases_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: councils councils_school_bin_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.councils
+    ADD CONSTRAINT councils_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: handovers handovers_case_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.handovers
+    ADD CONSTRAINT handovers_case_id_fkey FOREIGN KEY (case_id) REFERENCES prevention.cases(id);
+
+--
+-- Name: handovers handovers_from_school_bin_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.handovers
+    ADD CONSTRAINT handovers_from_school_bin_fkey FOREIGN KEY (from_school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: handovers handovers_to_school_bin_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.handovers
+    ADD CONSTRAINT handovers_to_school_bin_fkey FOREIGN KEY (to_school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: handovers handovers_transfer_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.handovers
+    ADD CONSTRAINT handovers_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES public.transfers(id);
+
+--
+-- Name: plan_rows plan_rows_case_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.plan_rows
+    ADD CONSTRAINT plan_rows_case_id_fkey FOREIGN KEY (case_id) REFERENCES prevention.plans(case_id) ON DELETE CASCADE;
+
+--
+-- Name: plans plans_case_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.plans
+    ADD CONSTRAINT plans_case_id_fkey FOREIGN KEY (case_id) REFERENCES prevention.cases(id);
+
+--
+-- Name: referrals referrals_case_id_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.referrals
+    ADD CONSTRAINT referrals_case_id_fkey FOREIGN KEY (case_id) REFERENCES prevention.cases(id);
+
+--
+-- Name: sittings sittings_school_bin_fkey; Type: FK CONSTRAINT; Schema: prevention; Owner: -
+--
+
+ALTER TABLE ONLY prevention.sittings
+    ADD CONSTRAINT sittings_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: applications applications_duplicate_of_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

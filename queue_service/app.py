@@ -24,6 +24,7 @@ from admission.keys import KeySet
 from queue_service import background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
+from queue_service.controllers import prevention as prevention_routes
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import apply as apply_pages
 from queue_service.pages import rooms as room_pages
@@ -58,6 +59,7 @@ def route_handlers() -> Sequence[Any]:
         applications.region_schools,
         admin.AdminController,
         *transfer_routes.ROUTES,
+        *prevention_routes.ROUTES,
     ]
 
 

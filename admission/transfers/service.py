@@ -38,6 +38,7 @@ from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
+from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.reference import KZ
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
@@ -475,6 +476,19 @@ async def record_order(
         if _orders_complete(t):
             t = msgspec.structs.replace(t, status="completed", completed_at=now)
             await _hand_to_contingent(conn, t)
+            # --- prevention (issue 15, intra-school registration para 24): the pupil's live case
+            # and its plan move to the receiving school in this same transaction.
+            if t.to_school_bin is not None and t.to_region is not None:
+                await prevention.follow_transfer(
+                    conn,
+                    transfer_id=t.id,
+                    pupil_iin=t.child_iin,
+                    from_school_bin=t.from_school_bin,
+                    to_school_bin=t.to_school_bin,
+                    to_region=t.to_region,
+                    now=now,
+                )
+            # --- end prevention
             await _event(
                 conn, t.id, now, "completed", admin.subject, contingent="leave" if t.to_school_bin is None else "move"
             )

@@ -1,0 +1,355 @@
+"""Intra-school prevention registration for admins: decode, call :mod:`admission.prevention.service`, encode.
+
+Who reads what (the domain enforces it; see the service's docstring):
+everything under ``/v1/admin/schools/{bin}/prevention`` is for the school's own
+admins only, except ``…/counts``, which its region's admins and the ministry
+read too.  Region and ministry admins have counts only; every read of a case
+is audited.  No public route reads any of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+
+from admission.prevention import labels, service
+from admission.prevention.errors import NoPlan
+from admission.prevention.models import (
+    AssessmentIn,
+    Candidates,
+    Case,
+    CaseIn,
+    CaseState,
+    CaseSummary,
+    Council,
+    CouncilIn,
+    Counts,
+    DecisionIn,
+    Handovers,
+    InitialDataIn,
+    Minutes,
+    PlanIn,
+    ReferralIn,
+    RegionCounts,
+    RegistrationIn,
+    RemovalIn,
+    ReportBackIn,
+    Sitting,
+    SittingIn,
+)
+from admission.transfers.service import school_card
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.pages import prevention as print_views
+from queue_service.resources import DbDep
+
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
+_PRINT = "Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited."
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _print_language(request: Request[Any, Any, Any]) -> print_views.PrintLanguage:
+    return print_views.print_language(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+def _html(body: str, language: str) -> Response[str]:
+    # Never cached by a browser or a proxy: it names a minor.
+    headers = {"Content-Language": language, "Cache-Control": "no-store"}
+    return Response(body, media_type=MediaType.HTML, headers=headers)
+
+
+class PreventionController(Controller):
+    path = "/v1/admin/schools/{school_bin:str}/prevention"
+    tags = ["prevention"]  # noqa: RUF012 - Litestar reads it as declared
+    dependencies = ADMIN_DEPENDENCY
+    security = ADMIN_SECURITY
+
+    # ---------------------------------------------------------------- council and sittings
+
+    @get("/council", summary="The prevention council (paras 6-7)")
+    async def council(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Council:
+        async with db.acquire() as conn:
+            return await service.get_council(conn, admin, school_bin)
+
+    @put(
+        "/council",
+        summary="Record the council approved by the head's order: >= 5 staff, one chair, one secretary",
+    )
+    async def put_council(
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CouncilIn]
+    ) -> Council:
+        async with db.acquire() as conn:
+            return await service.put_council(conn, admin, school_bin, data, _now())
+
+    @get("/sittings", summary="The council's sittings, newest first")
+    async def sittings(
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 100
+    ) -> list[Sitting]:
+        async with db.acquire() as conn:
+            return await service.list_sittings(conn, admin, school_bin, limit)
+
+    @post("/sittings", summary="Record a sitting: date, participants, agenda, what was heard (para 17)")
+    async def create_sitting(
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[SittingIn]
+    ) -> Sitting:
+        async with db.acquire() as conn:
+            return await service.create_sitting(conn, admin, school_bin, data, _now())
+
+    @get("/sittings/{sitting_id:uuid}/minutes", summary="A sitting's minutes with its decisions (audited read)")
+    async def minutes(
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], sitting_id: FromPath[uuid.UUID]
+    ) -> Minutes:
+        async with db.acquire() as conn:
+            return await service.minutes(conn, admin, school_bin, sitting_id)
+
+    @get(
+        "/sittings/{sitting_id:uuid}/minutes/print",
+        summary="The minutes for printing (para 17)",
+        description=_PRINT,
+        media_type=MediaType.HTML,
+    )
+    async def print_minutes(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        sitting_id: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        language = _print_language(request)
+        async with db.acquire() as conn:
+            found = await service.minutes(conn, admin, school_bin, sitting_id)
+            school, _ = await school_card(conn, school_bin)
+        return _html(print_views.render_minutes(found, school, language), language)
+
+    # ---------------------------------------------------------------- cases
+
+    @get("/cases", summary="The school's cases with their deadlines, due or overdue (audited read)")
+    async def cases(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_state: Annotated[CaseState | None, QueryParameter(name="state", description="only this state")] = None,
+        incoming: FromQuery[bool] = False,
+        limit: FromQuery[Limit] = 200,
+    ) -> list[CaseSummary]:
+        async with db.acquire() as conn:
+            return await service.list_cases(
+                conn, admin, school_bin, _now(), state=case_state, incoming=incoming, limit=limit
+            )
+
+    @post(
+        "/cases",
+        summary="Open a case from a staff request (para 4) or outside information (para 11)",
+        description="Deadlines count from `received_at`: outside information registered within 1 working day, "
+        "the initial data collected within 2 (Mon-Fri 09:00-18:30 Kazakhstan time, public holidays excluded).",
+    )
+    async def open_case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CaseIn]) -> Case:
+        async with db.acquire() as conn:
+            return await service.open_case(conn, admin, school_bin, data, _now())
+
+    @get("/cases/{case_id:uuid}", summary="One case: data, deadlines, decision, plan, referrals (audited read)")
+    async def case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], case_id: FromPath[uuid.UUID]) -> Case:
+        async with db.acquire() as conn:
+            return await service.get_case(conn, admin, school_bin, case_id, _now())
+
+    @put("/cases/{case_id:uuid}/registration", summary="Register the outside information (para 11)")
+    async def registration(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[RegistrationIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.register_information(conn, admin, school_bin, case_id, data.number, _now())
+
+    @put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)")
+    async def initial_data(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[InitialDataIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.set_initial_data(conn, admin, school_bin, case_id, data, _now())
+
+    @put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)")
+    async def assessment(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[AssessmentIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.set_assessment(conn, admin, school_bin, case_id, data, _now())
+
+    @post(
+        "/cases/{case_id:uuid}/decision",
+        status_code=200,
+        summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
+    )
+    async def decision(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[DecisionIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.decide(conn, admin, school_bin, case_id, data, _now())
+
+    @post(
+        "/cases/{case_id:uuid}/report-back",
+        status_code=200,
+        summary="The decision was reported to the outside body (para 20, 1 working day)",
+    )
+    async def report_back(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[ReportBackIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.report_back(conn, admin, school_bin, case_id, data, _now())
+
+    @put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)")
+    async def plan(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[PlanIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.set_plan(conn, admin, school_bin, case_id, data, _now())
+
+    @get(
+        "/cases/{case_id:uuid}/plan/print",
+        summary="The individual plan for printing (annex 1)",
+        description=_PRINT,
+        media_type=MediaType.HTML,
+    )
+    async def print_plan(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        language = _print_language(request)
+        async with db.acquire() as conn:
+            found = await service.get_case(conn, admin, school_bin, case_id, _now(), purpose="plan_print")
+            if found.plan is None:
+                raise NoPlan()
+            school, _ = await school_card(conn, school_bin)
+        return _html(print_views.render_plan(found, school, language), language)
+
+    @post("/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)")
+    async def removal(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[RemovalIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.remove(conn, admin, school_bin, case_id, data, _now())
+
+    @post(
+        "/cases/{case_id:uuid}/referrals",
+        status_code=200,
+        summary="Refer to the territorial commission for minors (para 21)",
+    )
+    async def referral(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: JSONBody[ReferralIn],
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await service.refer(conn, admin, school_bin, case_id, data, _now())
+
+    # ---------------------------------------------------------------- tie-ins and counts
+
+    @get("/handovers", summary="Cases handed over with transfers (para 24): outgoing (when, to whom) and incoming")
+    async def handovers(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Handovers:
+        async with db.acquire() as conn:
+            return await service.handovers(conn, admin, school_bin)
+
+    @get(
+        "/candidates",
+        summary="The census's systematic truants at this school: candidates for a council request (audited read)",
+        description="Listed for the school to judge (para 22 ground 5); nobody is registered by this list.",
+    )
+    async def candidates(
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 500
+    ) -> Candidates:
+        async with db.acquire() as conn:
+            return await service.truant_candidates(conn, admin, school_bin, limit)
+
+    @get("/counts", summary="Counts only (the school, its region's admins, the ministry): no names")
+    async def counts(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Counts:
+        async with db.acquire() as conn:
+            return await service.school_counts(conn, admin, school_bin)
+
+
+@get(
+    "/v1/admin/regions/{region:str}/prevention/counts",
+    tags=["prevention"],
+    summary="A region's totals (no breakdown by school, para 26)",
+    dependencies=ADMIN_DEPENDENCY,
+    security=ADMIN_SECURITY,
+)
+async def region_counts(db: DbDep, admin: AdminDep, region: FromPath[str]) -> Counts:
+    async with db.acquire() as conn:
+        return await service.region_counts(conn, admin, region)
+
+
+@get(
+    "/v1/admin/prevention/counts",
+    tags=["prevention"],
+    summary="Every region's totals (ministry)",
+    dependencies=ADMIN_DEPENDENCY,
+    security=ADMIN_SECURITY,
+)
+async def national_counts(db: DbDep, admin: AdminDep) -> list[RegionCounts]:
+    async with db.acquire() as conn:
+        return await service.national_counts(conn, admin)
+
+
+@get(
+    "/v1/admin/prevention/labels",
+    tags=["prevention"],
+    summary="kk/ru/en labels of grounds (para 22), states, sources, removal reasons, referral kinds, deadlines",
+    dependencies=ADMIN_DEPENDENCY,
+    security=ADMIN_SECURITY,
+)
+async def prevention_labels(admin: AdminDep) -> dict[str, dict[str, dict[str, str]]]:  # noqa: ARG001 - the token is checked
+    return {
+        g: {key: {str(k): v for k, v in text.items()} for key, text in values.items()}
+        for g, values in labels.ALL.items()
+    }
+
+
+ROUTES: list[Any] = [PreventionController, region_counts, national_counts, prevention_labels]
