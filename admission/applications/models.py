@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -68,9 +68,9 @@ REASONS: dict[RefusalCode, tuple[int | None, dict[Language, str]]] = {
     "age_out_of_range": (
         2,
         {
-            "kk": "Бала 1 қыркүйекте қабылдау жасына сәйкес келмейді.",
-            "ru": "На 1 сентября возраст ребёнка не соответствует возрасту приёма.",
-            "en": "On 1 September the child is outside the admission age.",
+            "kk": "Бала осы жылы 1-сыныпқа қабылдау жасына сәйкес келмейді.",
+            "ru": "Возраст ребёнка в этом году не соответствует возрасту приёма в 1 класс.",
+            "en": "This year the child is not of grade-1 admission age.",
         },
     ),
     "no_consent": (
@@ -119,15 +119,31 @@ class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 
 
 class AgeRule(msgspec.Struct, frozen=True, kw_only=True):
-    """Admission age on 1 September of the admission year: ``min_years`` ≤ age < ``max_years``."""
+    """Who is of grade-1 age (not asked of pre-school roster children: pilot para 4 admits them automatically).
+
+    The seeds state no grade-1 age.  The model rules' paras 1-16 (not in the
+    seeds) are reported to admit "children who turn six in the current
+    calendar year", with no upper limit: the defaults (issue 18, point 2).
+    Settings ``KEZEK_ADMISSION_MIN_AGE``, ``KEZEK_ADMISSION_AGE_REACHED_BY``,
+    ``KEZEK_ADMISSION_MAX_AGE``.
+    """
 
     min_years: int = 6
-    max_years: int = 9
+    """The age to reach by ``reached_by`` of the admission year."""
+    reached_by: Annotated[str, msgspec.Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] = "12-31"
+    """``MM-DD`` of the admission year: ``12-31`` = turns six in the calendar year, ``09-01`` = six by 1 September."""
+    max_years: int | None = None
+    """Children must be younger than this on 1 September; None: no upper limit (no act states one)."""
 
     def admits(self, born: dt.date, admission_year: int) -> bool:
-        first_september = dt.date(admission_year, 9, 1)
-        age = first_september.year - born.year - ((first_september.month, first_september.day) < (born.month, born.day))
-        return self.min_years <= age < self.max_years
+        month, day = (int(part) for part in self.reached_by.split("-"))
+        if _age_on(born, dt.date(admission_year, month, day)) < self.min_years:
+            return False
+        return self.max_years is None or _age_on(born, dt.date(admission_year, 9, 1)) < self.max_years
+
+
+def _age_on(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,151 @@
+"""Grade-1 rules as the pilot order (seed 004) writes them: roster children (para 4) and the age assumption."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import pytest
+from admission_helpers import (  # noqa: F401 - fixtures
+    NOW,
+    OTHER_SCHOOL,
+    apply,
+    child_iin,
+    claims_fixture,
+    form,
+    schools_fixture,
+    seat_counters,
+)
+
+from admission.access import AccessClaims
+from admission.applications import AgeRule, Filed, file_application
+from admission.readings import Readings
+from queue_service.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("schools")
+
+
+async def _file(
+    pool: asyncpg.Pool,
+    claims: AccessClaims,
+    child: str,
+    *,
+    rule: AgeRule | None = None,
+    readings: Readings | None = None,
+    **kwargs: object,
+) -> Filed:
+    async with pool.acquire() as conn:
+        return await file_application(
+            conn,
+            form(child, applicant=claims.applicant_iin, **kwargs),  # type: ignore[arg-type]
+            claims=claims,
+            age_rule=rule or AgeRule(),
+            now=NOW,
+            readings=readings or Readings(),
+        )
+
+
+async def _on_roster(pool: asyncpg.Pool, child: str, school: str = OTHER_SCHOOL, language: str = "kk") -> None:
+    await pool.execute(
+        "INSERT INTO preschool_roster (school_bin, child_iin, language) VALUES ($1, $2, $3)", school, child, language
+    )
+
+
+@pytest.mark.parametrize(
+    ("born", "status"),
+    [
+        (dt.date(2020, 12, 31), "accepted"),  # turns six on the last day of 2026
+        (dt.date(2020, 9, 2), "accepted"),  # six after 1 September: admitted (the old rule refused a third of a cohort)
+        (dt.date(2021, 1, 1), "refused"),  # turns six in 2027
+        (dt.date(2016, 5, 1), "accepted"),  # ten: no act states an upper limit
+    ],
+)
+async def test_assumption_grade1_age_turns_six_in_the_calendar_year_without_upper_limit(
+    db_pool: asyncpg.Pool, claims: AccessClaims, born: dt.date, status: str
+) -> None:
+    filed = await apply(db_pool, claims, child_iin(born))
+    assert filed.application.status == status
+    if status == "refused":
+        assert filed.application.refusal is not None
+        assert (filed.application.refusal.ground, filed.application.refusal.code) == (2, "age_out_of_range")
+
+
+async def test_assumption_grade1_age_is_a_setting_the_old_reading_included(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    settings = Settings.from_env({"KEZEK_ADMISSION_AGE_REACHED_BY": "09-01", "KEZEK_ADMISSION_MAX_AGE": "9"})
+    rule = settings.age_rule()
+    assert rule == AgeRule(min_years=6, reached_by="09-01", max_years=9)
+    assert Settings.from_env({}).age_rule() == AgeRule()  # 6 in the calendar year, no upper limit
+    late = await _file(db_pool, claims, child_iin(dt.date(2020, 9, 2)), rule=rule)
+    nine = await _file(db_pool, claims, child_iin(dt.date(2017, 9, 1)), rule=rule)
+    eight = await _file(db_pool, claims, child_iin(dt.date(2017, 9, 2)), rule=rule)
+    assert [late.application.status, nine.application.status, eight.application.status] == [
+        "refused",
+        "refused",
+        "accepted",
+    ]
+
+
+async def test_pilot_para_4_roster_child_is_admitted_without_an_age_check(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    young = child_iin(dt.date(2021, 4, 1))  # turns six only in 2027: refused on the general basis
+    general = await _file(db_pool, claims, child_iin(dt.date(2021, 4, 1)), school=OTHER_SCHOOL)
+    assert general.application.status == "refused"
+    await _on_roster(db_pool, young)
+    filed = await _file(db_pool, claims, young, school=OTHER_SCHOOL)
+    assert (filed.application.status, filed.application.priority) == ("accepted", True)
+
+
+async def test_pilot_para_4_roster_child_in_another_language_takes_its_held_seat_there(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    child = child_iin()
+    await _on_roster(db_pool, child, language="kk")
+    assert (await seat_counters(db_pool, OTHER_SCHOOL, "kk"))["roster_held"] == 1
+    filed = await _file(db_pool, claims, child, school=OTHER_SCHOOL, language="ru")
+    app = filed.application
+    assert (app.status, app.priority, app.language) == ("accepted", True, "ru")
+    kk, ru = [await seat_counters(db_pool, OTHER_SCHOOL, lang) for lang in ("kk", "ru")]
+    # The held seat moved with the child: kk has it back for the general basis, ru counts it as taken.
+    assert (kk["roster_held"], ru["roster_held"], ru["roster_taken"], ru["general_taken"]) == (0, 1, 1, 0)
+
+
+async def test_pilot_para_4_roster_child_is_never_refused_while_its_seat_is_held(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    """The asked language is full (sanitary limit): admitted on the held seat, in the roster's language."""
+    child = child_iin()
+    await _on_roster(db_pool, child, language="kk")
+    await db_pool.execute(
+        "UPDATE school_classes SET general_taken = classes * seats_per_class"
+        " WHERE school_bin = $1 AND grade = 1 AND language = 'ru'",
+        OTHER_SCHOOL,
+    )
+    general = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL, language="ru")
+    assert general.application.status == "refused"  # the general basis: ru is full
+    filed = await _file(db_pool, claims, child, school=OTHER_SCHOOL, language="ru")
+    assert (filed.application.status, filed.application.priority, filed.application.language) == (
+        "accepted",
+        True,
+        "kk",
+    )
+    assert (await seat_counters(db_pool, OTHER_SCHOOL, "kk"))["roster_taken"] == 1
+
+
+async def test_pilot_para_4_roster_language_full_refuse_is_the_other_reading(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    child = child_iin()
+    await _on_roster(db_pool, child, language="kk")
+    await db_pool.execute(
+        "UPDATE school_classes SET general_taken = classes * seats_per_class"
+        " WHERE school_bin = $1 AND grade = 1 AND language = 'ru'",
+        OTHER_SCHOOL,
+    )
+    readings = Settings.from_env({"KEZEK_ROSTER_LANGUAGE_FULL": "refuse"}).readings()
+    filed = await _file(db_pool, claims, child, school=OTHER_SCHOOL, language="ru", readings=readings)
+    assert filed.application.refusal is not None
+    assert (filed.application.refusal.ground, filed.application.refusal.code) == (7, "class_full")
+    assert (await seat_counters(db_pool, OTHER_SCHOOL, "kk"))["roster_held"] == 1  # still held for the child
