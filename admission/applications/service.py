@@ -36,6 +36,7 @@ import msgspec
 
 from admission import audit
 from admission.access import AccessClaims
+from admission.applications import roster
 from admission.applications.models import (
     GROUNDS,
     REASONS,
@@ -55,7 +56,6 @@ from admission.applications.models import (
     UnknownSchool,
     WrongWithdrawToken,
 )
-from admission.applications import roster
 from admission.contingent.events import EVENT_ENCODER, Enrol, Revoke
 from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
