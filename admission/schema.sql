@@ -109,7 +109,7 @@ CREATE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS b
     AS $$
     SELECT iin / 1000000 = ymd % 1000000
        AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
-                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 ELSE -1 END
 $$;
 
 --
@@ -759,13 +759,19 @@ CREATE TABLE public.transfers (
     expulsion_order_date date,
     completed_at timestamp with time zone,
     prevention_ref text,
+    applicant_full_name text,
+    applicant_phone text,
+    registered_address text,
+    consent boolean,
+    refused_by_name text,
+    refused_by_position text,
     CONSTRAINT transfers_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT transfers_check CHECK (((to_school_bin IS NULL) = (ground = 'leaving_country'::text))),
     CONSTRAINT transfers_check1 CHECK (((to_school_bin IS NULL) = (to_region IS NULL))),
     CONSTRAINT transfers_check2 CHECK ((to_school_bin IS DISTINCT FROM from_school_bin)),
     CONSTRAINT transfers_check3 CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
     CONSTRAINT transfers_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
-    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 11))),
+    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 12))),
     CONSTRAINT transfers_ground_check CHECK ((ground = ANY (ARRAY['holidays'::text, 'court_decision'::text, 'relocation'::text, 'leaving_country'::text, 'bullying'::text]))),
     CONSTRAINT transfers_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
     CONSTRAINT transfers_path_check CHECK ((path = ANY (ARRAY['portal'::text, 'paper'::text]))),

@@ -11,14 +11,24 @@ import asyncpg
 from admission.iin import make_iin
 from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
-from admission.transfers.models import TransferRequest
+from admission.transfers.models import Employee, TransferRequest
 
 PARENT = make_iin(dt.date(1988, 4, 2), False, 1200)
+# The rest of the annex 2 request form: the applicant, the registered address, the consent line.
+FORM = {
+    "applicant_full_name": "Серікбаева Айгүл Маратқызы",
+    "applicant_phone": "+7 701 555 12 34",
+    "registered_address": "Астана, Есіл ауданы, Сынақ көшесі, 5",
+    "consent": True,
+}
 
 
 def kz(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
     """A Kazakhstan-time instant."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=KZ)
+
+
+HEAD = Employee(full_name="Қасымова Гүлнар Ерланқызы", position="директордың оқу ісі жөніндегі орынбасары")
 
 
 class World:
@@ -107,6 +117,7 @@ class World:
     def request(self, child: str, to_school: str | None, **overrides: Any) -> TransferRequest:
         values: dict[str, Any] = {
             "applicant_iin": PARENT,
+            **FORM,
             "child_iin": child,
             "child_full_name": "Серікбаев Әлихан Бауыржанұлы",
             "to_school_bin": to_school,

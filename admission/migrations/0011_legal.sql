@@ -1,0 +1,28 @@
+-- The rules as the acts write them (issue 18; docs/rules.md is the traceability table).
+
+-- Model rules para 27 names grades 10, 11 (12): a pupil of grade 12 can move too.
+ALTER TABLE transfers DROP CONSTRAINT transfers_grade_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_grade_check CHECK (grade BETWEEN 1 AND 12);
+
+-- The transfer request form (model rules annex 2, "Өтініш"): the applicant's
+-- full name and phone, the child's registered address and the consent line
+-- (without it, ground 6).  NULL only on requests filed before this migration.
+ALTER TABLE transfers
+    ADD COLUMN applicant_full_name text,
+    ADD COLUMN applicant_phone text,
+    ADD COLUMN registered_address text,
+    ADD COLUMN consent boolean,
+    -- The refusal receipt (annex 2 form): the employee who refused, and their position.
+    -- NULL for a refusal the rules give automatically.
+    ADD COLUMN refused_by_name text,
+    ADD COLUMN refused_by_position text;
+
+-- Census: an ИИН whose 7th digit encodes no century (0, 7, 8, 9) matches no
+-- birth date (the CASE had no ELSE: NULL, and the mismatch branch was skipped).
+CREATE OR REPLACE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT iin / 1000000 = ymd % 1000000
+       AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 ELSE -1 END
+$$;
