@@ -519,6 +519,7 @@ CREATE TABLE public.applications (
     order_date date,
     withdraw_token_hash bytea NOT NULL,
     access_jti text,
+    applicant_full_name text,
     CONSTRAINT applications_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT applications_check CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
     CONSTRAINT applications_check1 CHECK ((((confirmed_at IS NULL) = (order_number IS NULL)) AND ((order_number IS NULL) = (order_date IS NULL)))),

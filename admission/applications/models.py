@@ -108,10 +108,28 @@ REASONS: dict[RefusalCode, tuple[int | None, dict[Language, str]]] = {
 }
 
 
+# The legal basis a refusal receipt cites beside the reason (model rules annex 2 form: Law on state
+# services art. 19-1 item 2, and the sanitary rules ҚР ДСМ-76 annex 2 for full class sets).
+_ITEM_9 = "model rules No. 564, annex 2 item 9 (pilot para 3.2), ground {}; Law on state services, art. 19-1 item 2"
+LEGAL_BASIS: dict[RefusalCode, str] = {
+    "class_full": _ITEM_9.format(7) + "; sanitary rules ҚР ДСМ-76, annex 2",
+    "age_out_of_range": _ITEM_9.format(2) + "; grade-1 age of the model rules (KEZEK_ADMISSION_* settings)",
+    "no_consent": _ITEM_9.format(6) + "; Law on personal data and their protection, art. 8",
+    "duplicate_application": _ITEM_9.format(2) + "; one application per child",
+    "window_not_open": "pilot order No. 73-НҚ / 168/НҚ, para 7 and annex 2 (the region's schedule)",
+    "window_closed": "pilot order No. 73-НҚ / 168/НҚ, para 1, para 7 and annex 2 (until 31 August)",
+}
+
+
 class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
-    """The application form (pilot annex; model rules annex 2): who applies, for whom, where."""
+    """The application form (pilot annex; model rules annex 2): who applies, for whom, where.
+
+    ``applicant_full_name`` is printed on a refusal receipt (annex 2 form); the
+    portal knows it from the applicant's identity, a demo client may type it.
+    """
 
     applicant_iin: str
+    applicant_full_name: Annotated[str, msgspec.Meta(min_length=3, max_length=200)] | None = None
     child_iin: str
     school_bin: str
     language: TeachingLanguage
@@ -147,18 +165,31 @@ def _age_on(born: dt.date, on: dt.date) -> int:
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
-    """The refusal receipt (model rules annex 2 form): recipient, ИИН, documents, date, reason."""
+    """The refusal receipt (model rules annex 2 form), 2 copies.
+
+    The recipient's full name and ИИН, the documents, the date of the
+    application, the reason with its legal basis, and who refused: grade-1
+    refusals are given by the rules at once (``automatic``), so no employee
+    signs them; the decision is the school's through the platform.
+    """
 
     form: str
+    applicant_full_name: str | None
     applicant_iin: str
     child_iin: str
     school_bin: str
     school_name_kk: str
     school_name_ru: str
     documents: list[str]
+    application_date: dt.date
     date: dt.date
     ground: int | None
     reason: dict[Language, str]
+    legal_basis: str
+    employee_full_name: str | None = None
+    employee_position: str | None = None
+    automatic: bool = True
+    copies: int = 2
 
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,6 +39,7 @@ from admission.access import AccessClaims
 from admission.applications import roster
 from admission.applications.models import (
     GROUNDS,
+    LEGAL_BASIS,
     REASONS,
     AgeRule,
     ApplicantMismatch,
@@ -123,6 +124,7 @@ async def file_application(
     row: dict[str, Any] = {
         "id": application_id,
         "applicant_iin": form.applicant_iin,
+        "applicant_full_name": form.applicant_full_name,
         "child_iin": form.child_iin,
         "school_bin": form.school_bin,
         "region_slug": region,
@@ -228,6 +230,7 @@ async def _insert_refused(
         now,
         hashed,
         claims.jti,
+        form.applicant_full_name,
     )
 
 
@@ -258,6 +261,7 @@ async def _decide(
         None,
         None,
         None,
+        form.applicant_full_name,
     ]
     if not auto:
         status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
@@ -307,15 +311,18 @@ def _application(row: Mapping[str, Any]) -> Application:
             first_application_id=row["duplicate_of"],
             receipt=Receipt(
                 form=RECEIPT_FORM,
+                applicant_full_name=row["applicant_full_name"],
                 applicant_iin=row["applicant_iin"],
                 child_iin=row["child_iin"],
                 school_bin=row["school_bin"],
                 school_name_kk=row["school_name_kk"],
                 school_name_ru=row["school_name_ru"],
                 documents=documents,
+                application_date=row["decided_at"].astimezone(KZ).date(),  # filed and decided at once
                 date=row["decided_at"].astimezone(KZ).date(),
                 ground=ground,
                 reason=GROUNDS[ground] if ground is not None else reason,
+                legal_basis=LEGAL_BASIS[code],
             ),
         )
     return Application(

@@ -17,6 +17,9 @@ ALTER TABLE transfers
     ADD COLUMN refused_by_name text,
     ADD COLUMN refused_by_position text;
 
+-- The grade-1 refusal receipt names the applicant (annex 2 form); NULL when the form did not give it.
+ALTER TABLE applications ADD COLUMN applicant_full_name text;
+
 -- Census: an ИИН whose 7th digit encodes no century (0, 7, 8, 9) matches no
 -- birth date (the CASE had no ELSE: NULL, and the mismatch branch was skipped).
 CREATE OR REPLACE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS boolean

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
+import msgspec
 import pytest
 from admission_helpers import (  # noqa: F401 - fixtures
     NOW,
@@ -18,7 +19,7 @@ from admission_helpers import (  # noqa: F401 - fixtures
 )
 
 from admission.access import AccessClaims
-from admission.applications import AgeRule, Filed, file_application
+from admission.applications import AgeRule, Filed, file_application, get_application
 from admission.readings import Readings
 from queue_service.settings import Settings
 
@@ -34,10 +35,12 @@ async def _file(
     readings: Readings | None = None,
     **kwargs: object,
 ) -> Filed:
+    name = kwargs.pop("applicant_full_name", None)
+    request = form(child, applicant=claims.applicant_iin, **kwargs)  # type: ignore[arg-type]
     async with pool.acquire() as conn:
         return await file_application(
             conn,
-            form(child, applicant=claims.applicant_iin, **kwargs),  # type: ignore[arg-type]
+            msgspec.structs.replace(request, applicant_full_name=name),
             claims=claims,
             age_rule=rule or AgeRule(),
             now=NOW,
@@ -149,3 +152,25 @@ async def test_pilot_para_4_roster_language_full_refuse_is_the_other_reading(
     assert filed.application.refusal is not None
     assert (filed.application.refusal.ground, filed.application.refusal.code) == (7, "class_full")
     assert (await seat_counters(db_pool, OTHER_SCHOOL, "kk"))["roster_held"] == 1  # still held for the child
+
+
+async def test_annex_2_receipt_of_a_grade1_refusal_has_the_form_fields(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    """Model rules annex 2 form (cited by pilot para 3.2): name, ИИН, application date, reason and legal basis."""
+    filed = await _file(db_pool, claims, child_iin(), consent=False, applicant_full_name="Серікбаева Айгүл Маратқызы")
+    refusal = filed.application.refusal
+    assert refusal is not None
+    receipt = refusal.receipt
+    assert (receipt.applicant_full_name, receipt.applicant_iin) == ("Серікбаева Айгүл Маратқызы", claims.applicant_iin)
+    assert receipt.application_date == NOW.date()
+    assert (receipt.ground, receipt.copies, receipt.automatic) == (6, 2, True)
+    assert "ground 6" in receipt.legal_basis
+    assert "art. 19-1" in receipt.legal_basis
+    # Read again later with its token: the same receipt, from what was stored.
+    async with db_pool.acquire() as conn:
+        again = await get_application(conn, filed.application.id, filed.withdraw_token)
+    assert again.refusal is not None
+    assert again.refusal.receipt == receipt
+    full = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL, applicant_full_name="Ерланов Марат")
+    assert full.application.status == "accepted"
