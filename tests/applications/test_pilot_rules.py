@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import asyncpg
 import msgspec
@@ -17,9 +18,12 @@ from admission_helpers import (  # noqa: F401 - fixtures
     schools_fixture,
     seat_counters,
 )
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from admission.access import AccessClaims
 from admission.applications import AgeRule, Filed, file_application, get_application
+from admission.keys import KeySet, mint_admin_token
 from admission.readings import Readings
 from queue_service.settings import Settings
 
@@ -174,3 +178,54 @@ async def test_annex_2_receipt_of_a_grade1_refusal_has_the_form_fields(
     assert again.refusal.receipt == receipt
     full = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL, applicant_full_name="Ерланов Марат")
     assert full.application.status == "accepted"
+
+
+def _window(opens: str, closes: str, reason: str | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"opens_at": opens, "closes_at": closes}
+    if reason is not None:
+        body["reason"] = reason
+    return body
+
+
+async def test_pilot_para_7_a_region_may_only_narrow_its_window_inside_annex_2(
+    client: AsyncTestClient[Litestar], keys: KeySet, db_pool: asyncpg.Pool
+) -> None:
+    region = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
+    url = "/v1/admin/regions/astana/window"
+    narrowed = await client.put(
+        url, json=_window("2026-06-01T00:00:00+05:00", "2026-08-20T00:00:00+05:00"), headers=region
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    for early_or_late in (
+        _window("2026-05-26T23:59:00+05:00", "2026-08-20T00:00:00+05:00"),  # before Astana's 27 May
+        _window("2026-06-01T00:00:00+05:00", "2026-09-01T00:00:01+05:00"),  # past 31 August
+        _window("2026-06-01T00:00:00+05:00", "2026-09-10T00:00:00+05:00", reason="we want more time"),
+    ):
+        refused = await client.put(url, json=early_or_late, headers=region)
+        assert (refused.status_code, refused.json()["code"]) == (403, "window_outside_schedule"), refused.text
+    # The end of 31 August (00:00 on 1 September, UTC+5) is still inside annex 2.
+    whole = await client.put(
+        url, json=_window("2026-05-27T00:00:00+05:00", "2026-09-01T00:00:00+05:00"), headers=region
+    )
+    assert whole.status_code == 200, whole.text
+
+
+async def test_pilot_para_7_only_the_ministry_moves_a_window_outside_annex_2_with_a_reason_audited(
+    client: AsyncTestClient[Litestar], keys: KeySet, db_pool: asyncpg.Pool
+) -> None:
+    ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
+    url = "/v1/admin/regions/astana/window"
+    later = _window("2026-06-01T00:00:00+05:00", "2026-09-15T00:00:00+05:00")
+    no_reason = await client.put(url, json=later, headers=ministry)
+    assert (no_reason.status_code, no_reason.json()["code"]) == (422, "window_reason_required"), no_reason.text
+    blank = await client.put(url, json={**later, "reason": "  "}, headers=ministry)
+    assert blank.json()["code"] == "window_reason_required"
+    reason = "order No. 99 of the minister: flood in the region"
+    moved = await client.put(url, json={**later, "reason": reason}, headers=ministry)
+    assert moved.status_code == 200, moved.text
+    entry = await db_pool.fetchrow(
+        "SELECT actor, new_value AS new FROM audit_log WHERE action = 'region.window' ORDER BY id DESC LIMIT 1"
+    )
+    assert entry is not None
+    new = json.loads(entry["new"]) if isinstance(entry["new"], str) else entry["new"]
+    assert (entry["actor"], new["outside_annex_2"], new["reason"]) == ("minister", True, reason)
