@@ -156,6 +156,16 @@ CREATE FUNCTION census.lock_load(load bigint) RETURNS void
 $$;
 
 --
+-- Name: may_be_truant(text, integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.may_be_truant(org_kind text, age integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(org_kind IN ('school', 'tvet') AND age >= 6, false)
+$$;
+
+--
 -- Name: not_covered(boolean, boolean, boolean, text); Type: FUNCTION; Schema: census; Owner: -
 --
 

@@ -29,3 +29,12 @@ AS $$
        AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
                                                   WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 ELSE -1 END
 $$;
+
+-- Census para 2.5: a systematic truant is a pupil *admitted to a school or a
+-- college* (primary, basic and general secondary, technical and vocational
+-- education) aged 6 to 18; a kindergarten's absences make no truant.
+CREATE FUNCTION census.may_be_truant(org_kind text, age integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(org_kind IN ('school', 'tvet') AND age >= 6, false)
+$$;

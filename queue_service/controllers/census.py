@@ -30,7 +30,7 @@ from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
-from queue_service.resources import DbDep
+from queue_service.resources import DbDep, SettingsDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
@@ -139,10 +139,14 @@ class CensusController(Controller):
             return await reports.due_for_grade1(conn, region, year or reports.admission_year(_today()))
 
     @post("/regions/{region:str}/cross-check", status_code=200, summary="Cross-check the latest snapshot again")
-    async def cross_check(self, db: DbDep, admin: AdminDep, region: FromPath[str]) -> CrossCheckOut:
+    async def cross_check(
+        self, db: DbDep, admin: AdminDep, settings: SettingsDep, region: FromPath[str]
+    ) -> CrossCheckOut:
         admin.require_region(region)
         async with db.acquire() as conn:
-            changed = await importer.cross_check(conn, region, now=dt.datetime.now(dt.UTC))
+            changed = await importer.cross_check(
+                conn, region, now=dt.datetime.now(dt.UTC), readings=settings.readings()
+            )
             return CrossCheckOut(snapshot=await importer.get_snapshot(conn, region), changed=changed)
 
     @post(

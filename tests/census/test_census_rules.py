@@ -1,0 +1,184 @@
+"""The census as order No. 324 (seed 000) writes it, on small hand-made extracts that reproduce each finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
+    AS_OF,
+    COLLEGE,
+    NOW,
+    OTHER_SCHOOL,
+    PRESCHOOL,
+    REGION,
+    SCHOOL,
+    conn_fixture,
+    enrol,
+    iin,
+    person,
+    pupil,
+    write_attendance,
+    write_extracts,
+)
+
+from admission.census import importer, reports
+from admission.iin import check_digit
+from admission.readings import Readings
+
+
+def _no_century(born: dt.date, century_digit: str) -> str:
+    """An ИИН with a valid check digit whose 7th digit encodes no century (0, 7, 8, 9)."""
+    for serial in range(1, 10_000):
+        first11 = f"{born:%y%m%d}{century_digit}{serial:04d}"
+        digit = check_digit(first11)
+        if digit is not None:
+            return first11 + str(digit)
+    raise AssertionError("unreachable")
+
+
+async def _children(conn: asyncpg.Connection, snapshot_id: int) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        "SELECT c.* FROM census.children c JOIN census.snapshots s ON s.load_id = c.load_id WHERE s.id = $1",
+        snapshot_id,
+    )
+    return {r["iin"]: r for r in rows}
+
+
+async def test_census_para_11_an_iin_without_a_century_digit_is_rejected_invalid_iin(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Para 11 keys every child by ИИН: ``150505080014`` (7th digit 0, valid check digit) is no child's."""
+    assert check_digit("15050508001") == 4  # the issue's example is valid but for its century
+    bad = ["150505080014", *(_no_century(dt.date(2015, 5, 5), d) for d in "789")]
+    good = iin(dt.date(2015, 5, 5))
+    row = person(good)
+    persons, bbazh = write_extracts(
+        tmp_path,
+        [row, *([b, *row[1:4], "05.05.2015", "M", *row[6:]] for b in bad)],
+        [pupil(good), *([b, *pupil(good)[1:4], "05.05.2015", *pupil(good)[5:]] for b in bad)],
+    )
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert set(await _children(conn, report.snapshot_id)) == {good}
+    issues = await reports.list_issues(conn, report.snapshot_id)
+    assert sorted((i.source, i.iin, i.code) for i in issues) == sorted(
+        [("persons", b, "invalid_iin") for b in bad] + [("bbazh", b, "invalid_iin") for b in bad]
+    )
+    # The SQL function itself no longer yields NULL for such a number.
+    assert await conn.fetchval("SELECT census.iin_matches_birth_date(150505080014, 20150505)") is False
+
+
+async def test_census_para_11_9_a_repeated_attendance_row_is_rejected_with_its_line_not_the_feed(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A repeated (child, organisation) row of the monthly feed is a bad row; that month's truants survive."""
+    truant, repeated = iin(dt.date(2013, 2, 1)), iin(dt.date(2013, 2, 2))
+    persons, bbazh = write_extracts(tmp_path, [person(k) for k in (truant, repeated)], [pupil(truant), pupil(repeated)])
+    for kid in (truant, repeated):
+        await enrol(conn, kid, SCHOOL, grade=7)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    feed = write_attendance(
+        tmp_path / "attendance.csv",
+        [
+            (truant, SCHOOL, "2026-09", 12),  # line 2
+            (repeated, SCHOOL, "2026-09", 3),  # line 3
+            (repeated, SCHOOL, "2026-09", 3),  # line 4: the same child and organisation again
+            (repeated, OTHER_SCHOOL, "2026-09", 2),  # line 5: another organisation is another row
+        ],
+    )
+    report = await importer.import_attendance(conn, REGION, dt.date(2026, 9, 1), feed, now=NOW)
+    assert (report.rows, report.rejected) == (3, 1)
+    issues = await reports.list_attendance_issues(conn, REGION, dt.date(2026, 9, 1))
+    assert [(i.line, i.iin, i.code) for i in issues] == [(4, repeated, "duplicate_iin")]
+    assert "line 3" in issues[0].detail
+    await importer.cross_check(conn, REGION, now=NOW)
+    snapshot = await importer.get_snapshot(conn, REGION)
+    assert {c.iin for c in await reports.list_children(conn, snapshot.id, "truant")} == {truant}
+
+
+async def test_census_para_2_5_truants_are_pupils_of_schools_and_colleges_aged_6_to_18(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    kindergarten = iin(dt.date(2022, 3, 1))  # 4, missing kindergarten days
+    preschool_six = iin(dt.date(2020, 3, 1))  # 6, still in a preschool group
+    pupil_seven = iin(dt.date(2019, 3, 1))
+    student = iin(dt.date(2010, 3, 1))  # 16, a college student
+    kids = (kindergarten, preschool_six, pupil_seven, student)
+    persons, bbazh = write_extracts(
+        tmp_path,
+        [person(k) for k in kids],
+        [
+            pupil(kindergarten, org=PRESCHOOL, kind="preschool"),
+            pupil(preschool_six, org=PRESCHOOL, kind="preschool"),
+            pupil(pupil_seven, grade="1"),
+            pupil(student, org=COLLEGE, kind="tvet"),
+        ],
+    )
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    feed = write_attendance(
+        tmp_path / "attendance.csv",
+        [
+            (kindergarten, PRESCHOOL, "2026-09", 15),
+            (preschool_six, PRESCHOOL, "2026-09", 15),
+            (pupil_seven, SCHOOL, "2026-09", 10),
+            (student, COLLEGE, "2026-09", 11),
+        ],
+    )
+    await importer.import_attendance(conn, REGION, dt.date(2026, 9, 1), feed, now=NOW)
+    await importer.cross_check(conn, REGION, now=NOW)
+    assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {pupil_seven, student}
+    # The import judges the same way when the feed is already there (a re-import of the quarter).
+    again = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert {c.iin for c in await reports.list_children(conn, again.snapshot_id, "truant")} == {pupil_seven, student}
+
+
+async def test_census_para_2_5_truant_days_per_month_by_default_or_over_the_school_year(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Para 2.5 sets no period: ``month`` (default) or ``school_year`` (Readings.truant_period)."""
+    spread = iin(dt.date(2012, 4, 1))  # 6 in September, 6 in October, 6 in November: never 10 in a month
+    once = iin(dt.date(2012, 4, 2))  # 10 in October
+    persons, bbazh = write_extracts(tmp_path, [person(k) for k in (spread, once)], [pupil(spread), pupil(once)])
+    december = dt.date(2026, 12, 10)
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=december, now=NOW)
+    for month, rows in (
+        ("2026-09", [(spread, SCHOOL, "2026-09", 6)]),
+        ("2026-10", [(spread, SCHOOL, "2026-10", 6), (once, SCHOOL, "2026-10", 10)]),
+        ("2026-11", [(spread, SCHOOL, "2026-11", 6)]),
+    ):
+        feed = write_attendance(tmp_path / f"attendance-{month}.csv", rows)
+        await importer.import_attendance(conn, REGION, dt.date.fromisoformat(f"{month}-01"), feed, now=NOW)
+    await importer.cross_check(conn, REGION, now=NOW)
+    assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {once}
+    await importer.cross_check(conn, REGION, now=NOW, readings=Readings(truant_period="school_year"))
+    assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {spread, once}
+    assert importer.truant_months(dt.date(2027, 3, 1), Readings(truant_period="school_year")) == dt.date(2026, 9, 1)
+
+
+async def test_census_para_11_4_private_colleges_are_tvet_not_non_state_by_default(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Para 11.4 names non-state preschool and secondary education organisations; colleges are para 11.3's."""
+    private_college = iin(dt.date(2010, 6, 1))
+    private_school = iin(dt.date(2015, 6, 1))
+    private_kindergarten = iin(dt.date(2022, 6, 1))
+    kids = (private_college, private_school, private_kindergarten)
+    persons, bbazh = write_extracts(
+        tmp_path,
+        [person(k) for k in kids],
+        [
+            pupil(private_college, org=COLLEGE, kind="tvet", ownership="private"),
+            pupil(private_school, ownership="private"),
+            pupil(private_kindergarten, org=PRESCHOOL, kind="preschool", ownership="private"),
+        ],
+    )
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    children = await _children(conn, report.snapshot_id)
+    assert {k for k, r in children.items() if r["non_state"]} == {private_school, private_kindergarten}
+    assert children[private_college]["tvet"]
+    counted = await importer.import_extract(
+        db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW, readings=Readings(private_colleges_non_state=True)
+    )
+    children = await _children(conn, counted.snapshot_id)
+    assert {k for k, r in children.items() if r["non_state"]} == set(kids)
