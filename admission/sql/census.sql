@@ -569,15 +569,20 @@ ORDER BY s.bin;
 
 -- name: census_due_for_grade1
 -- Children of the snapshot who are 6 by 1 September of the admission year
--- (born after $2, on or before $3), of one school's service territory ($4) or
--- the whole region, with their grade-1 application (the live one, else the
--- latest) and current enrolment.  Set-based: applications are read once.
+-- (born after $2, on or before $3), and those a year older (born after $5, on
+-- or before $2) who are enrolled in no school (para 13.3: the 6-7 year-olds
+-- due for school), of one school's service territory ($4) or the whole
+-- region, with their grade-1 application (the live one, else the latest) and
+-- current enrolment.  Set-based: applications are read once.
 WITH due AS MATERIALIZED (
     SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.locality, c.district, c.address, c.registered,
-           c.org_bin, c.org_name, c.org_kind, c.health_exempt
+           c.org_bin, c.org_name, c.org_kind, c.health_exempt,
+           CASE WHEN c.birth_date > $2 THEN 6 ELSE 7 END AS age_group
     FROM census.children c
     WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-      AND c.birth_date > $2 AND c.birth_date <= $3
+      AND (c.birth_date > $2 AND c.birth_date <= $3
+           OR c.birth_date > $5 AND c.birth_date <= $2
+              AND NOT EXISTS (SELECT FROM contingent.enrolments e WHERE e.child_iin = c.iin AND e.ended_on IS NULL))
       AND ($4::text IS NULL OR EXISTS (
           SELECT 1 FROM census.service_territories t
           WHERE t.school_bin = $4 AND t.locality = c.locality AND t.district IN ('', c.district)

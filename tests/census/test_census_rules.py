@@ -182,3 +182,24 @@ async def test_census_para_11_4_private_colleges_are_tvet_not_non_state_by_defau
     )
     children = await _children(conn, counted.snapshot_id)
     assert {k for k, r in children.items() if r["non_state"]} == set(kids)
+
+
+async def test_census_para_13_unenrolled_seven_year_olds_are_due_for_school_too(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Para 13.2-13.3: the 5-6 year-olds due for grade 1 and the 6-7 year-olds due for school."""
+    six = iin(dt.date(2020, 5, 1))
+    seven_home = iin(dt.date(2019, 5, 1))  # 7 on 1 September 2026, in no school
+    seven_kindergarten = iin(dt.date(2019, 6, 1))  # 7, still in a preschool group
+    seven_pupil = iin(dt.date(2019, 7, 1))  # 7, in grade 1 already
+    eight_home = iin(dt.date(2018, 5, 1))  # 8: past para 13's ages (the not-covered list has them)
+    kids = (six, seven_home, seven_kindergarten, seven_pupil, eight_home)
+    persons, bbazh = write_extracts(
+        tmp_path,
+        [person(k) for k in kids],
+        [pupil(seven_kindergarten, org=PRESCHOOL, kind="preschool"), pupil(seven_pupil, grade="1")],
+    )
+    await enrol(conn, seven_pupil, SCHOOL)
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=dt.date(2026, 6, 5), now=NOW)
+    due = {d.iin: d.age_group for d in await reports.due_for_grade1(conn, REGION, 2026)}
+    assert due == {six: 6, seven_home: 7, seven_kindergarten: 7}
