@@ -21,8 +21,10 @@ from admission_helpers import (  # noqa: F401 - fixtures
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from admission import reference
 from admission.access import AccessClaims
-from admission.applications import AgeRule, Filed, file_application, get_application
+from admission.applications import AgeRule, Filed, file_application, get_application, withdraw
+from admission.applications.models import NotWithdrawable
 from admission.keys import KeySet, mint_admin_token
 from admission.readings import Readings
 from queue_service.settings import Settings
@@ -229,3 +231,50 @@ async def test_pilot_para_7_only_the_ministry_moves_a_window_outside_annex_2_wit
     assert entry is not None
     new = json.loads(entry["new"]) if isinstance(entry["new"], str) else entry["new"]
     assert (entry["actor"], new["outside_annex_2"], new["reason"]) == ("minister", True, reason)
+
+
+ANNEX_2 = {
+    "2026-05-27": {"astana", "abai", "zhetisu", "kyzylorda", "west-kazakhstan"},
+    "2026-06-10": {"almaty-city", "akmola", "aktobe", "zhambyl", "east-kazakhstan"},
+    "2026-06-18": {"almaty-region", "kostanay", "pavlodar", "atyrau", "shymkent"},
+    "2026-06-29": {"turkistan", "mangystau", "karaganda", "north-kazakhstan", "ulytau"},
+}
+
+
+def test_pilot_para_1_and_annex_2_twenty_regions_open_on_their_day_and_close_with_31_august() -> None:
+    regions = reference.regions_from_file()
+    opens: dict[str, set[str]] = {}
+    for r in regions:
+        opens.setdefault(r.window_opens_at.astimezone(reference.KZ).date().isoformat(), set()).add(r.slug)
+        assert r.window_opens_at.astimezone(reference.KZ).time() == dt.time(0, 0)
+        assert r.window_closes_at == dt.datetime(2026, 9, 1, tzinfo=reference.KZ)  # the end of 31 August
+    assert opens == ANNEX_2
+
+
+async def test_pilot_para_7_an_application_outside_the_window_is_refused(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    async with db_pool.acquire() as conn:
+        for at, code in (
+            (dt.datetime(2026, 5, 26, 23, 59, tzinfo=reference.KZ), "window_not_open"),
+            (dt.datetime(2026, 9, 1, 0, 0, tzinfo=reference.KZ), "window_closed"),
+        ):
+            filed = await file_application(conn, form(child_iin(), applicant=claims.applicant_iin), claims=claims,
+                                           age_rule=AgeRule(), now=at)  # fmt: skip
+            assert filed.application.refusal is not None
+            assert filed.application.refusal.code == code
+            assert "para 7" in filed.application.refusal.receipt.legal_basis
+
+
+async def test_pilot_para_6_a_positive_result_is_withdrawn_electronically_and_its_seat_is_free(
+    db_pool: asyncpg.Pool, claims: AccessClaims
+) -> None:
+    before = (await seat_counters(db_pool, OTHER_SCHOOL))["general_taken"]
+    accepted = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL)
+    refused = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL, consent=False)
+    async with db_pool.acquire() as conn:
+        gone = await withdraw(conn, accepted.application.id, accepted.withdraw_token, NOW)
+        with pytest.raises(NotWithdrawable):  # only a positive result is withdrawn
+            await withdraw(conn, refused.application.id, refused.withdraw_token, NOW)
+    assert gone.status == "withdrawn"
+    assert (await seat_counters(db_pool, OTHER_SCHOOL))["general_taken"] == before
