@@ -171,3 +171,110 @@ async def test_annex_2_form_a_request_without_the_form_fields_is_a_400(
         FORM["registered_address"],
         True,
     )
+
+
+async def test_para_18_a_request_comes_through_the_portal_or_on_paper_at_the_school(world: World) -> None:
+    school_from, school_to = world.schools["abai"][:2]
+    portal_child, paper_child = [await world.enrolled_child(school_from) for _ in range(2)]
+    async with world.pool.acquire() as conn:
+        portal = await service.request_transfer(conn, world.request(portal_child, school_to), TERM_TIME)
+        paper = await service.request_transfer(
+            conn,
+            world.request(paper_child, school_to, path="paper"),
+            TERM_TIME,
+            registrar=world.school_admin(school_to),
+        )
+    assert [(t.path, t.status) for t in (portal, paper)] == [("portal", "pending"), ("paper", "pending")]
+
+
+async def test_annex_2_item_3_a_school_decides_within_1_working_day(world: World) -> None:
+    friday_evening = kz(2026, 4, 17, 20)  # accepted Monday 09:00: due by Monday's close
+    t = await _request(world, 5, friday_evening)
+    assert t.decision_due_at == kz(2026, 4, 20, 18, 30)
+    async with world.pool.acquire() as conn:
+        assert [o.id for o in await service.overdue(conn, "abai", kz(2026, 4, 20, 18, 0))] == []
+        assert [o.id for o in await service.overdue(conn, "abai", kz(2026, 4, 21, 9, 0))] == [t.id]
+
+
+async def test_annex_2_item_8_leaving_the_country_needs_its_proof_instead_of_a_talon(world: World) -> None:
+    school_from = world.schools["abai"][0]
+    child = await world.enrolled_child(school_from)
+    async with world.pool.acquire() as conn:
+        with pytest.raises(InvalidTransfer):
+            await service.request_transfer(
+                conn, world.request(child, None, ground="leaving_country", document_ref=None), TERM_TIME
+            )
+        leaving = await service.request_transfer(
+            conn, world.request(child, None, ground="leaving_country", document_ref="exit 55/2026"), TERM_TIME
+        )
+    assert (leaving.status, leaving.deciding_school) == ("pending", school_from)
+
+
+async def test_para_21_para_22_and_para_24_talons_orders_and_every_stage_reported(world: World) -> None:
+    """Paper path end to end: departure talon and file (21), both orders (22), each stage in the log (24)."""
+    school_from, school_to = world.schools["abai"][:2]
+    child = await world.enrolled_child(school_from)
+    monday = kz(2026, 4, 13, 10)
+    async with world.pool.acquire() as conn:
+        t = await service.request_transfer(
+            conn, world.request(child, school_to, path="paper"), monday, registrar=world.school_admin(school_to)
+        )
+        t = await service.decide(conn, world.school_admin(school_to), t.id, monday, accept=True)
+        t = await service.depart(conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", monday)
+        assert (t.status, bool(t.departure_talon_number)) == ("departed", True)
+        t = await service.record_order(
+            conn, world.school_admin(school_to), t.id, "admission", "41-Қ", dt.date(2026, 4, 14), monday
+        )
+        assert t.status == "departed"  # the expulsion order is still missing
+        t = await service.record_order(
+            conn, world.school_admin(school_from), t.id, "expulsion", "17-Ш", dt.date(2026, 4, 14), monday
+        )
+        events = [e.stage for e in await service.events(conn, "abai") if e.transfer_id == t.id]
+    assert t.status == "completed"
+    move = await world.pool.fetchval("SELECT event->>'type' FROM contingent_outbox WHERE child_iin = $1", child)
+    assert move == "move"
+    assert events == [
+        "requested",
+        "accepted",
+        "arrival_talon_issued",
+        "departure_talon_issued",
+        "personal_file_handed_over",
+        "admission_order_recorded",
+        "expulsion_order_recorded",
+        "completed",
+    ]
+
+
+async def test_para_23_a_talon_shown_after_its_validity_is_refused_with_the_receipt(world: World) -> None:
+    school_from, school_to = world.schools["abai"][:2]
+    child = await world.enrolled_child(school_from)
+    monday = kz(2026, 4, 13, 10)
+    async with world.pool.acquire() as conn:
+        t = await service.request_transfer(
+            conn, world.request(child, school_to, path="paper"), monday, registrar=world.school_admin(school_to)
+        )
+        t = await service.decide(conn, world.school_admin(school_to), t.id, monday, accept=True)
+        late = await service.depart(
+            conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", kz(2026, 4, 17, 9), HEAD
+        )
+        card, _ = await service.school_card(conn, service.receipt_issuer(late))
+    receipt = service.receipt(late, card)
+    assert receipt is not None
+    assert (late.status, late.refusal_code, receipt.school.bin, receipt.employee) == (
+        "refused",
+        "talon_expired",
+        school_from,
+        HEAD,
+    )
+    assert "para 23" in receipt.refusal.legal_basis
+
+
+async def test_para_25_grades_2_to_9_only_while_the_class_set_has_room(world: World) -> None:
+    school_from, school_to = world.schools["abai"][:2]
+    await world.set_capacity(school_to, 5, "kk", classes=1, seats=1)
+    first, second = [await world.enrolled_child(school_from) for _ in range(2)]
+    async with world.pool.acquire() as conn:
+        taken = await service.request_transfer(conn, world.request(first, school_to), TERM_TIME)
+        full = await service.request_transfer(conn, world.request(second, school_to), TERM_TIME)
+    assert taken.status == "pending"
+    assert (full.status, full.refusal_ground, full.refusal_code) == ("refused", 7, "class_full")
