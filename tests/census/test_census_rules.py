@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import asyncpg
+import pytest
 from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
     AS_OF,
     COLLEGE,
@@ -24,6 +25,7 @@ from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
 )
 
 from admission.census import importer, reports
+from admission.census.errors import NotACensusMonth
 from admission.iin import check_digit
 from admission.readings import Readings
 
@@ -203,3 +205,59 @@ async def test_census_para_13_unenrolled_seven_year_olds_are_due_for_school_too(
     await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=dt.date(2026, 6, 5), now=NOW)
     due = {d.iin: d.age_group for d in await reports.due_for_grade1(conn, REGION, 2026)}
     assert due == {six: 6, seven_home: 7, seven_kindergarten: 7}
+
+
+async def test_census_para_3_every_child_is_counted_registered_at_the_address_or_not(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Paras 3, 5: one database of every child 0-18 living here, registered or not, from both extracts."""
+    registered, unregistered = iin(dt.date(2014, 9, 1)), iin(dt.date(2014, 9, 2))
+    only_bbazh = iin(dt.date(2014, 9, 3))  # known to the education system only: residence not found (para 14.4)
+    persons, bbazh = write_extracts(
+        tmp_path, [person(registered), person(unregistered, registered=False)], [pupil(only_bbazh)]
+    )
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    counts = await reports.category_counts(conn, report.snapshot_id)
+    assert (counts.children, counts.not_registered, counts.residence_unknown) == (3, 1, 1)
+    assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "residence_unknown")] == [only_bbazh]
+
+
+def test_census_para_4_and_para_6_quarterly_complete_by_20_september_reported_by_15_october() -> None:
+    for month in (3, 6, 9, 12):
+        assert importer.census_period(dt.date(2026, month, 10)) == dt.date(2026, month, 1)
+    for month in (1, 2, 4, 5, 7, 8, 10, 11):
+        with pytest.raises(NotACensusMonth):
+            importer.census_period(dt.date(2026, month, 10))
+    assert reports.census_deadlines(2026) == (dt.date(2026, 9, 20), dt.date(2026, 10, 15))
+
+
+async def test_census_para_10_the_cross_check_finds_children_not_covered_by_education(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Para 10 (and para 2.2, "not studying"): school age, not exempt, not in a college, enrolled nowhere."""
+    covered_later = iin(dt.date(2013, 10, 1))
+    college = iin(dt.date(2010, 10, 1))
+    persons, bbazh = write_extracts(
+        tmp_path, [person(covered_later), person(college)], [pupil(college, org=COLLEGE, kind="tvet")]
+    )
+    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "not_covered")] == [covered_later]
+    await enrol(conn, covered_later, SCHOOL, grade=6)
+    assert await importer.cross_check(conn, REGION, now=NOW) == 1
+    assert await reports.list_children(conn, report.snapshot_id, "not_covered") == []
+
+
+async def test_census_para_12_1_and_para_14_1_counts_per_school_service_territory(
+    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    here, there = iin(dt.date(2015, 11, 1)), iin(dt.date(2015, 11, 2))
+    persons, bbazh = write_extracts(
+        tmp_path, [person(here, district="1-шағын аудан"), person(there, district="9-шағын аудан")], []
+    )
+    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    await importer.replace_territories(
+        conn, {SCHOOL: [importer.TerritoryArea(locality="Астана", district="1-шағын аудан")]}
+    )
+    report = await reports.region_report(conn, REGION)
+    by_school = {s.school_bin: s.counts for s in report.schools}
+    assert (report.counts.children, by_school[SCHOOL].children, by_school[SCHOOL].not_covered) == (2, 1, 1)
