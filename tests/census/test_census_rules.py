@@ -207,10 +207,11 @@ async def test_census_para_13_unenrolled_seven_year_olds_are_due_for_school_too(
     assert due == {six: 6, seven_home: 7, seven_kindergarten: 7}
 
 
-async def test_census_para_3_every_child_is_counted_registered_at_the_address_or_not(
+async def test_census_para_3_para_5_para_14_4_every_child_is_counted_registered_or_not(
     conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    """Paras 3, 5: one database of every child 0-18 living here, registered or not, from both extracts."""
+    """Paras 2.6, 3, 5: one database of every child 0-18 living here, registered or not, from both extracts;
+    para 14.4: those whose residence was not found are listed."""
     registered, unregistered = iin(dt.date(2014, 9, 1)), iin(dt.date(2014, 9, 2))
     only_bbazh = iin(dt.date(2014, 9, 3))  # known to the education system only: residence not found (para 14.4)
     persons, bbazh = write_extracts(
@@ -231,7 +232,7 @@ def test_census_para_4_and_para_6_quarterly_complete_by_20_september_reported_by
     assert reports.census_deadlines(2026) == (dt.date(2026, 9, 20), dt.date(2026, 10, 15))
 
 
-async def test_census_para_10_the_cross_check_finds_children_not_covered_by_education(
+async def test_census_para_2_2_and_para_10_the_cross_check_finds_children_not_covered(
     conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     """Para 10 (and para 2.2, "not studying"): school age, not exempt, not in a college, enrolled nowhere."""
