@@ -51,3 +51,7 @@ class Readings(msgspec.Struct, frozen=True, kw_only=True):
     so by default a private college's student counts as ``tvet`` only, not
     ``non_state``.  True counts them in both.
     """
+
+
+DEFAULT_READINGS = Readings()
+"""The documented defaults (what a caller that is given no settings uses)."""

@@ -384,6 +384,28 @@ ALTER TABLE census.issues ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: leaver_confirmations; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.leaver_confirmations (
+    child_iin text NOT NULL,
+    from_school_bin text NOT NULL,
+    to_org_bin text NOT NULL,
+    to_org_name text NOT NULL,
+    confirmation_number text NOT NULL,
+    confirmation_date date NOT NULL,
+    order_number text NOT NULL,
+    order_date date NOT NULL,
+    recorded_at timestamp with time zone NOT NULL,
+    recorded_by text NOT NULL,
+    CONSTRAINT leaver_confirmations_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT leaver_confirmations_confirmation_number_check CHECK ((confirmation_number <> ''::text)),
+    CONSTRAINT leaver_confirmations_order_number_check CHECK ((order_number <> ''::text)),
+    CONSTRAINT leaver_confirmations_to_org_bin_check CHECK ((to_org_bin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT leaver_confirmations_to_org_name_check CHECK ((to_org_name <> ''::text))
+);
+
+--
 -- Name: load_ids; Type: SEQUENCE; Schema: census; Owner: -
 --
 
@@ -819,6 +841,13 @@ ALTER TABLE ONLY census.issues
     ADD CONSTRAINT issues_pkey PRIMARY KEY (id);
 
 --
+-- Name: leaver_confirmations leaver_confirmations_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.leaver_confirmations
+    ADD CONSTRAINT leaver_confirmations_pkey PRIMARY KEY (from_school_bin, child_iin);
+
+--
 -- Name: service_territories service_territories_pkey; Type: CONSTRAINT; Schema: census; Owner: -
 --
 
@@ -1111,6 +1140,13 @@ ALTER TABLE ONLY census.issues
 
 ALTER TABLE ONLY census.issues
     ADD CONSTRAINT issues_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES census.snapshots(id) ON DELETE CASCADE;
+
+--
+-- Name: leaver_confirmations leaver_confirmations_from_school_bin_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.leaver_confirmations
+    ADD CONSTRAINT leaver_confirmations_from_school_bin_fkey FOREIGN KEY (from_school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: service_territories service_territories_school_bin_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -

@@ -62,14 +62,13 @@ from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
-from admission.readings import Readings
+from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 
 LIVE_INDEX = "applications_one_live_idx"
 RECEIPT_FORM = "model rules (order No. 564), annex 2: receipt of refusal to accept documents"
 DOCUMENTS = ["application for admission to grade 1 (electronic, egov portal)"]
 CONSENT_DOCUMENT = "consent to use restricted personal data"
-DEFAULT_READINGS = Readings()
 
 
 def new_token() -> tuple[str, bytes]:

@@ -39,10 +39,9 @@ from admission.census.formats import (
 )
 from admission.db import QUERIES, Connection, Pool
 from admission.errors import InvalidInput, UnknownRegion
-from admission.readings import Readings
+from admission.readings import DEFAULT_READINGS, Readings
 
 CENSUS_MONTHS = (3, 6, 9, 12)
-DEFAULT_READINGS = Readings()
 IMPORT_CONNECTIONS = 2  # an import holds two connections of its pool at once
 Progress = Callable[[int], None]  # bytes of the files read
 Step = Callable[[str], None]  # what the import does next, for people watching

@@ -38,3 +38,21 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT coalesce(org_kind IN ('school', 'tvet') AND age >= 6, false)
 $$;
+
+-- Census paras 14.8-14.13: where the leavers of the final grade of basic
+-- secondary education went.  The admitting organisation's head sends the
+-- leaving school a confirmation with its outgoing number and date and the
+-- admission order's number and date; it is accepted only with all four (14.13).
+CREATE TABLE census.leaver_confirmations (
+    child_iin            text NOT NULL CHECK (child_iin ~ '^[0-9]{12}$'),
+    from_school_bin      text NOT NULL REFERENCES schools (bin),
+    to_org_bin           text NOT NULL CHECK (to_org_bin ~ '^[0-9]{12}$'),
+    to_org_name          text NOT NULL CHECK (to_org_name <> ''),
+    confirmation_number  text NOT NULL CHECK (confirmation_number <> ''),
+    confirmation_date    date NOT NULL,
+    order_number         text NOT NULL CHECK (order_number <> ''),
+    order_date           date NOT NULL,
+    recorded_at          timestamptz NOT NULL,
+    recorded_by          text NOT NULL,
+    PRIMARY KEY (from_school_bin, child_iin)
+);

@@ -599,3 +599,49 @@ FROM due
 LEFT JOIN latest a ON a.child_iin = due.iin
 LEFT JOIN contingent.enrolments e ON e.child_iin = due.iin AND e.ended_on IS NULL
 ORDER BY due.surname, due.name, due.iin;
+
+-- name: census_leavers
+-- Paras 14.8-14.13: the leavers of school $1's grade $2 (their enrolment
+-- there ended from $3, the 1 September that started the school year, to $4,
+-- 20 September), each with the confirmation the admitting organisation sent,
+-- and the enrolment the contingent store shows elsewhere on $4.
+WITH leavers AS (
+    SELECT DISTINCT ON (e.child_iin) e.child_iin, e.ended_on AS left_on, e.end_reason
+    FROM contingent.enrolments e
+    WHERE e.school_bin = $1 AND e.grade = $2 AND e.ended_on BETWEEN $3 AND $4
+    ORDER BY e.child_iin, e.ended_on DESC
+)
+SELECT l.child_iin, l.left_on, l.end_reason,
+       c.to_org_bin, c.to_org_name, c.confirmation_number, c.confirmation_date, c.order_number, c.order_date,
+       n.school_bin AS enrolled_school_bin, n.order_number AS enrolled_order_number,
+       n.order_date AS enrolled_order_date
+FROM leavers l
+LEFT JOIN census.leaver_confirmations c ON c.from_school_bin = $1 AND c.child_iin = l.child_iin
+LEFT JOIN LATERAL (
+    SELECT e.school_bin, e.order_number, e.order_date
+    FROM contingent.enrolments e
+    WHERE e.child_iin = l.child_iin AND e.school_bin <> $1 AND e.since <= $4
+      AND (e.ended_on IS NULL OR e.ended_on > $4)
+    ORDER BY e.since DESC
+    LIMIT 1
+) n ON true
+ORDER BY l.child_iin;
+
+-- name: census_was_pupil_of
+SELECT EXISTS (SELECT FROM contingent.enrolments WHERE child_iin = $1 AND school_bin = $2 AND ended_on IS NOT NULL);
+
+-- name: census_get_leaver_confirmation
+SELECT to_org_bin, to_org_name, confirmation_number, confirmation_date, order_number, order_date
+FROM census.leaver_confirmations
+WHERE from_school_bin = $1 AND child_iin = $2;
+
+-- name: census_put_leaver_confirmation
+INSERT INTO census.leaver_confirmations (
+    child_iin, from_school_bin, to_org_bin, to_org_name, confirmation_number, confirmation_date,
+    order_number, order_date, recorded_at, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (from_school_bin, child_iin) DO UPDATE
+SET to_org_bin = excluded.to_org_bin, to_org_name = excluded.to_org_name,
+    confirmation_number = excluded.confirmation_number, confirmation_date = excluded.confirmation_date,
+    order_number = excluded.order_number, order_date = excluded.order_date,
+    recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by;

@@ -44,7 +44,7 @@ from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
-from admission.readings import Readings
+from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
@@ -73,7 +73,6 @@ from admission.transfers.models import (
 DECISION_WORKING_DAYS = 1  # annex 2 item 3 (and para 20 for the arrival talon)
 TALON_WORKING_DAYS = 3  # para 20
 CAPACITY_GRADES = range(2, 10)  # para 25
-DEFAULT_READINGS = Readings()
 LEFT_COUNTRY = "left_country"  # the contingent store's end reason for a pupil leaving Kazakhstan
 _ENCODER = msgspec.json.Encoder()
 

@@ -16,7 +16,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
-from admission.census import importer, reports
+from admission.census import importer, leavers, reports
 from admission.census.importer import Snapshot, TerritoryArea
 from admission.census.reports import (
     CategoryCounts,
@@ -206,6 +206,36 @@ class CensusController(Controller):
             return await reports.due_for_grade1(
                 conn, region, year or reports.admission_year(_today()), school_bin=school
             )
+
+    @get(
+        "/schools/{school:str}/leavers",
+        summary="Where the school's grade-9 (10) leavers went, as of 20 September (paras 14.8-14.13)",
+    )
+    async def school_leavers(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        settings: SettingsDep,
+        school: FromPath[str],
+        year: FromQuery[int | None] = None,
+    ) -> list[leavers.Leaver]:
+        async with db.acquire() as conn:
+            return await leavers.leavers(conn, admin, school, year or _today().year, settings.readings())
+
+    @put(
+        "/schools/{school:str}/leavers/{child_iin:str}/confirmation",
+        summary="Record the admitting organisation's confirmation: outgoing number and date, order number and date",
+    )
+    async def leaver_confirmation(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school: FromPath[str],
+        child_iin: FromPath[str],
+        data: JSONBody[leavers.Confirmation],
+    ) -> leavers.Confirmation:
+        async with db.acquire() as conn:
+            return await leavers.record_confirmation(conn, admin, school, child_iin, data, dt.datetime.now(dt.UTC))
 
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:

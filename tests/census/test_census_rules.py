@@ -23,10 +23,13 @@ from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
     write_attendance,
     write_extracts,
 )
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from admission.census import importer, reports
 from admission.census.errors import NotACensusMonth
 from admission.iin import check_digit
+from admission.keys import KeySet, mint_admin_token
 from admission.readings import Readings
 
 
@@ -262,3 +265,71 @@ async def test_census_para_12_1_and_para_14_1_counts_per_school_service_territor
     report = await reports.region_report(conn, REGION)
     by_school = {s.school_bin: s.counts for s in report.schools}
     assert (report.counts.children, by_school[SCHOOL].children, by_school[SCHOOL].not_covered) == (2, 1, 1)
+
+
+async def _enrolment(
+    conn: asyncpg.Connection, child: str, school: str, grade: int, since: dt.date, ended: dt.date | None = None
+) -> None:
+    await conn.execute(
+        "INSERT INTO contingent.enrolments"
+        " (child_iin, school_bin, grade, language, order_number, order_date, since, ended_on, end_reason)"
+        " VALUES ($1, $2, $3, 'kk', $4, $5, $5, $6, $7)",
+        child,
+        school,
+        grade,
+        f"{grade}-Қ",
+        since,
+        ended,
+        None if ended is None else "completed_basic_secondary",
+    )
+
+
+async def test_census_para_14_8_to_para_14_13_where_grade_9_leavers_went_as_of_20_september(
+    conn: asyncpg.Connection, client: AsyncTestClient[Litestar], keys: KeySet
+) -> None:
+    graduated = dt.date(2026, 6, 10)
+    to_school, to_college, nowhere, stays, grade_8 = (iin(dt.date(2010, 1, d)) for d in range(10, 15))
+    for child in (to_school, to_college, nowhere):
+        await _enrolment(conn, child, SCHOOL, 9, dt.date(2025, 9, 1), graduated)
+    await _enrolment(conn, to_school, OTHER_SCHOOL, 10, dt.date(2026, 9, 1))  # admitted elsewhere (contingent)
+    await _enrolment(conn, stays, SCHOOL, 9, dt.date(2025, 9, 1))  # stays on: no promotion event, not a leaver
+    await _enrolment(conn, grade_8, SCHOOL, 8, dt.date(2025, 9, 1), graduated)
+    school = {"Authorization": f"Bearer {mint_admin_token(keys, 'director', 'school', region=REGION, school=SCHOOL)}"}
+    other = mint_admin_token(keys, "director-2", "school", region=REGION, school=OTHER_SCHOOL)
+    url = f"/v1/admin/census/schools/{SCHOOL}/leavers"
+    confirmation = {
+        "to_org_bin": COLLEGE,
+        "to_org_name": "Астана политехникалық колледжі",
+        "confirmation_number": "01-12/345",
+        "confirmation_date": "2026-09-05",
+        "order_number": "112-Қ",
+        "order_date": "2026-08-28",
+    }
+    for missing in ("confirmation_number", "confirmation_date", "order_number", "order_date"):  # para 14.13
+        partial = {k: v for k, v in confirmation.items() if k != missing}
+        response = await client.put(f"{url}/{to_college}/confirmation", json=partial, headers=school)
+        assert response.status_code == 400, (missing, response.text)
+    denied = await client.put(
+        f"{url}/{to_college}/confirmation", json=confirmation, headers={"Authorization": f"Bearer {other}"}
+    )
+    assert denied.status_code == 403
+    stranger = await client.put(f"{url}/{iin(dt.date(2010, 2, 2))}/confirmation", json=confirmation, headers=school)
+    assert (stranger.status_code, stranger.json()["code"]) == (409, "census_not_a_leaver")
+    recorded = await client.put(f"{url}/{to_college}/confirmation", json=confirmation, headers=school)
+    assert recorded.status_code == 200, recorded.text
+
+    listed = await client.get(url, params={"year": 2026}, headers=school)
+    assert listed.status_code == 200, listed.text
+    by_child = {row["child_iin"]: row for row in listed.json()}
+    assert {k: v["status"] for k, v in by_child.items()} == {
+        to_school: "enrolled",
+        to_college: "confirmed",
+        nowhere: "not_continuing",
+    }
+    assert (by_child[to_school]["enrolled_school_bin"], by_child[to_school]["enrolled_order_number"]) == (
+        OTHER_SCHOOL,
+        "10-Қ",
+    )
+    assert by_child[to_college]["confirmation"] == confirmation
+    audit = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'census.leaver_confirmation'")
+    assert audit == 1
