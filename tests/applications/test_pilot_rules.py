@@ -60,6 +60,18 @@ async def _on_roster(pool: asyncpg.Pool, child: str, school: str = OTHER_SCHOOL,
     )
 
 
+async def _roster_child_asking_for_a_full_language(pool: asyncpg.Pool) -> str:
+    """A kk roster child of OTHER_SCHOOL, whose ru class sets are full on the general basis."""
+    child = child_iin()
+    await _on_roster(pool, child, language="kk")
+    await pool.execute(
+        "UPDATE school_classes SET general_taken = classes * seats_per_class"
+        " WHERE school_bin = $1 AND grade = 1 AND language = 'ru'",
+        OTHER_SCHOOL,
+    )
+    return child
+
+
 @pytest.mark.parametrize(
     ("born", "status"),
     [
@@ -125,13 +137,7 @@ async def test_pilot_para_4_roster_child_is_never_refused_while_its_seat_is_held
     db_pool: asyncpg.Pool, claims: AccessClaims
 ) -> None:
     """The asked language is full (sanitary limit): admitted on the held seat, in the roster's language."""
-    child = child_iin()
-    await _on_roster(db_pool, child, language="kk")
-    await db_pool.execute(
-        "UPDATE school_classes SET general_taken = classes * seats_per_class"
-        " WHERE school_bin = $1 AND grade = 1 AND language = 'ru'",
-        OTHER_SCHOOL,
-    )
+    child = await _roster_child_asking_for_a_full_language(db_pool)
     general = await _file(db_pool, claims, child_iin(), school=OTHER_SCHOOL, language="ru")
     assert general.application.status == "refused"  # the general basis: ru is full
     filed = await _file(db_pool, claims, child, school=OTHER_SCHOOL, language="ru")
@@ -146,13 +152,7 @@ async def test_pilot_para_4_roster_child_is_never_refused_while_its_seat_is_held
 async def test_pilot_para_4_roster_language_full_refuse_is_the_other_reading(
     db_pool: asyncpg.Pool, claims: AccessClaims
 ) -> None:
-    child = child_iin()
-    await _on_roster(db_pool, child, language="kk")
-    await db_pool.execute(
-        "UPDATE school_classes SET general_taken = classes * seats_per_class"
-        " WHERE school_bin = $1 AND grade = 1 AND language = 'ru'",
-        OTHER_SCHOOL,
-    )
+    child = await _roster_child_asking_for_a_full_language(db_pool)
     readings = Settings.from_env({"KEZEK_ROSTER_LANGUAGE_FULL": "refuse"}).readings()
     filed = await _file(db_pool, claims, child, school=OTHER_SCHOOL, language="ru", readings=readings)
     assert filed.application.refusal is not None

@@ -98,15 +98,9 @@ def test_para_20_talon_is_valid_to_the_end_of_the_third_working_day() -> None:
 
 
 async def test_para_20_a_paper_talon_is_accepted_until_the_close_of_its_third_working_day(world: World) -> None:
-    school_from, school_to = world.schools["abai"][:2]
-    child = await world.enrolled_child(school_from)
-    friday = kz(2026, 4, 17, 15)
+    t, _, school_from, _ = await world.accepted_paper_transfer("abai", kz(2026, 4, 17, 15))  # a Friday
+    assert t.arrival_talon_valid_until == kz(2026, 4, 22, 18, 30)
     async with world.pool.acquire() as conn:
-        t = await service.request_transfer(
-            conn, world.request(child, school_to, path="paper"), friday, registrar=world.school_admin(school_to)
-        )
-        t = await service.decide(conn, world.school_admin(school_to), t.id, friday, accept=True)
-        assert t.arrival_talon_valid_until == kz(2026, 4, 22, 18, 30)
         departed = await service.depart(
             conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", kz(2026, 4, 22, 17, 0)
         )
@@ -148,16 +142,7 @@ async def test_annex_2_form_a_request_without_the_form_fields_is_a_400(
 ) -> None:
     school_from, school_to = world.schools["astana"][:2]
     child = await world.enrolled_child(school_from)
-    body = {
-        "applicant_iin": PARENT,
-        **FORM,
-        "child_iin": child,
-        "child_full_name": "Серікбаева Аружан",
-        "to_school_bin": school_to,
-        "grade": 5,
-        "language": "kk",
-        "ground": "bullying",
-    }
+    body = world.portal_body(child, school_to, "bullying")
     for missing in ("applicant_full_name", "applicant_phone", "registered_address", "consent"):
         partial = {k: v for k, v in body.items() if k != missing}
         response = await client.post("/v1/transfers", json=partial)
@@ -212,14 +197,9 @@ async def test_annex_2_item_8_leaving_the_country_needs_its_proof_instead_of_a_t
 
 async def test_para_21_para_22_and_para_24_talons_orders_and_every_stage_reported(world: World) -> None:
     """Paper path end to end: departure talon and file (21), both orders (22), each stage in the log (24)."""
-    school_from, school_to = world.schools["abai"][:2]
-    child = await world.enrolled_child(school_from)
     monday = kz(2026, 4, 13, 10)
+    t, child, school_from, school_to = await world.accepted_paper_transfer("abai", monday)
     async with world.pool.acquire() as conn:
-        t = await service.request_transfer(
-            conn, world.request(child, school_to, path="paper"), monday, registrar=world.school_admin(school_to)
-        )
-        t = await service.decide(conn, world.school_admin(school_to), t.id, monday, accept=True)
         t = await service.depart(conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", monday)
         assert (t.status, bool(t.departure_talon_number)) == ("departed", True)
         t = await service.record_order(
@@ -246,14 +226,8 @@ async def test_para_21_para_22_and_para_24_talons_orders_and_every_stage_reporte
 
 
 async def test_para_23_a_talon_shown_after_its_validity_is_refused_with_the_receipt(world: World) -> None:
-    school_from, school_to = world.schools["abai"][:2]
-    child = await world.enrolled_child(school_from)
-    monday = kz(2026, 4, 13, 10)
+    t, _, school_from, _ = await world.accepted_paper_transfer("abai", kz(2026, 4, 13, 10))
     async with world.pool.acquire() as conn:
-        t = await service.request_transfer(
-            conn, world.request(child, school_to, path="paper"), monday, registrar=world.school_admin(school_to)
-        )
-        t = await service.decide(conn, world.school_admin(school_to), t.id, monday, accept=True)
         late = await service.depart(
             conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", kz(2026, 4, 17, 9), HEAD
         )

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from transfer_world import FORM, PARENT, World, kz
+from transfer_world import PARENT, World, kz
 
 from admission.errors import Forbidden
 from admission.reference import KZ
@@ -19,18 +19,7 @@ MONDAY = kz(2026, 4, 13, 10)
 
 
 async def _paper_transfer(world: World, region: str = "astana") -> tuple[service.Transfer, str, str, str]:
-    school_from, school_to = world.schools[region][:2]
-    child = await world.enrolled_child(school_from)
-    async with world.pool.acquire() as conn:
-        t = await service.request_transfer(
-            conn,
-            world.request(child, school_to, path="paper"),
-            MONDAY,
-            actor="registrar",
-            registrar=world.school_admin(school_to),
-        )
-        t = await service.decide(conn, world.school_admin(school_to), t.id, MONDAY, accept=True)
-    return t, child, school_from, school_to
+    return await world.accepted_paper_transfer(region, MONDAY)
 
 
 async def test_an_arrival_talon_is_valid_3_working_days_and_opens_the_departure(world: World) -> None:
@@ -132,16 +121,7 @@ async def test_the_portal_path_over_http_with_orders_prevention_ref_and_event_lo
     school_from, school_to = world.schools["astana"][:2]
     other_school = world.schools["astana"][2]
     child = await world.enrolled_child(school_from)
-    body = {
-        "applicant_iin": PARENT,
-        **FORM,
-        "child_iin": child,
-        "child_full_name": "Серікбаева Аружан",
-        "to_school_bin": school_to,
-        "grade": 5,
-        "language": "kk",
-        "ground": "bullying",
-    }
+    body = world.portal_body(child, school_to, "bullying")
     created = await client.post("/v1/transfers", json=body)
     assert created.status_code == 201, created.text
     transfer = created.json()
@@ -264,16 +244,7 @@ async def test_a_parent_gets_the_motivated_refusal_and_its_receipt_over_http(
     assert denied.status_code == 403
 
     child = await world.enrolled_child(school_from)
-    body = {
-        "applicant_iin": PARENT,
-        **FORM,
-        "child_iin": child,
-        "child_full_name": "Серікбаева Аружан",
-        "to_school_bin": school_to,
-        "grade": 5,
-        "language": "kk",
-        "ground": "holidays",
-    }
+    body = world.portal_body(child, school_to, "holidays")
     created = await client.post("/v1/transfers", json=body, headers={"Accept-Language": "ru"})
     assert created.status_code == 201, created.text
     transfer = created.json()

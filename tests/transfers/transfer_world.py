@@ -11,7 +11,8 @@ import asyncpg
 from admission.iin import make_iin
 from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
-from admission.transfers.models import Employee, TransferRequest
+from admission.transfers import service
+from admission.transfers.models import Employee, Transfer, TransferRequest
 
 PARENT = make_iin(dt.date(1988, 4, 2), False, 1200)
 # The rest of the annex 2 request form: the applicant, the registered address, the consent line.
@@ -113,6 +114,34 @@ class World:
     def bearer(self, admin: AdminPrincipal) -> dict[str, str]:
         token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
         return {"Authorization": f"Bearer {token}"}
+
+    async def accepted_paper_transfer(self, region: str, at: dt.datetime) -> tuple[Transfer, str, str, str]:
+        """A pupil of ``region``'s first school whose paper request the second one accepted at ``at`` (a talon)."""
+        school_from, school_to = self.schools[region][:2]
+        child = await self.enrolled_child(school_from)
+        async with self.pool.acquire() as conn:
+            t = await service.request_transfer(
+                conn,
+                self.request(child, school_to, path="paper"),
+                at,
+                actor="registrar",
+                registrar=self.school_admin(school_to),
+            )
+            t = await service.decide(conn, self.school_admin(school_to), t.id, at, accept=True)
+        return t, child, school_from, school_to
+
+    def portal_body(self, child: str, to_school: str, ground: str) -> dict[str, Any]:
+        """The JSON a parent's portal sends for a grade-5 transfer on ``ground``."""
+        return {
+            "applicant_iin": PARENT,
+            **FORM,
+            "child_iin": child,
+            "child_full_name": "Серікбаева Аружан",
+            "to_school_bin": to_school,
+            "grade": 5,
+            "language": "kk",
+            "ground": ground,
+        }
 
     def request(self, child: str, to_school: str | None, **overrides: Any) -> TransferRequest:
         values: dict[str, Any] = {
