@@ -115,7 +115,7 @@ CREATE FUNCTION census.iin_matches_birth_date(iin bigint, ymd integer) RETURNS b
     AS $$
     SELECT iin / 1000000 = ymd % 1000000
        AND ymd / 1000000 = CASE iin / 100000 % 10 WHEN 1 THEN 18 WHEN 2 THEN 18 WHEN 3 THEN 19
-                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
+                                                  WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 ELSE -1 END
 $$;
 
 --
@@ -159,6 +159,16 @@ CREATE FUNCTION census.lock_load(load bigint) RETURNS void
     LANGUAGE sql
     AS $$
     SELECT pg_advisory_lock(7312, load::integer)
+$$;
+
+--
+-- Name: may_be_truant(text, integer); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.may_be_truant(org_kind text, age integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(org_kind IN ('school', 'tvet') AND age >= 6, false)
 $$;
 
 --
@@ -377,6 +387,28 @@ ALTER TABLE census.issues ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: leaver_confirmations; Type: TABLE; Schema: census; Owner: -
+--
+
+CREATE TABLE census.leaver_confirmations (
+    child_iin text NOT NULL,
+    from_school_bin text NOT NULL,
+    to_org_bin text NOT NULL,
+    to_org_name text NOT NULL,
+    confirmation_number text NOT NULL,
+    confirmation_date date NOT NULL,
+    order_number text NOT NULL,
+    order_date date NOT NULL,
+    recorded_at timestamp with time zone NOT NULL,
+    recorded_by text NOT NULL,
+    CONSTRAINT leaver_confirmations_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT leaver_confirmations_confirmation_number_check CHECK ((confirmation_number <> ''::text)),
+    CONSTRAINT leaver_confirmations_order_number_check CHECK ((order_number <> ''::text)),
+    CONSTRAINT leaver_confirmations_to_org_bin_check CHECK ((to_org_bin ~ '^[0-9]{12}$'::text)),
+    CONSTRAINT leaver_confirmations_to_org_name_check CHECK ((to_org_name <> ''::text))
 );
 
 --
@@ -702,6 +734,7 @@ CREATE TABLE public.applications (
     order_date date,
     withdraw_token_hash bytea NOT NULL,
     access_jti text,
+    applicant_full_name text,
     CONSTRAINT applications_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT applications_check CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
     CONSTRAINT applications_check1 CHECK ((((confirmed_at IS NULL) = (order_number IS NULL)) AND ((order_number IS NULL) = (order_date IS NULL)))),
@@ -944,13 +977,19 @@ CREATE TABLE public.transfers (
     expulsion_order_date date,
     completed_at timestamp with time zone,
     prevention_ref text,
+    applicant_full_name text,
+    applicant_phone text,
+    registered_address text,
+    consent boolean,
+    refused_by_name text,
+    refused_by_position text,
     CONSTRAINT transfers_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT transfers_check CHECK (((to_school_bin IS NULL) = (ground = 'leaving_country'::text))),
     CONSTRAINT transfers_check1 CHECK (((to_school_bin IS NULL) = (to_region IS NULL))),
     CONSTRAINT transfers_check2 CHECK ((to_school_bin IS DISTINCT FROM from_school_bin)),
     CONSTRAINT transfers_check3 CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
     CONSTRAINT transfers_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
-    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 11))),
+    CONSTRAINT transfers_grade_check CHECK (((grade >= 1) AND (grade <= 12))),
     CONSTRAINT transfers_ground_check CHECK ((ground = ANY (ARRAY['holidays'::text, 'court_decision'::text, 'relocation'::text, 'leaving_country'::text, 'bullying'::text]))),
     CONSTRAINT transfers_language_check CHECK ((language = ANY (ARRAY['kk'::text, 'ru'::text, 'en'::text, 'uz'::text, 'ug'::text, 'tg'::text]))),
     CONSTRAINT transfers_path_check CHECK ((path = ANY (ARRAY['portal'::text, 'paper'::text]))),
@@ -985,6 +1024,13 @@ ALTER TABLE ONLY census.days
 
 ALTER TABLE ONLY census.issues
     ADD CONSTRAINT issues_pkey PRIMARY KEY (id);
+
+--
+-- Name: leaver_confirmations leaver_confirmations_pkey; Type: CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.leaver_confirmations
+    ADD CONSTRAINT leaver_confirmations_pkey PRIMARY KEY (from_school_bin, child_iin);
 
 --
 -- Name: service_territories service_territories_pkey; Type: CONSTRAINT; Schema: census; Owner: -
@@ -1395,6 +1441,13 @@ ALTER TABLE ONLY census.issues
 
 ALTER TABLE ONLY census.issues
     ADD CONSTRAINT issues_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES census.snapshots(id) ON DELETE CASCADE;
+
+--
+-- Name: leaver_confirmations leaver_confirmations_from_school_bin_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
+--
+
+ALTER TABLE ONLY census.leaver_confirmations
+    ADD CONSTRAINT leaver_confirmations_from_school_bin_fkey FOREIGN KEY (from_school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: service_territories service_territories_school_bin_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -

@@ -19,11 +19,18 @@ import msgspec
 
 from admission.census import importer, reports, synthetic
 from admission.db import Pool
+from admission.readings import Readings
 from admission.reference import KZ
+from queue_service.settings import Settings
 
 T = TypeVar("T")
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _readings() -> Readings:
+    """How the acts are read (KEZEK_TRUANT_PERIOD, KEZEK_PRIVATE_COLLEGES_NON_STATE)."""
+    return Settings.from_env().readings()
 
 
 def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -81,7 +88,15 @@ def import_command(region: str, persons: Path, bbazh: Path, as_of: dt.datetime |
                 bar.render_progress()
 
             report = await importer.import_extract(
-                pool, region, persons, bbazh, as_of=day, now=_now(), progress=bar.update, step=step
+                pool,
+                region,
+                persons,
+                bbazh,
+                as_of=day,
+                now=_now(),
+                progress=bar.update,
+                step=step,
+                readings=_readings(),
             )
         async with pool.acquire() as conn:
             return report, await reports.list_issues(conn, report.snapshot_id, show_issues)
@@ -137,7 +152,7 @@ def attendance_command(region: str, file: Path, month: str) -> None:
 @click.argument("region")
 @click.option("--period", default=None, help="YYYY-MM (default: the latest snapshot)")
 def cross_check_command(region: str, period: str | None) -> None:
-    changed = _run(lambda conn: importer.cross_check(conn, region, _month(period), now=_now()))
+    changed = _run(lambda conn: importer.cross_check(conn, region, _month(period), now=_now(), readings=_readings()))
     click.echo(f"{region}: {changed} children changed")
 
 

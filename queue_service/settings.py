@@ -11,6 +11,9 @@ from typing import Literal
 
 import msgspec
 
+from admission.applications.models import AgeRule
+from admission.readings import Readings, RosterLanguageFull, TruantPeriod
+
 PortalAuth = Literal["demo", "assertion"]
 
 
@@ -56,9 +59,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     room_sweep_ms: int = 500
     """KEZEK_ROOM_SWEEP_MS: how often each worker ends expired leases and refills free slots in every room."""
     admission_min_age: int = 6
-    """KEZEK_ADMISSION_MIN_AGE: the youngest admitted to grade 1, in full years on 1 September."""
-    admission_max_age: int = 9
-    """KEZEK_ADMISSION_MAX_AGE: grade-1 applicants must be younger than this on 1 September."""
+    """KEZEK_ADMISSION_MIN_AGE: the age a grade-1 child reaches by KEZEK_ADMISSION_AGE_REACHED_BY (``AgeRule``)."""
+    admission_age_reached_by: str = "12-31"
+    """KEZEK_ADMISSION_AGE_REACHED_BY: ``MM-DD`` of the admission year; ``12-31`` = turns six in the calendar year."""
+    admission_max_age: int | None = None
+    """KEZEK_ADMISSION_MAX_AGE: grade-1 children younger than this on 1 September; unset = no upper limit."""
+    # How the acts are read where they are silent (admission.readings.Readings documents each default).
+    roster_language_full: RosterLanguageFull = "held_language"
+    """KEZEK_ROSTER_LANGUAGE_FULL: a roster child asks for a full language: ``held_language`` or ``refuse``."""
+    basic_secondary_final_grade: int = 9
+    """KEZEK_BASIC_SECONDARY_FINAL_GRADE: a transfer from this grade into the next is para 27's August admission."""
+    truant_period: TruantPeriod = "month"
+    """KEZEK_TRUANT_PERIOD: census para 2.5's 10 days counted per ``month`` or over the ``school_year``."""
+    private_colleges_non_state: bool = False
+    """KEZEK_PRIVATE_COLLEGES_NON_STATE: count private colleges' students as ``non_state`` (para 11.4) too."""
     outbox_publisher: bool = True
     """KEZEK_OUTBOX_PUBLISHER: run the contingent outbox publisher in each app worker."""
     outbox_poll_seconds: float = 0.5
@@ -76,6 +90,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_SCHOOLS_CACHE_SECONDS: per-worker cache of a region's free-seat list (0 = no cache)."""
     log_level: str = "INFO"
     """KEZEK_LOG_LEVEL: Python logging level."""
+
+    def age_rule(self) -> AgeRule:
+        return AgeRule(
+            min_years=self.admission_min_age, reached_by=self.admission_age_reached_by, max_years=self.admission_max_age
+        )
+
+    def readings(self) -> Readings:
+        return Readings(
+            roster_language_full=self.roster_language_full,
+            basic_secondary_final_grade=self.basic_secondary_final_grade,
+            truant_period=self.truant_period,
+            private_colleges_non_state=self.private_colleges_non_state,
+        )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 
 from admission import audit, reference
+from admission.applications import schedule
 from admission.applications.models import (
     CapacityBelowTaken,
     InvalidWindow,
@@ -113,8 +114,8 @@ async def set_classes(
     seats_per_class: int,
 ) -> ClassSet:
     """Set a school's class sets for one grade and language; never below the seats taken."""
-    if not 1 <= grade <= 11:
-        raise InvalidInput("grade must be 1-11", grade=grade)
+    if not 1 <= grade <= 12:
+        raise InvalidInput("grade must be 1-12", grade=grade)  # 12: model rules para 27, "11 (12)"
     if classes < 0 or not 0 <= seats_per_class <= 40:
         raise InvalidInput("classes ≥ 0 and 0 ≤ seats_per_class ≤ 40 (sanitary rules)")
     async with conn.transaction():
@@ -249,14 +250,24 @@ async def remove_roster_child(conn: Connection, admin: AdminPrincipal, school_bi
 
 
 async def set_window(
-    conn: Connection, admin: AdminPrincipal, region: str, opens_at: dt.datetime, closes_at: dt.datetime
+    conn: Connection,
+    admin: AdminPrincipal,
+    region: str,
+    opens_at: dt.datetime,
+    closes_at: dt.datetime,
+    reason: str | None = None,
 ) -> reference.Region:
-    """Move a region's grade-1 window (times with their offset; Kazakhstan is UTC+5)."""
+    """Move a region's grade-1 window (times with their offset; Kazakhstan is UTC+5).
+
+    A region narrows it inside annex 2; outside annex 2 only the ministry, with
+    ``reason`` (pilot para 7; ``schedule.check_change``).  Audited either way.
+    """
     admin.require_region(region)
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
         raise InvalidInput("window times need a UTC offset, e.g. 2026-05-27T00:00:00+05:00")
     if closes_at <= opens_at:
         raise InvalidWindow()
+    outside = schedule.check_change(admin.role, region, opens_at, closes_at, reason)
     async with conn.transaction():
         old = await conn.fetchrow(QUERIES["lock_region"], region)
         if old is None:
@@ -269,7 +280,12 @@ async def set_window(
             f"region:{region}",
             region=region,
             old={"opens_at": old["window_opens_at"].isoformat(), "closes_at": old["window_closes_at"].isoformat()},
-            new={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+            new={
+                "opens_at": opens_at.isoformat(),
+                "closes_at": closes_at.isoformat(),
+                "outside_annex_2": outside,
+                "reason": reason.strip() if reason else None,
+            },
         )
         updated = await reference.get_region(conn, region)
     assert updated is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -68,9 +68,9 @@ REASONS: dict[RefusalCode, tuple[int | None, dict[Language, str]]] = {
     "age_out_of_range": (
         2,
         {
-            "kk": "Бала 1 қыркүйекте қабылдау жасына сәйкес келмейді.",
-            "ru": "На 1 сентября возраст ребёнка не соответствует возрасту приёма.",
-            "en": "On 1 September the child is outside the admission age.",
+            "kk": "Бала осы жылы 1-сыныпқа қабылдау жасына сәйкес келмейді.",
+            "ru": "Возраст ребёнка в этом году не соответствует возрасту приёма в 1 класс.",
+            "en": "This year the child is not of grade-1 admission age.",
         },
     ),
     "no_consent": (
@@ -108,10 +108,28 @@ REASONS: dict[RefusalCode, tuple[int | None, dict[Language, str]]] = {
 }
 
 
+# The legal basis a refusal receipt cites beside the reason (model rules annex 2 form: Law on state
+# services art. 19-1 item 2, and the sanitary rules ҚР ДСМ-76 annex 2 for full class sets).
+_ITEM_9 = "model rules No. 564, annex 2 item 9 (pilot para 3.2), ground {}; Law on state services, art. 19-1 item 2"
+LEGAL_BASIS: dict[RefusalCode, str] = {
+    "class_full": _ITEM_9.format(7) + "; sanitary rules ҚР ДСМ-76, annex 2",
+    "age_out_of_range": _ITEM_9.format(2) + "; grade-1 age of the model rules (KEZEK_ADMISSION_* settings)",
+    "no_consent": _ITEM_9.format(6) + "; Law on personal data and their protection, art. 8",
+    "duplicate_application": _ITEM_9.format(2) + "; one application per child",
+    "window_not_open": "pilot order No. 73-НҚ / 168/НҚ, para 7 and annex 2 (the region's schedule)",
+    "window_closed": "pilot order No. 73-НҚ / 168/НҚ, para 1, para 7 and annex 2 (until 31 August)",
+}
+
+
 class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
-    """The application form (pilot annex; model rules annex 2): who applies, for whom, where."""
+    """The application form (pilot annex; model rules annex 2): who applies, for whom, where.
+
+    ``applicant_full_name`` is printed on a refusal receipt (annex 2 form); the
+    portal knows it from the applicant's identity, a demo client may type it.
+    """
 
     applicant_iin: str
+    applicant_full_name: Annotated[str, msgspec.Meta(min_length=3, max_length=200)] | None = None
     child_iin: str
     school_bin: str
     language: TeachingLanguage
@@ -119,30 +137,59 @@ class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 
 
 class AgeRule(msgspec.Struct, frozen=True, kw_only=True):
-    """Admission age on 1 September of the admission year: ``min_years`` ≤ age < ``max_years``."""
+    """Who is of grade-1 age (not asked of pre-school roster children: pilot para 4 admits them automatically).
+
+    The seeds state no grade-1 age.  The model rules' paras 1-16 (not in the
+    seeds) are reported to admit "children who turn six in the current
+    calendar year", with no upper limit: the defaults (issue 18, point 2).
+    Settings ``KEZEK_ADMISSION_MIN_AGE``, ``KEZEK_ADMISSION_AGE_REACHED_BY``,
+    ``KEZEK_ADMISSION_MAX_AGE``.
+    """
 
     min_years: int = 6
-    max_years: int = 9
+    """The age to reach by ``reached_by`` of the admission year."""
+    reached_by: Annotated[str, msgspec.Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] = "12-31"
+    """``MM-DD`` of the admission year: ``12-31`` = turns six in the calendar year, ``09-01`` = six by 1 September."""
+    max_years: int | None = None
+    """Children must be younger than this on 1 September; None: no upper limit (no act states one)."""
 
     def admits(self, born: dt.date, admission_year: int) -> bool:
-        first_september = dt.date(admission_year, 9, 1)
-        age = first_september.year - born.year - ((first_september.month, first_september.day) < (born.month, born.day))
-        return self.min_years <= age < self.max_years
+        month, day = (int(part) for part in self.reached_by.split("-"))
+        if _age_on(born, dt.date(admission_year, month, day)) < self.min_years:
+            return False
+        return self.max_years is None or _age_on(born, dt.date(admission_year, 9, 1)) < self.max_years
+
+
+def _age_on(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
-    """The refusal receipt (model rules annex 2 form): recipient, ИИН, documents, date, reason."""
+    """The refusal receipt (model rules annex 2 form), 2 copies.
+
+    The recipient's full name and ИИН, the documents, the date of the
+    application, the reason with its legal basis, and who refused: grade-1
+    refusals are given by the rules at once (``automatic``), so no employee
+    signs them; the decision is the school's through the platform.
+    """
 
     form: str
+    applicant_full_name: str | None
     applicant_iin: str
     child_iin: str
     school_bin: str
     school_name_kk: str
     school_name_ru: str
     documents: list[str]
+    application_date: dt.date
     date: dt.date
     ground: int | None
     reason: dict[Language, str]
+    legal_basis: str
+    employee_full_name: str | None = None
+    employee_position: str | None = None
+    automatic: bool = True
+    copies: int = 2
 
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):

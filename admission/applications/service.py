@@ -6,17 +6,18 @@ only while one is free, and the application is inserted with the outcome in
 the same statement, so concurrent applicants for the last seat queue on that
 row and exactly one of them gets it; CHECK constraints on the row make
 overbooking impossible even for a buggy caller.  Seats held for the
-pre-school roster (pilot para 4) are counted apart and only roster children
-applying to their own school in their roster language take them; a roster
-child applying in another language, or to another school, competes on the
-general basis, and their held seat stays held until the school takes them
-off its roster (the rules promise them the seat; only the school knows they
-will not come).
+pre-school roster (pilot para 4) are counted apart and roster children
+applying to their own school take them, in any language: the held seat moves
+to the language asked for (``roster.admission_language``).  A roster child
+applying to another school competes on the general basis, and their held
+seat stays held until the school takes them off its roster (the rules
+promise them the seat; only the school knows they will not come).
 
 The order of the checks: the region's window (pilot para 7; UTC+5), consent
-(annex 2 item 9 ground 6), age on 1 September (ground 2), one live
-application per child nationwide (ground 2, pointing to the live one), then
-capacity (ground 7).  Refusals are recorded too: the applicant reads the
+(annex 2 item 9 ground 6), grade-1 age (``AgeRule``, ground 2; not for
+roster children), one live application per child nationwide (ground 2,
+pointing to the live one), then capacity (ground 7; a roster child's seat is
+held).  Refusals are recorded too: the applicant reads the
 receipt later with the same token.
 """
 
@@ -31,11 +32,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from admission import audit
 from admission.access import AccessClaims
+from admission.applications import roster
 from admission.applications.models import (
     GROUNDS,
+    LEGAL_BASIS,
     REASONS,
     AgeRule,
     ApplicantMismatch,
@@ -58,6 +62,7 @@ from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
+from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 
 LIVE_INDEX = "applications_one_live_idx"
@@ -93,6 +98,7 @@ async def file_application(
     claims: AccessClaims,
     age_rule: AgeRule,
     now: dt.datetime,
+    readings: Readings = DEFAULT_READINGS,
 ) -> Filed:
     """Decide ``form`` at once and record the decision.
 
@@ -117,6 +123,7 @@ async def file_application(
     row: dict[str, Any] = {
         "id": application_id,
         "applicant_iin": form.applicant_iin,
+        "applicant_full_name": form.applicant_full_name,
         "child_iin": form.child_iin,
         "school_bin": form.school_bin,
         "region_slug": region,
@@ -136,7 +143,16 @@ async def file_application(
     refusal = _refusal_before_seat(form, context, age_rule, now)
     live_id = context["live_application_id"]
     auto = bool(context["auto_confirm"])
-    priority = context["roster_language"] == form.language
+    priority = context["roster_language"] is not None  # pilot para 4: in any language
+    if refusal is None and priority:
+        language = await roster.admission_language(
+            conn, form.school_bin, form.child_iin, context["roster_language"], form.language, readings
+        )
+        if language is None:
+            refusal = "class_full"
+        elif language != form.language:
+            form = msgspec.structs.replace(form, language=language)
+            row["language"] = language
     status: str | None = None
     while refusal is None and status is None:
         try:
@@ -178,7 +194,8 @@ def _refusal_before_seat(
     if not form.consent:
         return "no_consent"
     admission_year = context["window_opens_at"].astimezone(KZ).year
-    if not age_rule.admits(birth_date(form.child_iin), admission_year):
+    roster_child = context["roster_language"] is not None  # pilot para 4: admitted without an age check
+    if not roster_child and not age_rule.admits(birth_date(form.child_iin), admission_year):
         return "age_out_of_range"
     if context["live_application_id"] is not None:
         return "duplicate_application"
@@ -212,6 +229,7 @@ async def _insert_refused(
         now,
         hashed,
         claims.jti,
+        form.applicant_full_name,
     )
 
 
@@ -242,6 +260,7 @@ async def _decide(
         None,
         None,
         None,
+        form.applicant_full_name,
     ]
     if not auto:
         status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
@@ -291,15 +310,18 @@ def _application(row: Mapping[str, Any]) -> Application:
             first_application_id=row["duplicate_of"],
             receipt=Receipt(
                 form=RECEIPT_FORM,
+                applicant_full_name=row["applicant_full_name"],
                 applicant_iin=row["applicant_iin"],
                 child_iin=row["child_iin"],
                 school_bin=row["school_bin"],
                 school_name_kk=row["school_name_kk"],
                 school_name_ru=row["school_name_ru"],
                 documents=documents,
+                application_date=row["decided_at"].astimezone(KZ).date(),  # filed and decided at once
                 date=row["decided_at"].astimezone(KZ).date(),
                 ground=ground,
                 reason=GROUNDS[ground] if ground is not None else reason,
+                legal_basis=LEGAL_BASIS[code],
             ),
         )
     return Application(

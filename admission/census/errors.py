@@ -70,3 +70,12 @@ class AlreadyReported(Conflict):
         "ru": "Отчёт уже направлен в министерство.",
         "en": "The report has already been sent to the ministry.",
     }
+
+
+class NotALeaver(Conflict):
+    code = "census_not_a_leaver"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Бұл бала осы мектептен шықпаған (контингент бойынша).",
+        "ru": "Этот ребёнок не выбывал из этой школы (по данным контингента).",
+        "en": "This child did not leave this school (per the contingent store).",
+    }

@@ -39,6 +39,7 @@ from admission.census.formats import (
 )
 from admission.db import QUERIES, Connection, Pool
 from admission.errors import InvalidInput, UnknownRegion
+from admission.readings import DEFAULT_READINGS, Readings
 
 CENSUS_MONTHS = (3, 6, 9, 12)
 IMPORT_CONNECTIONS = 2  # an import holds two connections of its pool at once
@@ -103,6 +104,15 @@ def school_year_start(on: dt.date) -> dt.date:
 
 def _ymd(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
+
+
+def truant_months(period: dt.date, readings: Readings) -> dt.date:
+    """The first attendance month a snapshot of ``period`` reads (para 2.5; ``Readings.truant_period``).
+
+    ``month``: the quarter's three months, each judged alone; ``school_year``:
+    every month since 1 September, summed.
+    """
+    return _months_back(period, 2) if readings.truant_period == "month" else school_year_start(period)
 
 
 def _months_back(month: dt.date, count: int) -> dt.date:
@@ -197,6 +207,7 @@ async def import_extract(
     now: dt.datetime,
     progress: Progress | None = None,
     step: Step | None = None,
+    readings: Readings = DEFAULT_READINGS,
 ) -> ImportReport:
     """Import the МО АЖ persons extract and the ББАЖ extract of ``region`` taken on ``as_of``.
 
@@ -235,7 +246,8 @@ async def import_extract(
             )
             _tell(step, "merging the two extracts")
             await lead.execute(QUERIES["census_create_kept"])
-            merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, _months_back(period, 2), period)
+            first_month = truant_months(period, readings)
+            merge = (load, _ymd(as_of), _ymd(school_year_start(as_of)), region, first_month, period, readings)
             children = sum(await _both(_merge(lead, *merge, half=0), _merge(helper, *merge, half=1)))
             _tell(step, "indexing the children, recording the bad rows")
             indexing = asyncio.ensure_future(_index(helper, load))
@@ -287,14 +299,32 @@ async def _stage(conn: Connection, kind: str, path: Path, as_of: dt.date, progre
 
 
 async def _merge(
-    conn: Connection, load: int, as_of: int, year_start: int, region: str, first: dt.date, last: dt.date, *, half: int
+    conn: Connection,
+    load: int,
+    as_of: int,
+    year_start: int,
+    region: str,
+    first: dt.date,
+    last: dt.date,
+    readings: Readings,
+    *,
+    half: int,
 ) -> int:
     """Merge one ``half`` of the ИИН space into the load: its duplicates found, then one row per child (counted)."""
     async with conn.transaction():
         await _tune_for_bulk(conn)
         await conn.execute(QUERIES["census_find_duplicates"], half)
         status = await conn.execute(
-            QUERIES["census_merge_children"], load, as_of, year_start, region, first, last, half
+            QUERIES["census_merge_children"],
+            load,
+            as_of,
+            year_start,
+            region,
+            first,
+            last,
+            half,
+            readings.truant_period == "month",
+            readings.private_colleges_non_state,
         )
     return int(status.split()[-1])  # "INSERT 0 <rows>"
 
@@ -378,7 +408,14 @@ async def list_snapshots(conn: Connection, region: str | None, period: dt.date |
     return [Snapshot(**dict(r)) for r in await conn.fetch(QUERIES["census_list_snapshots"], region, period)]
 
 
-async def cross_check(conn: Connection, region: str, period: dt.date | None = None, *, now: dt.datetime) -> int:
+async def cross_check(
+    conn: Connection,
+    region: str,
+    period: dt.date | None = None,
+    *,
+    now: dt.datetime,
+    readings: Readings = DEFAULT_READINGS,
+) -> int:
     """Para 10: recompute not-covered, enrolment and truancy of the snapshot against the contingent store.
 
     One statement over the whole snapshot; returns how many children changed.
@@ -393,8 +430,9 @@ async def cross_check(conn: Connection, region: str, period: dt.date | None = No
             QUERIES["census_cross_check"],
             snapshot.load_id,
             region,
-            _months_back(snapshot.period, 2),
+            truant_months(snapshot.period, readings),
             snapshot.period,
+            readings.truant_period == "month",
         )
         await conn.execute(QUERIES["census_mark_cross_checked"], snapshot.id, now)
     return int(status.split()[-1])

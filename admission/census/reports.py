@@ -64,6 +64,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "patronymic": ("Әкесінің аты", "Отчество"),
     "birth_date": ("Туған күні", "Дата рождения"),
     "age": ("Жасы", "Возраст"),
+    "age_group": ("Жас тобы (6 / 7)", "Возрастная группа (6 / 7)"),
     "locality": ("Елді мекен", "Населённый пункт"),
     "district": ("Аудан / шағын аудан", "Район / микрорайон"),
     "address": ("Мекенжайы", "Адрес"),
@@ -154,7 +155,11 @@ class Issue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DueChild(msgspec.Struct, frozen=True, kw_only=True):
-    """A child due for grade 1, and where their admission stands."""
+    """A child due for school, and where their admission stands.
+
+    ``age_group`` 6: due for grade 1 this year; 7: a year older and enrolled in
+    no school (para 13.3 names the 6-7 year-olds due for school).
+    """
 
     iin: str
     surname: str
@@ -169,6 +174,7 @@ class DueChild(msgspec.Struct, frozen=True, kw_only=True):
     org_name: str | None
     org_kind: str | None
     health_exempt: bool
+    age_group: int
     application_status: str | None
     application_school_bin: str | None
     decided_at: dt.datetime | None
@@ -259,14 +265,16 @@ async def due_for_grade1(
     conn: Connection, region: str, year: int, *, school_bin: str | None = None, period: dt.date | None = None
 ) -> list[DueChild]:
     """Children of the region's census (latest snapshot, or ``period``'s) who are 6 by 1 September ``year``,
-    living in ``school_bin``'s service territory (or anywhere in the region), with their admission status.
+    or 7 and enrolled in no school (para 13.3), living in ``school_bin``'s service territory (or anywhere in
+    the region), with their admission status.
 
     Reads the admission module's ``applications`` and the contingent live:
     the list follows admissions, withdrawals and transfers as they happen.
     """
     snapshot = await get_snapshot(conn, region, period)
     after, until = due_birth_range(year)
-    rows = await conn.fetch(QUERIES["census_due_for_grade1"], snapshot.id, after, until, school_bin)
+    seven_after = after.replace(year=after.year - 1)
+    rows = await conn.fetch(QUERIES["census_due_for_grade1"], snapshot.id, after, until, school_bin, seven_after)
     found = []
     for r in rows:
         status = r["application_status"]
@@ -405,7 +413,7 @@ CHILD_FIELDS = (
     "org_bin", "org_name", "org_kind", "enrolled_school_bin",
 )  # fmt: skip
 DUE_FIELDS = (
-    "iin", "surname", "name", "patronymic", "birth_date", "locality", "district", "address", "registered",
+    "iin", "surname", "name", "patronymic", "birth_date", "age_group", "locality", "district", "address", "registered",
     "org_name", "applied", "accepted", "confirmed", "application_status", "application_school_bin",
     "enrolled_school_bin",
 )  # fmt: skip

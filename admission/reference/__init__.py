@@ -2,6 +2,13 @@
 
 The windows are pilot annex 2: each opens at 00:00 on its day and closes at
 the end of 31 August, in Kazakhstan time (UTC+5 since 2024-03-01).
+
+Kazakhstan time is :data:`KZ`, a fixed UTC+05:00 offset, and the only
+place it is defined.  Not ``ZoneInfo("Asia/Almaty")``: that is UTC+5 only
+with tzdata 2024a or later, and ``zoneinfo`` prefers the host's own
+database, so an old host would shift every window, deadline and date by an
+hour (issue 18, point 9).  Every instant this service judges is after
+2024-03-01, when the whole country moved to one offset.
 """
 
 from __future__ import annotations
@@ -10,14 +17,13 @@ import csv
 import datetime as dt
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from admission.db import QUERIES, Connection
 from admission.errors import UnknownRegion
 
-KZ = ZoneInfo("Asia/Almaty")  # UTC+5 since 2024-03-01 (tzdata 2024a)
+KZ = dt.timezone(dt.timedelta(hours=5), "UTC+05:00")  # Kazakhstan, one offset since 2024-03-01
 
 
 class Region(msgspec.Struct, frozen=True, kw_only=True):

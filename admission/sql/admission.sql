@@ -34,7 +34,7 @@ WITH seat AS (
     INSERT INTO applications (
         id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
         refusal_ground, refusal_code, priority, decided_at, confirmed_at, order_number, order_date,
-        withdraw_token_hash, access_jti)
+        withdraw_token_hash, access_jti, applicant_full_name)
     SELECT $1, $2, $3, $4, $5, $6, true,
            CASE WHEN NOT s.ok THEN 'refused' WHEN $11::boolean THEN 'confirmed' ELSE 'accepted' END,
            CASE WHEN s.ok THEN NULL ELSE 7 END,
@@ -44,7 +44,7 @@ WITH seat AS (
            CASE WHEN s.ok AND $11::boolean THEN $7::timestamptz END,
            CASE WHEN s.ok AND $11::boolean THEN $12::text END,
            CASE WHEN s.ok AND $11::boolean THEN $13::date END,
-           $8, $9
+           $8, $9, $15::text
     FROM (SELECT EXISTS (SELECT FROM seat) AS ok) AS s
     WHERE s.ok OR NOT $10::boolean
     RETURNING status
@@ -57,14 +57,14 @@ SELECT status FROM app;
 -- name: insert_refused
 INSERT INTO applications (
     id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
-    refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13);
+    refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti, applicant_full_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13, $14);
 
 -- name: live_application
 SELECT id FROM applications WHERE child_iin = $1 AND status IN ('accepted', 'confirmed');
 
 -- name: get_application
-SELECT a.id, a.applicant_iin, a.child_iin, a.school_bin, a.region_slug, a.grade, a.language, a.consent,
+SELECT a.id, a.applicant_iin, a.applicant_full_name, a.child_iin, a.school_bin, a.region_slug, a.grade, a.language, a.consent,
        a.status, a.refusal_ground, a.refusal_code, a.duplicate_of, a.priority, a.decided_at, a.withdrawn_at,
        a.confirmed_at, a.order_number, a.order_date, a.withdraw_token_hash,
        s.name_kk AS school_name_kk, s.name_ru AS school_name_ru

@@ -139,7 +139,8 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
     CASE
         WHEN s.fields <> 12 THEN 'field_count'
         WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number) THEN 'invalid_iin'
+        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
+             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
         WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
         WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
         WHEN s.born_ymd > $1::integer THEN 'invalid_date'
@@ -166,7 +167,8 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
     CASE
         WHEN s.fields <> 11 THEN 'field_count'
         WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number) THEN 'invalid_iin'
+        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
+             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
         WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
         WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
         WHEN s.born_ymd > $1::integer THEN 'invalid_date'
@@ -227,7 +229,7 @@ SELECT $1, $2, src, CASE src WHEN 'persons' THEN $3 ELSE $4 END, line, iin, 'rej
        CASE code
            WHEN 'field_count' THEN format('expected %s fields, got %s', expected, fields)
            WHEN 'invalid_encoding' THEN 'the row is not valid UTF-8 (or holds NUL bytes)'
-           WHEN 'invalid_iin' THEN format('ИИН %L is not 12 digits with a valid check digit', iin)
+           WHEN 'invalid_iin' THEN format('ИИН %L is not 12 digits with a century digit (1-6) and a valid check digit', iin)
            WHEN 'invalid_date' THEN format('birth date %L is not a past DD.MM.YYYY date', birth_date)
            WHEN 'birth_date_mismatch' THEN format('birth date %s differs from the one in the ИИН', birth_date)
            WHEN 'not_a_child' THEN format('born %s: 18 or older on the extract date', birth_date)
@@ -265,6 +267,10 @@ FROM (
 -- contingent and the attendance feed (as census_cross_check does).  Truants
 -- are a hashed IN, not a join: the planner, misjudging the join's size,
 -- sorted the million merged rows to disk for a merge join with them.
+-- $8: truant days counted per month (else summed over $5..$6, the school
+-- year so far; Readings.truant_period); a truant is a pupil of a school or a
+-- college aged 6 or more (para 2.5).  $9: a private college's students count
+-- as non_state too (Readings.private_colleges_non_state; para 11.4).
 INSERT INTO load_children (
     load_id, iin, surname, name, patronymic, birth_date, age, in_persons, in_bbazh,
     citizenship, kandas, locality, district, address, registered,
@@ -276,16 +282,17 @@ WITH truants AS MATERIALIZED (
     SELECT DISTINCT iin
     FROM census.attendance
     WHERE region_slug = $4 AND month BETWEEN $5 AND $6
-    GROUP BY iin, month
+    GROUP BY iin, CASE WHEN $8::boolean THEN month END
     HAVING sum(days_missed) >= 10
 )
 SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, (($2::integer - m.born_ymd) / 10000)::smallint,
        m.in_persons, m.in_bbazh, m.citizenship, m.kandas, m.locality, m.district, m.address, m.registered,
        m.org_bin, m.org_name, m.kind, m.org_private, m.grade, m.exempt,
-       NOT m.school_age, m.school_age, m.school_age AND m.exempt, m.tvet, m.org_private,
+       NOT m.school_age, m.school_age, m.school_age AND m.exempt, m.tvet,
+       m.org_private AND (NOT m.tvet OR $9::boolean),
        coalesce(m.citizenship <> 'KZ', false),
        e.school_bin, census.not_covered(m.school_age, m.exempt, m.tvet, e.school_bin),
-       m.iin IN (SELECT iin FROM truants)
+       m.iin IN (SELECT iin FROM truants) AND census.may_be_truant(m.kind, (($2::integer - m.born_ymd) / 10000))
 FROM (
     SELECT coalesce(p.iin, b.iin) AS iin,
            trim(coalesce(p.surname, b.surname)) AS surname, trim(coalesce(p.name, b.name)) AS name,
@@ -333,8 +340,9 @@ RETURNING children, rejected, warnings;
 -- name: census_cross_check
 -- Para 10: education data against the state register, again (the contingent
 -- and the attendance feed move on after the import).  Truants: 10+ calendar
--- days missed without a reason in one month of the quarter ($3..$4) of the
--- attendance feed.  $1 is the snapshot's load.  One scan finds the children
+-- days missed without a reason in one month of $3..$4 (the quarter) when $5,
+-- else summed over $3..$4 (the school year so far); pupils of schools and
+-- colleges aged 6+ only (para 2.5).  $1 is the snapshot's load.  One scan finds the children
 -- whose result changed; only those rows are written (found again by their
 -- ctid, no second scan).  Truants are a hashed IN, not a join (as in
 -- census_merge_children): once the feed has statistics the planner would
@@ -343,7 +351,7 @@ WITH truants AS MATERIALIZED (
     SELECT DISTINCT iin
     FROM census.attendance
     WHERE region_slug = $2 AND month BETWEEN $3 AND $4
-    GROUP BY iin, month
+    GROUP BY iin, CASE WHEN $5::boolean THEN month END
     HAVING sum(days_missed) >= 10
 ), changed AS MATERIALIZED (
     SELECT c.ctid AS row_id, live.*
@@ -352,7 +360,7 @@ WITH truants AS MATERIALIZED (
     CROSS JOIN LATERAL (
         SELECT e.school_bin AS enrolled_school_bin,
                census.not_covered(c.school_age, c.health_exempt, c.tvet, e.school_bin) AS not_covered,
-               c.iin IN (SELECT iin FROM truants) AS truant
+               c.iin IN (SELECT iin FROM truants) AND census.may_be_truant(c.org_kind, c.age) AS truant
     ) live
     WHERE c.load_id = $1
       AND (c.enrolled_school_bin, c.not_covered, c.truant)
@@ -415,7 +423,7 @@ WITH judged AS (
     FROM judged j
 ), kept AS (
     INSERT INTO census.attendance (region_slug, month, iin, org_bin, days_missed)
-    SELECT $1, $2, iin, org_bin, days_missed::smallint FROM ranked WHERE reason IS NULL
+    SELECT $1, $2, iin, org_bin, days_missed::smallint FROM ranked WHERE reason IS NULL AND nth = 1
     RETURNING 1
 ), bad AS (
     INSERT INTO census.issues (region_slug, attendance_month, source, file, line, iin, severity, code, detail)
@@ -561,15 +569,20 @@ ORDER BY s.bin;
 
 -- name: census_due_for_grade1
 -- Children of the snapshot who are 6 by 1 September of the admission year
--- (born after $2, on or before $3), of one school's service territory ($4) or
--- the whole region, with their grade-1 application (the live one, else the
--- latest) and current enrolment.  Set-based: applications are read once.
+-- (born after $2, on or before $3), and those a year older (born after $5, on
+-- or before $2) who are enrolled in no school (para 13.3: the 6-7 year-olds
+-- due for school), of one school's service territory ($4) or the whole
+-- region, with their grade-1 application (the live one, else the latest) and
+-- current enrolment.  Set-based: applications are read once.
 WITH due AS MATERIALIZED (
     SELECT c.iin, c.surname, c.name, c.patronymic, c.birth_date, c.locality, c.district, c.address, c.registered,
-           c.org_bin, c.org_name, c.org_kind, c.health_exempt
+           c.org_bin, c.org_name, c.org_kind, c.health_exempt,
+           CASE WHEN c.birth_date > $2 THEN 6 ELSE 7 END AS age_group
     FROM census.children c
     WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-      AND c.birth_date > $2 AND c.birth_date <= $3
+      AND (c.birth_date > $2 AND c.birth_date <= $3
+           OR c.birth_date > $5 AND c.birth_date <= $2
+              AND NOT EXISTS (SELECT FROM contingent.enrolments e WHERE e.child_iin = c.iin AND e.ended_on IS NULL))
       AND ($4::text IS NULL OR EXISTS (
           SELECT 1 FROM census.service_territories t
           WHERE t.school_bin = $4 AND t.locality = c.locality AND t.district IN ('', c.district)
@@ -586,3 +599,49 @@ FROM due
 LEFT JOIN latest a ON a.child_iin = due.iin
 LEFT JOIN contingent.enrolments e ON e.child_iin = due.iin AND e.ended_on IS NULL
 ORDER BY due.surname, due.name, due.iin;
+
+-- name: census_leavers
+-- Paras 14.8-14.13: the leavers of school $1's grade $2 (their enrolment
+-- there ended from $3, the 1 September that started the school year, to $4,
+-- 20 September), each with the confirmation the admitting organisation sent,
+-- and the enrolment the contingent store shows elsewhere on $4.
+WITH leavers AS (
+    SELECT DISTINCT ON (e.child_iin) e.child_iin, e.ended_on AS left_on, e.end_reason
+    FROM contingent.enrolments e
+    WHERE e.school_bin = $1 AND e.grade = $2 AND e.ended_on BETWEEN $3 AND $4
+    ORDER BY e.child_iin, e.ended_on DESC
+)
+SELECT l.child_iin, l.left_on, l.end_reason,
+       c.to_org_bin, c.to_org_name, c.confirmation_number, c.confirmation_date, c.order_number, c.order_date,
+       n.school_bin AS enrolled_school_bin, n.order_number AS enrolled_order_number,
+       n.order_date AS enrolled_order_date
+FROM leavers l
+LEFT JOIN census.leaver_confirmations c ON c.from_school_bin = $1 AND c.child_iin = l.child_iin
+LEFT JOIN LATERAL (
+    SELECT e.school_bin, e.order_number, e.order_date
+    FROM contingent.enrolments e
+    WHERE e.child_iin = l.child_iin AND e.school_bin <> $1 AND e.since <= $4
+      AND (e.ended_on IS NULL OR e.ended_on > $4)
+    ORDER BY e.since DESC
+    LIMIT 1
+) n ON true
+ORDER BY l.child_iin;
+
+-- name: census_was_pupil_of
+SELECT EXISTS (SELECT FROM contingent.enrolments WHERE child_iin = $1 AND school_bin = $2 AND ended_on IS NOT NULL);
+
+-- name: census_get_leaver_confirmation
+SELECT to_org_bin, to_org_name, confirmation_number, confirmation_date, order_number, order_date
+FROM census.leaver_confirmations
+WHERE from_school_bin = $1 AND child_iin = $2;
+
+-- name: census_put_leaver_confirmation
+INSERT INTO census.leaver_confirmations (
+    child_iin, from_school_bin, to_org_bin, to_org_name, confirmation_number, confirmation_date,
+    order_number, order_date, recorded_at, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (from_school_bin, child_iin) DO UPDATE
+SET to_org_bin = excluded.to_org_bin, to_org_name = excluded.to_org_name,
+    confirmation_number = excluded.confirmation_number, confirmation_date = excluded.confirmation_date,
+    order_number = excluded.order_number, order_date = excluded.order_date,
+    recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by;

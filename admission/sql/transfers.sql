@@ -70,10 +70,11 @@ SELECT
 
 -- name: insert_transfer
 INSERT INTO transfers (
-    id, applicant_iin, child_iin, child_full_name, from_school_bin, from_region, to_school_bin, to_region,
+    id, applicant_iin, applicant_full_name, applicant_phone, registered_address, consent,
+    child_iin, child_full_name, from_school_bin, from_region, to_school_bin, to_region,
     grade, language, ground, document_ref, path, status, requested_at, decision_due_at
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $19)
 RETURNING *;
 
 -- name: lock_expired_talons_of_child
@@ -93,7 +94,8 @@ UPDATE transfers
 SET status = $2, decided_at = $3, refusal_ground = $4, refusal_code = $5, refusal_reason = $6,
     notification_jws = $7, arrival_talon_number = $8, arrival_talon_valid_until = $9,
     departure_talon_number = $10, departed_at = $11, admission_order_number = $12, admission_order_date = $13,
-    expulsion_order_number = $14, expulsion_order_date = $15, completed_at = $16, prevention_ref = $17
+    expulsion_order_number = $14, expulsion_order_date = $15, completed_at = $16, prevention_ref = $17,
+    refused_by_name = $18, refused_by_position = $19
 WHERE id = $1
 RETURNING *;
 

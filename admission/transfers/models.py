@@ -25,13 +25,22 @@ Iin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 
 
 class TransferRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A parent's request (portal) or the one a school registers from paper documents."""
+    """A parent's request (portal) or the one a school registers from paper documents.
+
+    The fields of the model rules' annex 2 form: the applicant's full name and
+    phone, the child, the registered address, the school asked for, and the
+    consent to use restricted personal data (without it: ground 6).
+    """
 
     applicant_iin: Iin
+    applicant_full_name: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    applicant_phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{5,20}$")]
     child_iin: Iin
     child_full_name: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    registered_address: Annotated[str, msgspec.Meta(min_length=3, max_length=300)]
+    consent: bool
     to_school_bin: Bin | None = None
-    grade: Annotated[int, msgspec.Meta(ge=1, le=11)]
+    grade: Annotated[int, msgspec.Meta(ge=1, le=12)]
     language: InstructionLanguage
     ground: Ground
     document_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
@@ -43,8 +52,12 @@ class Transfer(msgspec.Struct, frozen=True, kw_only=True):
 
     id: uuid.UUID
     applicant_iin: str
+    applicant_full_name: str | None
+    applicant_phone: str | None
     child_iin: str
     child_full_name: str
+    registered_address: str | None
+    consent: bool | None
     from_school_bin: str
     from_region: str
     to_school_bin: str | None
@@ -72,6 +85,8 @@ class Transfer(msgspec.Struct, frozen=True, kw_only=True):
     expulsion_order_date: dt.date | None
     completed_at: dt.datetime | None
     prevention_ref: str | None
+    refused_by_name: str | None
+    refused_by_position: str | None
 
     @property
     def deciding_school(self) -> str:
@@ -94,14 +109,23 @@ class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):
-    """Why: the annex 2 item 9 ground (None for a missed deadline, para 23) and a reason in three languages."""
+    """Why: the annex 2 item 9 ground (None for a missed deadline, para 23), a reason in three languages
+    and the legal basis; ``detail`` is the school's own motivation (para 19: a refusal is motivated)."""
 
     ground: int | None
     code: str
     reason_kk: str
     reason_ru: str
     reason_en: str
+    legal_basis: str
     detail: str | None = None
+
+
+class Employee(msgspec.Struct, frozen=True, kw_only=True):
+    """The provider's employee who refused (annex 2 receipt form: full name and position)."""
+
+    full_name: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    position: Annotated[str, msgspec.Meta(min_length=2, max_length=200)]
 
 
 class ArrivalTalon(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,16 +152,24 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RefusalReceipt(msgspec.Struct, frozen=True, kw_only=True):
-    """The receipt of refusal to accept documents (model rules annex 2 form), issued in 2 copies."""
+    """The receipt of refusal to accept documents (model rules annex 2 form), issued in 2 copies.
+
+    ``employee`` is the employee who refused; None when the rules refused
+    automatically (``automatic``: the notification is signed with the school's key).
+    """
 
     form: str
+    recipient_full_name: str | None
     recipient_iin: str
     pupil_full_name: str
     pupil_iin: str
     documents: list[str]
+    application_date: dt.date
     date: dt.date
     refusal: Refusal
     school: SchoolCard
+    employee: Employee | None
+    automatic: bool
     copies: int = 2
 
 

@@ -43,6 +43,25 @@ GROUNDS: dict[int, tuple[str, str, str]] = {
     ),
 }
 
+# The legal basis a refusal receipt cites (the annex 2 form: Law on state services art. 19-1
+# item 2, and the sanitary rules ҚР ДСМ-76 annex 2 for full class sets), per ground.
+STATE_SERVICES_LAW = "Law on state services, art. 19-1 item 2"
+MODEL_RULES_ITEM_9 = "model rules No. 564, annex 2 item 9"
+
+
+def legal_basis(ground: int | None, *paragraphs: str) -> str:
+    """The receipt's legal basis: the paragraphs applied, the ground of item 9 and the law behind it."""
+    parts = [f"model rules No. 564, {p}" for p in paragraphs]
+    if ground is not None:
+        parts.append(f"{MODEL_RULES_ITEM_9}, ground {ground}")
+        parts.append(STATE_SERVICES_LAW)
+    if ground == 7:
+        parts.append("sanitary rules ҚР ДСМ-76, annex 2")
+    if ground == 6:
+        parts.append("Law on personal data and their protection, art. 8")
+    return "; ".join(parts)
+
+
 # The rules this service applies itself: code -> (ground, kk, ru, en).
 RULES: dict[str, tuple[int | None, str, str, str]] = {
     "not_school_holidays": (
@@ -53,9 +72,15 @@ RULES: dict[str, tuple[int | None, str, str, str]] = {
     ),
     "grade_10_11_august_only": (
         2,
-        "10-11 сыныптарға өтініштер 1-31 тамызда қабылданады (27-тармақ)",
-        "заявления в 10-11 классы принимаются с 1 по 31 августа (п. 27)",
-        "applications for grades 10-11 are accepted 1-31 August only (para 27)",
+        "негізгі орта білім туралы құжат негізінде 10 (11) сыныпқа өтініштер 1-31 тамызда қабылданады (27-т.)",
+        "заявления о приёме в 10 (11) класс по аттестату об основном среднем образовании: 1-31 августа (п. 27)",
+        "admission to grade 10 (11) on the basic secondary certificate is applied for 1-31 August (para 27)",
+    ),
+    "no_consent": (
+        6,
+        "қолжетімділігі шектеулі дербес деректерді пайдалануға келісім берілмеді",
+        "не дано согласие на использование персональных данных ограниченного доступа",
+        "no consent was given to use restricted personal data",
     ),
     "class_full": (
         7,
@@ -72,15 +97,40 @@ RULES: dict[str, tuple[int | None, str, str, str]] = {
 }
 
 
+# The paragraphs each rule applies (the receipt's legal basis).
+RULE_PARAGRAPHS: dict[str, tuple[str, ...]] = {
+    "not_school_holidays": ("para 17",),
+    "grade_10_11_august_only": ("para 27",),
+    "no_consent": ("annex 2 form (consent)",),
+    "class_full": ("para 25",),
+    "talon_expired": ("para 20", "para 23"),
+}
+
+
 def rule_refusal(code: str) -> Refusal:
     ground, kk, ru, en = RULES[code]
-    return Refusal(ground=ground, code=code, reason_kk=kk, reason_ru=ru, reason_en=en)
+    return Refusal(
+        ground=ground,
+        code=code,
+        reason_kk=kk,
+        reason_ru=ru,
+        reason_en=en,
+        legal_basis=legal_basis(ground, *RULE_PARAGRAPHS[code]),
+    )
 
 
 def school_refusal(ground: int, detail: str | None) -> Refusal:
-    """A school's own motivated refusal on ``ground`` of annex 2 item 9."""
+    """A school's own motivated refusal on ``ground`` of annex 2 item 9 (``detail``: its reason, para 19)."""
     kk, ru, en = GROUNDS[ground]
-    return Refusal(ground=ground, code=f"ground_{ground}", reason_kk=kk, reason_ru=ru, reason_en=en, detail=detail)
+    return Refusal(
+        ground=ground,
+        code=f"ground_{ground}",
+        reason_kk=kk,
+        reason_ru=ru,
+        reason_en=en,
+        legal_basis=legal_basis(ground, "para 19"),
+        detail=detail,
+    )
 
 
 def stored_refusal(ground: int | None, code: str, detail: str | None) -> Refusal:

@@ -4,17 +4,23 @@ Stages, each written to ``transfer_events`` (para 24: reported to monitoring):
 
 1. ``requested`` — a parent (portal) or the receiving school (paper) asks to move a
    pupil who is *currently enrolled per the contingent store*.  The rules this
-   service can judge alone are judged at once, and a refusal is final and signed:
-   the ``holidays`` ground outside school holidays, grades 10-11 outside 1-31
-   August (para 27), grades 2-9 when the receiving class set is full (para 25,
-   ground 7; the seat is held from this moment, so concurrent requests never
-   overfill a class).  Otherwise the transfer is ``pending``, due within
-   1 working day (annex 2 item 3; after hours counts from the next working day).
+   service can judge alone are judged at once, as of the day the request is
+   accepted (annex 2 item 7: after hours, on a weekend or a holiday, the next
+   working day), and a refusal is final and signed: no consent (ground 6), the
+   ``holidays`` ground outside school holidays (para 17; the other grounds
+   apply at any time, in every grade), admission to grade 10 on the basic
+   secondary certificate outside 1-31 August (para 27: a move from grade 9
+   into grade 10, ``Readings.basic_secondary_final_grade``), grades 2-9 when
+   the receiving class set is full (para 25, ground 7; the seat is held from
+   this moment, so concurrent requests never overfill a class).  Otherwise the
+   transfer is ``pending``, due within 1 working day (annex 2 item 3).
 2. ``accepted`` / ``refused`` — the deciding school (the receiving one; the
    departing one when the pupil leaves the country) accepts, producing the
    para 19 notification signed with its key, or refuses on a ground of annex 2
-   item 9 with a motivated, signed notification.  On the paper path acceptance
-   is the **arrival talon**, valid 3 working days (para 20).
+   item 9 with a motivated, signed notification (para 19: a ground *and* the
+   reason, and the employee who refused).  On the paper path acceptance is
+   the **arrival talon**, valid to the end of the 3rd working day after its
+   issue (para 20).
 3. ``departed`` (paper only) — the departing school, shown a valid talon, issues
    the departure talon and hands over the personal file (para 21); a talon
    shown late refuses the transfer with the annex 2 receipt (para 23).
@@ -39,6 +45,7 @@ from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
 from admission.prevention import service as prevention  # issue 15: para 24 handover
+from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
@@ -53,6 +60,7 @@ from admission.transfers.errors import (
 from admission.transfers.models import (
     GROUNDS_NEEDING_DOCUMENT,
     ArrivalTalon,
+    Employee,
     Notification,
     OrderKind,
     Refusal,
@@ -66,7 +74,6 @@ from admission.transfers.models import (
 DECISION_WORKING_DAYS = 1  # annex 2 item 3 (and para 20 for the arrival talon)
 TALON_WORKING_DAYS = 3  # para 20
 CAPACITY_GRADES = range(2, 10)  # para 25
-AUGUST_ONLY_GRADES = (10, 11)  # para 27
 LEFT_COUNTRY = "left_country"  # the contingent store's end reason for a pupil leaving Kazakhstan
 _ENCODER = msgspec.json.Encoder()
 
@@ -120,15 +127,22 @@ def receipt(transfer: Transfer, school: SchoolCard) -> RefusalReceipt | None:
         documents.append(transfer.document_ref)
     if transfer.arrival_talon_number:
         documents.append(f"arrival talon {transfer.arrival_talon_number}")
+    employee = None
+    if transfer.refused_by_name is not None and transfer.refused_by_position is not None:
+        employee = Employee(full_name=transfer.refused_by_name, position=transfer.refused_by_position)
     return RefusalReceipt(
         form="model rules No. 564, annex 2: receipt of refusal to accept documents",
+        recipient_full_name=transfer.applicant_full_name,
         recipient_iin=transfer.applicant_iin,
         pupil_full_name=transfer.child_full_name,
         pupil_iin=transfer.child_iin,
         documents=documents,
+        application_date=transfer.requested_at.astimezone(KZ).date(),
         date=transfer.decided_at.astimezone(KZ).date(),
         refusal=reasons.stored_refusal(transfer.refusal_ground, transfer.refusal_code, transfer.refusal_reason),
         school=school,
+        employee=employee,
+        automatic=employee is None,
     )
 
 
@@ -196,6 +210,8 @@ async def _save(conn: Connection, t: Transfer) -> Transfer:
         t.expulsion_order_date,
         t.completed_at,
         t.prevention_ref,
+        t.refused_by_name,
+        t.refused_by_position,
     )
     assert row is not None
     return _transfer(row)
@@ -230,7 +246,9 @@ async def _sign(
     return key.sign(_ENCODER.encode(notification))
 
 
-async def _refuse(conn: Connection, t: Transfer, refusal: Refusal, now: dt.datetime, actor: str) -> Transfer:
+async def _refuse(
+    conn: Connection, t: Transfer, refusal: Refusal, now: dt.datetime, actor: str, employee: Employee | None = None
+) -> Transfer:
     jws = await _sign(conn, t, now, refusal=refusal)
     saved = await _save(
         conn,
@@ -242,6 +260,8 @@ async def _refuse(conn: Connection, t: Transfer, refusal: Refusal, now: dt.datet
             refusal_code=refusal.code,
             refusal_reason=refusal.detail,
             notification_jws=jws,
+            refused_by_name=employee.full_name if employee else None,
+            refused_by_position=employee.position if employee else None,
         ),
     )
     await _event(conn, t.id, now, "refused", actor, ground=refusal.ground, code=refusal.code)
@@ -257,22 +277,28 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer(problem=f"the ground {request.ground} needs document_ref (the supporting document)")
 
 
-async def _rule_refusal(conn: Connection, request: TransferRequest, now: dt.datetime) -> Refusal | None:
+async def _rule_refusal(
+    conn: Connection, request: TransferRequest, enrolled_grade: int, now: dt.datetime, readings: Readings
+) -> Refusal | None:
     """The refusal the rules give without a school's judgement, or None.
 
-    Seats of grades 2-9 are counted, not kept in counters like grade 1's
-    (``general_taken``): such a class is filled mostly by pupils already in the
-    register, so the truth is the register plus the transfers holding a seat,
-    counted while the class-set row is locked (the lock lasts until the caller
-    commits; concurrent requests for the same class set queue on it).
+    Judged as of the acceptance day (annex 2 item 7).  Seats of grades 2-9 are
+    counted, not kept in counters like grade 1's (``general_taken``): such a
+    class is filled mostly by pupils already in the register, so the truth is
+    the register plus the transfers holding a seat, counted while the
+    class-set row is locked (the lock lasts until the caller commits;
+    concurrent requests for the same class set queue on it).
     """
-    today = now.astimezone(KZ).date()
+    accepted_on = workdays.acceptance_day(now)
+    if not request.consent:
+        return reasons.rule_refusal("no_consent")
     if request.to_school_bin is None:
         return None  # leaving the country: no receiving class, any time (para 17)
-    if request.ground == "holidays" and await calendar.holiday_on(conn, today, request.grade) is None:
+    if request.ground == "holidays" and await calendar.holiday_on(conn, accepted_on, request.grade) is None:
         return reasons.rule_refusal("not_school_holidays")
-    if request.grade in AUGUST_ONLY_GRADES and today.month != 8:
-        return reasons.rule_refusal("grade_10_11_august_only")
+    final = readings.basic_secondary_final_grade
+    if enrolled_grade == final and request.grade == final + 1 and accepted_on.month != 8:
+        return reasons.rule_refusal("grade_10_11_august_only")  # para 27: admission on the certificate
     if request.grade in CAPACITY_GRADES:
         key = (request.to_school_bin, request.grade, request.language)
         seats = await conn.fetchval(QUERIES["lock_class_set"], *key)
@@ -293,6 +319,7 @@ async def request_transfer(
     *,
     actor: str = "applicant",
     registrar: AdminPrincipal | None = None,
+    readings: Readings = DEFAULT_READINGS,
 ) -> Transfer:
     """Register a transfer request; judge at once what the rules alone decide (see the module docstring).
 
@@ -324,11 +351,15 @@ async def request_transfer(
             if registrar is not None:
                 registrar.require_school(request.to_school_bin or from_school, to_region or from_region)
             # Judged before this request holds a seat; the class-set lock is held until commit.
-            refusal = await _rule_refusal(conn, request, now)
+            refusal = await _rule_refusal(conn, request, enrolment["grade"], now, readings)
             row = await conn.fetchrow(
                 QUERIES["insert_transfer"],
                 uuid.uuid4(),
                 request.applicant_iin,
+                request.applicant_full_name,
+                request.applicant_phone,
+                request.registered_address,
+                request.consent,
                 request.child_iin,
                 request.child_full_name,
                 from_school,
@@ -372,8 +403,13 @@ async def decide(
     accept: bool,
     refusal_ground: int | None = None,
     reason: str | None = None,
+    employee: Employee | None = None,
 ) -> Transfer:
-    """The deciding school accepts (signed para 19 notification; paper: arrival talon) or refuses, motivated."""
+    """The deciding school accepts (signed para 19 notification; paper: arrival talon) or refuses, motivated.
+
+    A refusal names its ground of annex 2 item 9, the reason (para 19: motivated)
+    and the employee who refused (the receipt form).
+    """
     async with conn.transaction():
         t = await _lock(conn, transfer_id)
         admin.require_school(t.deciding_school, t.deciding_region)
@@ -382,12 +418,17 @@ async def decide(
         if not accept:
             if refusal_ground not in reasons.GROUNDS:
                 raise InvalidTransfer(problem="a refusal names its ground, 1-7 of annex 2 item 9")
-            return await _refuse(conn, t, reasons.school_refusal(refusal_ground, reason), now, admin.subject)
+            if reason is None or not reason.strip():
+                raise InvalidTransfer(problem="a refusal is motivated (para 19): give the reason, not only the ground")
+            if employee is None:
+                raise InvalidTransfer(problem="a refusal names the employee who refuses and their position")
+            refusal = reasons.school_refusal(refusal_ground, reason.strip())
+            return await _refuse(conn, t, refusal, now, admin.subject, employee)
         talon = None
         if t.path == "paper" and t.to_school_bin is not None:
             talon = ArrivalTalon(
                 number=f"A-{now.astimezone(KZ):%Y%m%d}-{t.id.hex[:10].upper()}",
-                valid_until=workdays.add_working_days(now, TALON_WORKING_DAYS),
+                valid_until=workdays.end_of_working_days(now, TALON_WORKING_DAYS),
             )
         jws = await _sign(conn, t, now, talon=talon)
         saved = await _save(
@@ -408,7 +449,12 @@ async def decide(
 
 
 async def depart(
-    conn: Connection, admin: AdminPrincipal, transfer_id: uuid.UUID, arrival_talon_number: str, now: dt.datetime
+    conn: Connection,
+    admin: AdminPrincipal,
+    transfer_id: uuid.UUID,
+    arrival_talon_number: str,
+    now: dt.datetime,
+    employee: Employee | None = None,
 ) -> Transfer:
     """Paper path, para 21: the departing school is shown the arrival talon.
 
@@ -425,7 +471,7 @@ async def depart(
             raise InvalidTransfer(problem="the arrival talon number does not match this transfer")
         assert t.arrival_talon_valid_until is not None
         if now > t.arrival_talon_valid_until:
-            return await _refuse(conn, t, reasons.rule_refusal("talon_expired"), now, admin.subject)
+            return await _refuse(conn, t, reasons.rule_refusal("talon_expired"), now, admin.subject, employee)
         number = f"D-{now.astimezone(KZ):%Y%m%d}-{t.id.hex[:10].upper()}"
         saved = await _save(
             conn, msgspec.structs.replace(t, status="departed", departure_talon_number=number, departed_at=now)

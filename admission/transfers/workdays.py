@@ -10,6 +10,13 @@ Deadlines are counted in *working time*: a working day is the 9 h 30 min between
 not stop the clock).  What arrives after hours, on a weekend or a holiday counts
 from 09:00 of the next working day (item 7).  So "1 working day" from
 Friday 10:00 is Monday 10:00, and from Friday 20:00 it is Monday 18:30.
+
+A *validity* of N working days (the arrival talon, para 20) is read as the
+Civil Code reads a period: it begins the day after the issue (art. 183) and
+ends when the organisation's working day ends on its last day (art. 185):
+:func:`end_of_working_days`.  Item 7's next-working-day rule also fixes the
+day a request is *accepted* on (:func:`acceptance_day`), the day the rules
+judge it as of.
 """
 
 from __future__ import annotations
@@ -68,6 +75,21 @@ def working_start(at: dt.datetime) -> dt.datetime:
         if local < closing:
             return local
     return dt.datetime.combine(next_working_day(day), OPENS, KZ)
+
+
+def acceptance_day(at: dt.datetime) -> dt.date:
+    """The day a request arriving at ``at`` is accepted on (annex 2 item 7): that day during hours, else the next."""
+    return working_start(at).date()
+
+
+def end_of_working_days(at: dt.datetime, days: int) -> dt.datetime:
+    """The end (18:30) of the ``days``-th working day after the day of ``at`` (a talon valid 3 working days)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    day = _local(at).date()
+    for _ in range(days):
+        day = next_working_day(day)
+    return dt.datetime.combine(day, CLOSES, KZ)
 
 
 def add_working_days(at: dt.datetime, days: int) -> dt.datetime:

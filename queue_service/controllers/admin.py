@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
@@ -36,6 +36,8 @@ class ClassesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen
 class WindowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
     opens_at: dt.datetime
     closes_at: dt.datetime
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    """Required to move it outside annex 2 (the ministry only; pilot para 7); kept in the audit log."""
 
 
 class AutoConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -168,7 +170,7 @@ class AdminController(Controller):
         request: Request[Any, Any, Any],
     ) -> RegionOut:
         async with db.acquire() as conn:
-            updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at)
+            updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at, data.reason)
         await follow_window(request, region, updated.window_opens_at, updated.window_closes_at)
         return RegionOut(**msgspec.structs.asdict(updated))
 

@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from admission import applications
 from admission.access import AccessClaims, verify_access_token
 from admission.applications import admin as seats
-from admission.applications.models import AgeRule, Application, ApplicationRequest, MissingApplicationToken
+from admission.applications.models import Application, ApplicationRequest, MissingApplicationToken
 from admission.errors import Unauthenticated
 from admission.keys import KeySet
 from queue_service.auth import bearer_token, requires
@@ -68,10 +68,10 @@ async def file_application(
     settings: SettingsDep,
 ) -> FiledApplication:
     claims = access_claims(keyset, bearer_token(request))
-    rule = AgeRule(min_years=settings.admission_min_age, max_years=settings.admission_max_age)
+    rule = settings.age_rule()
     async with db.acquire() as conn:
         filed = await applications.file_application(
-            conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC)
+            conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC), readings=settings.readings()
         )
     await release_slot(request, claims)  # submitted: the waiting room's slot goes to the next visitor
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)

@@ -16,7 +16,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
-from admission.census import importer, reports
+from admission.census import importer, leavers, reports
 from admission.census.importer import Snapshot, TerritoryArea
 from admission.census.reports import (
     CategoryCounts,
@@ -30,7 +30,7 @@ from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
-from queue_service.resources import DbDep
+from queue_service.resources import DbDep, SettingsDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
@@ -139,10 +139,14 @@ class CensusController(Controller):
             return await reports.due_for_grade1(conn, region, year or reports.admission_year(_today()))
 
     @post("/regions/{region:str}/cross-check", status_code=200, summary="Cross-check the latest snapshot again")
-    async def cross_check(self, db: DbDep, admin: AdminDep, region: FromPath[str]) -> CrossCheckOut:
+    async def cross_check(
+        self, db: DbDep, admin: AdminDep, settings: SettingsDep, region: FromPath[str]
+    ) -> CrossCheckOut:
         admin.require_region(region)
         async with db.acquire() as conn:
-            changed = await importer.cross_check(conn, region, now=dt.datetime.now(dt.UTC))
+            changed = await importer.cross_check(
+                conn, region, now=dt.datetime.now(dt.UTC), readings=settings.readings()
+            )
             return CrossCheckOut(snapshot=await importer.get_snapshot(conn, region), changed=changed)
 
     @post(
@@ -202,6 +206,36 @@ class CensusController(Controller):
             return await reports.due_for_grade1(
                 conn, region, year or reports.admission_year(_today()), school_bin=school
             )
+
+    @get(
+        "/schools/{school:str}/leavers",
+        summary="Where the school's grade-9 (10) leavers went, as of 20 September (paras 14.8-14.13)",
+    )
+    async def school_leavers(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        settings: SettingsDep,
+        school: FromPath[str],
+        year: FromQuery[int | None] = None,
+    ) -> list[leavers.Leaver]:
+        async with db.acquire() as conn:
+            return await leavers.leavers(conn, admin, school, year or _today().year, settings.readings())
+
+    @put(
+        "/schools/{school:str}/leavers/{child_iin:str}/confirmation",
+        summary="Record the admitting organisation's confirmation: outgoing number and date, order number and date",
+    )
+    async def leaver_confirmation(
+        self,
+        db: DbDep,
+        admin: AdminDep,
+        school: FromPath[str],
+        child_iin: FromPath[str],
+        data: JSONBody[leavers.Confirmation],
+    ) -> leavers.Confirmation:
+        async with db.acquire() as conn:
+            return await leavers.record_confirmation(conn, admin, school, child_iin, data, dt.datetime.now(dt.UTC))
 
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:

@@ -15,6 +15,7 @@ from admission.keys import AdminPrincipal
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (
+    Employee,
     OrderKind,
     RefusalReceipt,
     Status,
@@ -24,7 +25,7 @@ from admission.transfers.models import (
 )
 from admission.transfers.tokens import mint_transfer_token, verify_transfer_token
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
-from queue_service.resources import DbDep, KeysDep
+from queue_service.resources import DbDep, KeysDep, SettingsDep
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -125,15 +126,18 @@ class TransferController(Controller):
         "/",
         summary="Request a transfer of a pupil enrolled per the contingent store (portal path)",
         description="201 with status `pending` (a school decides within 1 working day) or `refused` "
-        "(the rules decided at once: ground outside school holidays, grades 10-11 outside August, "
-        "a full class set for grades 2-9). Keep `transfer_token` to follow the transfer.",
+        "(the rules decided at once, as of the acceptance day: no consent, the holidays ground outside "
+        "school holidays, admission to grade 10 on the certificate outside August, a full class set for "
+        "grades 2-9). Keep `transfer_token` to follow the transfer.",
     )
-    async def request_transfer(self, db: DbDep, keyset: KeysDep, data: JSONBody[TransferRequest]) -> TransferOut:
+    async def request_transfer(
+        self, db: DbDep, keyset: KeysDep, settings: SettingsDep, data: JSONBody[TransferRequest]
+    ) -> TransferOut:
         now = _now()
         if data.path != "portal":
             raise InvalidTransfer(problem="paper requests are registered by the receiving school")
         async with db.acquire() as conn:
-            t = await service.request_transfer(conn, data, now)
+            t = await service.request_transfer(conn, data, now, readings=settings.readings())
             return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
 
     @get(
@@ -195,13 +199,19 @@ class CalendarIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A refusal needs ``refusal_ground``, ``reason`` (para 19: motivated) and ``employee`` (the receipt)."""
+
     accept: bool
     refusal_ground: Annotated[int, msgspec.Meta(ge=1, le=7)] | None = None
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    employee: Employee | None = None
 
 
 class DepartureIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``employee``: who signs the receipt should the talon have lapsed (para 23)."""
+
     arrival_talon_number: Text
+    employee: Employee | None = None
 
 
 class OrderIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -234,12 +244,16 @@ class AdminTransferController(Controller):
         return CalendarOut(school_year=school_year, holidays=saved)
 
     @post("/transfers", summary="Register a paper transfer request (receiving school, or departing when leaving)")
-    async def register_paper(self, db: DbDep, admin: AdminDep, data: JSONBody[TransferRequest]) -> TransferOut:
+    async def register_paper(
+        self, db: DbDep, admin: AdminDep, settings: SettingsDep, data: JSONBody[TransferRequest]
+    ) -> TransferOut:
         if data.path != "paper":
             raise InvalidTransfer(problem="a school registers paper requests (path: paper)")
         now = _now()
         async with db.acquire() as conn:
-            t = await service.request_transfer(conn, data, now, actor=admin.subject, registrar=admin)
+            t = await service.request_transfer(
+                conn, data, now, actor=admin.subject, registrar=admin, readings=settings.readings()
+            )
             return await _out(conn, t, admin=admin)
 
     @get("/transfers/{transfer_id:str}", summary="A transfer as its schools, region or the ministry see it")
@@ -266,6 +280,7 @@ class AdminTransferController(Controller):
                 accept=data.accept,
                 refusal_ground=data.refusal_ground,
                 reason=data.reason,
+                employee=data.employee,
             )
             return await _out(conn, t, admin=admin)
 
@@ -278,7 +293,9 @@ class AdminTransferController(Controller):
         self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DepartureIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.depart(conn, admin, _id(transfer_id), data.arrival_talon_number, _now())
+            t = await service.depart(
+                conn, admin, _id(transfer_id), data.arrival_talon_number, _now(), employee=data.employee
+            )
             return await _out(conn, t, admin=admin)
 
     @post(

@@ -95,6 +95,7 @@
     try {
       const filed = await call("POST", "/v1/applications", token, {
         applicant_iin: payload.sub,
+        applicant_full_name: $("applicant-name").value.trim() || null,
         child_iin: $("child").value.trim(),
         school_bin: $("school").value,
         language: $("language").value,

@@ -26,7 +26,9 @@
   }
 
   function when(iso) {
-    return new Date(iso).toLocaleString(cfg.lang === "kk" ? "kk-KZ" : cfg.lang, { timeZone: "Asia/Almaty" });
+    // Kazakhstan time, UTC+5 ("Etc/GMT-5": POSIX signs are inverted); not "Asia/Almaty",
+    // which a browser with tz data older than 2024a still shows at +6.
+    return new Date(iso).toLocaleString(cfg.lang === "kk" ? "kk-KZ" : cfg.lang, { timeZone: "Etc/GMT-5" });
   }
 
   function render(view) {

@@ -31,7 +31,6 @@ ROSTER_CHILD = child_iin()
 
 def endpoints(region: str, school: str) -> list[tuple[str, str, str, dict[str, Any] | None]]:
     """(name, method, path, body) of every admin endpoint, aimed at ``region`` / ``school``."""
-    now = dt.datetime.now(dt.UTC)
     return [
         ("school", "PATCH", f"/v1/admin/schools/{school}", {"phone": "+7 717 000 0000"}),
         ("classes", "PUT", f"/v1/admin/schools/{school}/classes/1/kk", {"classes": 2, "seats_per_class": 25}),
@@ -41,9 +40,8 @@ def endpoints(region: str, school: str) -> list[tuple[str, str, str, dict[str, A
         ("confirm", "POST", f"/v1/admin/schools/{school}/confirmations",
          {"order_number": "7", "order_date": "2026-06-20"}),
         ("applications", "GET", f"/v1/admin/schools/{school}/applications", None),
-        ("window", "PUT", f"/v1/admin/regions/{region}/window",
-         {"opens_at": (now - dt.timedelta(hours=1)).isoformat(),
-          "closes_at": (now + dt.timedelta(days=3)).isoformat()}),
+        ("window", "PUT", f"/v1/admin/regions/{region}/window",  # narrowed inside annex 2 (pilot para 7)
+         {"opens_at": "2026-06-01T00:00:00+05:00", "closes_at": "2026-08-30T00:00:00+05:00"}),
         ("auto_confirm", "PUT", f"/v1/admin/regions/{region}/auto-confirm", {"enabled": False}),
         ("audit", "GET", f"/v1/admin/audit?region={region}", None),
     ]  # fmt: skip
@@ -177,11 +175,13 @@ async def test_roster_edits_hold_and_free_seats(client: Client, keys: KeySet, db
 
 
 async def test_window_and_auto_confirm_changes_take_effect(client: Client, keys: KeySet, db_pool: asyncpg.Pool) -> None:
-    admin = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
+    # Windows around today lie outside annex 2: the ministry's, with a reason (pilot para 7).
+    admin = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
     now = dt.datetime.now(dt.UTC)
     tomorrow = {
         "opens_at": (now + dt.timedelta(days=1)).isoformat(),
         "closes_at": (now + dt.timedelta(days=9)).isoformat(),
+        "reason": "test",
     }
     assert (await client.put("/v1/admin/regions/astana/window", json=tomorrow, headers=admin)).status_code == 200
 
@@ -205,6 +205,7 @@ async def test_window_and_auto_confirm_changes_take_effect(client: Client, keys:
     open_now = {
         "opens_at": (now - dt.timedelta(hours=1)).isoformat(),
         "closes_at": (now + dt.timedelta(days=9)).isoformat(),
+        "reason": "test",
     }
     assert (await client.put("/v1/admin/regions/astana/window", json=open_now, headers=admin)).status_code == 200
     switched = await client.put("/v1/admin/regions/astana/auto-confirm", json={"enabled": True}, headers=admin)

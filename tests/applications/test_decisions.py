@@ -102,25 +102,6 @@ async def test_twins_get_one_application_each_in_the_same_session(db_pool: async
     assert [f.application.status for f in filed] == ["accepted", "accepted"]
 
 
-@pytest.mark.parametrize(
-    ("born", "status"),
-    [
-        (dt.date(2020, 9, 1), "accepted"),  # six on 1 September 2026
-        (dt.date(2020, 9, 2), "refused"),  # six a day too late
-        (dt.date(2017, 9, 2), "accepted"),  # still eight on 1 September
-        (dt.date(2017, 9, 1), "refused"),  # nine on 1 September
-    ],
-)
-async def test_age_on_first_of_september_outside_six_to_under_nine_is_ground_2(
-    db_pool: asyncpg.Pool, claims: AccessClaims, born: dt.date, status: str
-) -> None:
-    filed = await apply(db_pool, claims, child_iin(born))
-    assert filed.application.status == status
-    if status == "refused":
-        assert filed.application.refusal is not None
-        assert (filed.application.refusal.ground, filed.application.refusal.code) == (2, "age_out_of_range")
-
-
 async def test_no_consent_is_ground_6_with_a_receipt(db_pool: asyncpg.Pool, claims: AccessClaims) -> None:
     child = child_iin()
     filed = await apply(db_pool, claims, child, consent=False)

@@ -72,7 +72,7 @@ async def test_the_due_list_of_a_school_territory_follows_applications_acceptanc
     withdrawn = iin(dt.date(2019, 9, 2))  # turned 6 on 2 September 2025: due in 2026, not 2025
     nothing_yet = iin(dt.date(2020, 9, 1))  # 6 exactly on 1 September
     too_young = iin(dt.date(2020, 9, 2))  # 6 on 2 September: next year's list
-    too_old = iin(dt.date(2019, 9, 1))  # was due last year
+    too_old = iin(dt.date(2019, 9, 1))  # was due last year; 7 and in no school: due for school still (para 13.3)
     across_town = iin(dt.date(2020, 5, 5))  # lives in another school's territory
     here = "1-шағын аудан"
     persons, bbazh = write_extracts(
@@ -98,14 +98,16 @@ async def test_the_due_list_of_a_school_territory_follows_applications_acceptanc
     await _publish(db_pool)
 
     due = {d.iin: d for d in await reports.due_for_grade1(conn, REGION, 2026, school_bin=SCHOOL)}
-    assert set(due) == {confirmed, accepted_elsewhere, withdrawn, nothing_yet}
+    assert set(due) == {confirmed, accepted_elsewhere, withdrawn, nothing_yet, too_old}
     status = {k: (d.applied, d.accepted, d.confirmed, d.application_status) for k, d in due.items()}
     assert status == {
         confirmed: (True, True, True, "confirmed"),
         accepted_elsewhere: (True, True, False, "accepted"),
         withdrawn: (True, False, False, "withdrawn"),
         nothing_yet: (False, False, False, None),
+        too_old: (False, False, False, None),
     }
+    assert {k for k, d in due.items() if d.age_group == 7} == {too_old}
     assert due[accepted_elsewhere].application_school_bin == OTHER_SCHOOL
     assert (due[confirmed].enrolled_school_bin, due[confirmed].enrolled_grade) == (SCHOOL, 1)
     assert due[nothing_yet].org_kind == "preschool"

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from transfer_world import World, kz
+from transfer_world import HEAD, World, kz
 
 from admission.transfers import service
 
@@ -124,7 +124,14 @@ async def test_a_refusal_is_a_signed_motivated_notification(world: World, client
     async with world.pool.acquire() as conn:
         t = await service.request_transfer(conn, world.request(child, school_to), ACCEPTED_AT)
         t = await service.decide(
-            conn, world.school_admin(school_to), t.id, ACCEPTED_AT, accept=False, refusal_ground=1, reason="forged"
+            conn,
+            world.school_admin(school_to),
+            t.id,
+            ACCEPTED_AT,
+            accept=False,
+            refusal_ground=1,
+            reason="forged",
+            employee=HEAD,
         )
     published = (await client.get(f"/v1/schools/{school_to}/signing-key")).json()
     notification = _verify(t.notification_jws or "", published["jwk"])

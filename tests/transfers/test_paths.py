@@ -19,27 +19,17 @@ MONDAY = kz(2026, 4, 13, 10)
 
 
 async def _paper_transfer(world: World, region: str = "astana") -> tuple[service.Transfer, str, str, str]:
-    school_from, school_to = world.schools[region][:2]
-    child = await world.enrolled_child(school_from)
-    async with world.pool.acquire() as conn:
-        t = await service.request_transfer(
-            conn,
-            world.request(child, school_to, path="paper"),
-            MONDAY,
-            actor="registrar",
-            registrar=world.school_admin(school_to),
-        )
-        t = await service.decide(conn, world.school_admin(school_to), t.id, MONDAY, accept=True)
-    return t, child, school_from, school_to
+    return await world.accepted_paper_transfer(region, MONDAY)
 
 
 async def test_an_arrival_talon_is_valid_3_working_days_and_opens_the_departure(world: World) -> None:
     t, child, school_from, _ = await _paper_transfer(world)
     assert t.arrival_talon_number is not None
-    assert t.arrival_talon_valid_until == kz(2026, 4, 16, 10)  # Monday 10:00 + 3 working days
+    # Issued Monday: valid to the end of the 3rd working day after it (Thursday's closing time).
+    assert t.arrival_talon_valid_until == kz(2026, 4, 16, 18, 30)
     async with world.pool.acquire() as conn:
         departed = await service.depart(
-            conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 16, 9, 59)
+            conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 16, 18, 29)
         )
     assert departed.status == "departed"
     assert departed.departure_talon_number
@@ -51,7 +41,7 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
     assert t.arrival_talon_number is not None
     async with world.pool.acquire() as conn:
         late = await service.depart(
-            conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 16, 10, 1)
+            conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 17, 9, 0)
         )
         assert service.receipt_issuer(late) == school_from, "the talon was presented to the departing school"
         card, _ = await service.school_card(conn, service.receipt_issuer(late))
@@ -62,7 +52,7 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
     assert receipt.recipient_iin == PARENT
     assert receipt.pupil_iin == child
     assert f"arrival talon {t.arrival_talon_number}" in receipt.documents
-    assert receipt.date == dt.date(2026, 4, 16)
+    assert receipt.date == dt.date(2026, 4, 17)
     assert "3" in receipt.refusal.reason_ru
     assert receipt.school.bin == school_from
     assert await world.current_schools(child) == [school_from]
@@ -75,12 +65,12 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
 
 async def test_a_lapsed_talon_holds_no_seat_and_does_not_block_a_new_request(world: World) -> None:
     t, child, _, school_to = await _paper_transfer(world)
-    assert t.arrival_talon_valid_until == kz(2026, 4, 16, 10)
+    assert t.arrival_talon_valid_until == kz(2026, 4, 16, 18, 30)
     await world.set_capacity(school_to, 5, "kk", classes=1, seats=1)  # the talon's seat is the only one
     others = [await world.enrolled_child(world.schools["astana"][2]) for _ in range(2)]
     async with world.pool.acquire() as conn:
         before = await service.request_transfer(conn, world.request(others[0], school_to), kz(2026, 4, 16, 9))
-        after = await service.request_transfer(conn, world.request(others[1], school_to), kz(2026, 4, 16, 11))
+        after = await service.request_transfer(conn, world.request(others[1], school_to), kz(2026, 4, 16, 19))
         assert (before.status, before.refusal_ground) == ("refused", 7)
         assert after.status == "pending", "the lapsed talon's seat is free again"
         again = await service.request_transfer(
@@ -131,15 +121,7 @@ async def test_the_portal_path_over_http_with_orders_prevention_ref_and_event_lo
     school_from, school_to = world.schools["astana"][:2]
     other_school = world.schools["astana"][2]
     child = await world.enrolled_child(school_from)
-    body = {
-        "applicant_iin": PARENT,
-        "child_iin": child,
-        "child_full_name": "Серікбаева Аружан",
-        "to_school_bin": school_to,
-        "grade": 5,
-        "language": "kk",
-        "ground": "bullying",
-    }
+    body = world.portal_body(child, school_to, "bullying")
     created = await client.post("/v1/transfers", json=body)
     assert created.status_code == 201, created.text
     transfer = created.json()
@@ -262,15 +244,7 @@ async def test_a_parent_gets_the_motivated_refusal_and_its_receipt_over_http(
     assert denied.status_code == 403
 
     child = await world.enrolled_child(school_from)
-    body = {
-        "applicant_iin": PARENT,
-        "child_iin": child,
-        "child_full_name": "Серікбаева Аружан",
-        "to_school_bin": school_to,
-        "grade": 5,
-        "language": "kk",
-        "ground": "holidays",
-    }
+    body = world.portal_body(child, school_to, "holidays")
     created = await client.post("/v1/transfers", json=body, headers={"Accept-Language": "ru"})
     assert created.status_code == 201, created.text
     transfer = created.json()

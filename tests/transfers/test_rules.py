@@ -1,4 +1,4 @@
-"""What the rules decide at once: grounds vs school holidays, grades 10-11 in August, class capacity."""
+"""What the rules decide at once: grounds vs school holidays, class capacity (issue 18: see test_model_rules.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from transfer_world import World, kz
+from transfer_world import HEAD, World, kz
 
 from admission.transfers import calendar, service
 from admission.transfers.calendar import HolidayPeriod
@@ -76,37 +76,6 @@ async def test_only_pupils_enrolled_per_the_contingent_store_and_one_transfer_at
             await service.request_transfer(conn, world.request(child, world.schools["astana"][2]), TERM_TIME)
 
 
-@pytest.mark.parametrize(
-    ("when", "accepted"),
-    [
-        (kz(2026, 7, 31, 23, 59), False),
-        (kz(2026, 8, 1, 0, 1), True),
-        (kz(2026, 8, 31, 23, 0), True),
-        (kz(2026, 9, 1, 9, 0), False),
-        (TERM_TIME, False),
-    ],
-)
-@pytest.mark.parametrize("grade", [10, 11])
-async def test_grades_10_and_11_only_from_1_to_31_august(
-    world: World, grade: int, when: dt.datetime, accepted: bool
-) -> None:
-    school_from, school_to = world.schools["abai"][:2]
-    child = await world.enrolled_child(school_from, grade=grade - 1)
-    for ground, document in (("relocation", "housing 1"), ("holidays", None)):
-        async with world.pool.acquire() as conn:
-            t = await service.request_transfer(
-                conn, world.request(child, school_to, grade=grade, ground=ground, document_ref=document), when
-            )
-        if accepted:
-            assert t.status == "pending"
-            break
-        assert (t.status, t.refusal_code) in {
-            ("refused", "grade_10_11_august_only"),
-            ("refused", "not_school_holidays"),
-        }
-        assert t.refusal_ground == 2
-
-
 async def test_a_grade_5_class_set_is_never_overfilled_by_concurrent_requests(world: World) -> None:
     """2 classes x 24 seats, 45 pupils already there: of 30 concurrent requests exactly 3 get a seat."""
     target = world.schools["astana"][3]
@@ -138,7 +107,7 @@ async def test_a_refused_or_finished_hold_frees_the_seat_and_enrolled_pupils_cou
         full = await service.request_transfer(conn, world.request(second, target, grade=7, language="ru"), TERM_TIME)
         assert (full.status, full.refusal_ground) == ("refused", 7)
         await service.decide(
-            conn, head, held.id, TERM_TIME, accept=False, refusal_ground=1, reason="forged certificate"
+            conn, head, held.id, TERM_TIME, accept=False, refusal_ground=1, reason="forged certificate", employee=HEAD
         )
         freed = await service.request_transfer(conn, world.request(third, target, grade=7, language="ru"), TERM_TIME)
         assert freed.status == "pending"

@@ -11,14 +11,25 @@ import asyncpg
 from admission.iin import make_iin
 from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
-from admission.transfers.models import TransferRequest
+from admission.transfers import service
+from admission.transfers.models import Employee, Transfer, TransferRequest
 
 PARENT = make_iin(dt.date(1988, 4, 2), False, 1200)
+# The rest of the annex 2 request form: the applicant, the registered address, the consent line.
+FORM = {
+    "applicant_full_name": "Серікбаева Айгүл Маратқызы",
+    "applicant_phone": "+7 701 555 12 34",
+    "registered_address": "Астана, Есіл ауданы, Сынақ көшесі, 5",
+    "consent": True,
+}
 
 
 def kz(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
     """A Kazakhstan-time instant."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=KZ)
+
+
+HEAD = Employee(full_name="Қасымова Гүлнар Ерланқызы", position="директордың оқу ісі жөніндегі орынбасары")
 
 
 class World:
@@ -104,9 +115,38 @@ class World:
         token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
         return {"Authorization": f"Bearer {token}"}
 
+    async def accepted_paper_transfer(self, region: str, at: dt.datetime) -> tuple[Transfer, str, str, str]:
+        """A pupil of ``region``'s first school whose paper request the second one accepted at ``at`` (a talon)."""
+        school_from, school_to = self.schools[region][:2]
+        child = await self.enrolled_child(school_from)
+        async with self.pool.acquire() as conn:
+            t = await service.request_transfer(
+                conn,
+                self.request(child, school_to, path="paper"),
+                at,
+                actor="registrar",
+                registrar=self.school_admin(school_to),
+            )
+            t = await service.decide(conn, self.school_admin(school_to), t.id, at, accept=True)
+        return t, child, school_from, school_to
+
+    def portal_body(self, child: str, to_school: str, ground: str) -> dict[str, Any]:
+        """The JSON a parent's portal sends for a grade-5 transfer on ``ground``."""
+        return {
+            "applicant_iin": PARENT,
+            **FORM,
+            "child_iin": child,
+            "child_full_name": "Серікбаева Аружан",
+            "to_school_bin": to_school,
+            "grade": 5,
+            "language": "kk",
+            "ground": ground,
+        }
+
     def request(self, child: str, to_school: str | None, **overrides: Any) -> TransferRequest:
         values: dict[str, Any] = {
             "applicant_iin": PARENT,
+            **FORM,
             "child_iin": child,
             "child_full_name": "Серікбаев Әлихан Бауыржанұлы",
             "to_school_bin": to_school,

@@ -56,7 +56,7 @@ async def test_a_window_moved_by_an_admin_reaches_the_room(rooms: Client, minist
     closes = opens + dt.timedelta(days=30)
     moved = await rooms.put(
         "/v1/admin/regions/astana/window",
-        json={"opens_at": opens.isoformat(), "closes_at": closes.isoformat()},
+        json={"opens_at": opens.isoformat(), "closes_at": closes.isoformat(), "reason": "test: outside annex 2"},
         headers=ministry,
     )
     assert moved.status_code == 200, moved.text

@@ -118,7 +118,8 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             await page.wait_for_url("**/apply/astana*", timeout=15_000)
             await expect(page.locator("#applicant")).to_have_text(parent)
 
-            # no consent: refused on ground 6 of annex 2, item 9
+            # no consent: refused on ground 6 of annex 2, item 9 (the receipt names the applicant)
+            await page.fill("#applicant-name", "Ахметова Айгүл Маратқызы")
             await page.fill("#child", child)
             await page.select_option("#school", school["bin"])
             await page.select_option("#language", "kk")
