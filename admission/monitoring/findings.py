@@ -75,12 +75,12 @@ class History:
         self.value = value
 
     def at(self, instant: dt.datetime) -> tuple[Any, int | None]:
-        """The value in force at ``instant`` and the audit entry that set it (None: before any change)."""
+        """The value in force at ``instant`` and the audit entry that shows it (None: never changed)."""
         before = [e for e in self.entries if e["at"] <= instant]
         if before:
             return self.value(before[-1]["new_value"]), before[-1]["id"]
-        if self.entries:
-            return self.value(self.entries[0]["old_value"]), None
+        if self.entries:  # before the first change: its old value, shown by that entry
+            return self.value(self.entries[0]["old_value"]), self.entries[0]["id"]
         return self.current, None
 
 
@@ -379,9 +379,7 @@ def confirmation_findings(r: Records, now: dt.datetime) -> list[Computed]:
         item = {"application_id": str(a["id"]), "decided_at": _stamp(a["decided_at"]), "due_by": last_day.isoformat()}
         if a["status"] == "accepted" and now >= closes:
             missing.append((a, item))
-        elif a["confirmed_at"] is not None and (
-            a["order_date"] > last_day or a["confirmed_at"].astimezone(KZ).date() > last_day
-        ):
+        elif a["confirmed_at"] is not None and (a["order_date"] > last_day or a["confirmed_at"] >= closes):
             late.append(
                 (
                     a,
