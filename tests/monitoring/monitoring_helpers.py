@@ -22,6 +22,7 @@ from admission.access import mint_access_token
 from admission.contingent import PostgresContingentStore, Publisher
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
+from admission.monitoring.service import latest_end
 from admission.reference import KZ
 from queue_service.app import create_app
 from queue_service.settings import Settings
@@ -54,6 +55,11 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     return now().astimezone(KZ).date()
+
+
+def workday() -> dt.date:
+    """The first working day from today on (a visit needs one)."""
+    return latest_end(today(), 1)
 
 
 def year() -> int:
