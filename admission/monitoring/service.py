@@ -23,6 +23,7 @@ import asyncpg
 import msgspec
 
 from admission import audit
+from admission.applications.models import UnknownSchool
 from admission.db import QUERIES, Connection
 from admission.errors import Forbidden, UnknownRegion
 from admission.keys import AdminPrincipal
@@ -247,7 +248,7 @@ async def schedule_visit(
         require_owner(admin, decision)
         school = await conn.fetchrow(QUERIES["mon_school"], school_bin)
         if school is None:
-            raise UnknownMonitoring(school=school_bin)
+            raise UnknownSchool(school=school_bin)
         if decision.region_slug is not None and school["region_slug"] != decision.region_slug:
             raise Forbidden(f"school {school_bin} is in {school['region_slug']}, not in {decision.region_slug}")
         if ends_on < starts_on:
