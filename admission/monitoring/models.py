@@ -197,19 +197,9 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     stale: bool
 
 
-class RegionSummary(msgspec.Struct, frozen=True, kw_only=True):
-    region: str
-    year: int | None
-    scheduled: int
-    in_progress: int
-    awaiting_certificate: int
-    open_plans: int
-    overdue: int
-    closed: int
-    visits: list[Visit]
-
-
 class RegionCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How many visits of a region are in each state (``overdue`` counts across states)."""
+
     region: str
     scheduled: int
     in_progress: int
@@ -217,6 +207,11 @@ class RegionCounts(msgspec.Struct, frozen=True, kw_only=True):
     open_plans: int
     overdue: int
     closed: int
+
+
+class RegionSummary(RegionCounts, frozen=True, kw_only=True):
+    year: int | None
+    visits: list[Visit]
 
 
 # Errors
