@@ -39,11 +39,13 @@ Readings taken where the rules are silent (said here so the commission can judge
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from admission.db import QUERIES, Connection
 from admission.monitoring.models import Computed, Evidence
@@ -167,7 +169,13 @@ async def load(conn: Connection, school_bin: str, region: str, year: int) -> Rec
 
 
 def _finding(kind: str, key: str, evidence: Evidence) -> Computed:
-    return Computed(kind=kind, fingerprint=f"{kind}:{key}" if key else kind, evidence=evidence)
+    """A finding keyed by its kind, its class set and a digest of its evidence.
+
+    The same records give the same fingerprint, so a recomputation keeps the commission's
+    review; changed records give a new finding to review (the reviewed one goes stale).
+    """
+    digest = hashlib.sha256(msgspec.json.encode(evidence)).hexdigest()[:16]
+    return Computed(kind=kind, fingerprint=":".join(p for p in (kind, key, digest) if p), evidence=evidence)
 
 
 def _grouped(kind: str, apps: list[tuple[asyncpg.Record, dict[str, Any]]], audit_ids: set[int]) -> list[Computed]:

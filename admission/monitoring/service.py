@@ -519,8 +519,12 @@ async def add_finding(
 
 
 def included(findings: list[Finding]) -> list[Finding]:
-    """What the certificate states: accepted, edited and the commission's own findings."""
-    return [f for f in findings if f.verdict in ("accepted", "edited")]
+    """What the certificate states: accepted, edited and the commission's own findings.
+
+    A reviewed finding the records no longer yield as reviewed (``stale``: its records changed
+    since, and the finding they yield now is reviewed anew) is left out.
+    """
+    return [f for f in findings if f.verdict in ("accepted", "edited") and not f.stale]
 
 
 # ---------------------------------------------------------------- certificate, plan, report

@@ -304,3 +304,91 @@ async def test_region_and_ministry_views_and_the_cli_summary(
     unknown = await asyncio.to_thread(CliRunner().invoke, cli, ["monitoring", "summary", "atlantis"])
     assert unknown.exit_code != 0
     assert "atlantis" in unknown.output
+
+
+async def test_a_region_reads_the_ministrys_visits_in_it_and_the_audit_shows_every_step(
+    api: Client, admins: Admins
+) -> None:
+    national = await decide_monitoring(api, admins.ministry())
+    here = await schedule(api, admins.ministry(), national["id"], CLEAN, workday(), workday())
+    await schedule(api, admins.ministry(), national["id"], ABAI, workday(), workday())
+    read = await api.get(f"{DECISIONS}/{national['id']}", headers=admins.region())
+    assert read.status_code == 200
+    assert [v["id"] for v in read.json()["visits"]] == [here["id"]]  # not Abai's
+    assert (await api.get(f"/v1/admin/monitoring/visits/{here['id']}", headers=admins.region())).status_code == 200
+    listed = (await api.get(DECISIONS, headers=admins.region())).json()
+    assert [d["id"] for d in listed] == [national["id"]]
+    audit = (await api.get("/v1/admin/audit", headers=admins.region())).json()
+    assert [e["action"] for e in audit if e["action"].startswith("monitoring.")] == ["monitoring.visit"]
+
+
+async def test_a_certificate_never_closes_over_a_finding_computed_at_the_same_moment(
+    db_pool: asyncpg.Pool, admins: Admins
+) -> None:
+    """Computing findings and signing run at once, again and again: the certificate either sees the new
+    finding (refused) or comes first (then the computation is refused); never a signed certificate over
+    a finding the commission has not reviewed."""
+    import uuid
+
+    from monitoring_helpers import child, insert_application
+
+    from admission.monitoring.models import MonitoringConflict
+
+    now = dt.datetime.now(dt.UTC)
+    office = AdminPrincipal(subject="office", role="region", region=REGION)
+    outcomes = []
+    for round_ in range(8):
+        async with db_pool.acquire() as conn:
+            decision = await service.create_decision(
+                conn, office, region=REGION, admission_year=year(), order_number=f"R{round_}",
+                order_date=min(today(), dt.date(year(), 11, 1)), now=now,
+            )  # fmt: skip
+            visit = await service.schedule_visit(
+                conn, office, decision.id, school_bin=CLEAN, starts_on=today(), ends_on=service.latest_end(today()),
+                now=now,
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO monitoring_commission_members (decision_id, seat, full_name, post, organisation,"
+                " affiliation, is_chair, is_lead) SELECT $1, i, 'Мүше ' || i, 'маман', 'басқарма', 'office', i = 1,"
+                " i = 1 FROM generate_series(1, 7) AS i",
+                decision.id,
+            )
+            for earlier in await service.compute_findings(conn, office, visit.id, now):  # earlier rounds' records
+                await service.review_finding(
+                    conn, office, visit.id, earlier.id, verdict="accepted", note=None, description=None, now=now
+                )
+        # A record the next computation will find: a refusal naming no ground (the API always names one).
+        await insert_application(
+            db_pool, school=CLEAN, iin=child(), language="kk", status="refused", decided_at=now,
+            refusal_code="class_full",
+        )  # fmt: skip
+
+        async def compute(visit_id: uuid.UUID = visit.id) -> str:
+            async with db_pool.acquire() as conn:
+                try:
+                    await service.compute_findings(conn, office, visit_id, now)
+                except MonitoringConflict:
+                    return "refused"
+                return "computed"
+
+        async def sign(visit_id: uuid.UUID = visit.id) -> str:
+            async with db_pool.acquire() as conn:
+                try:
+                    await service.issue_certificate(conn, office, visit_id, language="kk", signed_on=today(), now=now)
+                except MonitoringConflict:
+                    return "refused"
+                return "signed"
+
+        if round_ % 2:  # either one sent first
+            signed, computed = await asyncio.gather(sign(), compute())
+        else:
+            computed, signed = await asyncio.gather(compute(), sign())
+        outcomes.append(signed)
+        pending = await db_pool.fetchval(
+            "SELECT count(*) FROM monitoring_findings WHERE visit_id = $1 AND verdict = 'pending'", visit.id
+        )
+        if signed == "signed":
+            assert (computed, pending) == ("refused", 0)
+        else:
+            assert (computed, pending) == ("computed", 1)
+    assert set(outcomes) == {"signed", "refused"}, outcomes  # both orders happened
