@@ -39,14 +39,16 @@ def summary(region: str, year: int | None) -> None:
     if not found.visits:
         click.echo("no school is on a monitoring schedule")
         return
-    click.echo(f"{'school':<12}  {'visit':<23}  {'status':<20}  {'plan':<20}  {'report':<20}  name")
+    click.echo(f"{'school':<12}  {'visit':<23}  {'status':<28}  {'plan':<20}  {'report':<20}  name")
     for v in found.visits:
         overdue = " OVERDUE" if v.overdue else ""
         click.echo(
-            f"{v.school_bin:<12}  {v.starts_on} – {v.ends_on}  {v.status + overdue:<20}  "
+            f"{v.school_bin:<12}  {v.starts_on} – {v.ends_on}  {v.status + overdue:<28}  "
             f"{_deadline(v.plan_deadline):<20}  {_deadline(v.report_deadline):<20}  {v.school_name_ru}"
         )
 
 
-def _deadline(d: Deadline) -> str:
+def _deadline(d: Deadline | None) -> str:
+    if d is None:
+        return "—"  # runs from the certificate
     return d.state if d.due_on is None else f"{d.state} {d.due_on}"

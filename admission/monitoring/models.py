@@ -177,9 +177,10 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     certificate_signed_on: dt.date | None
     remediation_required: bool | None
     plan: Plan | None
-    plan_deadline: Deadline
+    plan_deadline: Deadline | None
+    """None until the certificate is signed."""
     report: Report | None
-    report_deadline: Deadline
+    report_deadline: Deadline | None
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

@@ -75,10 +75,10 @@ def due_after(start: dt.date, days: int) -> dt.date:
 
 def deadline(
     required: bool | None, start: dt.date | None, days: int, done_on: dt.date | None, today: dt.date
-) -> Deadline:
+) -> Deadline | None:
     """A para 9 deadline: ``met`` when done by its day, ``overdue`` past it (late or not yet), else ``due``."""
     if required is None or start is None:
-        return Deadline(due_on=None, done_on=None, state="due")
+        return None  # runs from the certificate, not signed yet
     if not required:
         return Deadline(due_on=None, done_on=done_on, state="not_required")
     due_on = due_after(start, days)
@@ -309,7 +309,9 @@ def _visit(row: asyncpg.Record, today: dt.date) -> Visit:
         status = "remediation"
     else:
         status = "closed"
-    overdue = status == "awaiting_certificate" or "overdue" in (plan_deadline.state, report_deadline.state)
+    overdue = status == "awaiting_certificate" or any(
+        d is not None and d.state == "overdue" for d in (plan_deadline, report_deadline)
+    )
     return Visit(
         id=row["id"],
         decision_id=row["decision_id"],

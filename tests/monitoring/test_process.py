@@ -135,14 +135,21 @@ def test_plan_and_report_deadlines_move_off_weekends_and_holidays() -> None:
     assert service.due_after(dt.date(2026, 12, 22), 10) == dt.date(2027, 1, 5)
 
 
-def test_deadline_states_due_met_overdue() -> None:
+def _state(required: bool, done_on: dt.date | None, today: dt.date) -> tuple[str, dt.date | None]:
     signed = dt.date(2026, 11, 18)  # plan due Mon 30 Nov 2026
-    assert service.deadline(True, signed, 10, None, dt.date(2026, 11, 30)).state == "due"
-    assert service.deadline(True, signed, 10, None, dt.date(2026, 12, 1)).state == "overdue"
-    assert service.deadline(True, signed, 10, dt.date(2026, 11, 30), dt.date(2027, 1, 1)).state == "met"
-    late = service.deadline(True, signed, 10, dt.date(2026, 12, 2), dt.date(2027, 1, 1))
-    assert (late.state, late.due_on, late.done_on) == ("overdue", dt.date(2026, 11, 30), dt.date(2026, 12, 2))
-    assert service.deadline(False, signed, 10, None, dt.date(2027, 1, 1)).state == "not_required"
+    found = service.deadline(required, signed, 10, done_on, today)
+    assert found is not None
+    return found.state, found.due_on
+
+
+def test_deadline_states_due_met_overdue() -> None:
+    due = dt.date(2026, 11, 30)
+    assert _state(True, None, dt.date(2026, 11, 30)) == ("due", due)
+    assert _state(True, None, dt.date(2026, 12, 1)) == ("overdue", due)
+    assert _state(True, dt.date(2026, 11, 30), dt.date(2027, 1, 1)) == ("met", due)
+    assert _state(True, dt.date(2026, 12, 2), dt.date(2027, 1, 1)) == ("overdue", due)  # done, but late
+    assert _state(False, None, dt.date(2027, 1, 1)) == ("not_required", None)
+    assert service.deadline(None, None, 10, None, dt.date(2027, 1, 1)) is None  # no certificate yet
 
 
 async def test_a_visit_lasts_at_most_5_working_days_on_the_calendar(db_pool: asyncpg.Pool) -> None:
@@ -284,6 +291,7 @@ async def test_region_and_ministry_views_and_the_cli_summary(
     )  # fmt: skip
     region = (await api.get(f"/v1/admin/monitoring/regions/{REGION}", headers=admins.region())).json()
     assert (region["scheduled"], region["awaiting_certificate"], region["overdue"]) == (1, 1, 1)
+    assert [v["plan_deadline"] for v in region["visits"]] == [None, None]  # they run from the certificate
     assert {v["school_bin"]: v["status"] for v in region["visits"]} == {
         CLEAN: "awaiting_certificate", DIRTY: "scheduled",
     }  # fmt: skip
