@@ -168,59 +168,76 @@ async def load(conn: Connection, school_bin: str, region: str, year: int) -> Rec
     return r
 
 
-def _finding(kind: str, key: str, evidence: Evidence) -> Computed:
-    """A finding keyed by its kind, its class set and a digest of its evidence.
+class Gathered:
+    """One finding's records as they are found: their ids, the audit entries showing them, one item each."""
 
-    The same records give the same fingerprint, so a recomputation keeps the commission's
-    review; changed records give a new finding to review (the reviewed one goes stale).
-    """
-    digest = hashlib.sha256(msgspec.json.encode(evidence)).hexdigest()[:16]
-    return Computed(kind=kind, fingerprint=":".join(p for p in (kind, key, digest) if p), evidence=evidence)
+    def __init__(self, kind: str, key: str = "") -> None:
+        self.kind = kind
+        self.key = key
+        self.application_ids: list[Any] = []
+        self.transfer_ids: list[Any] = []
+        self.audit_ids: set[int] = set()
+        self.enrolment_ids: list[int] = []
+        self.outbox_ids: list[int] = []
+        self.items: list[dict[str, Any]] = []
 
+    def add(
+        self,
+        item: dict[str, Any],
+        *,
+        application: Any = None,
+        transfer: Any = None,
+        audit_entry: int | None = None,
+    ) -> None:
+        if application is not None:
+            self.application_ids.append(application)
+        if transfer is not None:
+            self.transfer_ids.append(transfer)
+        if audit_entry is not None:
+            self.audit_ids.add(audit_entry)
+        self.items.append(item)
 
-def _grouped(kind: str, apps: list[tuple[asyncpg.Record, dict[str, Any]]], audit_ids: set[int]) -> list[Computed]:
-    if not apps:
-        return []
-    return [
-        _finding(
-            kind,
-            "",
-            Evidence(
-                application_ids=[a["id"] for a, _ in apps],
-                audit_entry_ids=sorted(audit_ids),
-                items=[item for _, item in apps],
-            ),
+    def found(self, counters: dict[str, int] | None = None) -> list[Computed]:
+        """The finding, keyed by kind, class set and a digest of its evidence; none when nothing was gathered.
+
+        The same records give the same fingerprint, so a recomputation keeps the commission's
+        review; changed records give a new finding to review (the reviewed one goes stale).
+        """
+        if not self.items:
+            return []
+        evidence = Evidence(
+            application_ids=self.application_ids,
+            transfer_ids=self.transfer_ids,
+            audit_entry_ids=sorted(self.audit_ids),
+            enrolment_ids=self.enrolment_ids,
+            outbox_event_ids=self.outbox_ids,
+            counters=counters or {},
+            items=self.items,
         )
-    ]
+        digest = hashlib.sha256(msgspec.json.encode(evidence)).hexdigest()[:16]
+        fingerprint = ":".join(p for p in (self.kind, self.key, digest) if p)
+        return [Computed(kind=self.kind, fingerprint=fingerprint, evidence=evidence)]
+
+
+def _application_item(a: asyncpg.Record, **more: Any) -> dict[str, Any]:
+    return {"application_id": str(a["id"]), "decided_at": _stamp(a["decided_at"]), **more}
 
 
 def window_findings(r: Records) -> list[Computed]:
-    outside: list[tuple[asyncpg.Record, dict[str, Any]]] = []
-    groundless: list[tuple[asyncpg.Record, dict[str, Any]]] = []
-    used: set[int] = set()
-    groundless_used: set[int] = set()
+    outside = Gathered("accepted_outside_window")
+    groundless = Gathered("refusal_without_ground")
     for a in r.applications:
         (opens, closes), entry = r.window.at(a["decided_at"])
         inside = opens <= a["decided_at"] < closes
-        item = {
-            "application_id": str(a["id"]),
-            "child_iin": a["child_iin"],
-            "decided_at": _stamp(a["decided_at"]),
-            "window": f"{_stamp(opens)} – {_stamp(closes)}",
-        }
+        window = f"{_stamp(opens)} – {_stamp(closes)}"
         if a["status"] in SEAT_STATUSES and not inside:
-            outside.append((a, item))
-            if entry is not None:
-                used.add(entry)
+            outside.add(_application_item(a, window=window), application=a["id"], audit_entry=entry)
         if a["status"] == "refused" and a["refusal_ground"] is None:
-            window_refusal_right = a["refusal_code"] in WINDOW_REFUSALS and not inside
-            if not window_refusal_right:
-                groundless.append((a, {**item, "refusal_code": a["refusal_code"]}))
-                if entry is not None:
-                    groundless_used.add(entry)
-    return _grouped("accepted_outside_window", outside, used) + _grouped(
-        "refusal_without_ground", groundless, groundless_used
-    )
+            if a["refusal_code"] in WINDOW_REFUSALS and not inside:
+                continue  # a window refusal while the window was closed: no annex-2 ground is due
+            item = _application_item(a, window=window, refusal_code=a["refusal_code"])
+            groundless.add(item, application=a["id"], audit_entry=entry)
+    return outside.found() + groundless.found()
 
 
 def seat_findings(r: Records) -> list[Computed]:
@@ -229,8 +246,7 @@ def seat_findings(r: Records) -> list[Computed]:
     by_language: dict[str, list[asyncpg.Record]] = defaultdict(list)
     for a in r.applications:
         by_language[a["language"]].append(a)
-    languages = sorted(set(by_language) | {lang for grade, lang in r.capacity if grade == 1})
-    for language in languages:
+    for language in sorted(set(by_language) | {lang for grade, lang in r.capacity if grade == 1}):
         apps = by_language.get(language, [])
         history = r.capacity.get((1, language))
         # (instant, order, change of taken, application or audit entry); seats freed first at a tie.
@@ -242,46 +258,25 @@ def seat_findings(r: Records) -> list[Computed]:
                     events.append((a["withdrawn_at"], 0, -1, a))
         events.extend((e["at"], 2, 0, e) for e in (history.entries if history else []))
         events.sort(key=lambda ev: (ev[0], ev[1]))
-        taken = 0
-        items: list[dict[str, Any]] = []
-        app_ids: list[Any] = []
-        audit_ids: set[int] = set()
-        peak = 0
+        over = Gathered("over_capacity", language)
+        taken = peak = 0
         for at, _, change, record in events:
             taken += change
             capacity, entry = r.capacity_at(1, language, at)
             if taken > capacity and change >= 0:
                 peak = max(peak, taken - capacity)
-                item = {"at": _stamp(at), "capacity": capacity, "taken": taken}
-                if change > 0:
-                    item["application_id"] = str(record["id"])
-                    app_ids.append(record["id"])
-                else:
-                    item["audit_entry_id"] = record["id"]
-                if entry is not None:
-                    audit_ids.add(entry)
-                items.append(item)
-        if items:
-            found.append(
-                _finding(
-                    "over_capacity",
-                    language,
-                    Evidence(
-                        application_ids=app_ids,
-                        audit_entry_ids=sorted(audit_ids),
-                        counters={"most_seats_over_capacity": peak},
-                        items=[{"language": language, **i} for i in items],
-                    ),
-                )
-            )
-        found.extend(_ground7_findings(r, language, apps))
+                item = {"language": language, "at": _stamp(at), "capacity": capacity, "taken": taken}
+                if change > 0:  # a seat taken beyond the capacity
+                    over.add({**item, "application_id": str(record["id"])}, application=record["id"], audit_entry=entry)
+                else:  # the capacity set below the seats taken
+                    over.add({**item, "audit_entry_id": record["id"]}, audit_entry=record["id"])
+        found += over.found({"most_seats_over_capacity": peak})
+        found += _ground7_findings(r, language, apps)
     return found
 
 
 def _ground7_findings(r: Records, language: str, apps: list[asyncpg.Record]) -> list[Computed]:
-    wrong: list[dict[str, Any]] = []
-    ids: list[Any] = []
-    audit_ids: set[int] = set()
+    wrong = Gathered("class_full_while_seat_free", language)
     for refused in apps:
         if refused["status"] != "refused" or refused["refusal_ground"] != 7:
             continue
@@ -298,47 +293,27 @@ def _ground7_findings(r: Records, language: str, apps: list[asyncpg.Record]) -> 
         held = r.roster_held_at(language, at)
         free = capacity - general - held
         if free > 0:
-            ids.append(refused["id"])
-            if entry is not None:
-                audit_ids.add(entry)
-            wrong.append(
-                {
-                    "application_id": str(refused["id"]),
-                    "decided_at": _stamp(at),
-                    "language": language,
-                    "capacity": capacity,
-                    "taken": general,
-                    "held_for_roster": held,
-                    "free": free,
-                }
+            item = _application_item(
+                refused, language=language, capacity=capacity, taken=general, held_for_roster=held, free=free
             )
-    if not wrong:
-        return []
-    evidence = Evidence(application_ids=ids, audit_entry_ids=sorted(audit_ids), items=wrong)
-    return [_finding("class_full_while_seat_free", language, evidence)]
+            wrong.add(item, application=refused["id"], audit_entry=entry)
+    return wrong.found()
 
 
 def roster_findings(r: Records) -> list[Computed]:
-    refused: list[tuple[asyncpg.Record, dict[str, Any]]] = []
-    unprioritised: list[tuple[asyncpg.Record, dict[str, Any]]] = []
+    refused = Gathered("roster_child_refused")
+    unprioritised = Gathered("roster_child_not_prioritised")
     for a in r.applications:
         roster_language = r.roster_language_at(a["child_iin"], a["decided_at"])
         if roster_language is None:
             continue
-        item = {
-            "application_id": str(a["id"]),
-            "child_iin": a["child_iin"],
-            "decided_at": _stamp(a["decided_at"]),
-            "roster_language": roster_language,
-            "language": a["language"],
-        }
+        item = _application_item(a, child_iin=a["child_iin"], roster_language=roster_language, language=a["language"])
         if a["status"] == "refused" and a["refusal_code"] in ("class_full", "age_out_of_range"):
-            refused.append((a, {**item, "refusal_ground": a["refusal_ground"], "refusal_code": a["refusal_code"]}))
+            item |= {"refusal_ground": a["refusal_ground"], "refusal_code": a["refusal_code"]}
+            refused.add(item, application=a["id"])
         elif a["status"] in SEAT_STATUSES and not a["priority"] and a["language"] == roster_language:
-            unprioritised.append((a, item))
-    return _grouped("roster_child_refused", refused, set()) + _grouped(
-        "roster_child_not_prioritised", unprioritised, set()
-    )
+            unprioritised.add(item, application=a["id"])
+    return refused.found() + unprioritised.found()
 
 
 def counter_findings(r: Records) -> list[Computed]:
@@ -351,124 +326,82 @@ def counter_findings(r: Records) -> list[Computed]:
         counted = row["general_taken"] + row["roster_taken"]
         if counted <= live:
             continue
-        withdrawn = [a for a in apps if a["status"] == "withdrawn"]
-        found.append(
-            _finding(
-                "withdrawn_seat_not_freed",
-                language,
-                Evidence(
-                    application_ids=[a["id"] for a in withdrawn],
-                    counters={
-                        "general_taken": row["general_taken"],
-                        "roster_taken": row["roster_taken"],
-                        "live_applications": live,
-                        "seats_not_freed": counted - live,
-                    },
-                    items=[
-                        {
-                            "application_id": str(a["id"]),
-                            "language": language,
-                            "withdrawn_at": _stamp(a["withdrawn_at"]),
-                        }
-                        for a in withdrawn
-                    ],
-                ),
-            )
-        )
+        not_freed = Gathered("withdrawn_seat_not_freed", language)
+        for a in apps:
+            if a["status"] == "withdrawn":
+                item = _application_item(a, language=language, withdrawn_at=_stamp(a["withdrawn_at"]))
+                not_freed.add(item, application=a["id"])
+        counters = {
+            "general_taken": row["general_taken"],
+            "roster_taken": row["roster_taken"],
+            "live_applications": live,
+            "seats_not_freed": counted - live,
+        }
+        if not not_freed.items:  # counters above the live applications with no withdrawal to blame
+            not_freed.add({"language": language})
+        found += not_freed.found(counters)
     return found
 
 
 def confirmation_findings(r: Records, now: dt.datetime) -> list[Computed]:
     _, closes = r.window.current
     last_day = (closes - dt.timedelta(microseconds=1)).astimezone(KZ).date()
-    missing: list[tuple[asyncpg.Record, dict[str, Any]]] = []
-    late: list[tuple[asyncpg.Record, dict[str, Any]]] = []
+    missing = Gathered("confirmation_missing")
+    late = Gathered("confirmation_late")
     for a in r.applications:
-        item = {"application_id": str(a["id"]), "decided_at": _stamp(a["decided_at"]), "due_by": last_day.isoformat()}
+        item = _application_item(a, due_by=last_day.isoformat())
         if a["status"] == "accepted" and now >= closes:
-            missing.append((a, item))
+            missing.add(item, application=a["id"])
         elif a["confirmed_at"] is not None and (a["order_date"] > last_day or a["confirmed_at"] >= closes):
-            late.append(
-                (
-                    a,
-                    {
-                        **item,
-                        "order_number": a["order_number"],
-                        "order_date": a["order_date"].isoformat(),
-                        "confirmed_at": _stamp(a["confirmed_at"]),
-                    },
-                )
-            )
-    return _grouped("confirmation_missing", missing, set()) + _grouped("confirmation_late", late, set())
+            item |= {
+                "order_number": a["order_number"],
+                "order_date": a["order_date"].isoformat(),
+                "confirmed_at": _stamp(a["confirmed_at"]),
+            }
+            late.add(item, application=a["id"])
+    return missing.found() + late.found()
 
 
 def contingent_findings(r: Records) -> list[Computed]:
-    found: list[Computed] = []
-    checks: tuple[tuple[str, Callable[[int], bool]], ...] = (
-        ("contingent_missing", lambda n: n == 0),
-        ("contingent_duplicated", lambda n: n > 1),
-    )
-    for kind, test in checks:
-        apps: list[asyncpg.Record] = []
-        items: list[dict[str, Any]] = []
-        enrolment_ids: list[int] = []
-        outbox_ids: list[int] = []
-        for a in r.applications:
-            if a["status"] != "confirmed":
-                continue
-            enrolled = [e for e in r.enrolments[a["child_iin"]] if e["order_number"] == a["order_number"]]
-            if not test(len(enrolled)):
-                continue
-            events = [o for o in r.outbox[a["child_iin"]] if o["order_number"] == a["order_number"]]
-            apps.append(a)
-            enrolment_ids.extend(e["id"] for e in enrolled)
-            outbox_ids.extend(o["id"] for o in events)
-            items.append(
-                {
-                    "application_id": str(a["id"]),
-                    "child_iin": a["child_iin"],
-                    "order_number": a["order_number"],
-                    "enrolments": len(enrolled),
-                    "outbox_events": len(events),
-                    "outbox_undelivered": sum(1 for o in events if o["delivered_at"] is None),
-                }
-            )
-        if apps:
-            found.append(
-                _finding(
-                    kind,
-                    "",
-                    Evidence(
-                        application_ids=[a["id"] for a in apps],
-                        enrolment_ids=enrolment_ids,
-                        outbox_event_ids=outbox_ids,
-                        items=items,
-                    ),
-                )
-            )
-    return found
+    missing = Gathered("contingent_missing")
+    duplicated = Gathered("contingent_duplicated")
+    for a in r.applications:
+        if a["status"] != "confirmed":
+            continue
+        enrolled = [e for e in r.enrolments[a["child_iin"]] if e["order_number"] == a["order_number"]]
+        if len(enrolled) == 1:
+            continue
+        events = [o for o in r.outbox[a["child_iin"]] if o["order_number"] == a["order_number"]]
+        gathered = missing if not enrolled else duplicated
+        gathered.enrolment_ids.extend(e["id"] for e in enrolled)
+        gathered.outbox_ids.extend(o["id"] for o in events)
+        item = {
+            "application_id": str(a["id"]),
+            "child_iin": a["child_iin"],
+            "order_number": a["order_number"],
+            "enrolments": len(enrolled),
+            "outbox_events": len(events),
+            "outbox_undelivered": sum(1 for o in events if o["delivered_at"] is None),
+        }
+        gathered.add(item, application=a["id"])
+    return missing.found() + duplicated.found()
 
 
 async def transfer_findings(conn: Connection, r: Records, school_bin: str, now: dt.datetime) -> list[Computed]:
-    late: list[dict[str, Any]] = []
-    late_ids: list[Any] = []
-    full: list[dict[str, Any]] = []
-    full_ids: list[Any] = []
-    audit_ids: set[int] = set()
+    late = Gathered("transfer_decided_late")
+    full = Gathered("transfer_into_full_class")
     for t in r.transfers:
         decided = t["decided_at"]
         if (decided is not None and decided > t["decision_due_at"]) or (
             decided is None and t["status"] == "pending" and now > t["decision_due_at"]
         ):
-            late_ids.append(t["id"])
-            late.append(
-                {
-                    "transfer_id": str(t["id"]),
-                    "requested_at": _stamp(t["requested_at"]),
-                    "decision_due_at": _stamp(t["decision_due_at"]),
-                    "decided_at": _stamp(decided) if decided is not None else "—",
-                }
-            )
+            item = {
+                "transfer_id": str(t["id"]),
+                "requested_at": _stamp(t["requested_at"]),
+                "decision_due_at": _stamp(t["decision_due_at"]),
+                "decided_at": _stamp(decided) if decided is not None else "—",
+            }
+            late.add(item, transfer=t["id"])
         accepted = t["status"] in ("accepted", "departed", "completed") and decided is not None
         if not (accepted and t["to_school_bin"] == school_bin and t["grade"] in CAPACITY_GRADES):
             continue
@@ -478,26 +411,16 @@ async def transfer_findings(conn: Connection, r: Records, school_bin: str, now: 
         holding = await conn.fetchval(QUERIES["mon_transfers_holding_before"], *key, decided, day, t["child_iin"])
         capacity, entry = r.capacity_at(t["grade"], t["language"], decided)
         if enrolled + holding >= capacity:
-            full_ids.append(t["id"])
-            if entry is not None:
-                audit_ids.add(entry)
-            full.append(
-                {
-                    "transfer_id": str(t["id"]),
-                    "decided_at": _stamp(decided),
-                    "grade": t["grade"],
-                    "language": t["language"],
-                    "capacity": capacity,
-                    "occupied": enrolled + holding,
-                }
-            )
-    found: list[Computed] = []
-    if late:
-        found.append(_finding("transfer_decided_late", "", Evidence(transfer_ids=late_ids, items=late)))
-    if full:
-        evidence = Evidence(transfer_ids=full_ids, audit_entry_ids=sorted(audit_ids), items=full)
-        found.append(_finding("transfer_into_full_class", "", evidence))
-    return found
+            full_item: dict[str, Any] = {
+                "transfer_id": str(t["id"]),
+                "decided_at": _stamp(decided),
+                "grade": t["grade"],
+                "language": t["language"],
+                "capacity": capacity,
+                "occupied": enrolled + holding,
+            }
+            full.add(full_item, transfer=t["id"], audit_entry=entry)
+    return late.found() + full.found()
 
 
 async def compute(conn: Connection, school_bin: str, region: str, year: int, now: dt.datetime) -> list[Computed]:

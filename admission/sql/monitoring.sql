@@ -177,7 +177,8 @@ ORDER BY id;
 -- Transfers the school decides (receiving; departing when the pupil leaves the country), requested in the period.
 SELECT id, child_iin, grade, language, status, to_school_bin, requested_at, decision_due_at, decided_at
 FROM transfers
-WHERE coalesce(to_school_bin, from_school_bin) = $1 AND requested_at >= $2 AND requested_at < $3
+WHERE (to_school_bin = $1 OR (to_school_bin IS NULL AND from_school_bin = $1))
+  AND requested_at >= $2 AND requested_at < $3
 ORDER BY requested_at, id;
 
 -- name: mon_class_enrolled_on
