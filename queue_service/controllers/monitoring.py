@@ -15,7 +15,6 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from admission.errors import InvalidInput
 from admission.monitoring import certificate, service
 from admission.monitoring.models import (
     Bin,
@@ -39,13 +38,6 @@ Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(f"the {what} id is not a UUID") from exc
 
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -131,34 +123,33 @@ class MonitoringController(Controller):
         async with db.acquire() as conn:
             return await service.list_decisions(conn, admin, region, year)
 
-    @get("/decisions/{decision_id:str}", summary="A decision with its commission and schedule")
-    async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[str]) -> DecisionOut:
-        did = _uuid(decision_id, "decision")
+    @get("/decisions/{decision_id:uuid}", summary="A decision with its commission and schedule")
+    async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID]) -> DecisionOut:
         now = _now()
         async with db.acquire() as conn:
-            decision = await service.read_decision(conn, admin, did)
+            decision = await service.read_decision(conn, admin, decision_id)
             return DecisionOut(
                 decision=decision,
-                commission=await service.commission(conn, did),
-                visits=await service.list_visits(conn, admin, now, decision_id=did),
+                commission=await service.commission(conn, decision_id),
+                visits=await service.list_visits(conn, admin, now, decision_id=decision_id),
             )
 
-    @put("/decisions/{decision_id:str}/commission", summary="Set the commission (odd, ≥ 7 with the chair, one lead)")
+    @put("/decisions/{decision_id:uuid}/commission", summary="Set the commission (odd, ≥ 7 with the chair, one lead)")
     async def set_commission(
-        self, admin: AdminDep, db: DbDep, decision_id: FromPath[str], data: JSONBody[CommissionIn]
+        self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[CommissionIn]
     ) -> list[Member]:
         async with db.acquire() as conn:
-            return await service.set_commission(conn, admin, _uuid(decision_id, "decision"), data.members)
+            return await service.set_commission(conn, admin, decision_id, data.members)
 
-    @post("/decisions/{decision_id:str}/visits", summary="Put a school on the schedule (≤ 5 working days)")
+    @post("/decisions/{decision_id:uuid}/visits", summary="Put a school on the schedule (≤ 5 working days)")
     async def schedule_visit(
-        self, admin: AdminDep, db: DbDep, decision_id: FromPath[str], data: JSONBody[VisitIn]
+        self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[VisitIn]
     ) -> Visit:
         async with db.acquire() as conn:
             return await service.schedule_visit(
                 conn,
                 admin,
-                _uuid(decision_id, "decision"),
+                decision_id,
                 school_bin=data.school_bin,
                 starts_on=data.starts_on,
                 ends_on=data.ends_on,
@@ -177,34 +168,34 @@ class MonitoringController(Controller):
         async with db.acquire() as conn:
             return await service.list_visits(conn, admin, _now(), region=region, school_bin=school_bin, year=year)
 
-    @get("/visits/{visit_id:str}", summary="A visit: status, certificate, plan and report with their deadlines")
-    async def get_visit(self, admin: AdminDep, db: DbDep, visit_id: FromPath[str]) -> Visit:
+    @get("/visits/{visit_id:uuid}", summary="A visit: status, certificate, plan and report with their deadlines")
+    async def get_visit(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> Visit:
         async with db.acquire() as conn:
-            return await service.get_visit(conn, admin, _uuid(visit_id, "visit"), _now())
+            return await service.get_visit(conn, admin, visit_id, _now())
 
-    @get("/visits/{visit_id:str}/findings", summary="The visit's findings with their evidence and reviews")
-    async def list_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[str]) -> list[Finding]:
+    @get("/visits/{visit_id:uuid}/findings", summary="The visit's findings with their evidence and reviews")
+    async def list_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
         async with db.acquire() as conn:
-            return await service.list_findings(conn, admin, _uuid(visit_id, "visit"))
+            return await service.list_findings(conn, admin, visit_id)
 
     @post(
-        "/visits/{visit_id:str}/findings/compute",
+        "/visits/{visit_id:uuid}/findings/compute",
         status_code=200,
         summary="Compute the school's nonconformities from Kezek's records (reviews of unchanged ones stay)",
     )
-    async def compute_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[str]) -> list[Finding]:
+    async def compute_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
         async with db.acquire() as conn:
-            return await service.compute_findings(conn, admin, _uuid(visit_id, "visit"), _now())
+            return await service.compute_findings(conn, admin, visit_id, _now())
 
-    @post("/visits/{visit_id:str}/findings", summary="Add the commission's own finding")
+    @post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding")
     async def add_finding(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[str], data: JSONBody[CommissionFindingIn]
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CommissionFindingIn]
     ) -> Finding:
         async with db.acquire() as conn:
             return await service.add_finding(
                 conn,
                 admin,
-                _uuid(visit_id, "visit"),
+                visit_id,
                 description=data.description,
                 evidence=data.evidence,
                 note=data.note,
@@ -212,14 +203,14 @@ class MonitoringController(Controller):
             )
 
     @put(
-        "/visits/{visit_id:str}/findings/{finding_id:int}/review",
+        "/visits/{visit_id:uuid}/findings/{finding_id:int}/review",
         summary="The commission accepts, rejects or edits a computed finding",
     )
     async def review_finding(
         self,
         admin: AdminDep,
         db: DbDep,
-        visit_id: FromPath[str],
+        visit_id: FromPath[uuid.UUID],
         finding_id: FromPath[int],
         data: JSONBody[ReviewIn],
     ) -> Finding:
@@ -227,7 +218,7 @@ class MonitoringController(Controller):
             return await service.review_finding(
                 conn,
                 admin,
-                _uuid(visit_id, "visit"),
+                visit_id,
                 finding_id,
                 verdict=data.verdict,
                 note=data.note,
@@ -235,17 +226,17 @@ class MonitoringController(Controller):
                 now=_now(),
             )
 
-    @post("/visits/{visit_id:str}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
+    @post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
     async def issue_certificate(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[str], data: JSONBody[CertificateIn]
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CertificateIn]
     ) -> Visit:
         async with db.acquire() as conn:
             return await service.issue_certificate(
-                conn, admin, _uuid(visit_id, "visit"), language=data.language, signed_on=data.signed_on, now=_now()
+                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=_now()
             )
 
     @get(
-        "/visits/{visit_id:str}/certificate",
+        "/visits/{visit_id:uuid}/certificate",
         summary="The certificate as a printable HTML document (2 copies; a draft until signed)",
         media_type=MediaType.HTML,
     )
@@ -253,33 +244,35 @@ class MonitoringController(Controller):
         self,
         admin: AdminDep,
         db: DbDep,
-        visit_id: FromPath[str],
+        visit_id: FromPath[uuid.UUID],
         language: FromQuery[CertificateLanguage | None] = None,
     ) -> Response[str]:
         async with db.acquire() as conn:
-            html, chosen = await certificate.certificate_html(conn, admin, _uuid(visit_id, "visit"), language, _now())
+            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, _now())
         return Response(html, media_type=MediaType.HTML, headers={"Content-Language": chosen})
 
-    @put("/visits/{visit_id:str}/plan", summary="Record the school's plan of measures (10 calendar days)")
-    async def record_plan(self, admin: AdminDep, db: DbDep, visit_id: FromPath[str], data: JSONBody[PlanIn]) -> Visit:
+    @put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)")
+    async def record_plan(
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[PlanIn]
+    ) -> Visit:
         async with db.acquire() as conn:
             return await service.record_plan(
                 conn,
                 admin,
-                _uuid(visit_id, "visit"),
+                visit_id,
                 number=data.number,
                 approved_on=data.approved_on,
                 measures=list(data.measures),
                 now=_now(),
             )
 
-    @put("/visits/{visit_id:str}/report", summary="Record the school's report on the plan (30 calendar days)")
+    @put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)")
     async def record_report(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[str], data: JSONBody[ReportIn]
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[ReportIn]
     ) -> Visit:
         async with db.acquire() as conn:
             return await service.record_report(
-                conn, admin, _uuid(visit_id, "visit"), submitted_on=data.submitted_on, summary=data.summary, now=_now()
+                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=_now()
             )
 
     @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")

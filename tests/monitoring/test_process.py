@@ -400,3 +400,30 @@ async def test_a_certificate_never_closes_over_a_finding_computed_at_the_same_mo
         else:
             assert (computed, pending) == ("computed", 1)
     assert set(outcomes) == {"signed", "refused"}, outcomes  # both orders happened
+
+
+async def test_garbage_to_every_monitoring_route_with_a_valid_token_is_a_problem(
+    api: Client, admins: Admins, quiet_app: Any
+) -> None:
+    """tests/test_problems.py walks every route with an unmatched id; here the ids are real UUIDs, so the
+    garbage reaches the handlers."""
+    import re
+    import uuid
+
+    bodies = [b"{not json", b'{"admission_year": "x", "members": 3, "verdict": 1}', b'{"unknown": 1}', b"[]", b""]
+    routes = [
+        (method, re.sub(r"\{[^}]+:int\}", "1", re.sub(r"\{[^}]+:uuid\}", str(uuid.uuid4()), route.path)))
+        for route in quiet_app.routes
+        if route.path.startswith("/v1/admin/monitoring")
+        for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"})
+    ]
+    assert len(routes) == 17
+    for method, path in routes:
+        for body in bodies:
+            response = await api.request(
+                method, path, content=body if method in {"POST", "PUT"} else None,
+                headers={**admins.ministry(), "Content-Type": "application/json"}, params={"year": "abc"},
+            )  # fmt: skip
+            where = f"{method} {path} {body[:20]!r}"
+            assert 400 <= response.status_code < 500, f"{where}: {response.status_code} {response.text[:200]}"
+            assert response.headers["content-type"].startswith("application/problem+json"), where
