@@ -427,3 +427,31 @@ async def test_garbage_to_every_monitoring_route_with_a_valid_token_is_a_problem
             where = f"{method} {path} {body[:20]!r}"
             assert 400 <= response.status_code < 500, f"{where}: {response.status_code} {response.text[:200]}"
             assert response.headers["content-type"].startswith("application/problem+json"), where
+
+
+async def test_deadlines_shown_by_the_api_move_off_weekends_and_holidays(api: Client, admins: Admins) -> None:
+    """A 2026 monitoring: the certificate signed Mon 16 Nov 2026, so the plan is due Thu 26 Nov and the
+    report Thu 17 Dec (30 days is Wed 16 Dec, Independence Day)."""
+    decision = await decide_monitoring(api, admins.region(), admission_year=2026, order_date="2026-10-15")
+    visit = await schedule(api, admins.region(), decision["id"], CLEAN, dt.date(2026, 11, 16), dt.date(2026, 11, 20))
+    base = f"/v1/admin/monitoring/visits/{visit['id']}"
+    region = admins.region()
+    assert (await api.put(f"{DECISIONS}/{decision['id']}/commission", json={"members": commission()},
+                          headers=region)).status_code == 200  # fmt: skip
+    assert (await api.post(f"{base}/findings/compute", headers=region)).json() == []
+    own = {"description": "Қабылдау журналы толтырылмаған"}
+    assert (await api.post(f"{base}/findings", json=own, headers=region)).status_code == 201
+    outside = await api.post(f"{base}/certificate", json={"language": "kk", "signed_on": "2026-11-21"}, headers=region)
+    assert outside.status_code == 422  # after the visit ended
+    signed = await api.post(f"{base}/certificate", json={"language": "kk", "signed_on": "2026-11-16"}, headers=region)
+    assert signed.status_code == 200, signed.text
+    body = signed.json()
+    assert (body["plan_deadline"]["due_on"], body["report_deadline"]["due_on"]) == ("2026-11-26", "2026-12-17")
+    assert body["report_deadline"]["state"] == ("overdue" if today() > dt.date(2026, 12, 17) else "due")
+    plan = {"number": "П-7", "approved_on": "2026-11-27", "measures": ["Журналды толтыру"]}
+    late = await api.put(f"{base}/plan", json=plan, headers=admins.school(CLEAN))
+    assert late.status_code == 200, late.text
+    assert late.json()["plan_deadline"] == {"due_on": "2026-11-26", "done_on": "2026-11-27", "state": "overdue"}
+    assert late.json()["overdue"] is True
+    again = await api.put(f"{base}/plan", json=plan, headers=admins.school(CLEAN))
+    assert again.status_code == 409
