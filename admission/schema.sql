@@ -639,7 +639,7 @@ CREATE TABLE public.monitoring_findings (
     reviewed_at timestamp with time zone,
     stale boolean DEFAULT false NOT NULL,
     CONSTRAINT monitoring_findings_check CHECK (((origin = 'computed'::text) = (fingerprint IS NOT NULL))),
-    CONSTRAINT monitoring_findings_check1 CHECK (((origin = 'computed'::text) OR (verdict = 'accepted'::text))),
+    CONSTRAINT monitoring_findings_check1 CHECK (((origin = 'computed'::text) OR (verdict <> 'pending'::text))),
     CONSTRAINT monitoring_findings_origin_check CHECK ((origin = ANY (ARRAY['computed'::text, 'commission'::text]))),
     CONSTRAINT monitoring_findings_verdict_check CHECK ((verdict = ANY (ARRAY['pending'::text, 'accepted'::text, 'rejected'::text, 'edited'::text])))
 );

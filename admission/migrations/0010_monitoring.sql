@@ -88,7 +88,8 @@ CREATE TABLE monitoring_findings (
     -- A reviewed computed finding the latest computation no longer yields.
     stale               boolean NOT NULL DEFAULT false,
     CHECK ((origin = 'computed') = (fingerprint IS NOT NULL)),
-    CHECK (origin = 'computed' OR verdict = 'accepted'),
+    -- The commission's own finding is stated as it is written; it may withdraw (reject) or reword it.
+    CHECK (origin = 'computed' OR verdict <> 'pending'),
     UNIQUE (visit_id, fingerprint)
 );
 CREATE INDEX monitoring_findings_visit_idx ON monitoring_findings (visit_id, id);

@@ -464,7 +464,7 @@ async def review_finding(
     description: str | None,
     now: dt.datetime,
 ) -> Finding:
-    """The commission accepts, rejects or edits (restates) a computed finding."""
+    """The commission accepts, rejects or edits (restates) a computed finding, or withdraws or rewords its own."""
     if verdict == "edited" and not (description and description.strip()):
         raise InvalidMonitoringStep(problem="an edited finding states the commission's wording (description)")
     if verdict == "rejected" and not (note and note.strip()):
@@ -475,8 +475,6 @@ async def review_finding(
         old = await conn.fetchrow(QUERIES["mon_lock_finding"], finding_id, visit_id)
         if old is None:
             raise UnknownMonitoring(finding_id=finding_id)
-        if old["origin"] != "computed":
-            raise MonitoringConflict(problem="the commission's own finding is not reviewed; it is the commission's")
         await conn.execute(
             QUERIES["mon_review_finding"], finding_id, visit_id, verdict,
             description.strip() if verdict == "edited" and description else None, note, admin.subject, now,

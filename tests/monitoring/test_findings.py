@@ -299,6 +299,10 @@ async def test_the_commission_decides_every_computed_finding_before_the_certific
     )
     assert own.status_code == 201, own.text
     assert (own.json()["origin"], own.json()["verdict"]) == ("commission", "accepted")
+    mistaken = await api.post(f"{base}/findings", json={"description": "Қате жазылды"}, headers=region)
+    withdrawn = {"verdict": "rejected", "note": "қате енгізілді"}
+    taken_back = await api.put(f"{base}/findings/{mistaken.json()['id']}/review", json=withdrawn, headers=region)
+    assert taken_back.json()["verdict"] == "rejected"
 
     signed = await api.post(f"{base}/certificate", json=certify, headers=region)
     assert signed.status_code == 200, signed.text
@@ -318,6 +322,7 @@ async def test_the_commission_decides_every_computed_finding_before_the_certific
     assert "Справка о результатах проведения мониторинга" in html
     assert "ПРОЕКТ" not in html
     assert wording["description"] in html
+    assert "Қате жазылды" not in html
     assert "Өтініштер журналы жүргізілмеген" in html
     for f in accepted:
         assert f["title"]["ru"] in html
