@@ -806,6 +806,110 @@ ALTER TABLE public.contingent_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDE
 );
 
 --
+-- Name: monitoring_commission_members; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.monitoring_commission_members (
+    decision_id uuid NOT NULL,
+    seat smallint NOT NULL,
+    full_name text NOT NULL,
+    post text NOT NULL,
+    organisation text NOT NULL,
+    affiliation text NOT NULL,
+    is_chair boolean DEFAULT false NOT NULL,
+    is_lead boolean DEFAULT false NOT NULL,
+    CONSTRAINT monitoring_commission_members_affiliation_check CHECK ((affiliation = ANY (ARRAY['ministry'::text, 'office'::text, 'subordinate'::text, 'college'::text, 'school'::text]))),
+    CONSTRAINT monitoring_commission_members_seat_check CHECK ((seat >= 1))
+);
+
+--
+-- Name: monitoring_decisions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.monitoring_decisions (
+    id uuid NOT NULL,
+    region_slug text,
+    admission_year smallint NOT NULL,
+    order_number text NOT NULL,
+    order_date date NOT NULL,
+    decided_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT monitoring_decisions_admission_year_check CHECK (((admission_year >= 2000) AND (admission_year <= 2100))),
+    CONSTRAINT monitoring_decisions_check CHECK (((order_date >= make_date((admission_year)::integer, 1, 1)) AND (order_date <= make_date((admission_year)::integer, 11, 1)))),
+    CONSTRAINT monitoring_decisions_order_number_check CHECK (((length(order_number) >= 1) AND (length(order_number) <= 100)))
+);
+
+--
+-- Name: monitoring_findings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.monitoring_findings (
+    id bigint NOT NULL,
+    visit_id uuid NOT NULL,
+    kind text NOT NULL,
+    origin text NOT NULL,
+    fingerprint text,
+    evidence jsonb NOT NULL,
+    description text,
+    verdict text DEFAULT 'pending'::text NOT NULL,
+    note text,
+    reviewed_by text,
+    reviewed_at timestamp with time zone,
+    stale boolean DEFAULT false NOT NULL,
+    CONSTRAINT monitoring_findings_check CHECK (((origin = 'computed'::text) = (fingerprint IS NOT NULL))),
+    CONSTRAINT monitoring_findings_check1 CHECK (((origin = 'computed'::text) OR (verdict <> 'pending'::text))),
+    CONSTRAINT monitoring_findings_origin_check CHECK ((origin = ANY (ARRAY['computed'::text, 'commission'::text]))),
+    CONSTRAINT monitoring_findings_verdict_check CHECK ((verdict = ANY (ARRAY['pending'::text, 'accepted'::text, 'rejected'::text, 'edited'::text])))
+);
+
+--
+-- Name: monitoring_findings_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.monitoring_findings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.monitoring_findings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: monitoring_visits; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.monitoring_visits (
+    id uuid NOT NULL,
+    decision_id uuid NOT NULL,
+    school_bin text NOT NULL,
+    region_slug text NOT NULL,
+    starts_on date NOT NULL,
+    ends_on date NOT NULL,
+    working_days smallint NOT NULL,
+    findings_computed_at timestamp with time zone,
+    certificate_language text,
+    certificate_signed_on date,
+    certificate_issued_at timestamp with time zone,
+    certificate_issued_by text,
+    remediation_required boolean,
+    plan_number text,
+    plan_approved_on date,
+    plan_measures jsonb,
+    plan_recorded_at timestamp with time zone,
+    report_submitted_on date,
+    report_summary text,
+    report_recorded_at timestamp with time zone,
+    CONSTRAINT monitoring_visits_certificate_language_check CHECK ((certificate_language = ANY (ARRAY['kk'::text, 'ru'::text]))),
+    CONSTRAINT monitoring_visits_check CHECK ((ends_on >= starts_on)),
+    CONSTRAINT monitoring_visits_check1 CHECK (((certificate_signed_on IS NULL) = (certificate_language IS NULL))),
+    CONSTRAINT monitoring_visits_check2 CHECK (((certificate_signed_on IS NULL) = (remediation_required IS NULL))),
+    CONSTRAINT monitoring_visits_check3 CHECK (((certificate_signed_on IS NULL) OR ((certificate_signed_on >= starts_on) AND (certificate_signed_on <= ends_on)))),
+    CONSTRAINT monitoring_visits_check4 CHECK (((plan_approved_on IS NULL) = (plan_measures IS NULL))),
+    CONSTRAINT monitoring_visits_working_days_check CHECK (((working_days >= 1) AND (working_days <= 5)))
+);
+
+--
 -- Name: preschool_roster; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1152,6 +1256,48 @@ ALTER TABLE ONLY public.contingent_outbox
     ADD CONSTRAINT contingent_outbox_pkey PRIMARY KEY (id);
 
 --
+-- Name: monitoring_commission_members monitoring_commission_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_commission_members
+    ADD CONSTRAINT monitoring_commission_members_pkey PRIMARY KEY (decision_id, seat);
+
+--
+-- Name: monitoring_decisions monitoring_decisions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_decisions
+    ADD CONSTRAINT monitoring_decisions_pkey PRIMARY KEY (id);
+
+--
+-- Name: monitoring_findings monitoring_findings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_findings
+    ADD CONSTRAINT monitoring_findings_pkey PRIMARY KEY (id);
+
+--
+-- Name: monitoring_findings monitoring_findings_visit_id_fingerprint_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_findings
+    ADD CONSTRAINT monitoring_findings_visit_id_fingerprint_key UNIQUE (visit_id, fingerprint);
+
+--
+-- Name: monitoring_visits monitoring_visits_decision_id_school_bin_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_visits
+    ADD CONSTRAINT monitoring_visits_decision_id_school_bin_key UNIQUE (decision_id, school_bin);
+
+--
+-- Name: monitoring_visits monitoring_visits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_visits
+    ADD CONSTRAINT monitoring_visits_pkey PRIMARY KEY (id);
+
+--
 -- Name: preschool_roster preschool_roster_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1347,6 +1493,42 @@ CREATE INDEX contingent_outbox_delivered_idx ON public.contingent_outbox USING b
 --
 
 CREATE INDEX contingent_outbox_pending_idx ON public.contingent_outbox USING btree (id) WHERE (delivered_at IS NULL);
+
+--
+-- Name: monitoring_decisions_order_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX monitoring_decisions_order_idx ON public.monitoring_decisions USING btree (COALESCE(region_slug, ''::text), admission_year, order_number);
+
+--
+-- Name: monitoring_findings_visit_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX monitoring_findings_visit_idx ON public.monitoring_findings USING btree (visit_id, id);
+
+--
+-- Name: monitoring_one_chair_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX monitoring_one_chair_idx ON public.monitoring_commission_members USING btree (decision_id) WHERE is_chair;
+
+--
+-- Name: monitoring_one_lead_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX monitoring_one_lead_idx ON public.monitoring_commission_members USING btree (decision_id) WHERE is_lead;
+
+--
+-- Name: monitoring_visits_region_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX monitoring_visits_region_idx ON public.monitoring_visits USING btree (region_slug, starts_on);
+
+--
+-- Name: monitoring_visits_school_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX monitoring_visits_school_idx ON public.monitoring_visits USING btree (school_bin);
 
 --
 -- Name: preschool_roster_child_idx; Type: INDEX; Schema: public; Owner: -
@@ -1581,6 +1763,48 @@ ALTER TABLE ONLY public.applications
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: monitoring_commission_members monitoring_commission_members_decision_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_commission_members
+    ADD CONSTRAINT monitoring_commission_members_decision_id_fkey FOREIGN KEY (decision_id) REFERENCES public.monitoring_decisions(id);
+
+--
+-- Name: monitoring_decisions monitoring_decisions_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_decisions
+    ADD CONSTRAINT monitoring_decisions_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: monitoring_findings monitoring_findings_visit_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_findings
+    ADD CONSTRAINT monitoring_findings_visit_id_fkey FOREIGN KEY (visit_id) REFERENCES public.monitoring_visits(id);
+
+--
+-- Name: monitoring_visits monitoring_visits_decision_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_visits
+    ADD CONSTRAINT monitoring_visits_decision_id_fkey FOREIGN KEY (decision_id) REFERENCES public.monitoring_decisions(id);
+
+--
+-- Name: monitoring_visits monitoring_visits_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_visits
+    ADD CONSTRAINT monitoring_visits_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: monitoring_visits monitoring_visits_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.monitoring_visits
+    ADD CONSTRAINT monitoring_visits_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
 
 --
 -- Name: preschool_roster preschool_roster_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -23,7 +23,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from admission.keys import KeySet
 from queue_service import background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
-from queue_service.controllers import admin, applications, census, regions, rooms, system
+from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import apply as apply_pages
@@ -58,6 +58,7 @@ def route_handlers() -> Sequence[Any]:
         applications.withdraw_application,
         applications.region_schools,
         admin.AdminController,
+        monitoring.MonitoringController,
         *transfer_routes.ROUTES,
         *prevention_routes.ROUTES,
     ]

@@ -25,6 +25,7 @@ from admission import reference
 from admission.errors import KezekError
 from admission.keys import KeySet, mint_admin_token
 from queue_service.census_cli import census
+from queue_service.monitoring_cli import monitoring
 from queue_service.settings import Settings
 
 T = TypeVar("T")
@@ -221,6 +222,7 @@ def _has(module: str) -> bool:
 
 
 main.add_command(census)
+main.add_command(monitoring)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,290 @@
+"""Monitoring of admission results (order No. 271): the admin API over :mod:`admission.monitoring`.
+
+Ministry and region admins decide, schedule, set the commission, compute and
+review findings and sign certificates; a school admin reads its own visits,
+findings and certificate and records its plan of measures and report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, MediaType, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from admission.monitoring import certificate, service
+from admission.monitoring.models import (
+    Bin,
+    CertificateLanguage,
+    Decision,
+    Evidence,
+    Finding,
+    LongText,
+    Member,
+    RegionCounts,
+    RegionSummary,
+    Text,
+    Verdict,
+    Visit,
+)
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.resources import DbDep
+
+Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    admission_year: Year
+    order_number: Text
+    order_date: dt.date
+    region: str | None = None
+    """The region whose office decides; omitted: the admin's own region, or nationwide for the ministry."""
+
+
+class DecisionOut(msgspec.Struct, frozen=True, kw_only=True):
+    decision: Decision
+    commission: list[Member]
+    visits: list[Visit]
+
+
+class CommissionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    members: Annotated[list[Member], msgspec.Meta(max_length=51)]
+
+
+class VisitIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    school_bin: Bin
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class ReviewIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    verdict: Verdict
+    note: LongText | None = None
+    description: LongText | None = None
+    """The commission's wording of an ``edited`` finding."""
+
+
+class CommissionFindingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    description: LongText
+    evidence: Evidence = msgspec.field(default_factory=Evidence)
+    note: LongText | None = None
+
+
+class CertificateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    language: CertificateLanguage
+    signed_on: dt.date
+
+
+class PlanIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    number: Text
+    approved_on: dt.date
+    measures: Annotated[list[LongText], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    submitted_on: dt.date
+    summary: LongText
+
+
+class MonitoringController(Controller):
+    path = "/v1/admin/monitoring"
+    tags = ("monitoring",)
+    dependencies = ADMIN_DEPENDENCY
+    security = ADMIN_SECURITY
+
+    @post("/decisions", summary="Record the order deciding to monitor a year's admission (by 1 November)")
+    async def create_decision(self, admin: AdminDep, db: DbDep, data: JSONBody[DecisionIn]) -> Decision:
+        async with db.acquire() as conn:
+            return await service.create_decision(
+                conn,
+                admin,
+                region=data.region,
+                admission_year=data.admission_year,
+                order_number=data.order_number,
+                order_date=data.order_date,
+                now=_now(),
+            )
+
+    @get("/decisions", summary="Monitoring decisions (ministry: all; region admin: its region's)")
+    async def list_decisions(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        region: FromQuery[str | None] = None,
+        year: FromQuery[Year | None] = None,
+    ) -> list[Decision]:
+        async with db.acquire() as conn:
+            return await service.list_decisions(conn, admin, region, year)
+
+    @get("/decisions/{decision_id:uuid}", summary="A decision with its commission and schedule")
+    async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID]) -> DecisionOut:
+        now = _now()
+        async with db.acquire() as conn:
+            decision = await service.read_decision(conn, admin, decision_id)
+            return DecisionOut(
+                decision=decision,
+                commission=await service.commission(conn, decision_id),
+                visits=await service.list_visits(conn, admin, now, decision_id=decision_id),
+            )
+
+    @put("/decisions/{decision_id:uuid}/commission", summary="Set the commission (odd, ≥ 7 with the chair, one lead)")
+    async def set_commission(
+        self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[CommissionIn]
+    ) -> list[Member]:
+        async with db.acquire() as conn:
+            return await service.set_commission(conn, admin, decision_id, data.members)
+
+    @post("/decisions/{decision_id:uuid}/visits", summary="Put a school on the schedule (≤ 5 working days)")
+    async def schedule_visit(
+        self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[VisitIn]
+    ) -> Visit:
+        async with db.acquire() as conn:
+            return await service.schedule_visit(
+                conn,
+                admin,
+                decision_id,
+                school_bin=data.school_bin,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                now=_now(),
+            )
+
+    @get("/visits", summary="Visits the admin may read (a school: its own), with status and deadlines")
+    async def list_visits(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        region: FromQuery[str | None] = None,
+        school_bin: FromQuery[str | None] = None,
+        year: FromQuery[Year | None] = None,
+    ) -> list[Visit]:
+        async with db.acquire() as conn:
+            return await service.list_visits(conn, admin, _now(), region=region, school_bin=school_bin, year=year)
+
+    @get("/visits/{visit_id:uuid}", summary="A visit: status, certificate, plan and report with their deadlines")
+    async def get_visit(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> Visit:
+        async with db.acquire() as conn:
+            return await service.get_visit(conn, admin, visit_id, _now())
+
+    @get("/visits/{visit_id:uuid}/findings", summary="The visit's findings with their evidence and reviews")
+    async def list_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
+        async with db.acquire() as conn:
+            return await service.list_findings(conn, admin, visit_id)
+
+    @post(
+        "/visits/{visit_id:uuid}/findings/compute",
+        status_code=200,
+        summary="Compute the school's nonconformities from Kezek's records (reviews of unchanged ones stay)",
+    )
+    async def compute_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
+        async with db.acquire() as conn:
+            return await service.compute_findings(conn, admin, visit_id, _now())
+
+    @post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding")
+    async def add_finding(
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CommissionFindingIn]
+    ) -> Finding:
+        async with db.acquire() as conn:
+            return await service.add_finding(
+                conn,
+                admin,
+                visit_id,
+                description=data.description,
+                evidence=data.evidence,
+                note=data.note,
+                now=_now(),
+            )
+
+    @put(
+        "/visits/{visit_id:uuid}/findings/{finding_id:int}/review",
+        summary="The commission accepts, rejects or edits a computed finding",
+    )
+    async def review_finding(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        visit_id: FromPath[uuid.UUID],
+        finding_id: FromPath[int],
+        data: JSONBody[ReviewIn],
+    ) -> Finding:
+        async with db.acquire() as conn:
+            return await service.review_finding(
+                conn,
+                admin,
+                visit_id,
+                finding_id,
+                verdict=data.verdict,
+                note=data.note,
+                description=data.description,
+                now=_now(),
+            )
+
+    @post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
+    async def issue_certificate(
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CertificateIn]
+    ) -> Visit:
+        async with db.acquire() as conn:
+            return await service.issue_certificate(
+                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=_now()
+            )
+
+    @get(
+        "/visits/{visit_id:uuid}/certificate",
+        summary="The certificate as a printable HTML document (2 copies; a draft until signed)",
+        media_type=MediaType.HTML,
+    )
+    async def certificate(
+        self,
+        admin: AdminDep,
+        db: DbDep,
+        visit_id: FromPath[uuid.UUID],
+        language: FromQuery[CertificateLanguage | None] = None,
+    ) -> Response[str]:
+        async with db.acquire() as conn:
+            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, _now())
+        return Response(html, media_type=MediaType.HTML, headers={"Content-Language": chosen})
+
+    @put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)")
+    async def record_plan(
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[PlanIn]
+    ) -> Visit:
+        async with db.acquire() as conn:
+            return await service.record_plan(
+                conn,
+                admin,
+                visit_id,
+                number=data.number,
+                approved_on=data.approved_on,
+                measures=list(data.measures),
+                now=_now(),
+            )
+
+    @put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)")
+    async def record_report(
+        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[ReportIn]
+    ) -> Visit:
+        async with db.acquire() as conn:
+            return await service.record_report(
+                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=_now()
+            )
+
+    @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")
+    async def region_summary(
+        self, admin: AdminDep, db: DbDep, region: FromPath[str], year: FromQuery[Year | None] = None
+    ) -> RegionSummary:
+        async with db.acquire() as conn:
+            return await service.region_summary(conn, admin, region, year, _now())
+
+    @get("/regions", summary="The ministry's view: each region's counts")
+    async def ministry_summary(
+        self, admin: AdminDep, db: DbDep, year: FromQuery[Year | None] = None
+    ) -> list[RegionCounts]:
+        async with db.acquire() as conn:
+            return await service.ministry_summary(conn, admin, year, _now())
