@@ -35,6 +35,10 @@ async def _transfer(world: World, pupil: str, *, complete: bool = True) -> Trans
     """The portal path from SCHOOL to OTHER_SCHOOL: requested, accepted, both orders (completed)."""
     request = TransferRequest(
         applicant_iin=PARENT,
+        applicant_full_name="Ата-ана Тестова",  # the annex 2 form's fields (para 17)
+        applicant_phone="+7 701 000 00 00",
+        registered_address="Астана, Сынақ көшесі, 1",
+        consent=True,
         child_iin=pupil,
         child_full_name=PUPIL_NAME,
         to_school_bin=OTHER_SCHOOL,
