@@ -16,12 +16,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import background, resources, rooms_runtime
+from queue_service import api_docs, background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
@@ -52,6 +51,7 @@ def route_handlers() -> Sequence[Any]:
         apply_pages.apply_page,
         census.CensusController,
         MetricsController,
+        api_docs.assets_router(),
         applications.file_application,
         applications.get_application,
         applications.withdraw_application,
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
             path="/docs",
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[api_docs.render_plugin()],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         logging_config=LoggingConfig(
