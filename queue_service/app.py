@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,9 +19,10 @@ from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
-from queue_service import api_docs, background, resources, rooms_runtime
+from queue_service import api_docs, background, console, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
@@ -35,6 +37,13 @@ VERSION = "0.1.0"
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+
+
+def static_router() -> Router:
+    """The pages' stylesheet and the console's script (``queue_service/static``)."""
+    return create_static_files_router(
+        path="/static", directories=[Path(__file__).parent / "static"], include_in_schema=False
+    )
 
 
 def route_handlers() -> Sequence[Any]:
@@ -52,6 +61,7 @@ def route_handlers() -> Sequence[Any]:
         census.CensusController,
         MetricsController,
         api_docs.assets_router(),
+        static_router(),
         applications.file_application,
         applications.get_application,
         applications.withdraw_application,
@@ -65,12 +75,13 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), console.console_router(settings, keyset)],
         state=State({"settings": settings, "keyset": keyset}),
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
             rooms_runtime.rooms_lifespan(settings),
+            console.history_lifespan(),
             background.outbox_lifespan(settings),
         ],
         dependencies={
@@ -95,5 +106,6 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             log_exceptions="debug",
         ),
         request_max_body_size=settings.max_body_bytes,
+        template_config=console.template_config(),
         debug=debug,
     )
