@@ -24,12 +24,12 @@ def chart(samples: list[Sample], now: dt.datetime, width: int = 600, height: int
     """Waiting, active and max_active over the last 30 minutes, time left to right, 0 at the bottom."""
     end = now.timestamp()
     start = end - KEEP_SECONDS
-    top = max([10, *(max(s.waiting, s.active, s.max_active) for s in samples)])
-    top = _nice(top)
+    # Scaled to the people in the room; a max_active far above them runs along the top edge.
+    top = _nice(max([10, *(max(s.waiting, s.active) * 6 // 5 for s in samples)]))
 
     def line(values: list[tuple[float, int]]) -> str:
         return " ".join(
-            f"{(at - start) / KEEP_SECONDS * width:.1f},{height - value / top * (height - 4) - 2:.1f}"
+            f"{(at - start) / KEEP_SECONDS * width:.1f},{height - min(value, top) / top * (height - 4) - 2:.1f}"
             for at, value in values
         )
 

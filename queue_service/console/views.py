@@ -208,13 +208,14 @@ async def _live(request: Request[Any, Any, Any], db: Any, regions: list[str]) ->
         room = await visitors.room_view(region, now)
         state = await visitors.snapshot(region)
         points = await history.read(redis, region, now)
+        now_point = history.Sample(now.timestamp(), room.waiting, room.active, room.max_active, state.head)
         out.append(
             LiveRoom(
                 region=region,
                 name=_region_name(names[region], language),
                 room=room,
                 per_minute=history.per_minute(points, state.head, now),
-                history=points,
+                history=[*points, now_point],
             )
         )
     return out

@@ -20,6 +20,40 @@ from queue_service.i18n import negotiate
 
 _ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
 
+# The frame every parents' page shares: the service's name, the helpline, the privacy note.
+FRAME_TEXT: dict[Language, dict[str, str]] = {
+    "kk": {
+        "service": "1-сыныпқа электрондық кезек",
+        "gov": "Білім беру ұйымдарына қабылдау · мемлекеттік қызмет",
+        "skip": "Негізгі мазмұнға өту",
+        "language_choice": "Тіл",
+        "helpline": "Байланыс орталығы: 1414 (тегін)",
+        "helpline_hours": "Дүйсенбі–жұма 09:00–18:30",
+        "privacy": "ЖСН тек кезектегі орныңызды сақтау және өтінішті тексеру үшін пайдаланылады, басқаларға "
+        "көрсетілмейді. Деректер «Дербес деректер және оларды қорғау туралы» ҚР Заңына сәйкес өңделеді.",
+    },
+    "ru": {
+        "service": "Электронная очередь в 1 класс",
+        "gov": "Приём в организации образования · государственная услуга",
+        "skip": "Перейти к содержанию",
+        "language_choice": "Язык",
+        "helpline": "Контакт-центр: 1414 (бесплатно)",
+        "helpline_hours": "Понедельник–пятница 09:00–18:30",
+        "privacy": "ИИН используется только для того, чтобы хранить ваше место в очереди и проверить заявление; "
+        "другим он не показывается. Данные обрабатываются по Закону РК «О персональных данных и их защите».",
+    },
+    "en": {
+        "service": "Grade 1 electronic queue",
+        "gov": "Admission to schools · a public service",
+        "skip": "Skip to content",
+        "language_choice": "Language",
+        "helpline": "Contact centre: 1414 (free of charge)",
+        "helpline_hours": "Monday–Friday 09:00–18:30",
+        "privacy": "Your IIN is used only to keep your place in the queue and to check your application; it is "
+        "shown to no one else. Data are processed under the Law of Kazakhstan on personal data and their protection.",
+    },
+}
+
 
 def script(name: str) -> str:
     return resources.files("queue_service.pages").joinpath(name).read_text("utf-8")
@@ -42,14 +76,24 @@ async def render_region_page(
         found = await reference.get_region(conn, region)
     if found is None:
         raise UnknownRegion(region=region)
-    text = texts[language]
+    text = {**FRAME_TEXT[language], **texts[language]}
     html = _ENV.get_template(template).render(
         lang=language,
         text=text,
         region=region,
         region_name={"kk": found.name_kk, "ru": found.name_ru, "en": found.name_en}[language],
         demo=found.window_is_demo,
-        config=json.dumps({"region": region, "lang": language, "text": text, **(config or {})}, ensure_ascii=False),
+        config=json.dumps(
+            {
+                "region": region,
+                "lang": language,
+                "text": text,
+                "opensAt": found.window_opens_at.isoformat(),
+                "closesAt": found.window_closes_at.isoformat(),
+                **(config or {}),
+            },
+            ensure_ascii=False,
+        ).replace("</", "<\\/"),
         script=page_script,
         **context,
     )

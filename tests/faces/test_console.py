@@ -47,7 +47,9 @@ async def test_a_region_admin_watches_the_room_admits_more_and_pauses_it_for_par
     await page.wait_for_url("**/admin/rooms")
     cookies = {c["name"]: c for c in await context.cookies()}
     session = cookies["kezek_admin"]
-    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/admin"
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
+    assert session["path"] == "/admin"
     assert token not in session["value"]  # encrypted, not the bearer token in clear
     astana = page.locator("tr[data-region=astana]")
     await expect(astana.locator("[data-field=waiting]")).to_have_text("0")
@@ -95,6 +97,8 @@ async def test_a_region_admin_watches_the_room_admits_more_and_pauses_it_for_par
         await parent_page.click("#join button[type=submit]")
         await expect(parent_page.locator("#paused")).to_be_visible(timeout=15_000)
         await expect(parent_page.locator("#paused")).to_contain_text("Техникалық жұмыстар: 15 минуттан кейін")
+        await expect(parent_page.locator("#announce")).to_have_text("Ваше место в очереди: 1. Перед вами: 0 чел.")
+        await expect(parent_page.locator("#keep-open")).to_be_visible()
         await shoot(parent_page, screenshots, "parent-waiting-paused")
 
     await page.goto(f"{live_server}/admin/rooms")
@@ -116,7 +120,8 @@ async def test_a_region_admin_sees_neither_another_regions_room_nor_its_schools(
     await page.wait_for_url("**/admin/rooms")
     for path in ("/admin/rooms/zhetisu", "/admin/regions/zhetisu/schools", "/admin/audit?region=zhetisu"):
         response = await page.goto(live_server + path)
-        assert response is not None and response.status == 403, path
+        assert response is not None
+        assert response.status == 403, path
         await expect(page.locator("h1")).to_have_text("Нет доступа")
     await shoot(page, screenshots, "console-forbidden")
     # a form posted without the CSRF token is refused, and nothing changes
