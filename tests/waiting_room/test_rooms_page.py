@@ -142,7 +142,9 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             await accepted.locator("button.withdraw").click()
             await page.click("#confirm-yes")  # the page asks first
             withdrawn = page.locator("section.decision[data-status=withdrawn]")
-            await expect(withdrawn.locator(".decision-text")).to_have_text("Application withdrawn; the seat is free again.")
+            await expect(withdrawn.locator(".decision-text")).to_have_text(
+                "Application withdrawn; the seat is free again."
+            )
         finally:
             await browser.close()
 
