@@ -10,7 +10,7 @@ from typing import Any, get_args
 from urllib.parse import quote, urlencode
 
 import msgspec
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import UploadFile
@@ -43,7 +43,11 @@ from queue_service.settings import Settings
 
 SESSION_COOKIE = "kezek_admin"
 CSRF_COOKIE = "kezek_admin_csrf"
-_ENV = Environment(loader=PackageLoader("queue_service.console", "templates"), autoescape=select_autoescape())
+# The console's own templates, then the parents' pages' (the shared state-service header).
+_ENV = Environment(
+    loader=ChoiceLoader([PackageLoader("queue_service.console", "templates"), PackageLoader("queue_service.pages")]),
+    autoescape=select_autoescape(),
+)
 
 
 def _duration(seconds: int) -> str:
