@@ -22,7 +22,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
-from queue_service import api_docs, background, console, resources, rooms_runtime
+from queue_service import api_docs, background, console, pages, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
@@ -58,6 +58,7 @@ def route_handlers() -> Sequence[Any]:
         rooms.AdminRoomsController,
         room_pages.waiting_page,
         apply_pages.apply_page,
+        pages.page_script,
         census.CensusController,
         MetricsController,
         api_docs.assets_router(),
