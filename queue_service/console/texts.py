@@ -123,6 +123,7 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "back": ("Артқа", "Назад", "Back"),
     "seconds": ("с", "с", "s"),
     "minutes": ("мин", "мин", "min"),
+    "hours": ("сағ", "ч", "h"),
     "now": ("қазір", "сейчас", "now"),
     "helpline": ("Байланыс орталығы: 1414", "Контакт-центр: 1414", "Contact centre: 1414"),
 }

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import quote, urlencode
 
 import msgspec
-from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import UploadFile
@@ -50,12 +51,15 @@ _ENV = Environment(
 )
 
 
-def _duration(seconds: int) -> str:
+@pass_context
+def _duration(context: Mapping[str, Any], seconds: int) -> str:
+    """``12 s``, ``5 min``, ``1 h 20 min`` in the page's language."""
+    t = context["t"]
     if seconds < 60:
-        return f"{seconds} s"
+        return f"{seconds} {t['seconds']}"
     if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds // 3600} h {round(seconds % 3600 / 60)} min"
+        return f"{round(seconds / 60)} {t['minutes']}"
+    return f"{seconds // 3600} {t['hours']} {round(seconds % 3600 / 60)} {t['minutes']}"
 
 
 def _diff(old: Any, new: Any) -> tuple[str, str]:
