@@ -7,7 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faces_helpers import shoot
+from faces_helpers import (  # noqa: F401 - fixtures
+    browser_fixture,
+    live_server_fixture,
+    open_windows_fixture,
+    screenshots_fixture,
+    shoot,
+)
 from playwright.async_api import Browser, Page, expect
 
 from admission.iin import make_iin

@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from faces_helpers import PHONE, shoot
+from faces_helpers import (  # noqa: F401 - fixtures
+    PHONE,
+    browser_fixture,
+    live_server_fixture,
+    open_windows_fixture,
+    screenshots_fixture,
+    shoot,
+)
 from playwright.async_api import Browser, expect
 
 from admission.iin import make_iin
