@@ -12,7 +12,7 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "sign_out": ("Шығу", "Выйти", "Sign out"),
     "sign_in_lead": (
         "«kezek mint-admin-token» берген әкімші токенін қойыңыз. Ол осы браузерде сессияға ауыстырылады.",
-        "Вставьте токен администратора, выданный командой «kezek mint-admin-token». Он обменивается на сессию этого браузера.",
+        "Вставьте токен администратора от «kezek mint-admin-token». Он обменивается на сессию этого браузера.",
         "Paste the admin token that “kezek mint-admin-token” printed. It is exchanged for a session of this browser.",
     ),
     "token": ("Әкімші токені", "Токен администратора", "Admin token"),
