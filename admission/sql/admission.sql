@@ -175,7 +175,7 @@ SELECT s.bin, s.name_kk, s.name_ru, c.language, c.classes, c.seats_per_class,
 FROM schools s
 LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = $2
 WHERE s.region_slug = $1 AND ($3::text IS NULL OR s.bin = $3)
-ORDER BY s.bin, c.language;
+ORDER BY substring(s.name_ru FROM '№\s*(\d+)')::integer NULLS LAST, s.bin, c.language;
 
 -- name: admin_get_school
 SELECT bin, region_slug, name_kk, name_ru, locality, address, phone, email, website FROM schools WHERE bin = $1;
