@@ -133,10 +133,13 @@
     const parts = [el("p", { class: "form-ref" }, refusal ? t.annex2 : t.receipt_service)];
     if (refusal) {
       const r = refusal.receipt;
+      // Fields the receipt gained later (full name, legal basis) are shown when the API gives them.
       parts.push(el("h2", {}, t.refusal_title), table([
+        ...(r.applicant_full_name ? [[t.full_name, r.applicant_full_name]] : []),
         [t.applicant, r.applicant_iin], [t.child, r.child_iin], [t.school, `${schoolLabel} (${r.school_bin})`],
-        [t.documents, r.documents.join("; ")], [t.application_date, when(r.date, true)],
+        [t.documents, r.documents.join("; ")], [t.application_date, when(r.application_date || r.date, true)],
         [t.reason, `${r.ground ? `${t.ground} ${r.ground}. ` : ""}${r.reason[cfg.lang] || r.reason.en}`],
+        ...(r.legal_basis ? [[t.legal_basis, r.legal_basis]] : []),
         [t.number, application.id],
       ]));
     } else {
