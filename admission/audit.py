@@ -52,3 +52,25 @@ async def entries(
     """Newest first; ``region=None`` is every region (ministry view)."""
     rows = await conn.fetch(QUERIES["list_audit_entries"], region, limit, before_id)
     return [AuditEntry(**dict(r)) for r in rows]
+
+
+class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What the admin console filters the log by; None = any."""
+
+    region: str | None = None
+    action: str | None = None
+    """A prefix: ``room`` matches ``room.settings``."""
+    actor: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+async def search(
+    conn: Connection, which: AuditFilter, limit: int = 100, before_id: int | None = None
+) -> list[AuditEntry]:
+    """Newest first, filtered."""
+    action = which.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if which.action else None
+    rows = await conn.fetch(
+        QUERIES["search_audit_entries"], which.region, limit, before_id, action, which.actor, which.since, which.until
+    )
+    return [AuditEntry(**dict(r)) for r in rows]

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
-from queue_service import background, resources, rooms_runtime
+from queue_service import api_docs, background, console, pages, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
@@ -39,6 +40,13 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
+def static_router() -> Router:
+    """The pages' stylesheet and the console's script (``queue_service/static``)."""
+    return create_static_files_router(
+        path="/static", directories=[Path(__file__).parent / "static"], include_in_schema=False
+    )
+
+
 def route_handlers() -> Sequence[Any]:
     """Every controller and handler of the app; each feature adds its own here."""
     return [
@@ -51,8 +59,11 @@ def route_handlers() -> Sequence[Any]:
         rooms.AdminRoomsController,
         room_pages.waiting_page,
         apply_pages.apply_page,
+        pages.page_script,
         census.CensusController,
         MetricsController,
+        api_docs.assets_router(),
+        static_router(),
         applications.file_application,
         applications.get_application,
         applications.withdraw_application,
@@ -68,12 +79,13 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), console.console_router(settings, keyset)],
         state=State({"settings": settings, "keyset": keyset}),
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
             rooms_runtime.rooms_lifespan(settings),
+            console.history_lifespan(),
             background.outbox_lifespan(settings),
         ],
         dependencies={
@@ -90,7 +102,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
             path="/docs",
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[api_docs.render_plugin()],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         logging_config=LoggingConfig(
@@ -98,5 +110,6 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             log_exceptions="debug",
         ),
         request_max_body_size=settings.max_body_bytes,
+        template_config=console.template_config(),
         debug=debug,
     )

@@ -64,7 +64,11 @@ def _open_out(out: Path | None) -> AbstractContextManager[IO[str]]:
     return out.open("w", encoding="utf-8-sig", newline="")
 
 
-@click.group(help=__doc__)
+@click.group(
+    help="The census of children 0-18 (Order No. 324): import the extracts and the attendance feed, set service "
+    "territories, write reports as CSV (';'-separated UTF-8 with a byte-order mark, headers \"Kazakh / Russian\").",
+    short_help="The census of children 0-18: imports, territories, reports.",
+)
 def census() -> None:
     pass
 
@@ -177,6 +181,15 @@ def generate_command(region: str, children: int, out: Path, as_of: dt.datetime, 
         f"{out}: persons.csv {made.persons} rows, bbazh.csv {made.bbazh}, attendance.csv {made.attendance}, "
         f"territories.csv {made.territories}, contingent.csv {made.contingent} (+{made.bad_rows} bad rows)"
     )
+
+
+@census.command("contingent", help="DEMO: enrol the children of a generated contingent.csv in the contingent store.")
+@click.argument("file", type=_FILE)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default="2025-09-01", show_default=True,
+              help="the enrolments' start date")  # fmt: skip
+def contingent_command(file: Path, since: dt.datetime) -> None:
+    loaded = _run(lambda conn: synthetic.load_contingent(conn, file, since=since.date()))
+    click.echo(f"{file}: {loaded.rows} rows, {loaded.enrolled} children enrolled (the others already were)")
 
 
 @census.command("report", help="A CSV report with Kazakh and Russian headers: counts, a category's list, grade 1.")

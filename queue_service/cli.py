@@ -67,7 +67,10 @@ def _run_main(main: Callable[[str], Coroutine[Any, Any, T]]) -> T:
         raise click.ClickException(f"database {settings.database_url}: {exc}") from exc
 
 
-@click.group(help=__doc__)
+@click.group(
+    help="Kezek's operator commands.  Every command reads the same KEZEK_* settings as the service: "
+    "against the service of scripts/run, first run 'set -a; . .kezek/services.env; set +a' in this shell.",
+)
 def main() -> None:
     pass
 

@@ -54,7 +54,7 @@ async def test_every_endpoint_answers_garbage_with_a_problem(app: Litestar, clie
             )
             where = f"{method} {path} with {label}"
             assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
-            if response.status_code >= 400:
+            if response.status_code >= 400 and not path.startswith("/admin"):  # the console answers with pages
                 assert response.headers["content-type"].startswith("application/problem+json"), where
                 problem = response.json()
                 assert problem["status"] == response.status_code, where

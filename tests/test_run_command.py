@@ -58,6 +58,21 @@ def test_run_command_serves_and_ctrl_c_stops_everything_it_started(tmp_path: Pat
         assert all(_listening(p) for p in service_ports)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/regions/astana", timeout=5) as response:
             assert b'"window_is_demo":true' in response.read()  # demo mode opened a window
+        printed = (tmp_path / "run.log").read_text()
+        for url in urls.values():
+            assert url in printed, "scripts/run prints the Redis and PostgreSQL URLs"
+        assert f"set -a; . {services}.env; set +a" in printed
+
+        # a second run in another terminal: says where the first one is and touches nothing
+        env_before = Path(f"{services}.env").read_text()
+        second = subprocess.run([str(ROOT / "scripts" / "run")], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60, check=False)  # fmt: skip
+        assert second.returncode == 1
+        assert f"already running on http://127.0.0.1:{port}" in second.stdout, second.stdout + second.stderr
+        assert "Traceback" not in second.stdout + second.stderr
+        assert Path(f"{services}.env").read_text() == env_before
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as response:
+            assert b'"status":"ok"' in response.read()
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         try:

@@ -24,7 +24,7 @@ from admission.applications.models import (
     UnknownSchool,
 )
 from admission.db import QUERIES, Connection
-from admission.errors import InvalidInput, UnknownRegion
+from admission.errors import Forbidden, InvalidInput, UnknownRegion
 from admission.iin import validate_iin
 from admission.keys import AdminPrincipal
 
@@ -101,6 +101,14 @@ async def _school_region(conn: Connection, school_bin: str) -> str:
         raise UnknownSchool(school=school_bin)
     region: str = row["region_slug"]
     return region
+
+
+async def get_school(conn: Connection, school_bin: str) -> School:
+    """A school's card; UnknownSchool when there is none."""
+    row = await conn.fetchrow(QUERIES["admin_get_school"], school_bin)
+    if row is None:
+        raise UnknownSchool(school=school_bin)
+    return School(**dict(row))
 
 
 async def set_classes(
@@ -356,6 +364,49 @@ async def region_schools(conn: Connection, region: str) -> list[SchoolSeats]:
                     capacity=r["capacity"],
                     held_for_roster=r["roster_held"],
                     free=max(0, r["free_general"]),
+                )
+            )
+    return schools
+
+
+class SchoolClassSets(msgspec.Struct, frozen=True, kw_only=True):
+    """A school of a region with its class sets of one grade, per language (what an admin edits)."""
+
+    bin: str
+    name_kk: str
+    name_ru: str
+    classes: list[ClassSet]
+
+
+async def region_class_sets(
+    conn: Connection, admin: AdminPrincipal, region: str, grade: int = 1
+) -> list[SchoolClassSets]:
+    """A region's schools and their class sets (a school admin: its own school only)."""
+    only: str | None = None
+    if admin.role == "school":
+        if admin.region != region:
+            raise Forbidden(f"school admin {admin.subject} may act only for school {admin.school}")
+        only = admin.school
+    else:
+        admin.require_region(region)
+    rows = await conn.fetch(QUERIES["region_class_sets"], region, grade, only)
+    if not rows and await reference.get_region(conn, region) is None:
+        raise UnknownRegion(region=region)
+    schools: list[SchoolClassSets] = []
+    for r in rows:
+        if not schools or schools[-1].bin != r["bin"]:
+            schools.append(SchoolClassSets(bin=r["bin"], name_kk=r["name_kk"], name_ru=r["name_ru"], classes=[]))
+        if r["language"] is not None:
+            schools[-1].classes.append(
+                ClassSet(
+                    school_bin=r["bin"],
+                    grade=grade,
+                    language=r["language"],
+                    classes=r["classes"],
+                    seats_per_class=r["seats_per_class"],
+                    capacity=r["capacity"],
+                    taken=r["taken"],
+                    held_for_roster=r["roster_held"],
                 )
             )
     return schools

@@ -25,7 +25,8 @@ from admission.census.formats import (
     TERRITORY_COLUMNS,
 )
 from admission.census.importer import school_year_start
-from admission.errors import UnknownRegion
+from admission.db import QUERIES, Connection
+from admission.errors import InvalidInput, UnknownRegion
 from admission.iin import check_digit, make_iin
 
 CONTINGENT_COLUMNS = ("iin", "school_bin", "grade", "language")
@@ -199,3 +200,28 @@ def generate(
         territories=len(territory_rows),
         bad_rows=bad_rows,
     )
+
+
+class LoadedContingent(msgspec.Struct, frozen=True, kw_only=True):
+    rows: int
+    enrolled: int
+    """Children newly enrolled; those already enrolled somewhere keep their enrolment."""
+
+
+async def load_contingent(conn: Connection, path: Path, *, since: dt.date) -> LoadedContingent:
+    """Enrol the children of a generated ``contingent.csv`` in the contingent store (a stand-in for ҰБДҚ).
+
+    For demos and dry runs only: a real contingent store is fed by the outbox.  A child with a
+    current enrolment keeps it, so loading the same file twice enrols nobody twice.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=DELIMITER)
+        header = tuple(next(reader, ()))
+        if header != CONTINGENT_COLUMNS:
+            raise InvalidInput(f"{path.name}: the header must be {';'.join(CONTINGENT_COLUMNS)}")
+        rows = [(iin, school_bin, int(grade), language) for iin, school_bin, grade, language in reader]
+    if not rows:
+        return LoadedContingent(rows=0, enrolled=0)
+    async with conn.transaction():
+        enrolled = await conn.fetchval(QUERIES["load_demo_contingent"], *map(list, zip(*rows, strict=True)), since)
+    return LoadedContingent(rows=len(rows), enrolled=int(enrolled or 0))

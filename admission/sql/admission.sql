@@ -164,3 +164,18 @@ FROM schools WHERE bin = $1 FOR UPDATE;
 UPDATE schools
 SET name_kk = $2, name_ru = $3, locality = $4, address = $5, phone = $6, email = $7, website = $8
 WHERE bin = $1;
+
+-- name: get_school_class
+SELECT classes, seats_per_class FROM school_classes WHERE school_bin = $1 AND grade = $2 AND language = $3;
+
+-- name: region_class_sets
+-- The admin console's table: every school of a region with its class sets of one grade.
+SELECT s.bin, s.name_kk, s.name_ru, c.language, c.classes, c.seats_per_class,
+       c.classes * c.seats_per_class AS capacity, c.general_taken + c.roster_taken AS taken, c.roster_held
+FROM schools s
+LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = $2
+WHERE s.region_slug = $1 AND ($3::text IS NULL OR s.bin = $3)
+ORDER BY substring(s.name_ru FROM '№\s*(\d+)')::integer NULLS LAST, s.bin, c.language;
+
+-- name: admin_get_school
+SELECT bin, region_slug, name_kk, name_ru, locality, address, phone, email, website FROM schools WHERE bin = $1;

@@ -9,3 +9,16 @@ WHERE ($1::text IS NULL OR region_slug = $1)
   AND ($3::bigint IS NULL OR id < $3)
 ORDER BY id DESC
 LIMIT $2;
+
+-- name: search_audit_entries
+-- The admin console's filters: region, action (prefix), actor, a time range.
+SELECT id, at, actor, actor_role, action, region_slug, target, old_value, new_value
+FROM audit_log
+WHERE ($1::text IS NULL OR region_slug = $1)
+  AND ($3::bigint IS NULL OR id < $3)
+  AND ($4::text IS NULL OR action LIKE $4 || '%')
+  AND ($5::text IS NULL OR actor = $5)
+  AND ($6::timestamptz IS NULL OR at >= $6)
+  AND ($7::timestamptz IS NULL OR at < $7)
+ORDER BY id DESC
+LIMIT $2;

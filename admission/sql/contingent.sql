@@ -83,3 +83,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7);
 UPDATE contingent.enrolments
 SET ended_on = greatest(since, $2), end_reason = $3
 WHERE id = $1;
+
+-- name: load_demo_contingent
+-- Demo data (kezek census contingent): enrol each child unless it already has a current enrolment.
+WITH given AS (
+    SELECT DISTINCT ON (child_iin) child_iin, school_bin, grade, language
+    FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[]) AS g (child_iin, school_bin, grade, language)
+    ORDER BY child_iin
+), inserted AS (
+    INSERT INTO contingent.enrolments (child_iin, school_bin, grade, language, order_number, order_date, since)
+    SELECT g.child_iin, g.school_bin, g.grade, g.language, 'DEMO', $5, $5
+    FROM given g
+    WHERE NOT EXISTS (
+        SELECT 1 FROM contingent.enrolments e WHERE e.child_iin = g.child_iin AND e.ended_on IS NULL
+    )
+    RETURNING 1
+)
+SELECT count(*) FROM inserted;

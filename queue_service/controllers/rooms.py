@@ -16,8 +16,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from admission import audit
+from admission.db import Pool
+from admission.keys import AdminPrincipal
 from admission.waiting_room.room import RoomSettings
-from admission.waiting_room.visitors import RoomView, SessionView, VisitorView
+from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, portal_of, visitors_of
@@ -79,6 +81,23 @@ class RoomSettingsOut(msgspec.Struct, kw_only=True):
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+async def change_room_settings(
+    visitors: Visitors, admin: AdminPrincipal, db: Pool, region: str, data: RoomSettingsPatch
+) -> RoomSettingsOut:
+    """What ``PATCH /v1/admin/rooms/{region}`` does; the admin console calls it too."""
+    visitors.check_region(region)
+    admin.require_region(region)
+    now = _now()
+    old = (await visitors.room.state(region, now)).settings
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+    new = msgspec.structs.replace(old, **changes)
+    async with db.acquire() as conn, conn.transaction():
+        await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
+        await visitors.room.configure(region, changes, now)
+    visitors.forget_snapshot(region)
+    return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, now))
 
 
 class RoomsController(Controller):
@@ -171,14 +190,4 @@ class AdminRoomsController(Controller):
         region: FromPath[str],
         data: JSONBody[RoomSettingsPatch],
     ) -> RoomSettingsOut:
-        visitors.check_region(region)
-        admin.require_region(region)
-        now = _now()
-        old = (await visitors.room.state(region, now)).settings
-        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        new = msgspec.structs.replace(old, **changes)
-        async with db.acquire() as conn, conn.transaction():
-            await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
-            await visitors.room.configure(region, changes, now)
-        visitors.forget_snapshot(region)
-        return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, now))
+        return await change_room_settings(visitors, admin, db, region, data)

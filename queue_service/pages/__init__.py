@@ -11,7 +11,9 @@ from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from admission import reference
 from admission.db import Pool
@@ -20,9 +22,60 @@ from queue_service.i18n import negotiate
 
 _ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
 
+# The frame every parents' page shares: the service's name, the helpline, the privacy note.
+FRAME_TEXT: dict[Language, dict[str, str]] = {
+    "kk": {
+        "service": "1-сыныпқа электрондық кезек",
+        "gov": "Білім беру ұйымдарына қабылдау · мемлекеттік қызмет",
+        "skip": "Негізгі мазмұнға өту",
+        "language_choice": "Тіл",
+        "helpline": "Байланыс орталығы: 1414 (тегін)",
+        "helpline_hours": "Дүйсенбі–жұма 09:00–18:30",
+        "privacy": "ЖСН тек кезектегі орныңызды сақтау және өтінішті тексеру үшін пайдаланылады, басқаларға "
+        "көрсетілмейді. Деректер «Дербес деректер және оларды қорғау туралы» ҚР Заңына сәйкес өңделеді.",
+    },
+    "ru": {
+        "service": "Электронная очередь в 1 класс",
+        "gov": "Приём в организации образования · государственная услуга",
+        "skip": "Перейти к содержанию",
+        "language_choice": "Язык",
+        "helpline": "Контакт-центр: 1414 (бесплатно)",
+        "helpline_hours": "Понедельник–пятница 09:00–18:30",
+        "privacy": "ИИН используется только для того, чтобы хранить ваше место в очереди и проверить заявление; "
+        "другим он не показывается. Данные обрабатываются по Закону РК «О персональных данных и их защите».",
+    },
+    "en": {
+        "service": "Grade 1 electronic queue",
+        "gov": "Admission to schools · a public service",
+        "skip": "Skip to content",
+        "language_choice": "Language",
+        "helpline": "Contact centre: 1414 (free of charge)",
+        "helpline_hours": "Monday–Friday 09:00–18:30",
+        "privacy": "Your IIN is used only to keep your place in the queue and to check your application; it is "
+        "shown to no one else. Data are processed under the Law of Kazakhstan on personal data and their protection.",
+    },
+}
+
+
+_SCRIPTS: dict[str, bytes] = {}
+
 
 def script(name: str) -> str:
-    return resources.files("queue_service.pages").joinpath(name).read_text("utf-8")
+    """Register a page's script (a file of this package); the page loads it from ``/assets/pages/<name>``.
+
+    Served as a file of this origin rather than inline, so a Content-Security-Policy of
+    ``script-src 'self'`` admits it.
+    """
+    _SCRIPTS[name] = resources.files("queue_service.pages").joinpath(name).read_bytes()
+    return name
+
+
+@get("/assets/pages/{name:str}", include_in_schema=False, media_type="text/javascript; charset=utf-8")
+async def page_script(name: FromPath[str]) -> Response[bytes]:
+    found = _SCRIPTS.get(name)
+    if found is None:
+        raise NotFoundException()
+    return Response(found, headers={"Cache-Control": "no-cache"})
 
 
 async def render_region_page(
@@ -42,14 +95,24 @@ async def render_region_page(
         found = await reference.get_region(conn, region)
     if found is None:
         raise UnknownRegion(region=region)
-    text = texts[language]
+    text = {**FRAME_TEXT[language], **texts[language]}
     html = _ENV.get_template(template).render(
         lang=language,
         text=text,
         region=region,
         region_name={"kk": found.name_kk, "ru": found.name_ru, "en": found.name_en}[language],
         demo=found.window_is_demo,
-        config=json.dumps({"region": region, "lang": language, "text": text, **(config or {})}, ensure_ascii=False),
+        config=json.dumps(
+            {
+                "region": region,
+                "lang": language,
+                "text": text,
+                "opensAt": found.window_opens_at.isoformat(),
+                "closesAt": found.window_closes_at.isoformat(),
+                **(config or {}),
+            },
+            ensure_ascii=False,
+        ).replace("</", "<\\/"),
         script=page_script,
         **context,
     )

@@ -36,13 +36,15 @@
     if (view.status === "admitted") {
       sessionStorage.removeItem(storeKey);
       show("waiting", false);
+      show("keep-open", false);
       message(t.admitted, false);
-      window.location.assign(view.redirect_url);
+      window.location.assign(withLang(view.redirect_url));
       return;
     }
     if (view.status === "expired" || view.status === "closed") {
       sessionStorage.removeItem(storeKey);
       show("waiting", false);
+      show("keep-open", false);
       show("join", cfg.portalAuth !== "assertion");
       message(view.status === "expired" ? t.expired : t.closed, false);
       return;
@@ -50,6 +52,10 @@
     show("join", false);
     show("message", false);
     show("waiting", true);
+    show("keep-open", true);
+    show("paused", Boolean(view.paused));
+    if (view.paused) $("paused-text").textContent = view.pause_message || "";
+    announce(view);
     if (firstPosition === null || view.position > firstPosition) firstPosition = view.position;
     $("position").textContent = view.position;
     $("ahead").textContent = view.ahead;
@@ -60,6 +66,38 @@
     $("progress").value = Math.round(100 * Math.min(Math.max(done, 0), 1));
     schedule(view.poll_after_seconds);
   }
+
+  // The form keeps the parent's language: the redirect URL gains ?lang= (its #fragment stays).
+  function withLang(url) {
+    const target = new URL(url, window.location.href);
+    target.searchParams.set("lang", cfg.lang);
+    return target.toString();
+  }
+
+  // Screen readers hear the place when it changes: at once near the front, else at most every 30 s.
+  let announced = { position: null, at: 0 };
+  function announce(view) {
+    if (view.position === announced.position) return;
+    const now = Date.now();
+    if (announced.position !== null && view.position > 3 && now - announced.at < 30000) return;
+    announced = { position: view.position, at: now };
+    $("announce").textContent = t.announce.replace("{position}", view.position).replace("{ahead}", view.ahead);
+  }
+
+  // Before the window opens: a countdown to the opening, every second.
+  const opensAt = Date.parse(cfg.opensAt);
+  function tick() {
+    const left = Math.round((opensAt - Date.now()) / 1000);
+    show("countdown", left > 0);
+    if (left <= 0) return;
+    const d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600);
+    const m = Math.floor(left % 3600 / 60), sec = left % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    $("countdown-clock").textContent = (d ? d + " " + t.days + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(sec);
+    setTimeout(tick, 1000 - (Date.now() % 1000));
+  }
+  $("countdown-at").textContent = when(cfg.opensAt);
+  tick();
 
   function schedule(seconds) {
     clearTimeout(timer);

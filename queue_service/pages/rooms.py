@@ -87,6 +87,38 @@ TEXT: dict[Language, dict[str, str]] = {
 }
 
 
+# The page's look (countdown, keep-the-tab-open note, screen-reader announcements, pause).
+LOOK_TEXT: dict[Language, dict[str, str]] = {
+    "kk": {
+        "opens_in": "Қабылдау басталғанға дейін:",
+        "iin_help": "12 цифр. Кезекте бір ЖСН-ге бір орын беріледі.",
+        "paused": "Кіргізу уақытша тоқтатылды. Орныңыз сақталады.",
+        "keep_open": "Бұл бетті жаппаңыз және жаңартпаңыз: кезегіңіз келгенде ол өзі өтініш бетіне ауысады. "
+        "Кезекті бірнеше қойындыда ашудың қажеті жоқ.",
+        "announce": "Кезектегі орныңыз: {position}. Алдыңызда: {ahead} адам.",
+        "days": "күн",
+    },
+    "ru": {
+        "opens_in": "До начала приёма:",
+        "iin_help": "12 цифр. Один ИИН — одно место в очереди.",
+        "paused": "Допуск временно приостановлен. Ваше место сохраняется.",
+        "keep_open": "Не закрывайте и не обновляйте эту вкладку: когда подойдёт очередь, она сама откроет "
+        "заявление. Открывать очередь в нескольких вкладках не нужно.",
+        "announce": "Ваше место в очереди: {position}. Перед вами: {ahead} чел.",
+        "days": "дн.",
+    },
+    "en": {
+        "opens_in": "Admission opens in:",
+        "iin_help": "12 digits. One IIN holds one place in the queue.",
+        "paused": "Admission is paused for now. Your place is kept.",
+        "keep_open": "Keep this tab open and do not reload it: when your turn comes it opens the application "
+        "by itself. There is no need to open the queue in several tabs.",
+        "announce": "Your place in the queue: {position}. Ahead of you: {ahead}.",
+        "days": "d",
+    },
+}
+
+
 @get("/rooms/{region:str}", media_type=MediaType.HTML, include_in_schema=False, cache=False)
 async def waiting_page(
     region: FromPath[str], db: DbDep, settings: SettingsDep, request: Request[Any, Any, Any]
@@ -96,7 +128,7 @@ async def waiting_page(
         db,
         region,
         template="room.html",
-        texts=TEXT,
+        texts={language: {**LOOK_TEXT[language], **TEXT[language]} for language in TEXT},
         page_script=_SCRIPT,
         config={"portalAuth": settings.portal_auth},
         portal_auth=settings.portal_auth,

@@ -96,7 +96,7 @@ async def test_a_visitor_waits_sees_its_position_fall_and_is_redirected(live_ser
                 assert admitted["status"] == "admitted"
                 headers = {"Authorization": f"Bearer {admitted['access_token']}"}
                 assert (await http.delete("/v1/rooms/astana/sessions/me", headers=headers)).status_code == 204
-                await page.wait_for_url("**/apply/astana#access_token=*", timeout=15_000)
+                await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
             finally:
                 await browser.close()
 
@@ -124,8 +124,9 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             await page.select_option("#school", school["bin"])
             await page.select_option("#language", "kk")
             await page.click("#application button[type=submit]")
-            await expect(page.locator("#decision-text")).to_have_text("Application refused.")
-            await expect(page.locator("#decision-ground")).to_contain_text("Ground 6")
+            refused = page.locator("section.decision[data-status=refused]")
+            await expect(refused.locator(".decision-text")).to_have_text("Application refused.")
+            await expect(refused).to_contain_text("Ground 6")
 
             # with consent: accepted, a seat is taken, the waiting-room slot is given back
             await page.click("#another")
@@ -134,12 +135,17 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             await page.select_option("#language", "kk")
             await page.check("#consent")
             await page.click("#application button[type=submit]")
-            await expect(page.locator("#decision-text")).to_have_text("Application accepted: the seat is yours.")
+            accepted = page.locator("section.decision[data-status=accepted]")
+            await expect(accepted.locator(".decision-text")).to_have_text("Application accepted: the seat is yours.")
             room = (await http.get("/v1/rooms/astana")).json()
             assert room["active"] == 0
 
-            await page.click("#withdraw")
-            await expect(page.locator("#decision-text")).to_have_text("Application withdrawn; the seat is free again.")
+            await accepted.locator("button.withdraw").click()
+            await page.click("#confirm-yes")  # the page asks first
+            withdrawn = page.locator("section.decision[data-status=withdrawn]")
+            await expect(withdrawn.locator(".decision-text")).to_have_text(
+                "Application withdrawn; the seat is free again."
+            )
         finally:
             await browser.close()
 

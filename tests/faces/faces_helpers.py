@@ -1,0 +1,96 @@
+"""Faces test helpers and fixtures: the app on a real port with Astana open now, a headless Chromium,
+screenshots at desktop and phone widths.
+
+Test modules import the fixtures they use from here (a ``conftest.py`` in this folder would shadow
+``tests/conftest.py`` as the module ``conftest``).  Screenshots of every page go to ``KEZEK_SCREENSHOTS``
+(default ``.kezek/screenshots/``), one file per page and width, for a person to look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+import uvicorn
+from devservices import free_port
+from playwright.async_api import Browser, Page, async_playwright
+
+from admission import reference
+from admission.keys import KeySet
+from queue_service.app import create_app
+from queue_service.settings import Settings
+
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(name="open_windows")
+async def open_windows_fixture(database_url: str) -> None:
+    """Astana's window opens now (as demo mode does); Zhetisu's in two days."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        await reference.open_demo_window(conn, "astana", now - dt.timedelta(minutes=1))
+        await reference.set_window(conn, "zhetisu", now + dt.timedelta(days=2), now + dt.timedelta(days=30))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(name="live_server")
+def live_server_fixture(settings: Settings, keys: KeySet, open_windows: None) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread); rooms swept often so the pages move quickly."""
+    port = free_port()
+    fast = msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200, schools_cache_seconds=0)
+    app = create_app(fast, keys=keys)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture(name="browser")
+async def browser_fixture() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture(scope="session", name="screenshots")
+def screenshots_fixture() -> Path:
+    folder = Path(os.environ.get("KEZEK_SCREENSHOTS") or ROOT / ".kezek" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def shoot(page: Page, folder: Path, name: str) -> None:
+    """The page as it is now at desktop width and at phone width (full page), then back to desktop."""
+    size = page.viewport_size
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        await page.set_viewport_size(viewport)
+        await page.wait_for_timeout(150)
+        await page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+    if size is not None:
+        await page.set_viewport_size(size)
