@@ -21,13 +21,14 @@ from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
+from admission.portal import PortalIdentity
 from queue_service import background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.pages import apply as apply_pages
 from queue_service.pages import rooms as room_pages
-from queue_service.problems import EXCEPTION_HANDLERS
+from queue_service.problems import EXCEPTION_HANDLERS, refuse_nul
 from queue_service.settings import Settings
 
 VERSION = "0.1.0"
@@ -63,10 +64,11 @@ def route_handlers() -> Sequence[Any]:
 
 def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = False) -> Litestar:
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
+    portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
     return Litestar(
         route_handlers=route_handlers(),
-        state=State({"settings": settings, "keyset": keyset}),
+        state=State({"settings": settings, "keyset": keyset, "portal": portal}),
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             "settings": Provide(resources.provide_settings, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_nul,
         middleware=[prometheus.middleware],
         openapi_config=OpenAPIConfig(
             title="Kezek",

@@ -1,15 +1,17 @@
-"""Bearer credentials at the edge: admin tokens (ministry / region / school)."""
+"""Credentials at the edge: admin tokens (ministry / region / school) and the parent's portal identity."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
+from litestar.params import HeaderParameter
 
 from admission.errors import Unauthenticated
 from admission.keys import AdminPrincipal, KeySet, verify_admin_token
+from admission.portal import PORTAL_HEADER, Applicant, PortalIdentity
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
@@ -61,3 +63,54 @@ ADMIN_SECURITY = requires("admin")
 # or handler and take ``admin: AdminDep``.
 ADMIN_DEPENDENCY = {"admin": Provide(provide_admin, sync_to_thread=False)}
 AdminDep = NamedDependency[AdminPrincipal]
+
+
+# ---------------------------------------------------------------- the parent: one portal identity
+
+
+class PortalCredential:
+    """The request's portal identity (``admission.portal``), checked when a handler asks for it.
+
+    Join, filing, withdrawing and transfers all take the applicant through this one object:
+    ``demo`` trusts the typed ИИН, ``assertion`` requires the portal's signed JWT.
+    """
+
+    def __init__(self, identity: PortalIdentity, assertion: str | None) -> None:
+        self.identity = identity
+        self.assertion = assertion
+
+    def applicant(self, claimed_iin: str) -> Applicant:
+        """The applicant who may act as ``claimed_iin`` (401 without a valid assertion, 403 for another)."""
+        return self.identity.vouch(claimed_iin, self.assertion)
+
+    def holder(self) -> Applicant | None:
+        """The applicant the assertion names, when one is sent in ``assertion`` mode; None otherwise
+        (demo mode proves nobody: there, only a withdraw or transfer token does)."""
+        if self.identity.mode == "demo" or not self.assertion:
+            return None
+        return self.identity.verified(self.assertion)
+
+
+def portal_credential(request: Request[Any, Any, Any]) -> PortalCredential:
+    """For handlers without dependency injection (the join surge path)."""
+    return PortalCredential(request.app.state["portal"], request.headers.get(PORTAL_HEADER))
+
+
+AssertionHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Portal-Assertion",
+        required=False,
+        description="`assertion` portal mode: the portal's JWT (ES256/EdDSA, aud=kezek, sub=the applicant's ИИН, "
+        "children=[ИИН of each child they represent]); ignored in `demo` mode",
+    ),
+]
+
+
+def provide_portal(request: Request[Any, Any, Any], x_portal_assertion: AssertionHeader = None) -> PortalCredential:
+    return PortalCredential(request.app.state["portal"], x_portal_assertion)
+
+
+# ``dependencies=PORTAL_DEPENDENCY`` on a parent-facing handler, which takes ``portal: PortalDep``.
+PORTAL_DEPENDENCY = {"portal": Provide(provide_portal, sync_to_thread=False)}
+PortalDep = NamedDependency[PortalCredential]
