@@ -26,6 +26,7 @@ from queue_service import background, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
+from queue_service.openapi import declare_problems
 from queue_service.pages import apply as apply_pages
 from queue_service.pages import rooms as room_pages
 from queue_service.problems import EXCEPTION_HANDLERS, refuse_nul
@@ -66,7 +67,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         state=State({"settings": settings, "keyset": keyset, "portal": portal}),
         lifespan=[
@@ -100,3 +101,5 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         request_max_body_size=settings.max_body_bytes,
         debug=debug,
     )
+    declare_problems(app, rate_limited=frozenset({"join"}))  # join: queue_full, and the join rate limit
+    return app
