@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -22,8 +22,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
 from admission.portal import PortalIdentity
-from queue_service import background, resources, rooms_runtime
-from queue_service.auth import SECURITY_SCHEMES
+from queue_service import background, headers, resources, rooms_runtime
+from queue_service.auth import SECURITY_SCHEMES, audit_refusal
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
 from queue_service.openapi import declare_problems
@@ -84,12 +84,15 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul,
+        response_headers=headers.EVERY_RESPONSE,
+        after_exception=[audit_refusal],
         middleware=[prometheus.middleware],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,
             description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
             path="/docs",
+            openapi_router=Router("/docs", route_handlers=[], include_in_schema=False, response_headers=headers.DOCS),
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),

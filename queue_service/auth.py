@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Request
 from litestar.di import NamedDependency, Provide
+from litestar.enums import ScopeType
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 from litestar.params import HeaderParameter
+from litestar.types import Scope
 
-from admission.errors import Unauthenticated
+from admission import audit
+from admission.errors import Forbidden, KezekError, Unauthenticated
 from admission.keys import AdminPrincipal, KeySet, verify_admin_token
 from admission.portal import PORTAL_HEADER, Applicant, PortalIdentity
+
+log = logging.getLogger("kezek.auth")
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
@@ -58,6 +65,28 @@ def requires(scheme: str) -> list[SecurityRequirement]:
 
 
 ADMIN_SECURITY = requires("admin")
+
+
+async def audit_refusal(exc: Exception, scope: Scope) -> None:
+    """``after_exception`` of the app: an admin refused (403) is in the audit log, action ``refused``,
+    with what was attempted.  Anything else (a parent refused, a forged token) is not an admin's act."""
+    if not isinstance(exc, Forbidden) or scope["type"] != ScopeType.HTTP:
+        return
+    request: Request[Any, Any, Any] = Request(scope)
+    try:
+        admin = provide_admin(request)
+    except KezekError:
+        return
+    attempted = f"{request.method} {request.url.path}"
+    try:
+        async with request.app.state["db"].acquire() as conn:
+            await audit.record(
+                conn, admin, "refused", attempted, region=admin.region, old=None,
+                new={"code": exc.code, "detail": exc.detail},
+            )  # fmt: skip
+    except (OSError, asyncpg.PostgresError) as failure:  # the refusal itself is answered all the same
+        log.warning("could not audit the refused %s by %s: %s", attempted, admin.subject, failure)
+
 
 # Put ``dependencies=ADMIN_DEPENDENCY`` and ``security=ADMIN_SECURITY`` on an admin controller
 # or handler and take ``admin: AdminDep``.

@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from admission import errors
+from queue_service.headers import BASELINE
 from queue_service.i18n import Language, negotiate
 
 log = logging.getLogger("kezek.problems")
@@ -87,6 +88,7 @@ def problem(
     if detail:
         body["detail"] = detail
     body["instance"] = request.url.path
+    headers = {**BASELINE, **headers} if headers else BASELINE
     return Response(_ENCODER.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response
 from admission import reference
 from admission.db import Pool
 from admission.errors import Language, UnknownRegion
+from queue_service.headers import CSP, new_nonce, page_csp
 from queue_service.i18n import negotiate
 
 _ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
@@ -43,6 +44,7 @@ async def render_region_page(
     if found is None:
         raise UnknownRegion(region=region)
     text = texts[language]
+    nonce = new_nonce()
     html = _ENV.get_template(template).render(
         lang=language,
         text=text,
@@ -51,6 +53,8 @@ async def render_region_page(
         demo=found.window_is_demo,
         config=json.dumps({"region": region, "lang": language, "text": text, **(config or {})}, ensure_ascii=False),
         script=page_script,
+        nonce=nonce,
         **context,
     )
-    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})
+    headers = {"Content-Language": language, CSP: page_csp(nonce)}
+    return Response(html, media_type=MediaType.HTML, headers=headers)
