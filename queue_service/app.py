@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
@@ -19,10 +20,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
 from admission.portal import PortalIdentity
-from queue_service import background, headers, resources, rooms_runtime
+from queue_service import background, flood, headers, resources, rooms_runtime
 from queue_service.auth import SECURITY_SCHEMES, audit_refusal
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
@@ -33,6 +35,7 @@ from queue_service.problems import EXCEPTION_HANDLERS, refuse_nul
 from queue_service.settings import Settings
 
 VERSION = "0.1.0"
+STATIC = Path(__file__).parent / "pages" / "static"
 
 
 class MetricsController(PrometheusController):
@@ -60,6 +63,8 @@ def route_handlers() -> Sequence[Any]:
         applications.region_schools,
         admin.AdminController,
         *transfer_routes.ROUTES,
+        flood.new_challenge,
+        create_static_files_router("/static", directories=[STATIC], include_in_schema=False, send_as_attachment=False),
     ]
 
 
@@ -67,6 +72,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
+    rate_limit = flood.join_rate_limit(settings)
     app = Litestar(
         route_handlers=route_handlers(),
         state=State({"settings": settings, "keyset": keyset, "portal": portal}),
@@ -86,7 +92,9 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         before_request=refuse_nul,
         response_headers=headers.EVERY_RESPONSE,
         after_exception=[audit_refusal],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, *([rate_limit.middleware] if rate_limit else [])],
+        stores={flood.RATE_STORE: flood.rate_store(settings)},
+        guards=[flood.require_solved_challenge],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,

@@ -115,7 +115,10 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status >= 500:
         log.error("http error %s", status, exc_info=exc)
     title = messages.get(_language(request)) or messages["en"]
-    return problem(request, status, code, title, exc.detail or None, exc.headers, extra)
+    headers = exc.headers
+    if status == 429 and headers and "RateLimit-Reset" in headers:  # Litestar's rate limit says when
+        headers = {**headers, "Retry-After": str(max(1, int(headers["RateLimit-Reset"])))}
+    return problem(request, status, code, title, exc.detail or None, headers, extra)
 
 
 def malformed_body_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
