@@ -72,7 +72,6 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
-    rate_limit = flood.join_rate_limit(settings)
     app = Litestar(
         route_handlers=route_handlers(),
         state=State({"settings": settings, "keyset": keyset, "portal": portal}),
@@ -92,9 +91,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         before_request=refuse_nul,
         response_headers=headers.EVERY_RESPONSE,
         after_exception=[audit_refusal],
-        middleware=[prometheus.middleware, *([rate_limit.middleware] if rate_limit else [])],
-        stores={flood.RATE_STORE: flood.rate_store(settings)},
-        guards=[flood.require_solved_challenge],
+        middleware=[prometheus.middleware, flood.join_door(settings)],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,

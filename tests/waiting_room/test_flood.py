@@ -49,7 +49,7 @@ async def test_joins_beyond_the_configured_rate_from_one_client_get_429_with_ret
 async def test_the_limit_holds_for_concurrent_joins_across_two_apps(
     settings: Settings, keys: KeySet, astana_open_now: None
 ) -> None:
-    """Two workers share the counter in Redis; a burst of concurrent joins gets few through."""
+    """Two workers share the counter in Redis; of a burst of concurrent joins, exactly the allowance passes."""
     limited = msgspec.structs.replace(settings, join_rate_per_minute=10)
     async with (
         AsyncTestClient(app=create_app(limited, keys=keys)) as one,
@@ -61,9 +61,8 @@ async def test_the_limit_holds_for_concurrent_joins_across_two_apps(
         )
     statuses = [a.status_code for a in answers]
     assert set(statuses) <= {200, 429}
-    # Litestar's limiter reads then writes (a lock per worker, none across workers): at most one
-    # window's allowance per worker gets through, never the whole burst.
-    assert 10 <= statuses.count(200) <= 20, statuses
+    # One atomic count in Redis for every worker: exactly the allowance gets through.
+    assert statuses.count(200) == 10, statuses
 
 
 @pytest.fixture
