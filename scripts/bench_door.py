@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import altcha  # noqa: E402
 import asyncpg  # noqa: E402
+from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA  # noqa: E402
 from bench_rooms import Probe, Result, Server, median  # noqa: E402
 from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
 
@@ -46,11 +47,10 @@ from admission.waiting_room import WaitingRoom  # noqa: E402
 from queue_service.flood import ALGORITHM, ChallengeSecrets  # noqa: E402
 
 # Joins with a new ИИН and a new client address each; with a payload file, a fresh solved challenge each.
-JOIN_LUA = r"""
-local W1 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
-local W2 = {3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2}
-local counter, nthreads, payloads, region, offset = 0, 0, {}, "astana", 0
-function setup(thread) thread:set("tid", nthreads); nthreads = nthreads + 1 end
+JOIN_LUA = (
+    ROOMS_JOIN_LUA[: ROOMS_JOIN_LUA.index("function request()")]
+    + r"""
+local payloads, region, offset = {}, "astana", 0
 function init(args)
   region = args[1]; offset = tonumber(args[2])
   if args[3] then
@@ -61,31 +61,6 @@ function init(args)
     end
   end
 end
-local function check(first11)
-  local s = 0
-  for i = 1, 11 do s = s + W1[i] * tonumber(first11:sub(i, i)) end
-  s = s % 11
-  if s == 10 then
-    s = 0
-    for i = 1, 11 do s = s + W2[i] * tonumber(first11:sub(i, i)) end
-    s = s % 11
-    if s == 10 then return nil end
-  end
-  return s
-end
-local function iin(n)
-  local days = math.floor(n / 9000)
-  local serial = n % 9000 + 1000
-  local y = 60 + math.floor(days / 336) % 40
-  local m = math.floor(days / 28) % 12 + 1
-  local d = days % 28 + 1
-  for _, century in ipairs({3, 4}) do
-    local first = string.format("%02d%02d%02d%d%04d", y, m, d, century, serial)
-    local digit = check(first)
-    if digit then return first .. digit end
-  end
-  return "850101300005"
-end
 function request()
   counter = counter + 1
   local n = offset + tid * 5000000 + counter
@@ -95,6 +70,7 @@ function request()
   return wrk.format("POST", "/v1/rooms/" .. region .. "/visitors", headers, '{"applicant_iin":"' .. iin(n) .. '"}')
 end
 """
+)  # bench_rooms' ИИН generator, counter and setup, then a new client address (and challenge) per join
 
 
 async def prepare(database_url: str, redis_url: str) -> None:
