@@ -82,7 +82,8 @@ def _schemathesis(url: str, tmp_path: Path, label: str, *headers: str) -> None:
     ]  # fmt: skip
     for header in headers:
         command += ["-H", header]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    # cwd: schemathesis keeps a cache folder (.schemathesis) where it runs
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path)
     print(done.stdout[-6000:])
     assert done.returncode == 0, f"schemathesis {label}:\n{done.stdout[-20000:]}\n{done.stderr[-3000:]}"
 
