@@ -102,6 +102,7 @@ class LocalService:
             "KEZEK_PORT": str(port),
             "KEZEK_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "KEZEK_WORKERS": str(self.workers),
+            "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # every simulated family comes from this one address
             "KEZEK_LOG_LEVEL": os.environ.get("KEZEK_LOG_LEVEL", "WARNING"),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         }

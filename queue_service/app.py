@@ -22,14 +22,16 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
-from queue_service import api_docs, background, console, pages, resources, rooms_runtime
-from queue_service.auth import SECURITY_SCHEMES
+from admission.portal import PortalIdentity
+from queue_service import api_docs, background, console, flood, headers, pages, resources, rooms_runtime
+from queue_service.auth import SECURITY_SCHEMES, audit_refusal
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
 from queue_service.controllers import transfers as transfer_routes
+from queue_service.openapi import declare_problems
 from queue_service.pages import apply as apply_pages
 from queue_service.pages import rooms as room_pages
-from queue_service.problems import EXCEPTION_HANDLERS
+from queue_service.problems import EXCEPTION_HANDLERS, refuse_nul
 from queue_service.settings import Settings
 
 VERSION = "0.1.0"
@@ -41,7 +43,7 @@ class MetricsController(PrometheusController):
 
 
 def static_router() -> Router:
-    """The pages' stylesheet and the console's script (``queue_service/static``)."""
+    """The pages' stylesheet and scripts, the console's script, the ALTCHA widget (``queue_service/static``)."""
     return create_static_files_router(
         path="/static", directories=[Path(__file__).parent / "static"], include_in_schema=False
     )
@@ -72,15 +74,17 @@ def route_handlers() -> Sequence[Any]:
         monitoring.MonitoringController,
         *transfer_routes.ROUTES,
         *prevention_routes.ROUTES,
+        flood.new_challenge,
     ]
 
 
 def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = False) -> Litestar:
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
+    portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers(), console.console_router(settings, keyset)],
-        state=State({"settings": settings, "keyset": keyset}),
+        state=State({"settings": settings, "keyset": keyset, "portal": portal}),
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
@@ -95,12 +99,16 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             "settings": Provide(resources.provide_settings, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[prometheus.middleware],
+        before_request=refuse_nul,
+        response_headers=headers.EVERY_RESPONSE,
+        after_exception=[audit_refusal],
+        middleware=[prometheus.middleware, flood.join_door(settings)],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,
             description="Admission queue for Kazakhstan's electronic 1st-grade enrolment.",
             path="/docs",
+            openapi_router=Router("/docs", route_handlers=[], include_in_schema=False, response_headers=headers.DOCS),
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             render_plugins=[api_docs.render_plugin()],
         ),
@@ -113,3 +121,5 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         template_config=console.template_config(),
         debug=debug,
     )
+    declare_problems(app, rate_limited=frozenset({"join"}))  # join: queue_full, and the join rate limit
+    return app

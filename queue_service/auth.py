@@ -1,15 +1,24 @@
-"""Bearer credentials at the edge: admin tokens (ministry / region / school)."""
+"""Credentials at the edge: admin tokens (ministry / region / school) and the parent's portal identity."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Annotated, Any
 
+import asyncpg
 from litestar import Request
 from litestar.di import NamedDependency, Provide
+from litestar.enums import ScopeType
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
+from litestar.params import HeaderParameter
+from litestar.types import Scope
 
-from admission.errors import Unauthenticated
+from admission import audit
+from admission.errors import Forbidden, KezekError, Unauthenticated
 from admission.keys import AdminPrincipal, KeySet, verify_admin_token
+from admission.portal import PORTAL_HEADER, Applicant, PortalIdentity
+
+log = logging.getLogger("kezek.auth")
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
@@ -57,7 +66,80 @@ def requires(scheme: str) -> list[SecurityRequirement]:
 
 ADMIN_SECURITY = requires("admin")
 
+
+async def audit_refusal(exc: Exception, scope: Scope) -> None:
+    """``after_exception`` of the app: an admin refused (403) is in the audit log, action ``refused``,
+    with what was attempted.  Anything else (a parent refused, a forged token) is not an admin's act."""
+    if not isinstance(exc, Forbidden) or scope["type"] != ScopeType.HTTP:
+        return
+    request: Request[Any, Any, Any] = Request(scope)
+    try:
+        admin = provide_admin(request)
+    except KezekError:
+        return
+    attempted = f"{request.method} {request.url.path}"
+    try:
+        async with request.app.state["db"].acquire() as conn:
+            await audit.record(
+                conn, admin, "refused", attempted, region=admin.region, old=None,
+                new={"code": exc.code, "detail": exc.detail},
+            )  # fmt: skip
+    except (OSError, asyncpg.PostgresError) as failure:  # the refusal itself is answered all the same
+        log.warning("could not audit the refused %s by %s: %s", attempted, admin.subject, failure)
+
+
 # Put ``dependencies=ADMIN_DEPENDENCY`` and ``security=ADMIN_SECURITY`` on an admin controller
 # or handler and take ``admin: AdminDep``.
 ADMIN_DEPENDENCY = {"admin": Provide(provide_admin, sync_to_thread=False)}
 AdminDep = NamedDependency[AdminPrincipal]
+
+
+# ---------------------------------------------------------------- the parent: one portal identity
+
+
+class PortalCredential:
+    """The request's portal identity (``admission.portal``), checked when a handler asks for it.
+
+    Join, filing, withdrawing and transfers all take the applicant through this one object:
+    ``demo`` trusts the typed ИИН, ``assertion`` requires the portal's signed JWT.
+    """
+
+    def __init__(self, identity: PortalIdentity, assertion: str | None) -> None:
+        self.identity = identity
+        self.assertion = assertion
+
+    def applicant(self, claimed_iin: str) -> Applicant:
+        """The applicant who may act as ``claimed_iin`` (401 without a valid assertion, 403 for another)."""
+        return self.identity.vouch(claimed_iin, self.assertion)
+
+    def holder(self) -> Applicant | None:
+        """The applicant the assertion names, when one is sent in ``assertion`` mode; None otherwise
+        (demo mode proves nobody: there, only a withdraw or transfer token does)."""
+        if self.identity.mode == "demo" or not self.assertion:
+            return None
+        return self.identity.verified(self.assertion)
+
+
+def portal_credential(request: Request[Any, Any, Any]) -> PortalCredential:
+    """For handlers without dependency injection (the join surge path)."""
+    return PortalCredential(request.app.state["portal"], request.headers.get(PORTAL_HEADER))
+
+
+AssertionHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Portal-Assertion",
+        required=False,
+        description="`assertion` portal mode: the portal's JWT (ES256/EdDSA, aud=kezek, sub=the applicant's ИИН, "
+        "children=[ИИН of each child they represent]); ignored in `demo` mode",
+    ),
+]
+
+
+def provide_portal(request: Request[Any, Any, Any], x_portal_assertion: AssertionHeader = None) -> PortalCredential:
+    return PortalCredential(request.app.state["portal"], x_portal_assertion)
+
+
+# ``dependencies=PORTAL_DEPENDENCY`` on a parent-facing handler, which takes ``portal: PortalDep``.
+PORTAL_DEPENDENCY = {"portal": Provide(provide_portal, sync_to_thread=False)}
+PortalDep = NamedDependency[PortalCredential]

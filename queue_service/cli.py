@@ -22,8 +22,9 @@ import click
 
 from admission import db as database
 from admission import reference
-from admission.errors import KezekError
+from admission.errors import InvalidInput, KezekError, UnknownRegion
 from admission.keys import KeySet, mint_admin_token
+from admission.transfers.errors import UnknownSchool
 from queue_service.census_cli import census
 from queue_service.monitoring_cli import monitoring
 from queue_service.settings import Settings
@@ -132,11 +133,28 @@ def mint_admin_token_command(
     settings = Settings.from_env()
     keys = KeySet.load_or_create(settings.signing_key_file)
     ttl = dt.timedelta(hours=ttl_hours or settings.admin_token_ttl_hours)
+    if role == "ministry" and (region or school):
+        raise click.ClickException("a ministry token names no region or school")
+    if role == "region" and school:
+        raise click.ClickException("a region token names no school (mint a school token for a school)")
+    if region is not None or school is not None:
+        _run(lambda conn: _check_admin_scope(conn, region, school))  # only real regions, a school of its region
     try:
         token = mint_admin_token(keys, subject, role, region=region, school=school, ttl=ttl)
     except KezekError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(token)
+
+
+async def _check_admin_scope(conn: asyncpg.Connection, region: str | None, school: str | None) -> None:
+    if region is not None and await reference.get_region(conn, region) is None:
+        raise UnknownRegion(region=region)
+    if school is not None:
+        row = await conn.fetchrow(database.QUERIES["get_school"], school)
+        if row is None:
+            raise UnknownSchool(school=school)
+        if row["region_slug"] != region:
+            raise InvalidInput(f"school {school} is in region {row['region_slug']}, not {region}")
 
 
 @main.command("publish-outbox", help="Deliver the contingent outbox to the contingent store (until Ctrl-C, or --once).")

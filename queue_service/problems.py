@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from admission import errors
+from queue_service.headers import BASELINE
 from queue_service.i18n import Language, negotiate
 
 log = logging.getLogger("kezek.problems")
@@ -78,13 +79,16 @@ def problem(
     title: str,
     detail: str | None = None,
     headers: dict[str, str] | None = None,
-    **extra: Any,
+    extra: dict[str, Any] | None = None,
 ) -> Response[bytes]:
-    body: dict[str, Any] = {"type": f"urn:kezek:problem:{code}", "title": title, "status": status, "code": code}
+    """The problem document; ``extra`` members never replace the standard ones (a domain error's
+    ``status`` field, for one, is the transfer's stage, not the HTTP status)."""
+    body: dict[str, Any] = {**(extra or {}), "type": f"urn:kezek:problem:{code}", "title": title}
+    body.update(status=status, code=code)
     if detail:
         body["detail"] = detail
     body["instance"] = request.url.path
-    body.update(extra)
+    headers = {**BASELINE, **headers} if headers else BASELINE
     return Response(_ENCODER.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -97,7 +101,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: errors.KezekError
     if retry_after is not None:
         headers = {**(headers or {}), "Retry-After": str(int(retry_after))}
     extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool | list | dict)}
-    return problem(request, status, exc.code, exc.message(_language(request)), exc.detail, headers, **extra)
+    return problem(request, status, exc.code, exc.message(_language(request)), exc.detail, headers, extra)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -111,7 +115,27 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status >= 500:
         log.error("http error %s", status, exc_info=exc)
     title = messages.get(_language(request)) or messages["en"]
-    return problem(request, status, code, title, exc.detail or None, exc.headers, **extra)
+    headers = exc.headers
+    if status == 429 and headers and "RateLimit-Reset" in headers:  # Litestar's rate limit says when
+        headers = {**headers, "Retry-After": str(max(1, int(headers["RateLimit-Reset"])))}
+    return problem(request, status, code, title, exc.detail or None, headers, extra)
+
+
+def malformed_body_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """msgspec raises these (not its DecodeError) for bytes that are not UTF-8 and for nesting
+    deeper than it recurses: the client's body, not a fault of ours."""
+    log.warning("malformed request body: %s", exc, exc_info=isinstance(exc, RecursionError))
+    code, messages = _HTTP_CODES[400]
+    detail = "the body is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "the body is nested too deep"
+    return problem(request, 400, code, messages[_language(request)], detail)
+
+
+def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.exceptions.DataError) -> Response[bytes]:
+    """A value PostgreSQL cannot hold (a NUL character, a number out of its column's range) that no
+    declared constraint caught first: the client's input, answered 422 like every invalid value."""
+    log.warning("value refused by PostgreSQL: %s", exc)
+    refused = errors.InvalidInput("a value cannot be stored (NUL character or out of range)")
+    return domain_error_handler(request, refused)
 
 
 def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -125,9 +149,22 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem(request, 500, "internal_error", messages[_language(request)])
 
 
+def refuse_nul(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of the app: a NUL character in the path or the query is a 400 before any
+    handler runs (PostgreSQL text cannot hold one, and no region, ИИН or id contains one)."""
+    if "\x00" in request.scope["path"]:
+        raise ValidationException("the path contains a NUL character")
+    query = request.scope["query_string"]
+    if b"%00" in query or b"\x00" in query:
+        raise ValidationException("the query contains a NUL character")
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     errors.KezekError: domain_error_handler,
     HTTPException: http_error_handler,
+    UnicodeDecodeError: malformed_body_handler,
+    RecursionError: malformed_body_handler,
+    asyncpg.exceptions.DataError: data_error_handler,
     redis.exceptions.ConnectionError: unavailable_handler,
     redis.exceptions.TimeoutError: unavailable_handler,
     asyncpg.exceptions.CannotConnectNowError: unavailable_handler,
@@ -136,4 +173,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem", "status_for"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem", "refuse_nul", "status_for"]

@@ -88,6 +88,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_CONTINGENT_TIMEOUT_SECONDS: bound on each HTTP call to the contingent register."""
     schools_cache_seconds: float = 2.0
     """KEZEK_SCHOOLS_CACHE_SECONDS: per-worker cache of a region's free-seat list (0 = no cache)."""
+    join_rate_per_minute: int = 30
+    """KEZEK_JOIN_RATE_PER_MINUTE: joins one client address may make per minute (then 429); 0 = no limit."""
+    trusted_proxies: str = ""
+    """KEZEK_TRUSTED_PROXIES: comma-separated addresses of our own proxies / load balancers: for a request
+    from one of them the rate limit counts the client named last in ``X-Forwarded-For``."""
+    challenge_max_number: int = 60_000
+    """KEZEK_CHALLENGE_MAX_NUMBER: a proof-of-work challenge asks for a counter up to this (browser work)."""
+    challenge_ttl_seconds: int = 300
+    """KEZEK_CHALLENGE_TTL_SECONDS: how long a proof-of-work challenge may be answered."""
     log_level: str = "INFO"
     """KEZEK_LOG_LEVEL: Python logging level."""
 

@@ -343,6 +343,7 @@ def main() -> None:
             "KEZEK_TICKET_SECRET": TICKET_SECRET,
             "KEZEK_LOG_LEVEL": "WARNING",
             "KEZEK_DB_POOL_MIN": "1",
+            "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # scripts/bench door measures the join rate limit
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         print(

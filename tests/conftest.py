@@ -140,6 +140,7 @@ def settings(redis_url: str, database_url: str, tmp_path: Path) -> Settings:
         signing_key_file=str(tmp_path / "signing-key.pem"),
         db_pool_min=1,
         db_pool_max=30,
+        join_rate_per_minute=0,  # tests join from one address; tests/waiting_room/test_flood.py sets a limit
     )
 
 

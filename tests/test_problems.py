@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from admission.errors import KezekError
+from admission.keys import KeySet, mint_admin_token
 from queue_service.i18n import negotiate
 from queue_service.problems import STATUS_BY_ERROR
 
@@ -60,6 +63,88 @@ async def test_every_endpoint_answers_garbage_with_a_problem(app: Litestar, clie
                 assert problem["status"] == response.status_code, where
                 assert problem["code"], where
                 assert problem["title"], where
+
+
+INT64_PLUS_1 = str(2**63)
+HOSTILE_BODIES: list[tuple[str, bytes]] = [
+    ("invalid UTF-8", b'{"applicant_iin": "\xff\xfe\xfd", "reference": "\xc3\x28"}'),
+    ("1,000-deep array", b"[" * 1000 + b"]" * 1000),
+    ("1,000-deep object", b'{"a":' * 1000 + b"1" + b"}" * 1000),
+]
+
+
+def _operations(app: Litestar) -> list[tuple[str, str, dict[str, Any]]]:
+    schema = app.openapi_schema.to_schema()
+    return [
+        (method.upper(), path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if not path.startswith("/docs")
+    ]
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _nul_body(schema: dict[str, Any], operation: dict[str, Any]) -> bytes | None:
+    """The operation's body with a NUL in every string field and int64 + 1 in every integer field."""
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return None
+    body = _resolve(schema, content["application/json"]["schema"])
+    values: dict[str, Any] = {}
+    for name, prop in body.get("properties", {}).items():
+        kinds = json.dumps([_resolve(schema, p) for p in prop.get("oneOf", [prop])])
+        values[name] = 2**63 if '"integer"' in kinds else "a\x00b"
+    return json.dumps(values).encode()
+
+
+def _assert_problem(response: Any, where: str) -> None:
+    assert 400 <= response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
+    assert response.headers["content-type"].startswith("application/problem+json"), where
+    assert response.json()["status"] == response.status_code, where
+
+
+async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_everywhere(
+    app: Litestar, client: AsyncTestClient[Litestar], keys: KeySet
+) -> None:
+    """As a fuzzer found them (issue 12): each of these answered 500 somewhere."""
+    ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'qa', 'ministry')}"}
+    schema = app.openapi_schema.to_schema()
+    operations = _operations(app)
+    assert len(operations) >= 40
+    for method, path, operation in operations:
+        query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        ints = [
+            p["name"] for p in operation.get("parameters", [])
+            if p["in"] == "query" and "integer" in json.dumps(p["schema"])
+        ]  # fmt: skip
+        with_body = method in {"POST", "PUT", "PATCH"}
+        if "{" in path:  # a NUL in every path parameter
+            response = await client.request(method, re.sub(r"\{[^}]+\}", "%00", path), headers=ministry)
+            _assert_problem(response, f"{method} {path} with NUL in the path")
+        concrete = _concrete(path)
+        for name in query:
+            response = await client.request(method, concrete, params={name: "a\x00"}, headers=ministry)
+            _assert_problem(response, f"{method} {path} with NUL in ?{name}")
+        for name in ints:
+            for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-127"):
+                response = await client.request(method, concrete, params={name: value}, headers=ministry)
+                assert response.status_code < 500, f"{method} {path} ?{name}={value}: {response.text[:300]}"
+        if not with_body:
+            continue
+        hostile = [*HOSTILE_BODIES]
+        nul_body = _nul_body(schema, operation)
+        if nul_body is not None:
+            hostile.append(("NUL in every string, int64 + 1 in every integer", nul_body))
+        for label, body in hostile:
+            response = await client.request(
+                method, concrete, content=body, headers={**ministry, "Content-Type": "application/json"}
+            )
+            _assert_problem(response, f"{method} {path} with {label}")
 
 
 async def test_an_oversized_body_is_refused_with_413(client: AsyncTestClient[Litestar]) -> None:

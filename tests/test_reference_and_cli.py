@@ -66,6 +66,24 @@ def test_cli_migrate_load_demo_window_and_mint(
     assert result.exit_code != 0
     assert "needs a region" in result.output
 
+    # Only real regions, and a school of the region given (issue 12).
+    school_of_astana = "150645269256"  # admission/reference/schools.csv: №1 (Астана)
+    refused = [
+        (["--role", "region", "--region", "atlantis"], "No such region"),
+        (["--role", "school", "--region", "abai", "--school", school_of_astana], "not abai"),
+        (["--role", "school", "--region", "astana", "--school", "000000000000"], "No such school"),
+        (["--role", "ministry", "--region", "astana"], "names no region"),
+    ]
+    for arguments, reason in refused:
+        result = runner.invoke(cli, ["mint-admin-token", "--subject", "x", *arguments])
+        assert result.exit_code != 0, arguments
+        assert reason in result.output, result.output
+    result = runner.invoke(
+        cli,
+        ["mint-admin-token", "--subject", "x", "--role", "school", "--region", "astana", "--school", school_of_astana],
+    )
+    assert result.exit_code == 0, result.output
+
 
 async def test_demo_window_is_open_now_and_marked(db_pool: asyncpg.Pool) -> None:
     now = dt.datetime(2026, 11, 21, 10, 0, tzinfo=reference.KZ)

@@ -62,6 +62,7 @@ from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
+from admission.portal import Applicant
 from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 
@@ -285,13 +286,24 @@ async def _decide(
     return auto_status
 
 
-async def get_application(conn: Connection, application_id: uuid.UUID, token: str | None = None) -> Application:
-    """The application; when ``token`` is given it must be the one issued with the decision."""
+def _check_proof(row: asyncpg.Record, proof: str | Applicant) -> None:
+    """The withdraw token issued with the decision, or the portal's applicant who filed it for a
+    child they represent (annex 1 para 2)."""
+    if isinstance(proof, Applicant):
+        proof.require_owner(row["applicant_iin"], row["child_iin"])
+    elif not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(proof)):
+        raise WrongWithdrawToken()
+
+
+async def get_application(
+    conn: Connection, application_id: uuid.UUID, proof: str | Applicant | None = None
+) -> Application:
+    """The application; when ``proof`` is given it must be its withdraw token or its applicant."""
     row = await conn.fetchrow(QUERIES["get_application"], application_id)
     if row is None:
         raise UnknownApplication(application_id=str(application_id))
-    if token is not None and not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(token)):
-        raise WrongWithdrawToken()
+    if proof is not None:
+        _check_proof(row, proof)
     return _application(dict(row))
 
 
@@ -343,7 +355,9 @@ def _application(row: Mapping[str, Any]) -> Application:
     )
 
 
-async def withdraw(conn: Connection, application_id: uuid.UUID, token: str, now: dt.datetime) -> Application:
+async def withdraw(
+    conn: Connection, application_id: uuid.UUID, proof: str | Applicant, now: dt.datetime
+) -> Application:
     """Withdraw an accepted or confirmed application (pilot para 6); its seat is free at once.
 
     Withdrawing again is harmless (the same answer).  A confirmed admission's
@@ -353,8 +367,7 @@ async def withdraw(conn: Connection, application_id: uuid.UUID, token: str, now:
         row = await conn.fetchrow(QUERIES["lock_application"], application_id)
         if row is None:
             raise UnknownApplication(application_id=str(application_id))
-        if not hmac.compare_digest(bytes(row["withdraw_token_hash"]), token_hash(token)):
-            raise WrongWithdrawToken()
+        _check_proof(row, proof)
         if row["status"] == "refused":
             raise NotWithdrawable()
         if row["status"] in ("accepted", "confirmed"):

@@ -73,7 +73,7 @@ JOIN schools s ON s.bin = a.school_bin
 WHERE a.id = $1;
 
 -- name: lock_application
-SELECT id, status, withdraw_token_hash, child_iin, school_bin, grade, language, priority, confirmed_at
+SELECT id, status, withdraw_token_hash, applicant_iin, child_iin, school_bin, grade, language, priority, confirmed_at
 FROM applications
 WHERE id = $1
 FOR UPDATE;

@@ -22,6 +22,7 @@ from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.controllers.regions import RegionOut
+from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import follow_window
 
@@ -29,8 +30,8 @@ ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
 
 class ClassesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
-    classes: int
-    seats_per_class: int
+    classes: Annotated[int, msgspec.Meta(ge=0, le=200)]
+    seats_per_class: Annotated[int, msgspec.Meta(ge=0, le=40)]  # sanitary rules
 
 
 class WindowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -99,7 +100,7 @@ class AdminController(Controller):
         admin: AdminDep,
         db: DbDep,
         school_bin: FromPath[str],
-        grade: FromPath[int],
+        grade: FromPath[Grade],
         language: FromPath[str],
         data: JSONBody[ClassesIn],
     ) -> seats.ClassSet:
@@ -188,8 +189,8 @@ class AdminController(Controller):
         admin: AdminDep,
         db: DbDep,
         region: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
-        before_id: FromQuery[int | None] = None,
+        limit: FromQuery[AuditLimit] = 100,
+        before_id: FromQuery[OptionalRowId] = None,
     ) -> list[audit.AuditEntry]:
         if admin.role == "school":
             raise Forbidden("a school admin does not read the audit log")
@@ -198,4 +199,4 @@ class AdminController(Controller):
         if region is not None:
             admin.require_region(region)
         async with db.acquire() as conn:
-            return await audit.entries(conn, region, max(1, min(limit, 500)), before_id)
+            return await audit.entries(conn, region, limit, before_id)

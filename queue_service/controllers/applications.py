@@ -25,7 +25,8 @@ from admission.applications import admin as seats
 from admission.applications.models import Application, ApplicationRequest, MissingApplicationToken
 from admission.errors import Unauthenticated
 from admission.keys import KeySet
-from queue_service.auth import bearer_token, requires
+from admission.portal import Applicant
+from queue_service.auth import PORTAL_DEPENDENCY, PortalCredential, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 from queue_service.rooms_runtime import release_slot
 
@@ -46,11 +47,16 @@ def access_claims(keyset: KeySet, token: str) -> AccessClaims:
     return verify_access_token(keyset, token, audience)
 
 
-def application_token(request: Request[Any, Any, Any]) -> str:
+def application_proof(request: Request[Any, Any, Any], portal: PortalCredential) -> str | Applicant:
+    """The withdraw token, or (``assertion`` mode) the parent's portal identity: either reads and
+    withdraws the parent's own application."""
     try:
         return bearer_token(request)
     except Unauthenticated as exc:
-        raise MissingApplicationToken() from exc
+        holder = portal.holder()
+        if holder is None:
+            raise MissingApplicationToken() from exc
+        return holder
 
 
 @post(
@@ -59,6 +65,7 @@ def application_token(request: Request[Any, Any, Any]) -> str:
     summary="File a grade-1 application; decided at once (accepted, or refused with its ground and receipt)",
     security=requires("access"),
     status_code=HTTP_201_CREATED,
+    dependencies=PORTAL_DEPENDENCY,
 )
 async def file_application(
     request: Request[Any, Any, Any],
@@ -66,8 +73,10 @@ async def file_application(
     db: DbDep,
     keyset: KeysDep,
     settings: SettingsDep,
+    portal: PortalDep,
 ) -> FiledApplication:
     claims = access_claims(keyset, bearer_token(request))
+    portal.applicant(data.applicant_iin).require_child(data.child_iin)
     rule = settings.age_rule()
     async with db.acquire() as conn:
         filed = await applications.file_application(
@@ -82,13 +91,14 @@ async def file_application(
     tags=["applications"],
     summary="An application and its decision",
     security=requires("withdraw"),
+    dependencies=PORTAL_DEPENDENCY,
 )
 async def get_application(
-    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep
+    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep, portal: PortalDep
 ) -> Application:
-    token = application_token(request)
+    proof = application_proof(request, portal)
     async with db.acquire() as conn:
-        return await applications.get_application(conn, application_id, token)
+        return await applications.get_application(conn, application_id, proof)
 
 
 @post(
@@ -97,13 +107,14 @@ async def get_application(
     summary="Withdraw an accepted application (pilot para 6); the seat is free at once",
     security=requires("withdraw"),
     status_code=HTTP_200_OK,
+    dependencies=PORTAL_DEPENDENCY,
 )
 async def withdraw_application(
-    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep
+    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep, portal: PortalDep
 ) -> Application:
-    token = application_token(request)
+    proof = application_proof(request, portal)
     async with db.acquire() as conn:
-        return await applications.withdraw(conn, application_id, token, dt.datetime.now(dt.UTC))
+        return await applications.withdraw(conn, application_id, proof, dt.datetime.now(dt.UTC))
 
 
 @get(

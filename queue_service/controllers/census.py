@@ -30,6 +30,7 @@ from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.params import OptionalYear
 from queue_service.resources import DbDep, SettingsDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
@@ -77,7 +78,7 @@ class CensusController(Controller):
 
     @get("/regions", summary="Each region's September census against 20 September and 15 October")
     async def statuses(
-        self, db: DbDep, admin: AdminDep, school_year: FromQuery[int | None] = None
+        self, db: DbDep, admin: AdminDep, school_year: FromQuery[OptionalYear] = None
     ) -> list[RegionStatus]:
         today = _today()
         year = school_year or (today.year if today.month >= 9 else today.year - 1)
@@ -132,7 +133,7 @@ class CensusController(Controller):
 
     @get("/regions/{region:str}/grade1", summary="Children due for grade 1 in the region, with admission status")
     async def region_grade1(
-        self, db: DbDep, admin: AdminDep, region: FromPath[str], year: FromQuery[int | None] = None
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> list[DueChild]:
         admin.require_region(region)
         async with db.acquire() as conn:
@@ -198,7 +199,7 @@ class CensusController(Controller):
 
     @get("/schools/{school:str}/grade1", summary="Children of the territory due for grade 1, with admission status")
     async def school_grade1(
-        self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[int | None] = None
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> list[DueChild]:
         async with db.acquire() as conn:
             region = await reports.school_region(conn, school)

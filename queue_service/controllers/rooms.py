@@ -20,9 +20,9 @@ from admission.db import Pool
 from admission.keys import AdminPrincipal
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
+from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, portal_of, visitors_of
+from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, visitors_of
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -125,7 +125,7 @@ class RoomsController(Controller):
             raise ValidationException(str(exc)) from exc
         visitors = visitors_of(request)
         visitors.check_region(region)
-        applicant = portal_of(request).applicant(data.applicant_iin, request.headers.get("x-portal-assertion"))
+        applicant = portal_credential(request).applicant(data.applicant_iin).iin
         return _ENCODER.encode(await visitors.join(region, applicant, _now()))
 
     @get(

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from queue_service.resources import DbDep, KeysDep, RedisDep
@@ -28,7 +29,13 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
     return name, "ok"
 
 
-@get("/ready", tags=["system"], summary="Redis and PostgreSQL answer", cache=False)
+@get(
+    "/ready",
+    tags=["system"],
+    summary="Redis and PostgreSQL answer",
+    cache=False,
+    responses={503: ResponseSpec(dict[str, Any], description="Redis or PostgreSQL does not answer")},
+)
 async def ready(redis: RedisDep, db: DbDep) -> Response[dict[str, Any]]:
     checks = dict(await asyncio.gather(_check("redis", redis.ping()), _check("postgres", db.fetchval("SELECT 1"))))
     ok = all(v == "ok" for v in checks.values())

@@ -24,7 +24,16 @@ from admission.transfers.models import (
     TransferRequest,
 )
 from admission.transfers.tokens import mint_transfer_token, verify_transfer_token
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
+from queue_service.auth import (
+    ADMIN_DEPENDENCY,
+    ADMIN_SECURITY,
+    PORTAL_DEPENDENCY,
+    AdminDep,
+    PortalDep,
+    bearer_token,
+    requires,
+)
+from queue_service.params import EventLimit, RowId, TransferLimit
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -128,14 +137,22 @@ class TransferController(Controller):
         description="201 with status `pending` (a school decides within 1 working day) or `refused` "
         "(the rules decided at once, as of the acceptance day: no consent, the holidays ground outside "
         "school holidays, admission to grade 10 on the certificate outside August, a full class set for "
-        "grades 2-9). Keep `transfer_token` to follow the transfer.",
+        "grades 2-9). Keep `transfer_token` to follow the transfer. "
+        "The applicant is the one the portal vouches for, for a child they represent (`X-Portal-Assertion`).",
+        dependencies=PORTAL_DEPENDENCY,
     )
     async def request_transfer(
-        self, db: DbDep, keyset: KeysDep, settings: SettingsDep, data: JSONBody[TransferRequest]
+        self,
+        db: DbDep,
+        keyset: KeysDep,
+        settings: SettingsDep,
+        portal: PortalDep,
+        data: JSONBody[TransferRequest],
     ) -> TransferOut:
         now = _now()
         if data.path != "portal":
             raise InvalidTransfer(problem="paper requests are registered by the receiving school")
+        portal.applicant(data.applicant_iin).require_child(data.child_iin)
         async with db.acquire() as conn:
             t = await service.request_transfer(conn, data, now, readings=settings.readings())
             return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
@@ -327,19 +344,19 @@ class AdminTransferController(Controller):
         admin: AdminDep,
         school_bin: FromPath[str],
         status: FromQuery[Status | None] = None,
-        limit: FromQuery[int] = 200,
+        limit: FromQuery[TransferLimit] = 200,
     ) -> list[TransferOut]:
         async with db.acquire() as conn:
-            found = await service.for_school(conn, admin, school_bin, status, max(1, min(limit, 1000)))
+            found = await service.for_school(conn, admin, school_bin, status, limit)
             return [await _out(conn, t, admin=admin) for t in found]
 
     @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
     async def overdue(
-        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[int] = 200
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[TransferLimit] = 200
     ) -> list[TransferOut]:
         admin.require_region(region)
         async with db.acquire() as conn:
-            found = await service.overdue(conn, region, _now(), max(1, min(limit, 1000)))
+            found = await service.overdue(conn, region, _now(), limit)
             return [await _out(conn, t, admin=admin) for t in found]
 
     @get("/transfer-events", summary="Monitoring report (para 24): every stage, oldest first, paged by after_id")
@@ -348,15 +365,15 @@ class AdminTransferController(Controller):
         db: DbDep,
         admin: AdminDep,
         region: FromQuery[str | None] = None,
-        after_id: FromQuery[int] = 0,
-        limit: FromQuery[int] = 500,
+        after_id: FromQuery[RowId] = 0,
+        limit: FromQuery[EventLimit] = 500,
     ) -> EventsOut:
         if admin.role != "ministry":
             if region is None:
                 region = admin.region
             admin.require_region(region or "")
         async with db.acquire() as conn:
-            found = await service.events(conn, region, max(0, after_id), max(1, min(limit, 5000)))
+            found = await service.events(conn, region, after_id, limit)
         return EventsOut(events=found, next_after_id=found[-1].id if found else after_id)
 
 

@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from admission import reference
 from admission.db import Pool
 from admission.errors import Language, UnknownRegion
+from queue_service.headers import CSP, new_nonce, page_csp
 from queue_service.i18n import negotiate
 
 _ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
@@ -96,6 +97,7 @@ async def render_region_page(
     if found is None:
         raise UnknownRegion(region=region)
     text = {**FRAME_TEXT[language], **texts[language]}
+    nonce = new_nonce()
     html = _ENV.get_template(template).render(
         lang=language,
         text=text,
@@ -114,6 +116,8 @@ async def render_region_page(
             ensure_ascii=False,
         ).replace("</", "<\\/"),
         script=page_script,
+        nonce=nonce,
         **context,
     )
-    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})
+    headers = {"Content-Language": language, CSP: page_csp(nonce)}
+    return Response(html, media_type=MediaType.HTML, headers=headers)

@@ -123,10 +123,14 @@ LOOK_TEXT: dict[Language, dict[str, str]] = {
 async def waiting_page(
     region: FromPath[str], db: DbDep, settings: SettingsDep, request: Request[Any, Any, Any]
 ) -> Response[str]:
+    # The room's proof-of-work switch (``flood``), as this worker's snapshot of the room has it.
+    visitors = request.app.state["visitors"]
+    challenge = region in visitors.regions and (await visitors.snapshot(region)).settings.challenge
     return await render_region_page(
         request,
         db,
         region,
+        challenge=challenge,
         template="room.html",
         texts={language: {**LOOK_TEXT[language], **TEXT[language]} for language in TEXT},
         page_script=_SCRIPT,

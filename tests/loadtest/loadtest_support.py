@@ -48,6 +48,7 @@ def serve(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Served]
         "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem"),
         "KEZEK_HOST": "127.0.0.1",
         "KEZEK_PORT": str(port),
+        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # every simulated family comes from this one address
         "KEZEK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "KEZEK_WORKERS": "2",
         "KEZEK_LOG_LEVEL": "WARNING",

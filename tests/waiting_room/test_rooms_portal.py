@@ -49,8 +49,10 @@ async def test_assertion_mode_requires_a_portal_signed_assertion_for_that_iin(
     async with AsyncTestClient(app=app) as client:
         missing = await client.post(url, json={"applicant_iin": me})
         assert (missing.status_code, missing.json()["code"]) == (401, "portal_assertion_invalid")
+        stranger = assertion(portal_key, algorithm, other)  # a valid assertion, for someone else's ИИН
+        response = await client.post(url, json={"applicant_iin": me}, headers={"X-Portal-Assertion": stranger})
+        assert (response.status_code, response.json()["code"]) == (403, "not_this_applicant")
         refusals = [
-            assertion(portal_key, algorithm, other),  # someone else's ИИН
             assertion(KEYS[algorithm](), algorithm, me),  # not the portal's key
             assertion(portal_key, algorithm, me, exp=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)),
             assertion(portal_key, algorithm, me, aud="another-service"),

@@ -35,6 +35,7 @@ def server(settings: Settings, astana_open_now: None, tmp_path: Path) -> Iterato
         "KEZEK_LOG_LEVEL": "WARNING",
         "KEZEK_DB_POOL_MIN": "1",
         "KEZEK_OUTBOX_PUBLISHER": "0",
+        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # 2,000 joins from this one address
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "server.log").open("w")

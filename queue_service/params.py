@@ -1,0 +1,25 @@
+"""Query and path parameters declared once, with their bounds: Litestar refuses a value outside
+them with a 400 problem before a handler runs (and the OpenAPI document shows the bounds), so no
+handler clamps or re-checks a number by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+INT64_MAX = 2**63 - 1
+
+RowId = Annotated[int, Parameter(ge=0, le=INT64_MAX, description="a row id (bigint)")]
+"""A paging cursor over a bigint id (``after_id``, ``before_id``)."""
+Year = Annotated[int, Parameter(ge=2000, le=2100, description="a calendar year (the one a school year starts in)")]
+Grade = Annotated[int, Parameter(ge=0, le=12, description="the grade, 0 (pre-school) to 12")]
+
+
+AuditLimit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
+TransferLimit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
+EventLimit = Annotated[int, Parameter(ge=1, le=5000, description="page size")]
+
+# Optional ones: the bounds must sit on the whole ``int | None`` for Litestar to see them.
+OptionalRowId = Annotated[int | None, Parameter(ge=0, le=INT64_MAX, description="a row id (bigint)")]
+OptionalYear = Annotated[int | None, Parameter(ge=2000, le=2100, description="a calendar year")]

@@ -1,0 +1,224 @@
+#!/usr/bin/env python
+"""What the flood defence costs the join path, and what the proof of work costs a real browser.
+
+    .venv/bin/python scripts/bench_door.py [--duration 8] [--connections 32] [--rounds 3] [--browser-runs 5]
+
+Three servers (granian, 2 workers each) on one Redis and PostgreSQL, measured in alternating
+rounds with ``wrk`` (as ``scripts/bench rooms``): each one's ``/health`` ceiling, then its join:
+
+* ``off``: no rate limit, no challenge (the baseline);
+* ``rate``: Litestar's RateLimitMiddleware on Redis, every join from a new client (``X-Forwarded-For``
+  from a trusted proxy), so each is counted and let through;
+* ``rate+pow``: the rate limit and the room's proof of work (every join with a fresh solved
+  ALTCHA payload, verified and marked used in Redis).
+
+Prints join/ceiling per server, the ratio against ``off`` and the CPU per join; then the time a
+headless Chromium takes to solve the waiting page's challenge (median of ``--browser-runs``
+page loads).  Never asserts; prints the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import altcha  # noqa: E402
+import asyncpg  # noqa: E402
+from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA  # noqa: E402
+from bench_rooms import Probe, Result, Server, median  # noqa: E402
+from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
+
+from admission import db as database  # noqa: E402
+from admission import reference  # noqa: E402
+from admission.keys import KeySet  # noqa: E402
+from admission.waiting_room import WaitingRoom  # noqa: E402
+from queue_service.flood import ALGORITHM, ChallengeSecrets  # noqa: E402
+
+# Joins with a new ИИН and a new client address each; with a payload file, a fresh solved challenge each.
+JOIN_LUA = (
+    ROOMS_JOIN_LUA[: ROOMS_JOIN_LUA.index("function request()")]
+    + r"""
+local payloads, region, offset = {}, "astana", 0
+function init(args)
+  region = args[1]; offset = tonumber(args[2])
+  if args[3] then
+    local i = 0
+    for line in io.lines(args[3]) do
+      i = i + 1
+      if i % 2 == tid then payloads[#payloads + 1] = line end
+    end
+  end
+end
+function request()
+  counter = counter + 1
+  local n = offset + tid * 5000000 + counter
+  local headers = {["Content-Type"] = "application/json",
+                   ["X-Forwarded-For"] = string.format("10.%d.%d.%d", tid, math.floor(counter / 256) % 256, counter % 256)}
+  if #payloads > 0 then headers["X-Altcha"] = payloads[(counter - 1) % #payloads + 1] end
+  return wrk.format("POST", "/v1/rooms/" .. region .. "/visitors", headers, '{"applicant_iin":"' .. iin(n) .. '"}')
+end
+"""
+)  # bench_rooms' ИИН generator, counter and setup, then a new client address (and challenge) per join
+
+
+async def prepare(database_url: str, redis_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await database.migrate(conn)
+        await reference.load_reference(conn)
+        for region in ("astana", "abai"):
+            await reference.open_demo_window(conn, region, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), days=1)
+    finally:
+        await conn.close()
+
+
+def payloads(keys: KeySet, count: int, path: Path) -> None:
+    """``count`` solved challenges of abai (the easiest: the server's cost does not depend on it)."""
+    secrets_ = ChallengeSecrets(keys)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    lines = []
+    for _ in range(count):
+        challenge = altcha.create_challenge(
+            ALGORITHM, cost=1, counter=1, expires_at=expires, data={"region": "abai"},
+            hmac_secret=secrets_.challenge, hmac_key_secret=secrets_.key,
+        )  # fmt: skip
+        solution = altcha.solve_challenge(challenge)
+        assert solution is not None
+        lines.append(altcha.Payload(challenge, solution).to_base64())
+    path.write_text("\n".join(lines) + "\n")
+
+
+async def configure(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        room = WaitingRoom(client)
+        for region in ("astana", "abai"):
+            await room.configure(region, {"max_active": 0, "max_waiting": 10_000_000})
+        await room.configure("abai", {"challenge": True})
+    finally:
+        await client.aclose()
+
+
+async def browser_cost(url: str, runs: int) -> list[float]:
+    from playwright.async_api import async_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    seconds = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        try:
+            for _ in range(runs):
+                page = await browser.new_page()
+                started = time.monotonic()
+                await page.goto(f"{url}/rooms/abai?lang=en")
+                while await page.evaluate("document.querySelector('altcha-widget')?.getState?.()") != "verified":
+                    if time.monotonic() - started > 120:
+                        raise SystemExit("the browser did not solve the challenge in 120 s")
+                    await asyncio.sleep(0.02)
+                seconds.append(time.monotonic() - started)
+                await page.close()
+        finally:
+            await browser.close()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--browser-runs", type=int, default=5)
+    opts = parser.parse_args()
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kezek-bench-door-")))
+        redis_url = stack.enter_context(LocalRedis(tmp / "redis")).url
+        database_url = stack.enter_context(LocalPostgres(tmp / "postgres")).url
+        asyncio.run(prepare(database_url, redis_url))
+        key_file = tmp / "signing-key.pem"
+        keys = KeySet.load_or_create(key_file)
+        env = {
+            **os.environ, "KEZEK_REDIS_URL": redis_url, "KEZEK_DATABASE_URL": database_url,
+            "KEZEK_SIGNING_KEY_FILE": str(key_file), "KEZEK_LOG_LEVEL": "WARNING", "KEZEK_DB_POOL_MIN": "1",
+            "KEZEK_OUTBOX_PUBLISHER": "0", "KEZEK_TRUSTED_PROXIES": "127.0.0.1",
+        }  # fmt: skip
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        started = time.monotonic()
+        per_round = opts.duration * 2500  # more than a round's joins: none is replayed
+        payload_files = [tmp / f"payloads-{n}.txt" for n in range(opts.rounds)]
+        for payload_file in payload_files:
+            payloads(keys, per_round, payload_file)
+        print(f"{opts.rounds * per_round:,} solved challenges prepared in {time.monotonic() - started:.0f} s")
+        configs = {
+            "off": ({"KEZEK_JOIN_RATE_PER_MINUTE": "0"}, "astana", None),
+            "rate": ({"KEZEK_JOIN_RATE_PER_MINUTE": "30"}, "astana", None),
+            "rate+pow": ({"KEZEK_JOIN_RATE_PER_MINUTE": "30"}, "abai", True),
+        }
+        servers = {}
+        for name, (extra, _, _) in configs.items():
+            server = Server({**env, **extra}, "granian", free_port(), opts.workers, tmp / f"{name}.log")
+            stack.callback(server.stop)
+            servers[name] = server
+        asyncio.run(configure(redis_url))
+        time.sleep(1.0)  # every worker's snapshot sees the abai challenge switch
+        print(f"machine: {os.cpu_count()} cores, load average before: {os.getloadavg()}")
+        ceilings: dict[str, list[Result]] = {name: [] for name in configs}
+        joins: dict[str, list[Result]] = {name: [] for name in configs}
+        for round_ in range(opts.rounds):
+            for name, (_, region, payload_path) in configs.items():
+                server = servers[name]
+                probe = Probe(server.proc.pid, redis_url)
+                ceilings[name].append(
+                    probe.run(f"ceiling ({name})", f"{server.url}/health", opts.duration, opts.connections)
+                )
+                script = tmp / "join.lua"
+                script.write_text(JOIN_LUA)
+                args = [region, str(round_ * 20_000_000)]
+                if payload_path:
+                    args.append(str(payload_files[round_]))
+                joins[name].append(
+                    probe.run(f"join ({name})", server.url, opts.duration, opts.connections, script, *args)
+                )
+        print("every run:")
+        for name in configs:
+            for result in [*ceilings[name], *joins[name]]:
+                print("  " + result.line())
+        print("\nmedians (join / its server's ceiling; CPU per join = service + Redis):")
+        base_ratio = base_cpu = 0.0
+        for name in configs:
+            ceiling, join = median(ceilings[name]), median(joins[name])
+            ratio = join.rps / ceiling.rps
+            cpu = statistics.median(r.server_us + r.redis_us for r in joins[name])
+            if name == "off":
+                base_ratio, base_cpu = ratio, cpu
+            print(
+                f"  {name:<9} join {join.rps:6.0f} req/s, ceiling {ceiling.rps:6.0f} req/s -> ratio {ratio:.3f} "
+                f"({ratio / base_ratio:6.1%} of off); CPU/join {cpu:5.0f} µs ({cpu / base_cpu:6.1%} of off); "
+                f"errors {join.errors}/{join.total}"
+            )
+        print(f"load average after: {os.getloadavg()}")
+        if opts.browser_runs:
+            seconds = asyncio.run(browser_cost(servers["rate+pow"].url, opts.browser_runs))
+            print(
+                f"\nheadless Chromium solving the waiting page's challenge (KEZEK_CHALLENGE_MAX_NUMBER default, "
+                f"{opts.browser_runs} page loads): median {statistics.median(seconds):.2f} s, "
+                f"min {min(seconds):.2f} s, max {max(seconds):.2f} s; load average {os.getloadavg()}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Who may request a transfer (annex 1 para 2: the child's parent or legal representative, as the
+portal vouches for them), and a school's action at the wrong stage (a 409, never a 500)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from portal_helpers import Portal
+from transfer_world import PARENT, World
+
+from admission.iin import make_iin
+from admission.keys import KeySet
+from queue_service.app import create_app
+from queue_service.settings import Settings
+
+STRANGER = make_iin(dt.date(1979, 11, 23), True, 4242)
+
+
+def _body(child: str, to_school: str) -> dict[str, Any]:
+    return {
+        "applicant_iin": PARENT,
+        "child_iin": child,
+        "child_full_name": "Серікбаева Аружан",
+        "to_school_bin": to_school,
+        "grade": 5,
+        "language": "kk",
+        "ground": "bullying",
+    }
+
+
+async def test_annex_1_para_2_only_the_portal_vouched_parent_of_the_child_requests_a_transfer(
+    world: World, settings: Settings, keys: KeySet, tmp_path: Path
+) -> None:
+    portal = Portal(tmp_path)
+    school_from, school_to = world.schools["astana"][:2]
+    child, sibling = await world.enrolled_child(school_from), await world.enrolled_child(school_from)
+    body = _body(child, school_to)
+    async with AsyncTestClient(app=create_app(portal.settings(settings), keys=keys)) as client:
+        anonymous = await client.post("/v1/transfers", json=body)
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "portal_assertion_invalid")
+        forged = await client.post("/v1/transfers", json=body, headers={"X-Portal-Assertion": "a.b.c"})
+        assert (forged.status_code, forged.json()["code"]) == (401, "portal_assertion_invalid")
+        # The stranger is vouched for -- as the stranger, not as the parent named in the body.
+        stranger = await client.post("/v1/transfers", json=body, headers=portal.headers(STRANGER, [child]))
+        assert (stranger.status_code, stranger.json()["code"]) == (403, "not_this_applicant")
+        # The parent, but the portal lists only their other child.
+        not_theirs = await client.post("/v1/transfers", json=body, headers=portal.headers(PARENT, [sibling]))
+        assert (not_theirs.status_code, not_theirs.json()["code"]) == (403, "child_not_represented")
+        assert await world.pool.fetchval("SELECT count(*) FROM transfers") == 0
+        mine = await client.post("/v1/transfers", json=body, headers=portal.headers(PARENT, [child, sibling]))
+        assert mine.status_code == 201, mine.text
+        assert mine.json()["status"] == "pending"
+
+
+async def test_every_school_action_at_the_wrong_stage_is_409_transfer_wrong_stage(
+    world: World, client: AsyncTestClient[Litestar]
+) -> None:
+    school_from, school_to = world.schools["astana"][:2]
+    child = await world.enrolled_child(school_from)
+    created = await client.post("/v1/transfers", json=_body(child, school_to))
+    assert created.status_code == 201, created.text
+    tid = created.json()["id"]
+    receiving, departing = world.bearer(world.school_admin(school_to)), world.bearer(world.school_admin(school_from))
+    order = {"kind": "admission", "number": "17-П", "date": "2026-04-20"}
+    too_early = [
+        ("POST", "departure", {"arrival_talon_number": "T-1"}, departing),
+        ("POST", "orders", order, receiving),
+    ]
+    for method, action, payload, who in too_early:
+        response = await client.request(method, f"/v1/admin/transfers/{tid}/{action}", json=payload, headers=who)
+        assert response.status_code == 409, f"{action}: {response.text}"
+        problem = response.json()
+        assert (problem["code"], problem["status"]) == ("transfer_wrong_stage", 409)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    decision = {"accept": True}
+    first = await client.post(f"/v1/admin/transfers/{tid}/decision", json=decision, headers=receiving)
+    assert first.status_code == 200, first.text
+    double_click = await client.post(f"/v1/admin/transfers/{tid}/decision", json=decision, headers=receiving)
+    assert (double_click.status_code, double_click.json()["code"]) == (409, "transfer_wrong_stage")
+    assert "accepted" in double_click.json()["title"]  # the stage it is at, in the parent's language
