@@ -12,13 +12,17 @@ from litestar.datastructures import ResponseHeader
 
 CSP = "Content-Security-Policy"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Litestar's Scalar and Swagger pages: an inline bootstrap script and their bundles (from the CDN
-# unless vendored), the schema fetched from this origin.
+# Litestar's Swagger page: an inline bootstrap script and its bundles (vendored, served from
+# /docs/assets), the schema fetched from this origin.  Nothing from another origin.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' data: https://cdn.jsdelivr.net https://fonts.gstatic.com; "
-    "img-src 'self' data: https://cdn.jsdelivr.net; connect-src 'self'; worker-src 'self' blob:; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+# The admin console: server-rendered pages with their stylesheet and script from this origin,
+# forms posted to this origin only.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )
 
@@ -26,6 +30,7 @@ BASELINE = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", CSP:
 """Also on every problem document (error responses skip the app's layered headers)."""
 EVERY_RESPONSE = [ResponseHeader(name=name, value=value) for name, value in BASELINE.items()]
 DOCS = [ResponseHeader(name=CSP, value=DOCS_CSP)]
+CONSOLE = [ResponseHeader(name=CSP, value=CONSOLE_CSP)]
 
 
 def new_nonce() -> str:

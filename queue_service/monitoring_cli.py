@@ -1,4 +1,4 @@
-"""``kezek monitoring ...``: the monitoring of admission results from the command line (read only)."""
+"""The monitoring of admission results from the command line (read only)."""
 
 from __future__ import annotations
 

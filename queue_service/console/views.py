@@ -33,6 +33,7 @@ from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput, KezekError, Language, Unauthenticated
 from admission.keys import AdminPrincipal, KeySet, verify_admin_token
 from admission.waiting_room.visitors import RoomView, Visitors
+from queue_service import headers
 from queue_service.console import charts, history
 from queue_service.console.texts import TEXT
 from queue_service.controllers.rooms import RoomSettingsPatch, change_room_settings
@@ -559,6 +560,7 @@ def console_router(settings: Settings, keyset: KeySet) -> Router:
             KezekError: _error_page,
             PermissionDeniedException: _csrf_failed,
         },
+        response_headers=headers.CONSOLE,
         include_in_schema=False,
     )  # fmt: skip
 

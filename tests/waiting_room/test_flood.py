@@ -173,7 +173,7 @@ async def test_a_real_browser_solves_the_challenge_under_the_page_csp_and_joins(
             assert await widget_verified(page, 60.0)
             await page.fill("#iin", iins(1, start=800)[0])
             await page.click("button[type=submit]")
-            await page.wait_for_url("**/apply/astana#access_token=*", timeout=15_000)
+            await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
             assert [p for p in problems if "Content Security Policy" in p] == []
         finally:
             await browser.close()
