@@ -66,13 +66,24 @@
   }, showError);
   $("school").addEventListener("change", fillLanguages);
 
-  // Keep the waiting room's slot while the parent fills the form.
-  const heartbeat = setInterval(() => {
-    call("POST", `/v1/rooms/${cfg.region}/sessions/heartbeat`, token).then((session) => {
-      token = session.access_token;
-      store.setItem(tokenKey, token);
-    }, () => {});
-  }, 60_000);
+  // Keep the waiting room's slot while the parent fills the form.  Its lease is short (a closed tab
+  // frees the slot within a minute), so the page renews it every quarter of what is left, and at once
+  // when the tab is shown again.  A 401 means the slot ended; anything else is retried shortly.
+  let heartbeat = null;
+  function keepSlot(seconds) {
+    clearTimeout(heartbeat);
+    heartbeat = setTimeout(() => {
+      call("POST", `/v1/rooms/${cfg.region}/sessions/heartbeat`, token).then((session) => {
+        token = session.access_token;
+        store.setItem(tokenKey, token);
+        keepSlot((Date.parse(session.lease_expires_at) - Date.now()) / 4000);
+      }, (problem) => {
+        if (problem && problem.status === 401) showError(problem); else keepSlot(3);
+      });
+    }, Math.max(seconds, 0) * 1000);
+  }
+  keepSlot(0);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) keepSlot(0); });
 
   let current = null;
   function showDecision(application, withdrawn) {
@@ -124,5 +135,5 @@
     $("child").value = "";
   });
 
-  window.addEventListener("pagehide", () => clearInterval(heartbeat));
+  window.addEventListener("pagehide", () => clearTimeout(heartbeat));
 })();
