@@ -105,7 +105,7 @@ async def test_refusal_answer_carries_ground_and_receipt(
     ("case", "status", "code"),
     [
         ("missing", 401, "unauthenticated"),
-        ("expired", 401, "unauthenticated"),
+        ("expired", 401, "session_ended"),
         ("forged", 401, "unauthenticated"),
         ("foreign_region", 403, "foreign_region"),
         ("other_applicant", 403, "applicant_mismatch"),
