@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, iins, open_room
 
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
+from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
 
 
@@ -219,7 +220,8 @@ async def test_a_waiting_visitor_costs_at_most_200_bytes_of_redis(
     room: WaitingRoom, redis_client: aioredis.Redis
 ) -> None:
     await open_room(room, max_active=0, max_waiting=1_000_000)
-    people = iins(20_000, start=200_000)
+    refs = ApplicantRefs(b"a ticket secret")
+    people = [refs.ref(iin) for iin in iins(20_000, start=200_000)]  # the room keeps references (38 characters)
     before = int((await redis_client.info("memory"))["used_memory"])
     for start in range(0, len(people), 1000):
         await room.join_many("astana", people[start : start + 1000], DURING)
@@ -250,3 +252,33 @@ async def test_the_wait_is_estimated_from_the_measured_rate_and_polls_spread_wit
     assert max(near) <= 2.4
     assert min(far) >= 24
     assert len(set(far)) > 5  # jittered
+
+
+async def test_the_opening_shuffle_is_fair_and_complete(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
+    """5,000 pre-queued: each gets one place, the order owes nothing to when they joined, all are admitted once."""
+    before = ASTANA_OPENS - dt.timedelta(minutes=30)
+    await open_room(room, now=before, max_active=0, queue_policy="shuffle_prequeue", abandon_after=7200)
+    people = iins(5000, start=20_000)
+    for start in range(0, len(people), 250):  # joining again changes nothing: the draw is made once
+        await room.join_many("astana", people[start : start + 250], before)
+        await room.join_many("astana", people[start : start + 10], before)
+    opening = ASTANA_OPENS + dt.timedelta(seconds=1)
+    await room.configure("astana", {"max_active": 500}, opening)
+    first = await _active(redis_client)
+    assert len(first) == 500
+    # every tenth of the arrivals gets about a tenth of the first 500 places (50 expected, sd ~7)
+    shares = [len(first & set(people[i : i + 500])) for i in range(0, 5000, 500)]
+    assert all(20 <= share <= 80 for share in shares), shares
+    # the places are a permutation; a visitor's place owes nothing to its arrival (rank correlation ~0)
+    places = [(await room.visit("astana", iin, opening)) for iin in people]
+    waiting = {iin: p.position for iin, p in zip(people, places, strict=True) if p.status == "waiting"}
+    assert sorted(waiting.values()) == list(range(1, 4501))
+    ranks = [waiting[iin] for iin in people if iin in waiting]
+    mean = (len(ranks) + 1) / 2
+    covariance = sum((i - mean) * (r - mean) for i, r in enumerate(ranks, start=1))
+    spread = sum((r - mean) ** 2 for r in ranks)
+    assert abs(covariance / spread) < 0.1
+    # complete: everyone is admitted exactly once, in the drawn order
+    await room.configure("astana", {"max_active": 5000}, opening)
+    assert await _active(redis_client) == set(people)
+    assert (await room.state("astana", opening)).waiting == 0

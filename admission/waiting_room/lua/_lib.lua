@@ -197,7 +197,16 @@ local function renew(c, ref, jti)
   return deadline
 end
 
--- What a visitor's record says, for the caller: {kind, epoch, gen, ...}.
+local COUNTS = nil  -- the room's counts for describe(), taken once per call (after its changes)
+
+local function counts()
+  if not COUNTS then
+    COUNTS = {waiting_count(), redis.call('ZCARD', K_ACT), tostring(free_rate()), redis.call('ZCARD', K_OLD)}
+  end
+  return COUNTS
+end
+
+-- What a visitor's record says, for the caller: {kind, epoch, gen, ...}.  Called last in a script.
 local function describe(c, ref)
   local val = redis.call('HGET', K_V, ref)
   if not val then return {'gone', c.epoch, c.gen} end
@@ -207,7 +216,8 @@ local function describe(c, ref)
     local deadline = redis.call('ZSCORE', K_ACT, ref)
     return {'admitted', c.epoch, c.gen, jti, tonumber(arrived), tonumber(deadline) or NOW}
   end
-  local waiting, active, rate = waiting_count(), redis.call('ZCARD', K_ACT), tostring(free_rate())
+  local n = counts()
+  local waiting, active, rate = n[1], n[2], n[3]
   if k == 's|' then
     local rank = redis.call('ZRANK', K_OLD, ref)
     if not rank then return {'gone', c.epoch, c.gen} end
@@ -226,6 +236,6 @@ local function describe(c, ref)
   else
     seq = tonumber(string.match(val, '^w|(%d+)|'))
   end
-  local position = redis.call('ZCARD', K_OLD) + seq - c.head
+  local position = n[4] + seq - c.head
   return {'waiting', c.epoch, c.gen, seq, math.max(position, 1), waiting, active, rate}
 end
