@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from devservices import free_port
+from devservices import find_binary, free_port
 
 from admission.iin import make_iin
 from admission.reference import KZ
@@ -132,3 +132,44 @@ def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+class KillableRedis:
+    """A redis-server this test kills with SIGKILL and starts again on the same port and folder."""
+
+    def __init__(self, directory: Path, *, append_only: bool) -> None:
+        self.directory, self.append_only = directory, append_only
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "everysec"] if self.append_only else ["--appendonly", "no"]
+        )
+        self.proc = subprocess.Popen(
+            [find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
+             "--save", "", *persistence, "--logfile", str(self.directory / "redis.log")],
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+                ping = [find_binary("redis-cli"), "-p", str(self.port), "ping"]
+                if subprocess.run(ping, capture_output=True, check=True).stdout.strip() == b"PONG":
+                    return
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()

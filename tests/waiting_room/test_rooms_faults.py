@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import signal
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +16,9 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
-from devservices import find_binary, free_port
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
-from room_helpers import iins, served
+from room_helpers import KillableRedis, iins, served
 
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
@@ -30,47 +26,6 @@ from queue_service.settings import Settings
 
 MAX_ACTIVE = 10
 RECOVERY_SECONDS = 6
-
-
-class KillableRedis:
-    """A redis-server this test kills with SIGKILL and starts again on the same port and folder."""
-
-    def __init__(self, directory: Path, *, append_only: bool) -> None:
-        self.directory, self.append_only = directory, append_only
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        persistence = (
-            ["--appendonly", "yes", "--appendfsync", "everysec"] if self.append_only else ["--appendonly", "no"]
-        )
-        self.proc = subprocess.Popen(
-            [find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
-             "--save", "", *persistence, "--logfile", str(self.directory / "redis.log")],
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-                ping = [find_binary("redis-cli"), "-p", str(self.port), "ping"]
-                if subprocess.run(ping, capture_output=True, check=True).stdout.strip() == b"PONG":
-                    return
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
 
 
 class Client:
