@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import redis.asyncio as aioredis
 from devservices import find_binary, free_port
 
 from admission.iin import make_iin
 from admission.reference import KZ
 from admission.waiting_room import RoomSettings, WaitingRoom
+from admission.waiting_room.keys import room_keys
 from queue_service.settings import Settings
 
 # Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.
@@ -173,3 +175,32 @@ class KillableRedis:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
+
+
+class SlotWatch:
+    """How many slots a room holds, sampled every ``every`` s while a test runs (errors of an outage skipped)."""
+
+    def __init__(self, redis: aioredis.Redis, region: str = "astana", every: float = 0.005) -> None:
+        self.redis, self.key, self.every = redis, room_keys(region)[3], every
+        self.samples: list[int] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples, default=0)
+
+    async def _watch(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                self.samples.append(await self.redis.zcard(self.key))
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> SlotWatch:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task

@@ -5,7 +5,6 @@ keep their slots, the slots never exceed ``max_active``, every answer meanwhile 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,14 +17,13 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
-from room_helpers import KillableRedis, iins, served
+from room_helpers import KillableRedis, SlotWatch, iins, served
 
 from admission.waiting_room import WaitingRoom
-from admission.waiting_room.keys import room_keys
 from queue_service.settings import Settings
 
 MAX_ACTIVE = 10
-RECOVERY_SECONDS = 6
+RECOVERY_SECONDS = 10
 
 
 class Client:
@@ -74,7 +72,7 @@ def redis_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kil
 
 
 @pytest.fixture
-async def watched_room(redis_server: KillableRedis) -> AsyncIterator[tuple[WaitingRoom, list[int]]]:
+async def watched_room(redis_server: KillableRedis) -> AsyncIterator[tuple[WaitingRoom, SlotWatch]]:
     """The room on the killable Redis, and the slots held as sampled every few ms (across the outage)."""
     client = aioredis.Redis.from_url(
         redis_server.url,
@@ -84,21 +82,10 @@ async def watched_room(redis_server: KillableRedis) -> AsyncIterator[tuple[Waiti
         retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
     )
     watcher_client = aioredis.Redis.from_url(redis_server.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    samples: list[int] = []
-    stop = asyncio.Event()
-
-    async def watch() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(aioredis.RedisError, OSError):
-                samples.append(await watcher_client.zcard(room_keys("astana")[3]))
-            await asyncio.sleep(0.005)
-
-    watcher = asyncio.create_task(watch())
     try:
-        yield WaitingRoom(client), samples
+        async with SlotWatch(watcher_client) as slots:
+            yield WaitingRoom(client), slots
     finally:
-        stop.set()
-        await watcher
         await client.aclose()
         await watcher_client.aclose()
 
@@ -109,7 +96,7 @@ async def test_redis_killed_mid_surge_nobody_with_a_ticket_or_a_slot_loses_it(
     astana_open_now: None,
     tmp_path: Path,
     redis_server: KillableRedis,
-    watched_room: tuple[WaitingRoom, list[int]],
+    watched_room: tuple[WaitingRoom, SlotWatch],
 ) -> None:
     room, slots_held = watched_room
     config = msgspec.structs.replace(settings, redis_url=redis_server.url)
@@ -181,6 +168,6 @@ async def test_redis_killed_mid_surge_nobody_with_a_ticket_or_a_slot_loses_it(
             assert [p["status"] for p in front] == ["admitted"] * 10 + ["waiting"] * 2
             assert [p["position"] for p in front[10:]] == [1, 2]
 
-    assert max(slots_held) <= MAX_ACTIVE
+    assert slots_held.peak <= MAX_ACTIVE
     assert 500 not in parents.statuses
     assert all(int(r.headers["Retry-After"]) >= 1 for r in parents.unavailable)

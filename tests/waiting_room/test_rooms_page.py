@@ -46,13 +46,13 @@ async def test_the_page_speaks_kazakh_by_default_then_russian_or_english(rooms: 
     assert (await rooms.get("/rooms/atlantis")).status_code == 404
 
 
-@pytest.fixture
-def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread), Astana open now."""
+@contextlib.contextmanager
+def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread) with these settings."""
     port = free_port()
     app = create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -63,6 +63,13 @@ def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iter
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture
+def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread), Astana open now."""
+    with live_app(settings, keys) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -157,25 +164,6 @@ async def test_the_application_page_without_an_access_token_sends_the_parent_to_
     assert "Заявление в 1 класс" in page.text
     assert 'href="/rooms/astana?lang=ru"' in page.text
     assert (await rooms.get("/apply/atlantis")).status_code == 404
-
-
-@contextlib.contextmanager
-def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread) with these settings."""
-    port = free_port()
-    app = create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @pytest.mark.browser

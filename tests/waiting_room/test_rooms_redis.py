@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import redis.asyncio as aioredis
-from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, iins, open_room
+from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, SlotWatch, iins, open_room
 
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
 from admission.waiting_room.applicants import ApplicantRefs
@@ -32,24 +32,13 @@ async def test_two_thousand_concurrent_joins_never_exceed_max_active_and_admit_i
 async def _concurrent_joins(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
     await open_room(room, max_active=50)
     people = iins(2000)
-    peak = 0
-    done = asyncio.Event()
-
-    async def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, await redis_client.zcard(room_keys("astana")[3]))
-            await asyncio.sleep(0)
-
-    watcher = asyncio.create_task(watch())
-    places = await asyncio.gather(*(room.join("astana", iin, DURING) for iin in people))
-    done.set()
-    await watcher
+    async with SlotWatch(redis_client, every=0) as slots:
+        places = await asyncio.gather(*(room.join("astana", iin, DURING) for iin in people))
 
     assert all(isinstance(p, Place) for p in places)
     admitted = [iin for iin, p in zip(people, places, strict=True) if isinstance(p, Place) and p.status == "admitted"]
     assert len(admitted) == 50
-    assert peak <= 50
+    assert slots.peak <= 50
     # every visitor has a distinct place, and the 50 admitted hold the first 50 places
     order = [(await room.visit("astana", iin, DURING), iin) for iin in people]
     seqs = {iin: p.seq for p, iin in order if p.status == "waiting"}

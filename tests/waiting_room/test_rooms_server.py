@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from room_helpers import Call, http_many, iins, served
+from room_helpers import Call, SlotWatch, http_many, iins, served
 
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
@@ -27,26 +27,15 @@ async def test_two_thousand_concurrent_joins_over_http_two_workers_never_exceed_
 ) -> None:
     await WaitingRoom(redis_client).configure("astana", {"max_active": 50})
     people = iins(2000, start=5000)
-    peak = 0
-    done = asyncio.Event()
-
-    async def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, await redis_client.zcard(room_keys("astana")[3]))
-            await asyncio.sleep(0.005)
-
     host, port = server.removeprefix("http://").split(":")
-    watcher = asyncio.create_task(watch())
     joins = [Call("POST", "/v1/rooms/astana/visitors", msgspec.json.encode({"applicant_iin": iin})) for iin in people]
-    answers = await http_many(host, int(port), joins, connections=200)
-    done.set()
-    await watcher
+    async with SlotWatch(redis_client) as slots:
+        answers = await http_many(host, int(port), joins, connections=200)
     assert {status for status, _ in answers} == {200}
     views = [view for _, view in answers]
     admitted = [v for v in views if v["status"] == "admitted"]
     assert len(admitted) == 50
-    assert peak <= 50
+    assert slots.peak <= 50
     assert sorted(v["position"] for v in views if v["status"] == "waiting") == list(range(1, 1951))
 
     # 20 of the admitted finish; the 20 at the front are admitted, the rest move up by 20 --
