@@ -91,16 +91,21 @@ async def slowlog(client: aioredis.Redis) -> list[int]:
     """The time (µs) of every script call of 0.1 ms or more since the last look (SLOWLOG)."""
     entries = await client.slowlog_get(100_000)
     await client.slowlog_reset()
-    return [int(e["duration"]) for e in entries if str(e["command"]).upper().startswith(("EVAL", "B'EVAL"))]
+    scripts = [e for e in entries if str(e["command"]).upper().startswith(("EVAL", "B'EVAL"))]
+    return [int(e["duration"]) for e in sorted(scripts, key=lambda e: int(e["id"]))]
 
 
 def report(name: str, calls: int, durations: list[int], probe: list[float]) -> None:
-    longest = max(durations, default=0)
-    over = sum(1 for d in durations if d >= 1000)
+    ordered = sorted(durations) or [0]
+    over = sum(1 for d in durations if d >= 10_000)
     print(
-        f"{name:<34} {calls:6,} calls  Redis longest {longest / 1000:6.2f} ms, {over:4} ≥ 1 ms  "
-        f"| probe PING longest {max(probe, default=0) / 1000:6.2f} ms, median {statistics.median(probe or [0]):4.0f} µs"
+        f"{name:<34} {calls:6,} calls  Redis: longest {ordered[-1] / 1000:6.2f} ms, median {ordered[len(ordered) // 2] / 1000:5.2f}"
+        f" ms, {over:3} ≥ 10 ms | probe PING: longest {max(probe, default=0) / 1000:6.2f} ms, "
+        f"median {statistics.median(probe or [0]):4.0f} µs"
     )
+    if over:
+        slow = [f"#{i}: {d / 1000:.1f} ms" for i, d in enumerate(durations) if d >= 10_000]
+        print(f"    calls ≥ 10 ms (in order of the calls logged): {', '.join(slow[:12])}")
 
 
 async def run(url: str, visitors: int, batch: int) -> None:
