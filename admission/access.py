@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import jwt
 import msgspec
 
 from admission.errors import Unauthenticated
 from admission.keys import ISSUER, KeySet
+from admission.waiting_room.errors import SessionEnded
 
 
 class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,8 +49,16 @@ def mint_access_token(
 
 
 def verify_access_token(keys: KeySet, token: str, region: str) -> AccessClaims:
-    """The claims of an access token for ``region``; Unauthenticated when forged, expired or another region's."""
-    claims = keys.verify(token, region)
+    """The claims of an access token for ``region``; Unauthenticated when forged or another region's.
+
+    A genuine token that expired is SessionEnded: it lives as long as its slot's lease.
+    """
+    try:
+        claims = keys.verify(token, region)
+    except Unauthenticated as exc:
+        if isinstance(exc.__cause__, jwt.ExpiredSignatureError):
+            raise SessionEnded("the slot's lease ended") from exc
+        raise
     if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
         raise Unauthenticated("access token lacks sub or jti")
     return AccessClaims(

@@ -939,6 +939,17 @@ CREATE TABLE public.regions (
 );
 
 --
+-- Name: room_epochs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.room_epochs (
+    region_slug text NOT NULL,
+    epoch bigint NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT room_epochs_epoch_check CHECK ((epoch > 0))
+);
+
+--
 -- Name: school_classes; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1310,6 +1321,13 @@ ALTER TABLE ONLY public.preschool_roster
 
 ALTER TABLE ONLY public.regions
     ADD CONSTRAINT regions_pkey PRIMARY KEY (slug);
+
+--
+-- Name: room_epochs room_epochs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.room_epochs
+    ADD CONSTRAINT room_epochs_pkey PRIMARY KEY (region_slug);
 
 --
 -- Name: school_classes school_classes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1812,6 +1830,13 @@ ALTER TABLE ONLY public.monitoring_visits
 
 ALTER TABLE ONLY public.preschool_roster
     ADD CONSTRAINT preschool_roster_school_bin_fkey FOREIGN KEY (school_bin) REFERENCES public.schools(bin);
+
+--
+-- Name: room_epochs room_epochs_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.room_epochs
+    ADD CONSTRAINT room_epochs_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
 
 --
 -- Name: school_classes school_classes_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

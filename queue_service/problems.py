@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from admission import errors
+from admission.waiting_room.errors import QueuePaused
 from queue_service.headers import BASELINE
 from queue_service.i18n import Language, negotiate
 
@@ -143,6 +144,28 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return domain_error_handler(request, errors.Unavailable(retry_after=5))
 
 
+REDIS_TRANSIENT = (
+    redis.exceptions.ConnectionError,  # also LOADING (a restarted Redis reading its append-only file)
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # a replica being promoted
+    redis.exceptions.ClusterDownError,  # also MASTERDOWN
+    redis.exceptions.TryAgainError,
+    redis.exceptions.OutOfMemoryError,
+)
+REDIS_RETRY_AFTER = 3
+
+
+def redis_error_handler(request: Request[Any, Any, Any], exc: redis.exceptions.RedisError) -> Response[bytes]:
+    """Redis unreachable, restarting, failing over or busy: 503 ``queue_paused`` with Retry-After; places are kept.
+
+    Any other Redis error is a bug (a script error): 500.
+    """
+    if isinstance(exc, REDIS_TRANSIENT) or str(exc).startswith("BUSY"):
+        log.warning("Redis did not answer %s %s: %r", request.method, request.url.path, exc)
+        return domain_error_handler(request, QueuePaused(retry_after=REDIS_RETRY_AFTER))
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled error", exc_info=exc)
     messages = {"kk": "Ішкі қате.", "ru": "Внутренняя ошибка.", "en": "Internal error."}
@@ -165,8 +188,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     UnicodeDecodeError: malformed_body_handler,
     RecursionError: malformed_body_handler,
     asyncpg.exceptions.DataError: data_error_handler,
-    redis.exceptions.ConnectionError: unavailable_handler,
-    redis.exceptions.TimeoutError: unavailable_handler,
+    redis.exceptions.RedisError: redis_error_handler,
     asyncpg.exceptions.CannotConnectNowError: unavailable_handler,
     asyncpg.exceptions.TooManyConnectionsError: unavailable_handler,
     ConnectionError: unavailable_handler,

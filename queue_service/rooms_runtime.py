@@ -1,7 +1,9 @@
 """The waiting rooms in a running worker: built in the lifespan, swept in the background.
 
 At start-up the regions and their windows are read from PostgreSQL and each
-room is created in Redis if missing (settings already there are kept).  A
+room is created in Redis if missing (settings already there are kept); a room
+Redis lost is rebuilt so its visitors keep their places and slots
+(``admission.waiting_room.rebuild``).  A
 background task then, every ``KEZEK_ROOM_SWEEP_MS``, sweeps every room (ends
 expired leases and arrival graces, refills free slots -- whether or not
 anyone polls) and records the polls answered from snapshots.  Every sweep is
@@ -28,8 +30,10 @@ from admission import reference
 from admission.access import AccessClaims
 from admission.db import Pool
 from admission.keys import KeySet
+from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.portal import PortalIdentity
-from admission.waiting_room.room import WaitingRoom
+from admission.waiting_room.rebuild import ensure_room
+from admission.waiting_room.room import SlotUse, WaitingRoom
 from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
 from admission.waiting_room.visitors import Visitors
 from queue_service.settings import Settings
@@ -44,14 +48,19 @@ EXPIRED = Counter("kezek_room_leases_expired", "Slot leases and arrival graces t
 STARTUP_TIMEOUT = 3.0
 
 
-async def _ensure_rooms(room: WaitingRoom, pool: Pool) -> None:
+async def _ensure_rooms(room: WaitingRoom, pool: Pool, recovery_seconds: float) -> None:
     async with pool.acquire() as conn:
         regions = await reference.list_regions(conn)
-    for region in regions:
-        await room.ensure(region.slug, region.window_opens_at, region.window_closes_at)
+        for region in regions:
+            await ensure_room(
+                room, conn, region.slug, region.window_opens_at, region.window_closes_at,
+                recovery_seconds=recovery_seconds,
+            )  # fmt: skip
 
 
-async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event, *, ensured: bool) -> None:
+async def sweeper(
+    visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event, *, ensured: bool, recovery_seconds: float
+) -> None:
     """Until ``stop``: sweep every room, flush poll touches; recreate rooms Redis lost.
 
     Stopped by an event rather than by cancellation alone: redis-py may swallow a
@@ -61,7 +70,7 @@ async def sweeper(visitors: Visitors, pool: Pool, interval: float, stop: asyncio
         now = dt.datetime.now(dt.UTC)
         try:
             if not ensured:
-                await _ensure_rooms(visitors.room, pool)
+                await _ensure_rooms(visitors.room, pool, recovery_seconds)
                 ensured = True
             for region in sorted(visitors.regions):
                 report = await visitors.room.sweep(region, now)
@@ -96,6 +105,7 @@ def rooms_lifespan(settings: Settings) -> Any:
             room,
             TicketSigner(secret),
             keyset,
+            ApplicantRefs(secret),
             regions=regions,
             apply_url=settings.apply_url,
             snapshot_max_age=settings.room_snapshot_ms / 1000,
@@ -104,13 +114,16 @@ def rooms_lifespan(settings: Settings) -> Any:
         app.state.portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
         ensured = False
         try:  # when Redis is not there yet, the sweeper creates the rooms once it is
-            await asyncio.wait_for(_ensure_rooms(room, pool), STARTUP_TIMEOUT)
+            await asyncio.wait_for(_ensure_rooms(room, pool, settings.room_recovery_seconds), STARTUP_TIMEOUT)
             ensured = True
         except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
             log.warning("waiting rooms not created at start-up: %s", exc)
         stop = asyncio.Event()
         interval = settings.room_sweep_ms / 1000
-        task = asyncio.create_task(sweeper(visitors, pool, interval, stop, ensured=ensured), name="room-sweeper")
+        task = asyncio.create_task(
+            sweeper(visitors, pool, interval, stop, ensured=ensured, recovery_seconds=settings.room_recovery_seconds),
+            name="room-sweeper",
+        )
         try:
             yield
         finally:
@@ -152,15 +165,25 @@ PortalDep = NamedDependency[PortalIdentity]
 
 
 async def release_slot(request: Request[Any, Any, Any], claims: AccessClaims) -> None:
-    """Free the waiting-room slot an access token holds (after the application is filed).
+    """Free the waiting-room slot an access token holds (its last child is filed).
 
     A Redis failure is logged, not raised: the application is already decided, and the
-    slot's lease ends by itself.
+    slot's lease (``session_ttl``, 45 s) ends by itself.
     """
+    visitors = visitors_of(request)
     try:
-        await visitors_of(request).room.release(claims.region, claims)
+        await visitors.room.release(claims.region, visitors.refs.ref(claims.applicant_iin), claims.jti)
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("could not release the slot of %s in %s: %s", claims.jti, claims.region, exc)
+
+
+async def use_slot(request: Request[Any, Any, Any], claims: AccessClaims, child_iin: str, limit: int) -> SlotUse:
+    """Filing for ``child_iin`` with the slot ``claims`` holds: checked and counted in one Redis call."""
+    visitors = visitors_of(request)
+    refs = visitors.refs
+    return await visitors.room.use_slot(
+        claims.region, refs.ref(claims.applicant_iin), claims.jti, refs.ref(child_iin), limit
+    )
 
 
 async def follow_window(

@@ -58,6 +58,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_ROOM_SNAPSHOT_MS: how stale a worker's cached view of a waiting room may be when answering polls."""
     room_sweep_ms: int = 500
     """KEZEK_ROOM_SWEEP_MS: how often each worker ends expired leases and refills free slots in every room."""
+    room_recovery_seconds: float = 45.0
+    """KEZEK_ROOM_RECOVERY_SECONDS: a room Redis lost is rebuilt admitting nobody new for this long, while its
+    visitors come back with their tickets and tokens (longer than the longest poll interval, 36 s)."""
+    children_per_slot: int = 3
+    """KEZEK_CHILDREN_PER_SLOT: one waiting-room slot files for at most this many children (twins, triplets)."""
     admission_min_age: int = 6
     """KEZEK_ADMISSION_MIN_AGE: the age a grade-1 child reaches by KEZEK_ADMISSION_AGE_REACHED_BY (``AgeRule``)."""
     admission_age_reached_by: str = "12-31"

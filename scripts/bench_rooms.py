@@ -50,6 +50,7 @@ from admission import reference  # noqa: E402
 from admission.iin import make_iin  # noqa: E402
 from admission.keys import KeySet  # noqa: E402
 from admission.waiting_room import Place, WaitingRoom  # noqa: E402
+from admission.waiting_room.applicants import ApplicantRefs  # noqa: E402
 from admission.waiting_room.keys import room_keys  # noqa: E402
 from admission.waiting_room.tickets import TicketSigner  # noqa: E402
 
@@ -235,7 +236,7 @@ class Server:
 def ticket_costs() -> None:
     keys = KeySet.generate()
     signer = TicketSigner(TICKET_SECRET.encode())
-    ticket = signer.mint(REGION, "850101300005", 12345, "abcd1234", 0)
+    ticket = signer.mint(REGION, ApplicantRefs(TICKET_SECRET.encode()).ref("850101300005"), 12345, "91902049", 0)
     hs_secret = b"k" * 32
     hs = jwt.encode({"sub": "850101300005", "aud": REGION, "exp": 4_000_000_000}, hs_secret, algorithm="HS256")
     ed = keys.sign({"iss": "kezek", "sub": "850101300005", "aud": REGION, "exp": 4_000_000_000, "jti": "x"})
@@ -275,6 +276,7 @@ async def fill(redis_url: str, target: int, tickets_file: Path) -> tuple[int, in
     client = aioredis.Redis(connection_pool=pool)
     room = WaitingRoom(client)
     signer = TicketSigner(TICKET_SECRET.encode())
+    refs = ApplicantRefs(TICKET_SECRET.encode())  # the server's (KEZEK_TICKET_SECRET)
     now = dt.datetime.now(dt.UTC)
     waiting = await client.llen(room_keys(REGION)[1])
     serial = 0
@@ -283,11 +285,13 @@ async def fill(redis_url: str, target: int, tickets_file: Path) -> tuple[int, in
         batch = []
         for _ in range(min(2000, target - waiting)):
             serial += 1
-            batch.append(make_iin(dt.date(1970, 1, 1) + dt.timedelta(days=serial // 9000), True, serial % 9000))
-        places = await asyncio.gather(*(room.join(REGION, iin, now) for iin in batch))
-        for iin, place in zip(batch, places, strict=True):
+            batch.append(
+                refs.ref(make_iin(dt.date(1970, 1, 1) + dt.timedelta(days=serial // 9000), True, serial % 9000))
+            )
+        places = await asyncio.gather(*(room.join(REGION, ref, now) for ref in batch))
+        for ref, place in zip(batch, places, strict=True):
             if isinstance(place, Place) and place.status == "waiting":
-                lines.append(signer.mint(REGION, iin, place.seq, place.epoch, place.gen))
+                lines.append(signer.mint(REGION, ref, place.seq, place.epoch, place.gen))
         waiting = await client.llen(room_keys(REGION)[1])
     tickets_file.write_text("\n".join(lines) + "\n")  # noqa: ASYNC240 - once, before measuring
     key_bytes = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from admission.errors import Conflict, Language, Overloaded, Unauthenticated
+from admission.errors import Conflict, Language, Overloaded, Unauthenticated, Unavailable
 
 
 class WindowNotOpen(Conflict):
@@ -68,4 +68,15 @@ class PortalAssertionInvalid(Unauthenticated):
         "kk": "Порталдың растауы жоқ немесе жарамсыз.",
         "ru": "Подтверждение портала отсутствует или недействительно.",
         "en": "The portal's assertion is missing or not valid.",
+    }
+
+
+class QueuePaused(Unavailable):
+    """The room's Redis does not answer, or a lost room is being rebuilt: places are kept, retry shortly."""
+
+    code = "queue_paused"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Кезек бір сәтке тоқтады. Орныңыз сақталады, бет өзі қайталайды.",
+        "ru": "Очередь ненадолго приостановлена. Ваше место сохраняется, страница повторит запрос сама.",
+        "en": "The queue is paused for a moment. Your place is kept; the page retries by itself.",
     }

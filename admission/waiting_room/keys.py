@@ -8,17 +8,24 @@ key           type   holds
 ============  =====  ==========================================================
 ``cfg``       hash   settings, window (epoch ms), counters ``head`` (places
                      taken off the queue so far), ``tail`` (places given),
-                     ``epoch`` (the room's random id), ``gen`` (bumped when
-                     the pre-queue is shuffled), ``jseq`` (slots handed out),
-                     ``opened``
-``q``         list   waiting ИИНs in admission order
-``v``         hash   ИИН -> ``w|seq|last_seen_s`` or ``a|jti|arrived``
-``act``       zset   admitted ИИНs by lease / arrival-grace deadline (ms)
+                     ``epoch`` (seconds since 2024 when the room was created:
+                     a rebuilt room's is larger), ``gen`` (bumped when the
+                     shuffled pre-queue takes its places), ``jseq`` (slots
+                     handed out), ``opened``, ``pre_base``, ``hold_until``,
+                     ``recover_until``
+``q``         list   waiting applicant refs in arrival order
+``v``         hash   ref -> ``w|seq|seen``, ``p|seen``, ``s|seen`` or
+                     ``a|jti|arrived``
+``act``       zset   refs holding a slot, by lease / arrival-grace end (ms)
 ``frees``     list   times (ms) of the last 200 slot frees (the rate estimate)
+``pre``       zset   shuffled pre-queue: refs by a random draw made at the join
+``old``       zset   survivors of a lost room: refs by (epoch, place)
+``filed:<jti>`` set  the children (refs) one slot filed for; TTL 1 day
 ============  =====  ==========================================================
 
-Nothing expires by TTL: a room lives as long as its region; visitors leave
-the structures when admitted, skipped, released or expired.
+A ref is the applicant's opaque reference (``applicants.py``), never the ИИН.
+Only ``filed:<jti>`` expires by TTL: a room lives as long as its region;
+visitors leave the structures when admitted, skipped, released or expired.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ PREFIX = "kezek:room"
 
 
 def room_keys(region: str) -> list[str]:
-    """The five keys of ``region``'s room, in the order the Lua scripts expect (``KEYS[1..5]``)."""
+    """The seven keys of ``region``'s room, in the order the Lua scripts expect (``KEYS[1..7]``)."""
     tag = f"{PREFIX}:{{{region}}}"
-    return [f"{tag}:cfg", f"{tag}:q", f"{tag}:v", f"{tag}:act", f"{tag}:frees"]
+    return [f"{tag}:cfg", f"{tag}:q", f"{tag}:v", f"{tag}:act", f"{tag}:frees", f"{tag}:pre", f"{tag}:old"]
+
+
+def filed_key(region: str, jti: str) -> str:
+    """The children one slot filed for (``KEYS[8]`` of ``file.lua``); same hash tag as the room."""
+    return f"{PREFIX}:{{{region}}}:filed:{jti}"

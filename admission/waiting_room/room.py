@@ -5,12 +5,23 @@ release, sweep, configure -- is ONE Lua script call: check-then-act is atomic
 and costs one round trip.  The scripts live in ``lua/*.lua``; ``lua/_lib.lua``
 (shared helpers) is prepended to each when it is loaded, once per process.
 
-Places are numbered: a visitor's ``seq`` is its place in arrival (or, after a
-``shuffle_prequeue`` opening, shuffled) order and the room's ``head`` counts
-places taken off the queue, so a waiting visitor's position is
-``seq - head`` -- O(1), no ZRANK.  Visitors who stopped polling are skipped
-when they reach the head (``abandon_after``), so the position is an upper
-bound that never grows.
+Places are numbered: a visitor's ``seq`` is its place in arrival order and
+the room's ``head`` counts places taken off the queue, so a waiting visitor's
+position is ``survivors + seq - head`` -- O(1), no ZRANK.  Visitors who
+stopped polling are skipped when they reach the head (``abandon_after``), so
+the position is an upper bound that never grows.
+
+``shuffle_prequeue``: who joins before the opening gets a random draw, fixed at
+the join, as its rank in a sorted set; at the opening those ranks take the
+places after the ones given so far -- O(1), nobody is moved.
+
+A lost room (Redis restarted empty) is rebuilt with a larger ``epoch``.  The
+tickets and access tokens of the lost room still verify: a ticket re-seats its
+holder among the *survivors* (a sorted set by the lost room's epoch and place,
+admitted before anyone else), an access token takes its slot back.  A rebuilt
+room admits nobody new for a recovery grace, so everyone comes back first and
+the slots never exceed ``max_active``.  Members are applicant references, never
+ИИНs (``applicants.py``).
 
 Time is passed in (``now``) so tests can set the clock; windows are epoch
 milliseconds in Redis and aware datetimes here.
@@ -28,9 +39,8 @@ from typing import Any, Literal
 import msgspec
 import redis.asyncio as aioredis
 
-from admission.access import AccessClaims
-from admission.errors import UnknownRegion
-from admission.waiting_room.keys import room_keys
+from admission.waiting_room.errors import QueuePaused
+from admission.waiting_room.keys import filed_key, room_keys
 
 QueuePolicy = Literal["fifo", "shuffle_prequeue"]
 Phase = Literal["not_open", "prequeue", "open", "closed"]
@@ -41,8 +51,9 @@ class RoomSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     max_active: int = 200
     """Applications processed at once (admitted visitors holding a slot)."""
-    session_ttl: int = 900
-    """Seconds an admitted visitor's slot lease lasts; each heartbeat renews it."""
+    session_ttl: int = 45
+    """Seconds of inactivity an admitted visitor's slot survives: each heartbeat (the form sends one every
+    quarter of it) and each filing renew the lease, so a closed tab frees its slot within this."""
     arrival_grace: int = 120
     """Seconds an admitted visitor has to come for its access token before the slot goes to the next."""
     abandon_after: int = 180
@@ -65,7 +76,7 @@ SETTING_NAMES: tuple[str, ...] = RoomSettings.__struct_fields__
 CFG_FIELDS: tuple[str, ...] = (
     "epoch", "max_active", "session_ttl", "arrival_grace", "abandon_after", "max_waiting", "prequeue_minutes",
     "queue_policy", "opens", "closes", "head", "tail", "gen", "jseq", "opened",
-    "paused", "pause_message", "challenge", "hold_until",
+    "paused", "pause_message", "challenge", "hold_until", "recover_until", "pre_base",
 )  # fmt: skip
 """The fields of a room's ``cfg`` hash in the order ``lua/_lib.lua``'s ``CFG_FIELDS`` lists them."""
 
@@ -90,10 +101,14 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
     closes_ts: float
     held_until: float = 0.0
     """Unix seconds until which the service holds admissions (PostgreSQL unhealthy); 0 when not held."""
+    recovering_until: float = 0.0
+    """Unix seconds until which a rebuilt room admits nobody new (its survivors come back first)."""
+    survivors: int = 0
+    """Waiting survivors of a lost room: they are ahead of every place of this epoch."""
 
     def admitting_at(self, ts: float) -> bool:
-        """False while an admin paused the room or the service holds it: places are kept, nobody is admitted."""
-        return not self.settings.paused and self.held_until <= ts
+        """False while paused, held or recovering: places are kept, nobody is admitted."""
+        return not self.settings.paused and self.held_until <= ts and self.recovering_until <= ts
 
     @property
     def prequeue_opens_at(self) -> dt.datetime:
@@ -114,8 +129,8 @@ class RoomState(msgspec.Struct, frozen=True, kw_only=True):
         return "closed"
 
     def rate(self) -> float:
-        """Places expected to free per second: measured, else every slot turning over once per lease."""
-        fallback = max(self.settings.max_active, 1) / max(self.settings.session_ttl, 1)
+        """Places expected to free per second: measured, else every slot turning over once per typical visit."""
+        fallback = max(self.settings.max_active, 1) / TYPICAL_VISIT_SECONDS
         return self.free_rate if self.free_rate > 0 else fallback
 
     def eta_seconds(self, position: int, now: dt.datetime) -> int:
@@ -137,16 +152,31 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     epoch: str
     gen: int
     seq: int = 0
-    head: int = 0
+    position: int = 0
+    """1 = next; 0 when not waiting."""
+    survivor: bool = False
+    """Re-seated from a lost room: the visitor keeps the ticket it has (its epoch and place)."""
     waiting: int = 0
     active: int = 0
     free_rate: float = 0.0
     jti: str = ""
     lease_ends_at: dt.datetime | None = None
 
-    @property
-    def position(self) -> int:
-        return max(self.seq - self.head, 1) if self.status == "waiting" else 0
+
+class SlotUse(msgspec.Struct, frozen=True, kw_only=True):
+    """What filing for one child did to the slot (``WaitingRoom.use_slot``)."""
+
+    outcome: Literal["ok", "repeat", "ended"]
+    """``ok``: a new child counted; ``repeat``: this slot already filed for the child (not counted);
+    ``ended``: the slot is released, expired, never given, or filed for its limit of children."""
+    filed: int = 0
+    """Children this slot has filed for, this one included (``ok`` only)."""
+
+
+class RoomCreated(msgspec.Struct, frozen=True, kw_only=True):
+    created: bool
+    """This call created the room (it was missing)."""
+    epoch: str
 
 
 class WindowRefusal(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,7 +210,7 @@ def _text(value: Any) -> str:
 def _load_scripts() -> dict[str, str]:
     folder = resources.files("admission.waiting_room").joinpath("lua")
     lib = folder.joinpath("_lib.lua").read_text("utf-8")
-    names = ("join", "visit", "touch", "heartbeat", "release", "sweep", "configure", "state")
+    names = ("join", "visit", "touch", "heartbeat", "release", "file", "sweep", "configure", "state")
     return {name: lib + "\n" + folder.joinpath(f"{name}.lua").read_text("utf-8") for name in names}
 
 
@@ -191,6 +221,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+TYPICAL_VISIT_SECONDS = 300
+"""How long a family holds a slot, for the wait estimate until frees are measured."""
+EPOCH_ORIGIN = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+FILED_REMEMBERED_SECONDS = 24 * 3600
+"""How long the children a slot filed for are remembered (a re-sent form passes again)."""
+
+
+def epoch_at(now: dt.datetime) -> int:
+    """A new room's epoch: whole seconds since 2024 (below 2^29 until 2041: the survivors' scores stay exact)."""
+    return max(int((now - EPOCH_ORIGIN).total_seconds()), 1)
+
+
+def epoch_number(epoch: str) -> int:
+    """An epoch as a number (0 for a room of an older release, whose epochs were random)."""
+    return int(epoch) if epoch.isdigit() else 0
+
+
 class WaitingRoom:
     """The rooms of every region in one Redis.  Cheap to construct; scripts are registered once."""
 
@@ -199,8 +246,7 @@ class WaitingRoom:
         self._scripts = {name: redis.register_script(source) for name, source in _SCRIPTS.items()}
 
     async def _call(self, name: str, region: str, now: dt.datetime, *args: str | int) -> Any:
-        seed = secrets.randbelow(2**31)
-        return await self._scripts[name](keys=room_keys(region), args=[_ms(now), seed, *args])
+        return await self._scripts[name](keys=room_keys(region), args=[_ms(now), 0, *args])
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -211,13 +257,23 @@ class WaitingRoom:
         closes_at: dt.datetime,
         defaults: RoomSettings | None = None,
         now: dt.datetime | None = None,
-    ) -> None:
-        """Create the room if missing (settings already set are kept) and set its window."""
+        *,
+        epoch: int | None = None,
+        recovery_seconds: float = 0,
+    ) -> RoomCreated:
+        """Create the room if missing (settings already set are kept) and set its window.
+
+        ``epoch`` (default: from the clock) and ``recovery_seconds`` apply only when this call creates
+        the room: a room rebuilt after a loss gets an epoch above the lost one's and admits nobody new
+        for the grace (``rebuild.ensure_room`` decides both from PostgreSQL).
+        """
+        moment = now or _now()
         pairs = _setting_pairs(defaults or RoomSettings())
-        await self._call(
-            "configure", region, now or _now(), secrets.token_hex(4), 1,
+        created, in_effect = await self._call(
+            "configure", region, moment, epoch or epoch_at(moment), 1, int(recovery_seconds * 1000),
             "opens", _ms(opens_at), "closes", _ms(closes_at), *pairs,
         )  # fmt: skip
+        return RoomCreated(created=created == 1, epoch=_text(in_effect))
 
     async def configure_window(
         self, region: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime | None = None
@@ -236,16 +292,17 @@ class WaitingRoom:
         if unknown:
             raise ValueError(f"not room settings: {sorted(unknown)}")
         pairs: list[str | int] = [item for name, value in changes.items() for item in (name, _redis_value(value))]
-        await self._call("configure", region, now or _now(), secrets.token_hex(4), 0, *pairs)
+        moment = now or _now()
+        await self._call("configure", region, moment, epoch_at(moment), 0, 0, *pairs)
         return await self.state(region, now)
 
     async def state(self, region: str, now: dt.datetime | None = None) -> RoomState:
         raw = await self._call("state", region, now or _now())
         if raw is None:
-            raise UnknownRegion(region=region)
+            raise QueuePaused("the room is being rebuilt", retry_after=1)
         values = [_text(x) for x in raw]
         f = dict(zip(CFG_FIELDS, values, strict=False))
-        waiting, active, free_rate = values[len(CFG_FIELDS) :]
+        waiting, survivors, active, free_rate = values[len(CFG_FIELDS) :]
         settings = RoomSettings(
             max_active=int(f["max_active"]),
             session_ttl=int(f["session_ttl"]),
@@ -273,6 +330,8 @@ class WaitingRoom:
             active=int(active),
             free_rate=float(free_rate),
             held_until=float(f["hold_until"]) / 1000,
+            recovering_until=float(f["recover_until"]) / 1000,
+            survivors=int(survivors),
         )
 
     async def hold(self, region: str, until: dt.datetime, now: dt.datetime | None = None) -> None:
@@ -281,46 +340,76 @@ class WaitingRoom:
         The service holds a room while PostgreSQL is unhealthy, so nobody burns a slot on a form that
         cannot be filed.  ``until`` in the past lifts the hold at once (and refills free slots).
         """
-        await self._call("configure", region, now or _now(), secrets.token_hex(4), 0, "hold_until", _ms(until))
+        moment = now or _now()
+        await self._call("configure", region, moment, epoch_at(moment), 0, 0, "hold_until", _ms(until))
 
     # -- visitors ---------------------------------------------------------------------------
 
-    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> Place | WindowRefusal:
-        """Take a place (or get back the one this ИИН holds); the caller validated the ИИН."""
-        return (await self.join_many(region, [applicant_iin], now))[0]
+    # A visitor is named by ``applicant``: the opaque reference the room keeps (``applicants.py``).
 
-    async def join_many(self, region: str, applicant_iins: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
+    async def join(self, region: str, applicant: str, now: dt.datetime) -> Place | WindowRefusal:
+        """Take a place (or get back the one this applicant holds)."""
+        return (await self.join_many(region, [applicant], now))[0]
+
+    async def join_many(self, region: str, applicants: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
         """Several joins in one atomic script call (in order), one result each."""
-        raw = await self._call("join", region, now, *applicant_iins)
+        # each with a random draw: its rank if it joins a shuffled pre-queue
+        args = [item for applicant in applicants for item in (applicant, secrets.randbits(52))]
+        raw = await self._call("join", region, now, *args)
         if raw and _text(raw[0]) == "no_room":
-            raise UnknownRegion(region=region)
+            raise QueuePaused("the room is being rebuilt", retry_after=1)
         return [_join_result(item) for item in raw]
 
-    async def visit(self, region: str, applicant_iin: str, now: dt.datetime) -> Place:
-        """A poll that needs Redis: where the visitor stands now; an admitted one has now arrived."""
-        raw = await self._call("visit", region, now, applicant_iin)
+    async def visit(
+        self, region: str, applicant: str, now: dt.datetime, *, ticket_epoch: str = "", ticket_seq: int = 0
+    ) -> Place:
+        """A poll that needs Redis: where the visitor stands now; an admitted one has now arrived.
+
+        A ticket of a lost room (``ticket_epoch`` older than the room's) re-seats its holder at its place.
+        """
+        raw = await self._call("visit", region, now, applicant, ticket_epoch, ticket_seq)
         if _text(raw[0]) == "no_room":
-            raise UnknownRegion(region=region)
+            raise QueuePaused("the room is being rebuilt", retry_after=1)
         return _place(raw)
 
-    async def touch(self, region: str, applicant_iins: list[str], now: dt.datetime) -> int:
+    async def touch(self, region: str, applicants: list[str], now: dt.datetime) -> int:
         """Note that these waiting visitors still poll (their polls were answered from a cache)."""
-        if not applicant_iins:
+        if not applicants:
             return 0
-        touched: int = await self._call("touch", region, now, *applicant_iins)
+        touched: int = await self._call("touch", region, now, *applicants)
         return touched
 
-    async def heartbeat(self, region: str, claims: AccessClaims, now: dt.datetime) -> dt.datetime | None:
-        """Renew the lease of the slot ``claims`` holds; None when that slot is gone."""
-        raw = await self._call("heartbeat", region, now, claims.applicant_iin, claims.jti)
-        if _text(raw[0]) != "ok":
-            return None
-        return _from_ms(float(raw[1]))
+    async def heartbeat(self, region: str, applicant: str, jti: str, now: dt.datetime) -> dt.datetime | None:
+        """Renew the lease of slot ``jti`` (or take it back from a lost room); None when that slot is gone."""
+        raw = await self._call("heartbeat", region, now, applicant, jti)
+        kind = _text(raw[0])
+        if kind == "no_room":
+            raise QueuePaused("the room is being rebuilt", retry_after=1)
+        return _from_ms(float(raw[1])) if kind == "ok" else None
 
-    async def release(self, region: str, claims: AccessClaims, now: dt.datetime | None = None) -> bool:
-        """Free the slot the access token holds and admit the next; False when it was already free."""
-        released: int = await self._call("release", region, now or _now(), claims.applicant_iin, claims.jti)
+    async def release(self, region: str, applicant: str, jti: str, now: dt.datetime | None = None) -> bool:
+        """Free slot ``jti`` and admit the next; False when it was already free."""
+        released: int = await self._call("release", region, now or _now(), applicant, jti)
         return released == 1
+
+    async def use_slot(
+        self, region: str, applicant: str, jti: str, child: str, limit: int, now: dt.datetime | None = None
+    ) -> SlotUse:
+        """Filing for ``child`` (a reference) with slot ``jti``: check and count it in one atomic call.
+
+        The slot must be held now (a lost room's slot is taken back), with fewer than ``limit`` children
+        filed; a child it already filed for passes again uncounted, also after the slot ended.
+        """
+        raw = await self._scripts["file"](
+            keys=[*room_keys(region), filed_key(region, jti)],
+            args=[_ms(now or _now()), 0, applicant, jti, child, limit, FILED_REMEMBERED_SECONDS],
+        )
+        kind = _text(raw[0])
+        if kind == "no_room":
+            raise QueuePaused("the room is being rebuilt", retry_after=1)
+        if kind == "ok":
+            return SlotUse(outcome="ok", filed=int(raw[1]))
+        return SlotUse(outcome="repeat" if kind == "repeat" else "ended")
 
     async def sweep(self, region: str, now: dt.datetime) -> SweepReport:
         """End expired leases and refill free slots (the background sweeper calls this every second)."""
@@ -353,6 +442,18 @@ def _join_result(raw: list[Any]) -> Place | WindowRefusal:
 def _place(raw: list[Any]) -> Place:
     kind = _text(raw[0])
     epoch, gen = _text(raw[1]), int(raw[2])
+    if kind in ("waiting", "survivor"):
+        return Place(
+            status="waiting",
+            epoch=epoch,
+            gen=gen,
+            seq=int(raw[3]),
+            position=int(raw[4]),
+            survivor=kind == "survivor",
+            waiting=int(raw[5]),
+            active=int(raw[6]),
+            free_rate=float(_text(raw[7])),
+        )
     if kind == "admitted":
         return Place(
             status="admitted",
@@ -360,16 +461,5 @@ def _place(raw: list[Any]) -> Place:
             gen=gen,
             jti=_text(raw[3]),
             lease_ends_at=_from_ms(float(raw[5])),
-        )
-    if kind == "waiting":
-        return Place(
-            status="waiting",
-            epoch=epoch,
-            gen=gen,
-            seq=int(raw[3]),
-            head=int(raw[4]),
-            waiting=int(raw[5]),
-            active=int(raw[6]),
-            free_rate=float(_text(raw[7])),
         )
     return Place(status="gone", epoch=epoch, gen=gen)

@@ -1,13 +1,16 @@
 """Tickets: a visitor's place in a room, presented on every poll.
 
 Read only by Kezek, so a MAC is enough: an itsdangerous ``TimestampSigner``
-(HMAC-SHA256) over ``region.iin.seq.epoch.gen``.  Verifying costs ~13 µs,
+(HMAC-SHA256) over ``region.ref.seq.epoch.gen``.  Verifying costs ~13 µs,
 against ~150-180 µs for an EdDSA/ES256 JWT (``scripts/bench_rooms.py``
 prints both), and verified tickets are cached per worker so a poll usually
-pays a dictionary lookup.  The ticket names its region (a ticket of one room
-is refused by another), the room's ``epoch`` (a ticket from before a Redis
-reset is refused) and ``gen`` (bumped when the pre-queue is shuffled: the
-ticket's ``seq`` is then stale and the poll goes to Redis for the new one).
+pays a dictionary lookup.  The ticket names the applicant by its opaque
+reference (``applicants.py``: not the ИИН), its region (a ticket of one room
+is refused by another), the room's ``epoch`` and ``gen`` (bumped when the
+shuffled pre-queue takes its places: the ticket's ``seq`` is then stale and
+the poll goes to Redis for the new one).  A ticket whose epoch is not the
+room's goes to Redis too: if it is from a room Redis lost, it re-seats its
+holder at its ``seq`` (the place is signed, so it survives the loss).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import itsdangerous
 import msgspec
 
+from admission.waiting_room.applicants import REF_LENGTH
 from admission.waiting_room.errors import InvalidTicket
 
 TICKET_TTL_SECONDS = 12 * 3600
@@ -28,7 +32,8 @@ _CACHE_LIMIT = 200_000
 
 class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     region: str
-    applicant_iin: str
+    applicant: str
+    """The applicant's reference (``ApplicantRefs``)."""
     seq: int
     epoch: str
     gen: int
@@ -54,8 +59,8 @@ class TicketSigner:
         self._signer = _Signer(secret)
         self._cache: dict[str, Ticket] = {}
 
-    def mint(self, region: str, applicant_iin: str, seq: int, epoch: str, gen: int) -> str:
-        return self._signer.sign(f"{region}.{applicant_iin}.{seq}.{epoch}.{gen}").decode()
+    def mint(self, region: str, applicant: str, seq: int, epoch: str, gen: int) -> str:
+        return self._signer.sign(f"{region}.{applicant}.{seq}.{epoch}.{gen}").decode()
 
     def verify(self, token: str, region: str, now: float | None = None) -> Ticket:
         """The ticket's fields; InvalidTicket when forged, malformed, older than the TTL or another region's."""
@@ -77,12 +82,12 @@ class TicketSigner:
         except itsdangerous.BadData as exc:
             raise InvalidTicket("the ticket's signature does not verify") from exc
         parts = payload.decode().split(".")
-        # the ИИН was validated at the join that minted the ticket; the MAC vouches for the rest
-        if len(parts) != 5 or len(parts[1]) != 12 or not parts[2].isdigit() or not parts[4].isdigit():
+        # the reference was made at the join that minted the ticket; the MAC vouches for the rest
+        if len(parts) != 5 or len(parts[1]) != REF_LENGTH or not parts[2].isdigit() or not parts[4].isdigit():
             raise InvalidTicket("the ticket is malformed")
         return Ticket(
             region=parts[0],
-            applicant_iin=parts[1],
+            applicant=parts[1],
             seq=int(parts[2]),
             epoch=parts[3],
             gen=int(parts[4]),

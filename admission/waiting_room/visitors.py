@@ -3,9 +3,11 @@
 Polls are the hottest path of the system.  A waiting visitor's poll is
 answered from a per-worker snapshot of the room (one Redis call refreshes it
 at most every ``snapshot_max_age`` seconds, single-flight), using the
-``seq`` its ticket carries: position = ``seq - head``.  Only a visitor whose
-situation may have changed -- the head has reached it, the pre-queue was
-shuffled, its ticket is old -- costs a Redis call.  That the visitor is still
+``seq`` its ticket carries: position = ``survivors + seq - head``.  Only a
+visitor whose situation may have changed -- the head has reached it, the
+pre-queue took its places, its ticket is old or from a room Redis lost (the
+visit re-seats it) -- costs a Redis call.  The room knows visitors by their
+applicant reference (``applicants.py``), never by ИИН.  That the visitor is still
 polling is recorded in batches (``flush_touches``, one script call per room
 per sweep) so ``abandon_after`` can skip those who left.
 """
@@ -26,7 +28,8 @@ import msgspec
 from admission.access import mint_access_token, verify_access_token
 from admission.errors import UnknownRegion
 from admission.keys import KeySet
-from admission.waiting_room.errors import InvalidTicket, QueueFull, SessionEnded, WindowClosed, WindowNotOpen
+from admission.waiting_room.applicants import ApplicantRefs
+from admission.waiting_room.errors import QueueFull, SessionEnded, WindowClosed, WindowNotOpen
 from admission.waiting_room.room import Place, RoomState, WaitingRoom, WindowRefusal
 from admission.waiting_room.tickets import TICKET_REFRESH_SECONDS, TicketSigner
 
@@ -55,7 +58,8 @@ class VisitorView(msgspec.Struct, kw_only=True, omit_defaults=True):
     redirect_url: str | None = None
     lease_expires_at: dt.datetime | None = None
     paused: bool = False
-    """Admissions are paused (by an admin, or while the service cannot file applications): the place is kept."""
+    """Admissions are paused (by an admin, while the service cannot file applications, or while a room Redis
+    lost is rebuilt): the place is kept."""
     pause_message: str | None = None
     """The admin's message to waiting parents while paused."""
 
@@ -146,14 +150,14 @@ class _JoinBatcher:
         self._pending: dict[str, list[tuple[str, dt.datetime, asyncio.Future[Place | WindowRefusal]]]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> Place | WindowRefusal:
+    async def join(self, region: str, applicant: str, now: dt.datetime) -> Place | WindowRefusal:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Place | WindowRefusal] = loop.create_future()
         batch = self._pending.get(region)
         if batch is None:
             batch = self._pending[region] = []
             loop.call_soon(self._send, region)
-        batch.append((applicant_iin, now, future))
+        batch.append((applicant, now, future))
         if len(batch) >= self.max_batch:
             self._send(region)
         return await future
@@ -188,6 +192,7 @@ class Visitors:
         room: WaitingRoom,
         tickets: TicketSigner,
         keys: KeySet,
+        refs: ApplicantRefs,
         *,
         regions: Iterable[str],
         apply_url: str = "/apply/{region}",
@@ -196,6 +201,7 @@ class Visitors:
         self.room = room
         self.tickets = tickets
         self.keys = keys
+        self.refs = refs
         self.regions = frozenset(regions)
         self.apply_url = apply_url
         self.snapshot_max_age = snapshot_max_age
@@ -242,7 +248,8 @@ class Visitors:
     async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> VisitorView:
         """Take a place or get back the one this applicant holds (the ИИН is already vouched for)."""
         self.check_region(region)
-        result = await self._joins.join(region, applicant_iin, now)
+        applicant = self.refs.ref(applicant_iin)
+        result = await self._joins.join(region, applicant, now)
         if isinstance(result, WindowRefusal):
             state = await self.snapshot(region)  # refusals come in floods: no extra Redis call each
             if result.reason == "not_open":
@@ -254,7 +261,7 @@ class Visitors:
             ahead_to_clear = max(result.waiting - state.settings.max_waiting + 1, 1)
             retry_after = min(max(math.ceil(ahead_to_clear / state.rate()), 10), 600)
             raise QueueFull(retry_after=retry_after, waiting=result.waiting)
-        return await self._view(region, applicant_iin, result, now, ticket=None)
+        return await self._view(region, applicant, result, now, iin=applicant_iin)
 
     async def poll(self, region: str, ticket_text: str, now: dt.datetime) -> VisitorView:
         """Where the ticket's holder stands; from the worker's snapshot when nothing changed for it."""
@@ -262,25 +269,23 @@ class Visitors:
         ts = now.timestamp()
         ticket = self.tickets.verify(ticket_text, region, ts)
         state = await self.snapshot(region)
-        if ticket.epoch != state.epoch:
-            raise InvalidTicket("the ticket is from a queue that no longer exists")
         fresh = ts - ticket.issued_at < TICKET_REFRESH_SECONDS
-        if fresh and ticket.gen == state.gen and ticket.seq > state.head:
+        if fresh and ticket.epoch == state.epoch and ticket.gen == state.gen and ticket.seq > state.head:
             phase = state.phase_at(ts)
             if phase == "open" or phase == "prequeue":  # noqa: PLR1714 - the hot path avoids building a tuple
                 touched = self._touched.get(region)
                 if touched is None:
                     touched = self._touched[region] = set()
-                touched.add(ticket.applicant_iin)
-                position = ticket.seq - state.head
+                touched.add(ticket.applicant)
+                position = state.survivors + ticket.seq - state.head
                 return _waiting(ticket_text, position, state.eta_at(position, ts), state, phase, ts)
-        place = await self.room.visit(region, ticket.applicant_iin, now)
-        return await self._view(region, ticket.applicant_iin, place, now, ticket=ticket_text)
+        place = await self.room.visit(region, ticket.applicant, now, ticket_epoch=ticket.epoch, ticket_seq=ticket.seq)
+        return await self._view(region, ticket.applicant, place, now)
 
     async def heartbeat(self, region: str, access_token: str, now: dt.datetime) -> SessionView:
         self.check_region(region)
         claims = verify_access_token(self.keys, access_token, region)
-        lease_end = await self.room.heartbeat(region, claims, now)
+        lease_end = await self.room.heartbeat(region, self.refs.ref(claims.applicant_iin), claims.jti, now)
         if lease_end is None:
             raise SessionEnded()
         token = mint_access_token(self.keys, region, claims.applicant_iin, lease_end - now, jti=claims.jti, now=now)
@@ -290,7 +295,7 @@ class Visitors:
         """Free the slot the access token holds (idempotent); True when this call freed it."""
         self.check_region(region)
         claims = verify_access_token(self.keys, access_token, region)
-        return await self.room.release(region, claims, now)
+        return await self.room.release(region, self.refs.ref(claims.applicant_iin), claims.jti, now)
 
     async def room_view(self, region: str, now: dt.datetime) -> RoomView:
         state = await self.snapshot(region)
@@ -333,16 +338,22 @@ class Visitors:
         return _waiting(ticket, position, state.eta_seconds(position, now), state, phase, now.timestamp())
 
     async def _view(
-        self, region: str, applicant_iin: str, place: Place, now: dt.datetime, ticket: str | None
+        self, region: str, applicant: str, place: Place, now: dt.datetime, iin: str | None = None
     ) -> VisitorView:
+        """``applicant`` is the reference; ``iin`` the ИИН when the caller has it (a join)."""
         if place.status == "admitted":
             lease_end = place.lease_ends_at or now
             token = mint_access_token(
-                self.keys, region, applicant_iin, max(lease_end - now, dt.timedelta(seconds=1)), jti=place.jti, now=now
+                self.keys,
+                region,
+                iin or self.refs.iin(applicant),
+                max(lease_end - now, dt.timedelta(seconds=1)),
+                jti=place.jti,
+                now=now,
             )
             redirect = f"{self.apply_url.format(region=region)}#access_token={token}"
             return VisitorView(
-                ticket=ticket or self.tickets.mint(region, applicant_iin, 0, place.epoch, place.gen),
+                ticket=self.tickets.mint(region, applicant, 0, place.epoch, place.gen),
                 status="admitted",
                 position=0,
                 ahead=0,
@@ -353,10 +364,11 @@ class Visitors:
                 lease_expires_at=lease_end,
             )
         if place.status == "gone":
-            return VisitorView(ticket=ticket or "", status="expired", position=0, ahead=0, eta_seconds=0,
+            return VisitorView(ticket="", status="expired", position=0, ahead=0, eta_seconds=0,
                                poll_after_seconds=0)  # fmt: skip
         state = await self.snapshot(region)
-        new_ticket = self.tickets.mint(region, applicant_iin, place.seq, place.epoch, place.gen)
+        # a survivor's place is the lost room's (epoch, seq): its ticket keeps them for another loss
+        new_ticket = self.tickets.mint(region, applicant, place.seq, place.epoch, place.gen)
         # the place's own counters are newer than the snapshot's
-        current = msgspec.structs.replace(state, head=place.head, active=place.active, waiting=place.waiting)
+        current = msgspec.structs.replace(state, active=place.active, waiting=place.waiting)
         return self._waiting_view(new_ticket, place.position, current, now)

@@ -1,7 +1,11 @@
 """Grade-1 applications for parents: file (with the waiting room's access token), read, withdraw.
 
 The access token (``admission.access``) names its region in ``aud``; the
-token is verified for that region and the school must be in it.  The answer
+token is verified for that region and the school must be in it.  The slot is
+the right to file: one Redis call checks that the token's slot is held now and
+counts the child (at most ``KEZEK_CHILDREN_PER_SLOT`` per slot; the same child
+again passes uncounted, so a re-sent form reaches the idempotent filing); the
+slot ends once its last child is filed.  The answer
 carries a ``withdraw_token``, shown once: the applicant's proof for reading
 and withdrawing this application (pilot para 6), so nobody else can.
 """
@@ -22,13 +26,20 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from admission import applications
 from admission.access import AccessClaims, verify_access_token
 from admission.applications import admin as seats
-from admission.applications.models import Application, ApplicationRequest, MissingApplicationToken
+from admission.applications.models import (
+    ApplicantMismatch,
+    Application,
+    ApplicationRequest,
+    MissingApplicationToken,
+)
 from admission.errors import Unauthenticated
+from admission.iin import validate_iin
 from admission.keys import KeySet
 from admission.portal import Applicant
+from admission.waiting_room.errors import SessionEnded
 from queue_service.auth import PORTAL_DEPENDENCY, PortalCredential, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
-from queue_service.rooms_runtime import release_slot
+from queue_service.rooms_runtime import release_slot, use_slot
 
 
 class FiledApplication(Application, frozen=True, kw_only=True):
@@ -77,12 +88,24 @@ async def file_application(
 ) -> FiledApplication:
     claims = access_claims(keyset, bearer_token(request))
     portal.applicant(data.applicant_iin).require_child(data.child_iin)
+    # what would refuse the form anyway is checked before the child counts against the slot
+    validate_iin(data.applicant_iin)
+    validate_iin(data.child_iin)
+    if data.applicant_iin != claims.applicant_iin:
+        raise ApplicantMismatch()
+    limit = settings.children_per_slot
+    use = await use_slot(request, claims, data.child_iin, limit)
+    if use.outcome == "ended":
+        raise SessionEnded()
     rule = settings.age_rule()
-    async with db.acquire() as conn:
-        filed = await applications.file_application(
-            conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC), readings=settings.readings()
-        )
-    await release_slot(request, claims)  # submitted: the waiting room's slot goes to the next visitor
+    try:
+        async with db.acquire() as conn:
+            filed = await applications.file_application(
+                conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC), readings=settings.readings()
+            )
+    finally:
+        if use.filed >= limit:
+            await release_slot(request, claims)  # its last child: the slot goes to the next visitor
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)
 
 

@@ -60,7 +60,8 @@ class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     """Only the fields given change."""
 
     max_active: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
-    session_ttl: Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)] | None = None
+    # The inactivity lease a heartbeat renews: at most a minute, so a slot whose holder is gone frees within it.
+    session_ttl: Annotated[int, msgspec.Meta(ge=30, le=60)] | None = None
     # Both above the longest suggested poll interval (30 s + 20 % jitter), so that a visitor who
     # keeps polling is never skipped and always comes for its slot in time.
     arrival_grace: Annotated[int, msgspec.Meta(ge=45, le=3600)] | None = None

@@ -188,9 +188,32 @@
   }
   $("school").addEventListener("change", fillLanguages);
 
+  // Keep the waiting room's slot while the parent fills the form.  Its lease is short (a closed tab
+  // frees the slot within a minute), so the page renews it every quarter of what is left, and at once
+  // when the tab is shown again.  Once no form is open (the decision is shown) the page stops renewing
+  // and the slot goes to the next family when the lease ends.  A 401 means the slot ended; anything
+  // else is retried shortly.
+  let heartbeat = null;
+  function keepSlot(seconds) {
+    clearTimeout(heartbeat);
+    if (!mayApply) return;
+    heartbeat = setTimeout(() => {
+      if ($("application").hidden) return;
+      call("POST", `/v1/rooms/${cfg.region}/sessions/heartbeat`, token).then((session) => {
+        token = session.access_token;
+        store.setItem(tokenKey, token);
+        keepSlot((Date.parse(session.lease_expires_at) - Date.now()) / 4000);
+      }, (problem) => {
+        if (problem && problem.status === 401) showError(problem); else keepSlot(3);
+      });
+    }, Math.max(seconds, 0) * 1000);
+  }
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) keepSlot(0); });
+
   function showForm(on) {
     $("application").hidden = !on;
     $("another").hidden = on || !mayApply;
+    if (on) keepSlot(0);
   }
 
   $("application").addEventListener("submit", async (event) => {
@@ -240,13 +263,5 @@
   }
   start();
 
-  // Keep the waiting room's slot while the parent fills the form.
-  const heartbeat = setInterval(() => {
-    if (!mayApply || $("application").hidden) return;
-    call("POST", `/v1/rooms/${cfg.region}/sessions/heartbeat`, token).then((session) => {
-      token = session.access_token;
-      store.setItem(tokenKey, token);
-    }, () => {});
-  }, 60_000);
-  window.addEventListener("pagehide", () => clearInterval(heartbeat));
+  window.addEventListener("pagehide", () => clearTimeout(heartbeat));
 })();

@@ -1,4 +1,6 @@
 // The waiting page: join, poll at the suggested interval, show the place, redirect when admitted.
+// While the queue is paused (an admin, the service's hold, Redis unreachable or being rebuilt) the page
+// says so, keeps the ticket -- the place -- and carries on by itself.
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("config").textContent);
@@ -6,6 +8,7 @@
   const base = "/v1/rooms/" + encodeURIComponent(cfg.region);
   const storeKey = "kezek-ticket:" + cfg.region;
   const $ = (id) => document.getElementById(id);
+  let lastIin = "";
   let firstPosition = null;
   let timer = null;
 
@@ -50,7 +53,8 @@
       return;
     }
     show("join", false);
-    show("message", false);
+    if (view.paused) message(t.paused + (view.pause_message ? " " + view.pause_message : ""), false);
+    else show("message", false);
     show("waiting", true);
     show("keep-open", true);
     show("paused", Boolean(view.paused));
@@ -104,10 +108,19 @@
     timer = setTimeout(poll, Math.max(seconds, 1) * 1000);
   }
 
+  // Nothing answers, or 503: the place is kept (the ticket stays); try again after Retry-After.
+  function paused(seconds) {
+    message(t.paused, false);
+    if (sessionStorage.getItem(storeKey)) schedule(seconds);
+    else if (lastIin || window.location.hash.includes("assertion=")) setTimeout(join, seconds * 1000);
+  }
+
   async function problem(response) {
     let body = {};
     try { body = await response.json(); } catch (e) { /* not JSON */ }
-    if (body.code === "window_not_open") {
+    if (response.status === 503 || body.code === "queue_paused") {
+      paused(Number(response.headers.get("Retry-After")) || 5);
+    } else if (body.code === "window_not_open") {
       message(t.not_open + " " + when(body.prequeue_opens_at), false);
     } else if (body.code === "window_closed") {
       message(t.closed, false);
@@ -135,11 +148,10 @@
       });
       if (response.ok) render(await response.json()); else await problem(response);
     } catch (e) {
-      schedule(5); // network trouble: keep trying
+      paused(5); // network trouble: keep trying
     }
   }
 
-  let lastIin = "";
   async function join() {
     const headers = { "Content-Type": "application/json" };
     const assertion = new URLSearchParams(window.location.hash.slice(1)).get("assertion");
@@ -151,7 +163,7 @@
       });
       if (response.ok) render(await response.json()); else await problem(response);
     } catch (e) {
-      message(t.error + " " + e, true);
+      paused(5);
     }
   }
 

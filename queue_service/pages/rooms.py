@@ -41,6 +41,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "people": "адам",
         "error": "Қате:",
         "demo": "Демо режимі: терезе уақытша ашылған.",
+        "paused": "Кезек уақытша тоқтатылды. Орныңыз сақталады, бет өзі жалғастырады.",
     },
     "ru": {
         "title": "Зал ожидания",
@@ -62,6 +63,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "people": "чел.",
         "error": "Ошибка:",
         "demo": "Демо-режим: окно приёма открыто временно.",
+        "paused": "Очередь временно приостановлена. Ваше место сохраняется, страница продолжит сама.",
     },
     "en": {
         "title": "Waiting room",
@@ -83,6 +85,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "people": "people",
         "error": "Error:",
         "demo": "Demo mode: the window is open temporarily.",
+        "paused": "The queue is paused for now. Your place is kept; this page carries on by itself.",
     },
 }
 

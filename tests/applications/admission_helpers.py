@@ -12,11 +12,15 @@ import itertools
 import asyncpg
 import msgspec
 import pytest
+import redis.asyncio as aioredis
 
 from admission.access import AccessClaims, mint_access_token, verify_access_token
 from admission.applications import AgeRule, ApplicationRequest, Filed, file_application
 from admission.iin import make_iin
 from admission.keys import KeySet
+from admission.waiting_room import Place, WaitingRoom
+from admission.waiting_room.applicants import ApplicantRefs
+from admission.waiting_room.tickets import derive_ticket_secret
 
 REGION = "astana"
 SCHOOL = "990000000017"  # a test school in Astana: kk 1 class of 27 seats, 3 of them held for its roster
@@ -52,6 +56,26 @@ def access_token(
     keys: KeySet, applicant: str = APPLICANT, region: str = REGION, *, ttl: dt.timedelta = dt.timedelta(minutes=15)
 ) -> str:
     return mint_access_token(keys, region, applicant, ttl)
+
+
+async def slot_token(
+    redis: aioredis.Redis, keys: KeySet, applicant: str = APPLICANT, region: str = REGION, *, ticket_secret: str = ""
+) -> str:
+    """An access token backed by a fresh waiting-room slot (the slot is the right to file: 3 children).
+
+    Opens the room's window in Redis around the real clock and takes a slot as the room gives it.
+    """
+    now = dt.datetime.now(dt.UTC)
+    room = WaitingRoom(redis)
+    await room.ensure(region, now - dt.timedelta(hours=1), now + dt.timedelta(days=1))
+    ref = ApplicantRefs(derive_ticket_secret(ticket_secret, keys.raw_private)).ref(applicant)
+    place = await room.join(region, ref, now)
+    if isinstance(place, Place) and place.status == "admitted":  # a fresh slot, not one already used
+        await room.release(region, ref, place.jti, now)
+        place = await room.join(region, ref, now)
+    assert isinstance(place, Place)
+    assert place.status == "admitted", place
+    return mint_access_token(keys, region, applicant, dt.timedelta(minutes=15), jti=place.jti, now=now)
 
 
 def form(child: str, *, school: str = SCHOOL, language: str = "kk", consent: bool = True, applicant: str = APPLICANT):

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from admission_helpers import (
     ABAI_SCHOOL,
     APPLICANT,
@@ -15,6 +16,7 @@ from admission_helpers import (
     child_iin,
     schools_fixture,  # noqa: F401 - fixtures
     seat_counters,
+    slot_token,
 )
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -87,7 +89,7 @@ async def test_every_role_on_every_admin_endpoint_in_its_own_and_another_region(
 
 
 async def test_capacity_cannot_go_below_seats_taken_or_held(
-    client: Client, keys: KeySet, db_pool: asyncpg.Pool
+    client: Client, keys: KeySet, db_pool: asyncpg.Pool, redis_client: aioredis.Redis
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     async with db_pool.acquire() as conn:
@@ -97,7 +99,7 @@ async def test_capacity_cannot_go_below_seats_taken_or_held(
             "/v1/applications",
             json={"applicant_iin": APPLICANT, "child_iin": child_iin(), "school_bin": SCHOOL, "language": "kk",
               "consent": True},
-            headers={"Authorization": f"Bearer {access_token(keys)}"},
+            headers={"Authorization": f"Bearer {await slot_token(redis_client, keys)}"},
         )  # fmt: skip
         assert response.json()["status"] == "accepted"
     admin = {
@@ -122,7 +124,7 @@ async def test_capacity_cannot_go_below_seats_taken_or_held(
         "/v1/applications",
         json={"applicant_iin": APPLICANT, "child_iin": child_iin(), "school_bin": SCHOOL, "language": "kk",
               "consent": True},
-        headers={"Authorization": f"Bearer {access_token(keys)}"},
+        headers={"Authorization": f"Bearer {await slot_token(redis_client, keys)}"},
     )  # fmt: skip
     assert (full.json()["status"], full.json()["refusal"]["ground"]) == ("refused", 7)
     # No seat left to hold for a new roster child either.
@@ -174,7 +176,9 @@ async def test_roster_edits_hold_and_free_seats(client: Client, keys: KeySet, db
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_iin")
 
 
-async def test_window_and_auto_confirm_changes_take_effect(client: Client, keys: KeySet, db_pool: asyncpg.Pool) -> None:
+async def test_window_and_auto_confirm_changes_take_effect(
+    client: Client, keys: KeySet, db_pool: asyncpg.Pool, redis_client: aioredis.Redis
+) -> None:
     # Windows around today lie outside annex 2: the ministry's, with a reason (pilot para 7).
     admin = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
     now = dt.datetime.now(dt.UTC)
@@ -194,7 +198,7 @@ async def test_window_and_auto_confirm_changes_take_effect(client: Client, keys:
             "consent": True,
         }
 
-    access = {"Authorization": f"Bearer {access_token(keys)}"}
+    access = {"Authorization": f"Bearer {await slot_token(redis_client, keys)}"}
     early = (await client.post("/v1/applications", json=form(), headers=access)).json()
     assert early["refusal"]["code"] == "window_not_open"
     backwards = {"opens_at": tomorrow["closes_at"], "closes_at": tomorrow["opens_at"]}

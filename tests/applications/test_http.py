@@ -6,6 +6,7 @@ import datetime as dt
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from admission_helpers import (
     ABAI_SCHOOL,
     APPLICANT,
@@ -15,6 +16,7 @@ from admission_helpers import (
     access_token,
     child_iin,
     schools_fixture,  # noqa: F401 - fixtures
+    slot_token,
 )
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -51,8 +53,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_file_read_and_withdraw_over_http(client: Client, keys: KeySet) -> None:
-    response = await client.post("/v1/applications", json=body(child_iin()), headers=bearer(access_token(keys)))
+async def test_file_read_and_withdraw_over_http(client: Client, keys: KeySet, redis_client: aioredis.Redis) -> None:
+    response = await client.post(
+        "/v1/applications", json=body(child_iin()), headers=bearer(await slot_token(redis_client, keys))
+    )
     assert response.status_code == 201, response.text
     filed = response.json()
     assert (filed["status"], filed["refusal"], filed["region"]) == ("accepted", None, REGION)
@@ -63,7 +67,9 @@ async def test_file_read_and_withdraw_over_http(client: Client, keys: KeySet) ->
     assert read.json() == {k: v for k, v in filed.items() if k != "withdraw_token"}  # the answer was the record
 
     # Nobody else reads or withdraws it: not without a token, not with another application's.
-    other = await client.post("/v1/applications", json=body(child_iin()), headers=bearer(access_token(keys)))
+    other = await client.post(
+        "/v1/applications", json=body(child_iin()), headers=bearer(await slot_token(redis_client, keys))
+    )
     other_token = other.json()["withdraw_token"]
     assert (await client.get(f"/v1/applications/{filed['id']}")).status_code == 401
     stolen = await client.post(f"/v1/applications/{filed['id']}/withdraw", headers=bearer(other_token))
@@ -79,9 +85,11 @@ async def test_file_read_and_withdraw_over_http(client: Client, keys: KeySet) ->
     assert withdrawn.json()["status"] == "withdrawn"
 
 
-async def test_refusal_answer_carries_ground_and_receipt(client: Client, keys: KeySet) -> None:
+async def test_refusal_answer_carries_ground_and_receipt(
+    client: Client, keys: KeySet, redis_client: aioredis.Redis
+) -> None:
     response = await client.post(
-        "/v1/applications", json=body(child_iin(), consent=False), headers=bearer(access_token(keys))
+        "/v1/applications", json=body(child_iin(), consent=False), headers=bearer(await slot_token(redis_client, keys))
     )
     assert response.status_code == 201
     refusal = response.json()["refusal"]
@@ -97,20 +105,20 @@ async def test_refusal_answer_carries_ground_and_receipt(client: Client, keys: K
     ("case", "status", "code"),
     [
         ("missing", 401, "unauthenticated"),
-        ("expired", 401, "unauthenticated"),
+        ("expired", 401, "session_ended"),
         ("forged", 401, "unauthenticated"),
         ("foreign_region", 403, "foreign_region"),
         ("other_applicant", 403, "applicant_mismatch"),
     ],
 )
 async def test_filing_needs_a_valid_access_token_for_the_schools_region_and_applicant(
-    client: Client, keys: KeySet, case: str, status: int, code: str
+    client: Client, keys: KeySet, redis_client: aioredis.Redis, case: str, status: int, code: str
 ) -> None:
     tokens = {
         "missing": None,
         "expired": access_token(keys, ttl=dt.timedelta(seconds=-5)),
         "forged": access_token(KeySet.generate()),
-        "foreign_region": access_token(keys, region="abai"),
+        "foreign_region": await slot_token(redis_client, keys, region="abai"),
         "other_applicant": access_token(keys, applicant=child_iin(dt.date(1985, 1, 1))),
     }
     token = tokens[case]
@@ -119,11 +127,13 @@ async def test_filing_needs_a_valid_access_token_for_the_schools_region_and_appl
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_token_for_the_schools_region_works_there(client: Client, keys: KeySet) -> None:
+async def test_a_token_for_the_schools_region_works_there(
+    client: Client, keys: KeySet, redis_client: aioredis.Redis
+) -> None:
     response = await client.post(
         "/v1/applications",
         json=body(child_iin(), school_bin=ABAI_SCHOOL),
-        headers=bearer(access_token(keys, region="abai")),
+        headers=bearer(await slot_token(redis_client, keys, region="abai")),
     )
     assert (response.status_code, response.json()["status"]) == (201, "accepted")
 
@@ -140,10 +150,10 @@ async def test_a_token_for_the_schools_region_works_there(client: Client, keys: 
     ],
 )
 async def test_bad_input_is_a_problem_not_a_decision(
-    client: Client, keys: KeySet, overrides: dict[str, object], status: int, code: str
+    client: Client, keys: KeySet, redis_client: aioredis.Redis, overrides: dict[str, object], status: int, code: str
 ) -> None:
     response = await client.post(
-        "/v1/applications", json=body(child_iin(), **overrides), headers=bearer(access_token(keys))
+        "/v1/applications", json=body(child_iin(), **overrides), headers=bearer(await slot_token(redis_client, keys))
     )
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from admission_helpers import (
     APPLICANT,
     GENERAL_SEATS,
@@ -24,10 +25,10 @@ from admission_helpers import (
     SCHOOL,
     child_iin,
     schools_fixture,  # noqa: F401 - fixtures
+    slot_token,
 )
 from devservices import free_port
 
-from admission.access import mint_access_token
 from admission.keys import KeySet, mint_admin_token
 from admission.reference import set_window
 
@@ -42,7 +43,7 @@ def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")}
     env |= {"KEZEK_PORT": str(port), "KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
             "KEZEK_SIGNING_KEY_FILE": str(key_file), "KEZEK_OUTBOX_POLL_SECONDS": "0.1",
-            "KEZEK_DB_POOL_MAX": "20"}  # fmt: skip
+            "KEZEK_DB_POOL_MAX": "20", "KEZEK_CHILDREN_PER_SLOT": "1000"}  # fmt: skip
     kezek = Path(sys.executable).parent / "kezek"
     with (tmp_path / "server.log").open("wb") as log:
         proc = subprocess.Popen([str(kezek), "serve", "--server", "uvicorn", "--workers", "2"], env=env,
@@ -66,13 +67,14 @@ def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[
 
 
 async def test_concurrent_http_applications_against_a_real_server(
-    server: tuple[str, KeySet], db_pool: asyncpg.Pool
+    server: tuple[str, KeySet], db_pool: asyncpg.Pool, redis_client: aioredis.Redis
 ) -> None:
     url, keys = server
     now = dt.datetime.now(dt.UTC)
     async with db_pool.acquire() as conn:
         await set_window(conn, "astana", now - dt.timedelta(hours=1), now + dt.timedelta(days=1))
-    access = {"Authorization": f"Bearer {mint_access_token(keys, 'astana', APPLICANT, dt.timedelta(minutes=15))}"}
+    # one slot filing for every child (the server allows 1,000 children per slot): this is about seats
+    access = {"Authorization": f"Bearer {await slot_token(redis_client, keys)}"}
 
     async def file(client: httpx.AsyncClient, child: str) -> dict[str, object]:
         body = {"applicant_iin": APPLICANT, "child_iin": child, "school_bin": SCHOOL, "language": "kk", "consent": True}

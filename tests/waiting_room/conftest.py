@@ -15,6 +15,8 @@ from litestar.testing import AsyncTestClient
 from admission import reference
 from admission.keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
+from admission.waiting_room.applicants import ApplicantRefs
+from admission.waiting_room.tickets import derive_ticket_secret
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
@@ -51,3 +53,9 @@ async def rooms(settings: Settings, keys: KeySet, astana_open_now: None) -> Asyn
 @pytest.fixture
 def ministry(keys: KeySet) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
+
+
+@pytest.fixture
+def refs(keys: KeySet) -> ApplicantRefs:
+    """The applicant references the app's room keeps (its ticket secret is derived from ``keys``)."""
+    return ApplicantRefs(derive_ticket_secret("", keys.raw_private))

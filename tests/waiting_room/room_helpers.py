@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
+import redis.asyncio as aioredis
+from devservices import find_binary, free_port
 
 from admission.iin import make_iin
 from admission.reference import KZ
 from admission.waiting_room import RoomSettings, WaitingRoom
+from admission.waiting_room.keys import room_keys
+from queue_service.settings import Settings
 
 # Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.
 ASTANA_OPENS = dt.datetime(2026, 5, 27, tzinfo=KZ)
@@ -77,3 +90,118 @@ async def http_many(host: str, port: int, calls: list[Call], connections: int = 
 
     await asyncio.gather(*(worker() for _ in range(min(connections, len(calls)))))
     return results
+
+
+@contextlib.contextmanager
+def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
+    """``kezek serve`` (granian, 2 workers) on a free port, as production runs it; its URL.  ``env``: more KEZEK_*."""
+    port = free_port()
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")},
+        "KEZEK_REDIS_URL": settings.redis_url,
+        "KEZEK_DATABASE_URL": settings.database_url,
+        "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
+        "KEZEK_PORT": str(port),
+        "KEZEK_LOG_LEVEL": "WARNING",
+        "KEZEK_DB_POOL_MIN": "1",
+        "KEZEK_OUTBOX_PUBLISHER": "0",
+        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # the tests' families all join from 127.0.0.1
+        **env,
+    }
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_path = tmp_path / "server.log"
+    kezek = Path(sys.executable).parent / "kezek"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(kezek), "serve", "--server", "granian", "--workers", "2"],
+            env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/v1/rooms/astana", timeout=1) as answer:
+                if answer.status == 200:
+                    break
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)  # both workers
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class KillableRedis:
+    """A redis-server this test kills with SIGKILL and starts again on the same port and folder."""
+
+    def __init__(self, directory: Path, *, append_only: bool) -> None:
+        self.directory, self.append_only = directory, append_only
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "everysec"] if self.append_only else ["--appendonly", "no"]
+        )
+        self.proc = subprocess.Popen(
+            [find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
+             "--save", "", *persistence, "--logfile", str(self.directory / "redis.log")],
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+                ping = [find_binary("redis-cli"), "-p", str(self.port), "ping"]
+                if subprocess.run(ping, capture_output=True, check=True).stdout.strip() == b"PONG":
+                    return
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+
+
+class SlotWatch:
+    """How many slots a room holds, sampled every ``every`` s while a test runs (errors of an outage skipped)."""
+
+    def __init__(self, redis: aioredis.Redis, region: str = "astana", every: float = 0.005) -> None:
+        self.redis, self.key, self.every = redis, room_keys(region)[3], every
+        self.samples: list[int] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples, default=0)
+
+    async def _watch(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                self.samples.append(await self.redis.zcard(self.key))
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> SlotWatch:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from room_helpers import DURING, iins, open_room
 
-from admission.access import AccessClaims
 from admission.waiting_room import WaitingRoom
 
 
@@ -15,8 +14,7 @@ async def test_pilot_para_5_past_the_limit_a_recipient_waits_with_a_position_the
     waiting = [await room.join("astana", who, DURING) for who in (second, third)]
     assert admitted.status == "admitted"  # type: ignore[union-attr]
     assert [(p.status, p.position) for p in waiting] == [("waiting", 1), ("waiting", 2)]  # type: ignore[union-attr]
-    claims = AccessClaims(region="astana", applicant_iin=first, jti=admitted.jti, expires_at=DURING)  # type: ignore[union-attr]
-    assert await room.release("astana", claims, DURING)
+    assert await room.release("astana", first, admitted.jti, DURING)  # type: ignore[union-attr]
     turn = await room.visit("astana", second, DURING)
     assert (turn.status, bool(turn.jti)) == ("admitted", True)  # automatically let in to the service
     assert (await room.visit("astana", third, DURING)).position == 1

@@ -1,4 +1,4 @@
-"""The waiting room with the admission API: filing releases the slot; a moved window reaches the room."""
+"""The waiting room with the admission API: the slot is the right to file; a moved window reaches the room."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from room_helpers import iins
 
 from admission.iin import make_iin
+from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
 
 Client = AsyncTestClient[Litestar]
@@ -20,8 +21,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_filing_an_application_hands_the_slot_to_the_next_visitor(
-    rooms: Client, ministry: dict[str, str], database_url: str, redis_client: aioredis.Redis
+async def test_one_slot_files_for_three_children_then_passes_to_the_next_visitor(
+    rooms: Client, ministry: dict[str, str], database_url: str, redis_client: aioredis.Redis, refs: ApplicantRefs
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
@@ -37,18 +38,27 @@ async def test_filing_an_application_hands_the_slot_to_the_next_visitor(
     admitted = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()
     assert admitted["status"] == "admitted"
     assert (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": second})).json()["position"] == 1
+    triplets = [make_iin(dt.date(2020, 3, 1), True, 77 + i) for i in range(4)]
 
-    application = {
-        "applicant_iin": first,
-        "child_iin": make_iin(dt.date(2020, 3, 1), True, 77),
-        "school_bin": school["school_bin"],
-        "language": school["language"],
-        "consent": True,
-    }
-    filed = await rooms.post("/v1/applications", json=application, headers=bearer(admitted["access_token"]))
-    assert filed.status_code == 201, filed.text
-    # nobody called DELETE /sessions/me and nobody polled: the next visitor holds the slot
-    assert await redis_client.zrange(room_keys("astana")[3], 0, -1) == [second.encode()]
+    async def file(child: str) -> int:
+        form = {
+            "applicant_iin": first,
+            "child_iin": child,
+            "school_bin": school["school_bin"],
+            "language": school["language"],
+            "consent": True,
+        }
+        response = await rooms.post("/v1/applications", json=form, headers=bearer(admitted["access_token"]))
+        return response.status_code
+
+    assert [await file(child) for child in triplets[:2]] == [201, 201]
+    # two children filed: the family still holds the slot (a third child may follow)
+    assert await redis_client.zrange(room_keys("astana")[3], 0, -1) == [refs.ref(first).encode()]
+    assert await file(triplets[2]) == 201
+    # the third child ends the slot: nobody called DELETE /sessions/me or polled, the next visitor holds it
+    assert await redis_client.zrange(room_keys("astana")[3], 0, -1) == [refs.ref(second).encode()]
+    assert await file(triplets[3]) == 401  # no fourth child on that slot
+    assert await file(triplets[2]) != 401  # the same form again still reaches the service (a lost answer)
 
 
 async def test_a_window_moved_by_an_admin_reaches_the_room(rooms: Client, ministry: dict[str, str]) -> None:

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
+import redis.asyncio as aioredis
 import uvicorn
 from devservices import free_port
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import async_playwright, expect
-from room_helpers import iins
+from room_helpers import KillableRedis, iins
 
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
+from admission.waiting_room import WaitingRoom
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
@@ -41,13 +46,13 @@ async def test_the_page_speaks_kazakh_by_default_then_russian_or_english(rooms: 
     assert (await rooms.get("/rooms/atlantis")).status_code == 404
 
 
-@pytest.fixture
-def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread), Astana open now."""
+@contextlib.contextmanager
+def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread) with these settings."""
     port = free_port()
     app = create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -58,6 +63,13 @@ def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iter
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture
+def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread), Astana open now."""
+    with live_app(settings, keys) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -128,7 +140,8 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             await expect(refused.locator(".decision-text")).to_have_text("Application refused.")
             await expect(refused).to_contain_text("Ground 6")
 
-            # with consent: accepted, a seat is taken, the waiting-room slot is given back
+            # with consent: accepted, a seat is taken; the slot stays for a twin (it ends with the third
+            # child, when the parent leaves, or a minute after the tab is closed)
             await page.click("#another")
             await page.fill("#child", child)
             await page.select_option("#school", school["bin"])
@@ -138,7 +151,7 @@ async def test_a_parent_goes_from_the_queue_to_a_decision_and_withdraws_in_the_b
             accepted = page.locator("section.decision[data-status=accepted]")
             await expect(accepted.locator(".decision-text")).to_have_text("Application accepted: the seat is yours.")
             room = (await http.get("/v1/rooms/astana")).json()
-            assert room["active"] == 0
+            assert room["active"] == 1
 
             await accepted.locator("button.withdraw").click()
             await page.click("#confirm-yes")  # the page asks first
@@ -158,3 +171,64 @@ async def test_the_application_page_without_an_access_token_sends_the_parent_to_
     assert "Заявление в 1 класс" in page.text
     assert 'href="/rooms/astana?lang=ru"' in page.text
     assert (await rooms.get("/apply/atlantis")).status_code == 404
+
+
+@pytest.mark.browser
+async def test_the_page_says_the_queue_is_paused_while_redis_is_down_and_carries_on_by_itself(
+    settings: Settings, keys: KeySet, astana_open_now: None, tmp_path: Path
+) -> None:
+    redis_server = KillableRedis(tmp_path / "redis", append_only=True)
+    redis_server.start()
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        with live_app(msgspec.structs.replace(settings, redis_url=redis_server.url), keys) as url:
+            await WaitingRoom(client).configure("astana", {"max_active": 1})
+            await WaitingRoom(client).join("astana", "someone ahead holding the slot", dt.datetime.now(dt.UTC))
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                try:
+                    page = await browser.new_page()
+                    await page.goto(f"{url}/rooms/astana?lang=en")
+                    await page.fill("#iin", iins(1, start=900)[0])
+                    await page.click("button[type=submit]")
+                    await expect(page.locator("#position")).to_have_text("1")
+                    await asyncio.sleep(1.5)  # on disk (appendfsync everysec)
+                    redis_server.kill()
+                    await expect(page.locator("#message")).to_contain_text("paused", timeout=15_000)
+                    await expect(page.locator("#message")).to_contain_text("Your place is kept")
+                    redis_server.start()
+                    # back by itself, same place, no message
+                    await expect(page.locator("#message")).to_be_hidden(timeout=20_000)
+                    await expect(page.locator("#position")).to_have_text("1")
+                finally:
+                    await browser.close()
+    finally:
+        await client.aclose()
+        redis_server.stop()
+
+
+@pytest.mark.browser
+async def test_the_form_keeps_its_slot_by_heartbeat_and_a_closed_tab_frees_it_within_the_lease(
+    settings: Settings, keys: KeySet, astana_open_now: None, redis_client: aioredis.Redis
+) -> None:
+    with live_app(settings, keys) as url:
+        room = WaitingRoom(redis_client)
+        await room.configure("astana", {"max_active": 1, "session_ttl": 3})
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{url}/rooms/astana?lang=en")
+                await page.fill("#iin", iins(1, start=950)[0])
+                await page.click("button[type=submit]")
+                await page.wait_for_url("**/apply/astana*", timeout=15_000)
+                await asyncio.sleep(8)  # well past the 3 s lease: the page's heartbeats keep the slot
+                assert (await room.state("astana")).active == 1
+                await page.close()  # the parent closes the tab
+                for _ in range(100):
+                    await asyncio.sleep(0.1)
+                    if (await room.state("astana")).active == 0:
+                        break
+                assert (await room.state("astana")).active == 0
+            finally:
+                await browser.close()

@@ -6,15 +6,11 @@ import asyncio
 import datetime as dt
 
 import redis.asyncio as aioredis
-from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, iins, open_room
+from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, SlotWatch, iins, open_room
 
-from admission.access import AccessClaims
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
+from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
-
-
-def _claims(iin: str, place: Place) -> AccessClaims:
-    return AccessClaims(region="astana", applicant_iin=iin, jti=place.jti, expires_at=DURING)
 
 
 async def _active(redis: aioredis.Redis, region: str = "astana") -> set[str]:
@@ -36,24 +32,13 @@ async def test_two_thousand_concurrent_joins_never_exceed_max_active_and_admit_i
 async def _concurrent_joins(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
     await open_room(room, max_active=50)
     people = iins(2000)
-    peak = 0
-    done = asyncio.Event()
-
-    async def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, await redis_client.zcard(room_keys("astana")[3]))
-            await asyncio.sleep(0)
-
-    watcher = asyncio.create_task(watch())
-    places = await asyncio.gather(*(room.join("astana", iin, DURING) for iin in people))
-    done.set()
-    await watcher
+    async with SlotWatch(redis_client, every=0) as slots:
+        places = await asyncio.gather(*(room.join("astana", iin, DURING) for iin in people))
 
     assert all(isinstance(p, Place) for p in places)
     admitted = [iin for iin, p in zip(people, places, strict=True) if isinstance(p, Place) and p.status == "admitted"]
     assert len(admitted) == 50
-    assert peak <= 50
+    assert slots.peak <= 50
     # every visitor has a distinct place, and the 50 admitted hold the first 50 places
     order = [(await room.visit("astana", iin, DURING), iin) for iin in people]
     seqs = {iin: p.seq for p, iin in order if p.status == "waiting"}
@@ -65,7 +50,7 @@ async def _concurrent_joins(room: WaitingRoom, redis_client: aioredis.Redis) -> 
     later = DURING + dt.timedelta(seconds=5)
     for iin in admitted[:10]:
         place = await room.visit("astana", iin, later)
-        assert await room.release("astana", _claims(iin, place), later)
+        assert await room.release("astana", iin, place.jti, later)
     next_ten = sorted(seqs, key=seqs.__getitem__)[:10]
     assert await _active(redis_client) == set(admitted[10:]) | set(next_ten)
 
@@ -88,8 +73,8 @@ async def test_releases_and_expiries_refill_in_fifo_order_without_polling(
     assert await _active(redis_client) == set(people[:3])
 
     first = await room.visit("astana", people[0], DURING)
-    assert await room.release("astana", _claims(people[0], first), DURING)
-    assert not await room.release("astana", _claims(people[0], first), DURING)  # idempotent
+    assert await room.release("astana", people[0], first.jti, DURING)
+    assert not await room.release("astana", people[0], first.jti, DURING)  # idempotent
     assert await _active(redis_client) == set(people[1:4])
 
     # nobody polls; the sweeper ends the arrival graces of 1..3 and admits 4..6
@@ -125,12 +110,13 @@ async def test_shuffle_prequeue_shuffles_who_joined_before_opening(
     for iin in late:
         await room.join("astana", iin, at_opening)
 
-    queue = [m.decode() for m in await redis_client.lrange(room_keys("astana")[1], 0, -1)]
-    assert sorted(queue[:300]) == sorted(people)  # a permutation of everyone who pre-queued
-    assert queue[:300] != people  # not arrival order
-    assert queue[300:] == late  # after opening: FIFO, behind the pre-queue
-    positions = [(await room.visit("astana", iin, at_opening)).position for iin in queue]
-    assert positions == list(range(1, 306))
+    positions = {iin: (await room.visit("astana", iin, at_opening)).position for iin in [*people, *late]}
+    assert sorted(positions[iin] for iin in people) == list(range(1, 301))  # a permutation of the pre-queue
+    assert [positions[iin] for iin in people] != list(range(1, 301))  # not arrival order
+    assert [positions[iin] for iin in late] == list(range(301, 306))  # after opening: FIFO, behind the pre-queue
+    # admitted in exactly that order
+    await room.configure("astana", {"max_active": 100}, at_opening)
+    assert await _active(redis_client) == {iin for iin, position in positions.items() if position <= 100}
 
 
 async def test_fifo_keeps_arrival_order_across_the_opening(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
@@ -187,7 +173,7 @@ async def test_visitors_who_stop_polling_are_skipped_at_the_head(
     later = DURING + dt.timedelta(seconds=200)
     assert await room.touch("astana", [stays], later) == 1
     place = await room.visit("astana", holder, later)
-    await room.release("astana", _claims(holder, place), later)
+    await room.release("astana", holder, place.jti, later)
     assert await _active(redis_client) == {stays}
     assert (await room.visit("astana", gone, later)).status == "gone"
 
@@ -204,7 +190,7 @@ async def test_raising_max_active_admits_more_lowering_evicts_no_one(
     await room.configure("astana", {"max_active": 1}, DURING)
     assert await _active(redis_client) == set(people[:5])
     place = await room.visit("astana", people[0], DURING)
-    await room.release("astana", _claims(people[0], place), DURING)
+    await room.release("astana", people[0], place.jti, DURING)
     assert await _active(redis_client) == set(people[1:5])  # below the new cap only after four more leave
 
 
@@ -213,19 +199,18 @@ async def test_heartbeat_keeps_the_slot_and_an_ended_lease_cannot_be_renewed(roo
     me = iins(1)[0]
     await room.join("astana", me, DURING)
     place = await room.visit("astana", me, DURING)
-    claims = _claims(me, place)
-    lease = await room.heartbeat("astana", claims, DURING + dt.timedelta(seconds=50))
+    lease = await room.heartbeat("astana", me, place.jti, DURING + dt.timedelta(seconds=50))
     assert lease == DURING + dt.timedelta(seconds=110)
-    assert await room.heartbeat("astana", claims, DURING + dt.timedelta(seconds=111)) is None
-    forged = AccessClaims(region="astana", applicant_iin=me, jti="not-my-slot", expires_at=DURING)
-    assert await room.heartbeat("astana", forged, DURING) is None
+    assert await room.heartbeat("astana", me, place.jti, DURING + dt.timedelta(seconds=111)) is None
+    assert await room.heartbeat("astana", me, "not-my-slot", DURING) is None
 
 
 async def test_a_waiting_visitor_costs_at_most_200_bytes_of_redis(
     room: WaitingRoom, redis_client: aioredis.Redis
 ) -> None:
     await open_room(room, max_active=0, max_waiting=1_000_000)
-    people = iins(20_000, start=200_000)
+    refs = ApplicantRefs(b"a ticket secret")
+    people = [refs.ref(iin) for iin in iins(20_000, start=200_000)]  # the room keeps references (38 characters)
     before = int((await redis_client.info("memory"))["used_memory"])
     for start in range(0, len(people), 1000):
         await room.join_many("astana", people[start : start + 1000], DURING)
@@ -246,7 +231,7 @@ async def test_the_wait_is_estimated_from_the_measured_rate_and_polls_spread_wit
         now = DURING + dt.timedelta(seconds=second)
         places = {iin: await room.visit("astana", iin, now) for iin in people}
         holder = next(iin for iin, place in places.items() if place.status == "admitted")
-        await room.release("astana", _claims(holder, places[holder]), now)
+        await room.release("astana", holder, places[holder].jti, now)
     now = DURING + dt.timedelta(seconds=20)
     state = await room.state("astana", now)
     assert 0.45 <= state.free_rate <= 0.6
@@ -256,3 +241,33 @@ async def test_the_wait_is_estimated_from_the_measured_rate_and_polls_spread_wit
     assert max(near) <= 2.4
     assert min(far) >= 24
     assert len(set(far)) > 5  # jittered
+
+
+async def test_the_opening_shuffle_is_fair_and_complete(room: WaitingRoom, redis_client: aioredis.Redis) -> None:
+    """5,000 pre-queued: each gets one place, the order owes nothing to when they joined, all are admitted once."""
+    before = ASTANA_OPENS - dt.timedelta(minutes=30)
+    await open_room(room, now=before, max_active=0, queue_policy="shuffle_prequeue", abandon_after=7200)
+    people = iins(5000, start=20_000)
+    for start in range(0, len(people), 250):  # joining again changes nothing: the draw is made once
+        await room.join_many("astana", people[start : start + 250], before)
+        await room.join_many("astana", people[start : start + 10], before)
+    opening = ASTANA_OPENS + dt.timedelta(seconds=1)
+    await room.configure("astana", {"max_active": 500}, opening)
+    first = await _active(redis_client)
+    assert len(first) == 500
+    # every tenth of the arrivals gets about a tenth of the first 500 places (50 expected, sd ~7)
+    shares = [len(first & set(people[i : i + 500])) for i in range(0, 5000, 500)]
+    assert all(20 <= share <= 80 for share in shares), shares
+    # the places are a permutation; a visitor's place owes nothing to its arrival (rank correlation ~0)
+    places = [(await room.visit("astana", iin, opening)) for iin in people]
+    waiting = {iin: p.position for iin, p in zip(people, places, strict=True) if p.status == "waiting"}
+    assert sorted(waiting.values()) == list(range(1, 4501))
+    ranks = [waiting[iin] for iin in people if iin in waiting]
+    mean = (len(ranks) + 1) / 2
+    covariance = sum((i - mean) * (r - mean) for i, r in enumerate(ranks, start=1))
+    spread = sum((r - mean) ** 2 for r in ranks)
+    assert abs(covariance / spread) < 0.1
+    # complete: everyone is admitted exactly once, in the drawn order
+    await room.configure("astana", {"max_active": 5000}, opening)
+    assert await _active(redis_client) == set(people)
+    assert (await room.state("astana", opening)).waiting == 0

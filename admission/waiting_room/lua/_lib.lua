@@ -1,23 +1,33 @@
 -- Shared by every waiting-room script (prepended to each one when loaded).
 --
--- KEYS (all of one room, one {hash tag}):
---   1 cfg   hash:  settings, window (ms), counters head/tail/epoch/gen/jseq/opened, hold_until (ms)
---   2 q     list:  ИИНs waiting, in admission order (LPOP = head)
---   3 v     hash:  ИИН -> "w|<seq>|<last seen, s>" (waiting) or "a|<jti>|<arrived 0/1>" (admitted)
---   4 act   zset:  admitted ИИНs scored by the end of their lease or arrival grace (ms)
---   5 frees list:  times (ms) of the last slot releases/expiries, newest first (the rate estimate)
--- ARGV[1] is always "now" in ms, ARGV[2] a random seed (used only to shuffle the pre-queue).
-local K_CFG, K_Q, K_V, K_ACT, K_FREES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- KEYS (all of one room, one {hash tag}); members are applicant references (never ИИНs):
+--   1 cfg   hash: settings, window (ms), counters head/tail/epoch/gen/jseq/opened/pre_base,
+--                 hold_until and recover_until (ms: nobody is admitted before them)
+--   2 q     list: refs waiting in arrival order (LPOP = head); the k-th pop is place head + 1
+--   3 v     hash: ref -> 'w|<seq>|<seen s>' (in q), 'p|<seen>' (in pre), 's|<seen>' (in old),
+--                 'a|<jti>|<arrived 0/1>' (holds a slot)
+--   4 act   zset: refs holding a slot, by the end of their lease or arrival grace (ms)
+--   5 frees list: times (ms) of the last slot releases/expiries, newest first (the rate estimate)
+--   6 pre   zset: shuffle_prequeue: who joined before opening, by a random draw made at the join
+--   7 old   zset: survivors of a lost room, by (their epoch, their place): admitted before anyone else
+--   8 filed set:  (file.lua only) the children one slot filed for
+-- ARGV[1] is always "now" in ms, ARGV[2] a random seed.
+--
+-- Places: the pre-queue (shuffled) takes the places pre_base+1 .. pre_base+#pre at the opening,
+-- so a visitor's position is survivors + seq - head for everyone, O(1) for a cached ticket.
+local K_CFG, K_Q, K_V, K_ACT, K_FREES, K_PRE, K_OLD, K_FILED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local NOW = tonumber(ARGV[1])
 local SEED = tonumber(ARGV[2])
 local FREES_KEPT = 200
 local RATE_WINDOW_MS = 600000
-local SKIP_LIMIT = 20000
+local SKIP_LIMIT = 2000
+local SEQ_SPAN = 16777216  -- 2^24: a survivor's score is epoch * 2^24 + seq (exact below 2^53)
 
 local CFG_FIELDS = {
   'epoch', 'max_active', 'session_ttl', 'arrival_grace', 'abandon_after', 'max_waiting', 'prequeue_minutes',
   'queue_policy', 'opens', 'closes', 'head', 'tail', 'gen', 'jseq', 'opened',
-  'paused', 'pause_message', 'challenge', 'hold_until',
+  'paused', 'pause_message', 'challenge', 'hold_until', 'recover_until', 'pre_base',
 }
 local TEXT_FIELDS = {epoch = true, queue_policy = true, pause_message = true}
 
@@ -28,6 +38,7 @@ local function load_cfg()
   for i, name in ipairs(CFG_FIELDS) do
     if TEXT_FIELDS[name] then c[name] = raw[i] or '' else c[name] = tonumber(raw[i]) or 0 end
   end
+  c.epoch_n = tonumber(c.epoch) or 0
   return c
 end
 
@@ -38,9 +49,22 @@ local function phase(c)
   return 'closed'
 end
 
-local function parse_waiting(val)
-  local seq, seen = string.match(val, '^w|(%d+)|(%d+)$')
-  return tonumber(seq), tonumber(seen)
+local function waiting_count()
+  return redis.call('LLEN', K_Q) + redis.call('ZCARD', K_PRE) + redis.call('ZCARD', K_OLD)
+end
+
+-- The last time a waiting visitor was seen polling (nil when the record is not a waiting one).
+local function seen_of(val)
+  local k = string.sub(val, 1, 2)
+  if k == 'w|' then return tonumber(string.match(val, '|(%d+)$')) end
+  if k == 'p|' or k == 's|' then return tonumber(string.sub(val, 3)) end
+  return nil
+end
+
+local function reseen(val, seen)
+  local k = string.sub(val, 1, 2)
+  if k == 'w|' then return string.match(val, '^(w|%d+|)') .. seen end
+  return k .. seen
 end
 
 local RATE = nil  -- free_rate() of this call, computed once
@@ -67,50 +91,50 @@ local function free_rate()
   return RATE
 end
 
--- At the first moment the window is open: shuffle everyone who joined before (shuffle_prequeue).
+-- The first moment the window is open: the pre-queue (random draws fixed at each join) takes the
+-- places after everyone queued so far.  O(1): nobody is moved; the draws already are the order.
 local function open_if_due(c)
   if c.opened == 1 or NOW < c.opens then return end
+  local shuffled = redis.call('ZCARD', K_PRE)
   c.opened = 1
-  redis.call('HSET', K_CFG, 'opened', 1)
-  if c.queue_policy ~= 'shuffle_prequeue' then return end
-  local items = redis.call('LRANGE', K_Q, 0, -1)
-  local n = #items
-  if n == 0 then return end
-  math.randomseed(SEED)
-  for i = n, 2, -1 do
-    local j = math.random(i)
-    items[i], items[j] = items[j], items[i]
-  end
-  redis.call('DEL', K_Q)
-  for i = 1, n, 1000 do
-    redis.call('RPUSH', K_Q, unpack(items, i, math.min(i + 999, n)))
-  end
-  for i, iin in ipairs(items) do
-    local val = redis.call('HGET', K_V, iin)
-    local _, seen = parse_waiting(val or '')
-    redis.call('HSET', K_V, iin, 'w|' .. (c.head + i) .. '|' .. (seen or math.floor(NOW / 1000)))
-  end
-  c.tail = c.head + n
-  c.gen = c.gen + 1
-  redis.call('HSET', K_CFG, 'tail', c.tail, 'gen', c.gen)
+  c.pre_base = c.tail
+  c.tail = c.tail + shuffled
+  if shuffled > 0 then c.gen = c.gen + 1 end
+  redis.call('HSET', K_CFG, 'opened', 1, 'pre_base', c.pre_base, 'tail', c.tail, 'gen', c.gen)
 end
 
 -- Leases and arrival graces that ended free their slots.
 local function expire()
   local gone = redis.call('ZRANGEBYSCORE', K_ACT, '-inf', NOW, 'LIMIT', 0, 1000)
-  for _, iin in ipairs(gone) do
-    redis.call('ZREM', K_ACT, iin)
-    local val = redis.call('HGET', K_V, iin)
-    if val and string.sub(val, 1, 2) == 'a|' then redis.call('HDEL', K_V, iin) end
+  for _, ref in ipairs(gone) do
+    redis.call('ZREM', K_ACT, ref)
+    local val = redis.call('HGET', K_V, ref)
+    if val and string.sub(val, 1, 2) == 'a|' then redis.call('HDEL', K_V, ref) end
   end
   note_frees(#gone)
   return #gone
 end
 
--- Admissions stop while an admin paused the room or the service holds it (e.g. PostgreSQL is down):
--- the queue keeps its order, slots already given keep their leases.
+-- Admissions stop while an admin paused the room, the service holds it (e.g. PostgreSQL is down)
+-- or a lost room is being rebuilt (its survivors come back with their tickets and tokens first).
 local function admitting(c)
-  return c.paused ~= 1 and c.hold_until <= NOW
+  return c.paused ~= 1 and c.hold_until <= NOW and c.recover_until <= NOW
+end
+
+-- The next place off the queue: survivors of a lost room, then the places in order (the pre-queue's
+-- after the places before pre_base).  Returns the ref and the record kind it must have.
+local function pop_next(c)
+  local got = redis.call('ZPOPMIN', K_OLD)
+  if got[1] then return got[1], 's|' end
+  if c.head >= c.pre_base then
+    got = redis.call('ZPOPMIN', K_PRE)
+    if got[1] then c.head = c.head + 1 return got[1], 'p|' end
+  end
+  local ref = redis.call('LPOP', K_Q)
+  if ref then c.head = c.head + 1 return ref, 'w|' end
+  got = redis.call('ZPOPMIN', K_PRE)
+  if got[1] then c.head = c.head + 1 return got[1], 'p|' end
+  return nil
 end
 
 -- Admit from the head while slots are free and the window is open; skip who stopped polling.
@@ -121,20 +145,20 @@ local function admit(c)
   local admitted, skipped = 0, 0
   local abandoned_before = math.floor(NOW / 1000) - c.abandon_after
   while active < c.max_active and skipped < SKIP_LIMIT do
-    local iin = redis.call('LPOP', K_Q)
-    if not iin then break end
-    c.head = c.head + 1
-    local val = redis.call('HGET', K_V, iin)
-    local seq, seen = parse_waiting(val or '')
-    if seq == nil then
-      skipped = skipped + 1
-    elseif seen < abandoned_before then
-      redis.call('HDEL', K_V, iin)
+    local ref, kind = pop_next(c)
+    if not ref then break end
+    local val = redis.call('HGET', K_V, ref) or ''
+    local current = string.sub(val, 1, 2) == kind
+    if current and kind == 'w|' then current = tonumber(string.match(val, '^w|(%d+)|')) == c.head end
+    if not current then
+      skipped = skipped + 1  -- a stale entry: the visitor's record moved on (admitted, re-seated)
+    elseif seen_of(val) < abandoned_before then
+      redis.call('HDEL', K_V, ref)
       skipped = skipped + 1
     else
       c.jseq = c.jseq + 1
-      redis.call('HSET', K_V, iin, 'a|' .. c.epoch .. '.' .. c.jseq .. '|0')
-      redis.call('ZADD', K_ACT, NOW + c.arrival_grace * 1000, iin)
+      redis.call('HSET', K_V, ref, 'a|' .. c.epoch .. '.' .. c.jseq .. '|0')
+      redis.call('ZADD', K_ACT, NOW + c.arrival_grace * 1000, ref)
       active = active + 1
       admitted = admitted + 1
     end
@@ -143,16 +167,75 @@ local function admit(c)
   return admitted
 end
 
--- What a visitor's record says, for the caller: {kind, ...}.
-local function describe(c, iin)
-  local val = redis.call('HGET', K_V, iin)
+-- Does ref hold the slot jti now?
+local function holds(ref, jti)
+  local val = redis.call('HGET', K_V, ref)
+  if val ~= 'a|' .. jti .. '|0' and val ~= 'a|' .. jti .. '|1' then return false end
+  return tonumber(redis.call('ZSCORE', K_ACT, ref) or 0) > NOW
+end
+
+-- A slot given by a lost room (its jti names an older epoch) is taken back by the token that holds it,
+-- while slots are free (the rebuilt room admits nobody new during its recovery grace, so they are).
+local function reclaim(c, ref, jti)
+  local epoch = tonumber(string.match(jti, '^(%d+)%.'))
+  if not epoch or epoch >= c.epoch_n then return false end
+  local val = redis.call('HGET', K_V, ref)
+  if val and string.sub(val, 1, 2) == 'a|' then return false end
+  if redis.call('ZCARD', K_ACT) >= c.max_active then return false end
+  redis.call('ZREM', K_PRE, ref)
+  redis.call('ZREM', K_OLD, ref)
+  redis.call('HSET', K_V, ref, 'a|' .. jti .. '|1')
+  redis.call('ZADD', K_ACT, NOW + c.session_ttl * 1000, ref)
+  return true
+end
+
+-- Renew the lease of a slot that is held (or reclaimed); the new end of the lease.
+local function renew(c, ref, jti)
+  local deadline = NOW + c.session_ttl * 1000
+  redis.call('HSET', K_V, ref, 'a|' .. jti .. '|1')
+  redis.call('ZADD', K_ACT, deadline, ref)
+  return deadline
+end
+
+local COUNTS = nil  -- the room's counts for describe(), taken once per call (after its changes)
+
+local function counts()
+  if not COUNTS then
+    COUNTS = {waiting_count(), redis.call('ZCARD', K_ACT), tostring(free_rate()), redis.call('ZCARD', K_OLD)}
+  end
+  return COUNTS
+end
+
+-- What a visitor's record says, for the caller: {kind, epoch, gen, ...}.  Called last in a script.
+local function describe(c, ref)
+  local val = redis.call('HGET', K_V, ref)
   if not val then return {'gone', c.epoch, c.gen} end
-  if string.sub(val, 1, 2) == 'a|' then
+  local k = string.sub(val, 1, 2)
+  if k == 'a|' then
     local jti, arrived = string.match(val, '^a|([^|]+)|(%d)$')
-    local deadline = redis.call('ZSCORE', K_ACT, iin)
+    local deadline = redis.call('ZSCORE', K_ACT, ref)
     return {'admitted', c.epoch, c.gen, jti, tonumber(arrived), tonumber(deadline) or NOW}
   end
-  local seq = parse_waiting(val)
-  return {'waiting', c.epoch, c.gen, seq, c.head, redis.call('LLEN', K_Q), redis.call('ZCARD', K_ACT),
-          tostring(free_rate())}
+  local n = counts()
+  local waiting, active, rate = n[1], n[2], n[3]
+  if k == 's|' then
+    local rank = redis.call('ZRANK', K_OLD, ref)
+    if not rank then return {'gone', c.epoch, c.gen} end
+    local score = tonumber(redis.call('ZSCORE', K_OLD, ref))
+    local epoch = math.floor(score / SEQ_SPAN)
+    -- the place it keeps is the lost room's: its ticket stays that room's
+    return {'survivor', string.format('%d', epoch), 0, score - epoch * SEQ_SPAN, rank + 1, waiting, active, rate}
+  end
+  local seq
+  if k == 'p|' then
+    local rank = redis.call('ZRANK', K_PRE, ref)
+    if not rank then return {'gone', c.epoch, c.gen} end
+    local base = c.tail
+    if c.opened == 1 then base = c.pre_base end
+    seq = math.max(c.head, base) + rank + 1
+  else
+    seq = tonumber(string.match(val, '^w|(%d+)|'))
+  end
+  local position = n[4] + seq - c.head
+  return {'waiting', c.epoch, c.gen, seq, math.max(position, 1), waiting, active, rate}
 end

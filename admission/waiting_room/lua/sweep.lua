@@ -4,4 +4,4 @@ local c = load_cfg()
 if not c then return {-1, 0, 0, 0} end
 local expired = expire()
 local admitted = admit(c)
-return {expired, admitted, redis.call('LLEN', K_Q), redis.call('ZCARD', K_ACT)}
+return {expired, admitted, waiting_count(), redis.call('ZCARD', K_ACT)}
