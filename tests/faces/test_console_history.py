@@ -10,6 +10,7 @@ from admission.iin import make_iin
 from admission.keys import KeySet
 from admission.reference import KZ
 from admission.waiting_room import RoomSettings, WaitingRoom
+from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.tickets import TicketSigner
 from admission.waiting_room.visitors import Visitors
 from queue_service.console import history
@@ -23,7 +24,7 @@ async def test_samples_are_one_per_bucket_trimmed_after_30_minutes_and_give_the_
     start = dt.datetime(2026, 6, 1, 10, 0, tzinfo=KZ)
     opens, closes = dt.datetime(2026, 5, 27, tzinfo=KZ), dt.datetime(2026, 9, 1, tzinfo=KZ)
     await room.ensure("astana", opens, closes, RoomSettings(max_active=2), now=start)
-    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, regions=["astana"])
+    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, ApplicantRefs(b"r" * 32), regions=["astana"])
     await history.sample(redis_client, visitors, start - dt.timedelta(minutes=40))  # will be trimmed
     await history.sample(redis_client, visitors, start)
     await history.sample(redis_client, visitors, start + dt.timedelta(seconds=1))  # same bucket: dropped
