@@ -55,6 +55,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_ROOM_SNAPSHOT_MS: how stale a worker's cached view of a waiting room may be when answering polls."""
     room_sweep_ms: int = 500
     """KEZEK_ROOM_SWEEP_MS: how often each worker ends expired leases and refills free slots in every room."""
+    room_reconcile_seconds: float = 2.0
+    """KEZEK_ROOM_RECONCILE_SECONDS: how often each worker compares every room in Redis with PostgreSQL, the truth
+    for windows and room settings (changes also arrive at once by notification; this catches a missed one)."""
+    room_hold_seconds: float = 5.0
+    """KEZEK_ROOM_HOLD_SECONDS: while PostgreSQL does not answer, rooms admit nobody; each worker renews this hold
+    so far ahead, and it lapses by itself when no worker renews it."""
     admission_min_age: int = 6
     """KEZEK_ADMISSION_MIN_AGE: the youngest admitted to grade 1, in full years on 1 September."""
     admission_max_age: int = 9

@@ -15,12 +15,12 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Para
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from admission import audit
+from admission import room_truth
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, requires
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, portal_of, visitors_of
+from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth, portal_of, visitors_of
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -170,15 +170,11 @@ class AdminRoomsController(Controller):
         db: DbDep,
         region: FromPath[str],
         data: JSONBody[RoomSettingsPatch],
+        request: Request[Any, Any, Any],
     ) -> RoomSettingsOut:
         visitors.check_region(region)
-        admin.require_region(region)
-        now = _now()
-        old = (await visitors.room.state(region, now)).settings
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        new = msgspec.structs.replace(old, **changes)
-        async with db.acquire() as conn, conn.transaction():
-            await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
-            await visitors.room.configure(region, changes, now)
-        visitors.forget_snapshot(region)
-        return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, now))
+        async with db.acquire() as conn:  # PostgreSQL is the truth; every worker's room follows it
+            _, new = await room_truth.change_settings(conn, admin, region, changes)
+        await follow_truth(request, region)
+        return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, _now()))
