@@ -119,6 +119,15 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return domain_error_handler(request, errors.Unavailable(retry_after=5))
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """PostgreSQL went away under the request (failover, fast shutdown, a terminated or stale pooled
+    connection, a read-only standby): 503 with Retry-After -- nothing was committed, the client retries.
+    An ``InterfaceError`` other than a closed connection is a bug: 500."""
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
+        return internal_error_handler(request, exc)
+    return unavailable_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled error", exc_info=exc)
     messages = {"kk": "Ішкі қате.", "ru": "Внутренняя ошибка.", "en": "Internal error."}
@@ -130,9 +139,13 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error_handler,
     redis.exceptions.ConnectionError: unavailable_handler,
     redis.exceptions.TimeoutError: unavailable_handler,
-    asyncpg.exceptions.CannotConnectNowError: unavailable_handler,
-    asyncpg.exceptions.TooManyConnectionsError: unavailable_handler,
+    asyncpg.PostgresConnectionError: database_error_handler,
+    asyncpg.exceptions.OperatorInterventionError: database_error_handler,
+    asyncpg.exceptions.InsufficientResourcesError: database_error_handler,
+    asyncpg.exceptions.ReadOnlySQLTransactionError: database_error_handler,
+    asyncpg.InterfaceError: database_error_handler,
     ConnectionError: unavailable_handler,
+    TimeoutError: unavailable_handler,
     Exception: internal_error_handler,
 }
 
