@@ -184,6 +184,9 @@ def serve(server: str, workers: int | None) -> None:
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
             "--workers", str(count), "--loop", "uvloop" if _has("uvloop") else "asyncio",
+            # A crashed worker is replaced (its outbox publisher and room sweeper start with it), never
+            # the whole server stopped.
+            "--respawn-failed-workers", "--respawn-interval", "1",
             "--no-access-log", "queue_service.asgi:create",
         ]  # fmt: skip
     else:
