@@ -23,7 +23,8 @@ from admission import applications
 from admission.access import AccessClaims, verify_access_token
 from admission.applications import admin as seats
 from admission.applications.models import AgeRule, Application, ApplicationRequest, MissingApplicationToken
-from admission.errors import Unauthenticated
+from admission.applications.service import withdraw_secret
+from admission.errors import InvalidInput, Unauthenticated
 from admission.keys import KeySet
 from queue_service.auth import bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
@@ -46,6 +47,16 @@ def access_claims(keyset: KeySet, token: str) -> AccessClaims:
     return verify_access_token(keyset, token, audience)
 
 
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The ``Idempotency-Key`` header: the same key with the same form gives the first answer again."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise InvalidInput("Idempotency-Key must be 1-255 printable characters")
+    return key
+
+
 def application_token(request: Request[Any, Any, Any]) -> str:
     try:
         return bearer_token(request)
@@ -57,6 +68,10 @@ def application_token(request: Request[Any, Any, Any]) -> str:
     "/v1/applications",
     tags=["applications"],
     summary="File a grade-1 application; decided at once (accepted, or refused with its ground and receipt)",
+    description="Idempotent: the same access token filing the same child again, or the same `Idempotency-Key` "
+    "header with the same form, answers the first decision again with its withdraw token (the same key with "
+    "another form: 422 `idempotency_key_reused`; while that key's request is still being decided: 409 "
+    "`idempotency_in_progress`).",
     security=requires("access"),
     status_code=HTTP_201_CREATED,
 )
@@ -71,7 +86,13 @@ async def file_application(
     rule = AgeRule(min_years=settings.admission_min_age, max_years=settings.admission_max_age)
     async with db.acquire() as conn:
         filed = await applications.file_application(
-            conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC)
+            conn,
+            data,
+            claims=claims,
+            age_rule=rule,
+            now=dt.datetime.now(dt.UTC),
+            idempotency_key=idempotency_key(request),
+            token_secret=withdraw_secret(keyset.raw_private),
         )
     await release_slot(request, claims)  # submitted: the waiting room's slot goes to the next visitor
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)
