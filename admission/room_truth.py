@@ -61,6 +61,8 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
 )
 """PostgreSQL unreachable, shutting down, restarting or out of connections."""
+APPLICATION_NAME = "kezek-room-keeper"
+"""How each worker's keeper connection shows in ``pg_stat_activity``."""
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 
 
@@ -121,6 +123,8 @@ async def change_settings(
             raise UnknownRegion(region=region)
         old = _settings(row["settings"])
         new = msgspec.structs.replace(old, **changes)
+        if new == old and row["settings"] is not None:
+            return old, new  # nothing changed: nothing to write or audit
         await conn.execute(QUERIES["upsert_room_settings"], region, msgspec.to_builtins(new))
         await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
     return old, new
@@ -246,7 +250,9 @@ class RoomKeeper:
         if conn is not None and not conn.is_closed():
             return conn
         self._conn = None
-        conn = await asyncpg.connect(self.database_url, timeout=self.timeout)
+        conn = await asyncpg.connect(
+            self.database_url, timeout=self.timeout, server_settings={"application_name": APPLICATION_NAME}
+        )
         try:
             await conn.add_listener(CHANNEL, self._notified)
         except BaseException:
