@@ -41,6 +41,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from admission import audit
+from admission import db as database
 from admission.db import QUERIES, Connection, Pool
 from admission.errors import UnknownRegion
 from admission.keys import AdminPrincipal
@@ -250,7 +251,7 @@ class RoomKeeper:
         if conn is not None and not conn.is_closed():
             return conn
         self._conn = None
-        conn = await asyncpg.connect(
+        conn = await database.connect(
             self.database_url, timeout=self.timeout, server_settings={"application_name": APPLICATION_NAME}
         )
         try:

@@ -122,7 +122,8 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """PostgreSQL went away under the request (failover, fast shutdown, a terminated or stale pooled
     connection, a read-only standby): 503 with Retry-After -- nothing was committed, the client retries.
-    An ``InterfaceError`` other than a closed connection is a bug: 500."""
+    An ``InterfaceError`` other than a closed connection is a bug: 500.  (asyncpg's
+    ``InternalClientError`` comes from handing back a connection that died mid-operation.)"""
     if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
         return internal_error_handler(request, exc)
     return unavailable_handler(request, exc)
@@ -144,6 +145,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     asyncpg.exceptions.InsufficientResourcesError: database_error_handler,
     asyncpg.exceptions.ReadOnlySQLTransactionError: database_error_handler,
     asyncpg.InterfaceError: database_error_handler,
+    asyncpg.exceptions.InternalClientError: database_error_handler,
     ConnectionError: unavailable_handler,
     TimeoutError: unavailable_handler,
     Exception: internal_error_handler,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import os
@@ -111,7 +112,9 @@ def prepare_database(url: str, *, open_region: str = "astana") -> None:
         finally:
             await conn.close()
 
-    asyncio.run(work())
+    # also from inside a running event loop (an async test): in a thread of its own
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work()).result()
 
 
 @contextlib.contextmanager
