@@ -14,7 +14,8 @@ Each worker keeps Redis in step (:class:`RoomKeeper`, run by the app):
   PostgreSQL and applies the rooms that differ, so a missed notification, a
   Redis restored from an older append-only file or a room Redis lost is caught
   up within that time;
-* the same connection is its health check: while PostgreSQL does not answer,
+* the same connection is its health check: while PostgreSQL does not answer
+  (or answers as a read-only standby, after a failover to an unpromoted one),
   it holds every room (``WaitingRoom.hold``, a lease a few seconds ahead that
   lapses by itself when no worker renews it), so nobody is admitted to a form
   that cannot be filed; when PostgreSQL answers again it lifts the hold, drops
@@ -65,6 +66,13 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
 APPLICATION_NAME = "kezek-room-keeper"
 """How each worker's keeper connection shows in ``pg_stat_activity``."""
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+
+
+class ReadOnly(Exception):
+    """The database answers but is a standby: nothing can be filed."""
+
+
+UNHEALTHY: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, ReadOnly)
 
 
 class RoomTruth(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,6 +165,8 @@ class TruthfulRoom(WaitingRoom):
     async def restore(self, region: str) -> None:
         """Rebuild ``region``'s room from PostgreSQL (UnknownRegion when it is no region)."""
         pending = self._restoring.get(region)
+        if pending is not None and pending is asyncio.current_task():
+            raise UnknownRegion(region=region)  # lost again while being rebuilt: the caller retries later
         if pending is None:
             pending = asyncio.get_running_loop().create_task(self._restore(region))
             self._restoring[region] = pending
@@ -277,11 +287,10 @@ class RoomKeeper:
         """Check PostgreSQL's health; hold or release the rooms; apply notified or drifted truth."""
         now = now or dt.datetime.now(dt.UTC)
         try:
-            conn = await self._connection()
-            await conn.fetchval("SELECT 1", timeout=self.timeout)
-        except DATABASE_ERRORS as exc:
+            conn = await self._healthy_connection()
+        except UNHEALTHY as exc:
             if self.healthy:
-                log.warning("PostgreSQL does not answer (%s): holding admissions in every room", exc)
+                log.warning("PostgreSQL cannot file applications (%s): holding admissions in every room", exc)
             self.healthy = False
             await self._drop_connection()
             await self._hold(now + dt.timedelta(seconds=self.hold_seconds), now)
@@ -301,6 +310,21 @@ class RoomKeeper:
         elif self._dirty:
             regions, self._dirty = self._dirty, set()
             await self.reconcile(conn, regions, now)
+
+    async def _healthy_connection(self) -> asyncpg.Connection[asyncpg.Record]:
+        """The keeper's connection to a primary that answers; one fresh try when the old one broke."""
+        for attempt in (1, 2):
+            try:
+                conn = await self._connection()
+                if await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.timeout):
+                    raise ReadOnly("connected to a standby (read-only)")
+            except DATABASE_ERRORS:
+                await self._drop_connection()
+                if attempt == 2:
+                    raise
+            else:
+                return conn
+        raise AssertionError("unreachable")
 
     async def reconcile(
         self, conn: Connection, regions: set[str] | None = None, now: dt.datetime | None = None
