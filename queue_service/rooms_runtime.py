@@ -31,6 +31,7 @@ from prometheus_client import Counter, Gauge
 from admission import reference, room_truth
 from admission.access import AccessClaims
 from admission.db import Pool
+from admission.errors import UnknownRegion
 from admission.keys import KeySet
 from admission.waiting_room.portal import PortalIdentity
 from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
@@ -45,6 +46,7 @@ ACTIVE = Gauge("kezek_room_active", "Admitted visitors holding a slot", ["region
 ADMITTED = Counter("kezek_room_admitted_by_sweeper", "Visitors admitted by the background sweeper", ["region"])
 EXPIRED = Counter("kezek_room_leases_expired", "Slot leases and arrival graces that ended unused", ["region"])
 STARTUP_TIMEOUT = 3.0
+REBUILD_ERRORS: tuple[type[BaseException], ...] = (*room_truth.DATABASE_ERRORS, UnknownRegion)
 
 
 async def _reconcile(keeper: room_truth.RoomKeeper, pool: Pool) -> None:
@@ -66,7 +68,7 @@ async def sweeper(visitors: Visitors, room: room_truth.TruthfulRoom, interval: f
                 if report.expired < 0:  # the room is gone (Redis was reset): rebuilt at once
                     try:
                         await room.restore(region)
-                    except room_truth.DATABASE_ERRORS as exc:
+                    except REBUILD_ERRORS as exc:
                         log.warning("waiting room %s not rebuilt: %s", region, exc)
                     continue
                 WAITING.labels(region).set(report.waiting)
@@ -78,6 +80,8 @@ async def sweeper(visitors: Visitors, room: room_truth.TruthfulRoom, interval: f
             await visitors.flush_touches(now)
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("waiting-room sweep failed: %s", exc)
+        except Exception:  # the sweeper must outlive any surprise: it is what frees slots
+            log.exception("waiting-room sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 
