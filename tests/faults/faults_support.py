@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 import httpx
@@ -21,6 +22,7 @@ from devservices import LocalPostgres, LocalRedis, free_port
 from admission import db as database
 from admission import reference
 from admission.iin import make_iin
+from admission.keys import KeySet, mint_admin_token
 
 KEZEK = Path(sys.executable).parent / "kezek"
 
@@ -39,16 +41,33 @@ def children(pid: int) -> list[int]:
 
 
 class Served:
-    """``kezek serve`` (granian, ``workers`` processes) in its own process group, stopped by its PID."""
+    """``kezek serve`` (granian, ``workers`` processes) in its own process group, stopped by its PID.
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
+    Its signing key, log and settings (``KEZEK_<NAME>`` from ``settings``) live in ``folder``.
+    """
+
+    def __init__(self, database_url: str, redis_url: str, folder: Path, *, workers: int = 2, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
+        self.log = folder / "server.log"
         self.workers = workers
+        key_file = folder / "key.pem"
+        self.keys = KeySet.load_or_create(key_file)
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("KEZEK_", "PROMETHEUS_"))}
-        self.env = clean | {"KEZEK_PORT": str(self.port), "KEZEK_LOG_LEVEL": "WARNING", "KEZEK_DB_POOL_MIN": "1"} | env
+        self.env = clean | {
+            "KEZEK_PORT": str(self.port),
+            "KEZEK_LOG_LEVEL": "WARNING",
+            "KEZEK_DB_POOL_MIN": "1",
+            "KEZEK_DATABASE_URL": database_url,
+            "KEZEK_REDIS_URL": redis_url,
+            "KEZEK_SIGNING_KEY_FILE": str(key_file),
+            **{f"KEZEK_{name.upper()}": value for name, value in settings.items()},
+        }
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def admin(self, role: Literal["ministry"] = "ministry") -> dict[str, str]:
+        """Headers of a ministry admin."""
+        return {"Authorization": f"Bearer {mint_admin_token(self.keys, 'qa', role)}"}
 
     def __enter__(self) -> Served:
         with self.log.open("wb") as log:

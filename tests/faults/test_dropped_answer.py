@@ -20,13 +20,11 @@ async def test_the_same_form_refiled_after_a_dropped_answer_gets_the_original_de
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     prepare_database(database_url)
-    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
-           "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem")}  # fmt: skip
     parent, other_parent = parents(2)
     child, other_child = children_iins(2)
     form = {"applicant_iin": parent, "child_iin": child, "school_bin": SCHOOL, "language": "kk", "consent": True}
     body = msgspec.json.encode(form)
-    with Served(env, tmp_path / "server.log", workers=1) as served:
+    with Served(database_url, redis_url, tmp_path, workers=1) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
             view = (await client.post("/v1/rooms/astana/visitors", json={"applicant_iin": parent})).json()
             token = view["access_token"]

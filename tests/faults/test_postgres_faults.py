@@ -15,8 +15,6 @@ import asyncpg
 import httpx
 from faults_support import Served, children_iins, own_servers, parents, prepare_database
 
-from admission.keys import KeySet, mint_admin_token
-
 SCHOOL = "150645269256"  # Astana school №1: 3 kk classes of 30
 FAMILIES = 72
 
@@ -81,37 +79,36 @@ async def _family(client: httpx.AsyncClient, parent: str, child: str, journal: J
 
 
 async def test_postgres_killed_mid_surge_loses_nothing_acknowledged_and_holds_the_room(tmp_path: Path) -> None:
-    with own_servers(tmp_path) as (redis_server, postgres):
-        key_file = tmp_path / "key.pem"
-        admin = {"Authorization": f"Bearer {mint_admin_token(KeySet.load_or_create(key_file), 'qa', 'ministry')}"}
-        env = {"KEZEK_DATABASE_URL": postgres.url, "KEZEK_REDIS_URL": redis_server.url,
-               "KEZEK_SIGNING_KEY_FILE": str(key_file)}  # fmt: skip
-        with Served(env, tmp_path / "server.log", workers=2) as served:
-            async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
-                assert (await client.patch("/v1/admin/rooms/astana", json={"max_active": 8}, headers=admin)).is_success
-                journal = Journal()
-                deadline = time.monotonic() + 150
-                people = list(zip(parents(FAMILIES), children_iins(FAMILIES), strict=True))
-                surge = [asyncio.create_task(_family(client, p, c, journal, deadline)) for p, c in people]
+    with (
+        own_servers(tmp_path) as (redis_server, postgres),
+        Served(postgres.url, redis_server.url, tmp_path, workers=2) as served,
+    ):
+        admin = served.admin()
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+            assert (await client.patch("/v1/admin/rooms/astana", json={"max_active": 8}, headers=admin)).is_success
+            journal = Journal()
+            deadline = time.monotonic() + 150
+            people = list(zip(parents(FAMILIES), children_iins(FAMILIES), strict=True))
+            surge = [asyncio.create_task(_family(client, p, c, journal, deadline)) for p, c in people]
 
-                while len(journal.acknowledged) < FAMILIES // 3:
-                    assert time.monotonic() < deadline, "the surge did not get going"
-                    await asyncio.sleep(0.05)
-                postgres.kill()  # kill -9 the postmaster and every backend
-                killed_at = time.monotonic()
-                samples: list[dict[str, Any]] = []
-                while time.monotonic() - killed_at < 6:
-                    with contextlib.suppress(httpx.HTTPError):
-                        room = await client.get("/v1/rooms/astana")
-                        if room.status_code == 200:
-                            samples.append(room.json())
-                    await asyncio.sleep(0.1)
-                acknowledged_before_restart = dict(journal.acknowledged)
-                postgres.start()
+            while len(journal.acknowledged) < FAMILIES // 3:
+                assert time.monotonic() < deadline, "the surge did not get going"
+                await asyncio.sleep(0.05)
+            postgres.kill()  # kill -9 the postmaster and every backend
+            killed_at = time.monotonic()
+            samples: list[dict[str, Any]] = []
+            while time.monotonic() - killed_at < 6:
+                with contextlib.suppress(httpx.HTTPError):
+                    room = await client.get("/v1/rooms/astana")
+                    if room.status_code == 200:
+                        samples.append(room.json())
+                await asyncio.sleep(0.1)
+            acknowledged_before_restart = dict(journal.acknowledged)
+            postgres.start()
 
-                await asyncio.gather(*surge)
-            async with own_database(postgres.url) as conn:
-                rows = await conn.fetch("SELECT id::text, applicant_iin, status FROM applications")
+            await asyncio.gather(*surge)
+        async with own_database(postgres.url) as conn:
+            rows = await conn.fetch("SELECT id::text, applicant_iin, status FROM applications")
 
     held = [s for s in samples if s["paused"]]
     print(
@@ -150,10 +147,8 @@ async def test_a_pooled_connection_terminated_under_an_application_answers_503(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     prepare_database(database_url)
-    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
-           "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem")}  # fmt: skip
     parent, child = parents(1)[0], children_iins(1)[0]
-    with Served(env, tmp_path / "server.log", workers=1) as served:
+    with Served(database_url, redis_url, tmp_path, workers=1) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client, own_database(database_url) as db:
             view = (await client.post("/v1/rooms/astana/visitors", json={"applicant_iin": parent})).json()
             assert view["status"] == "admitted"

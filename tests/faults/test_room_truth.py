@@ -21,7 +21,6 @@ import httpx
 from devservices import LocalRedis
 from faults_support import KEZEK, Served, parents, prepare_database
 
-from admission.keys import KeySet, mint_admin_token
 from admission.room_truth import APPLICATION_NAME
 
 
@@ -44,10 +43,7 @@ def _until_phase(url: str, region: str, phase: str, timeout: float = 10.0) -> fl
 def test_cli_window_changes_reach_a_running_room_within_two_seconds(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
-           "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
-           "KEZEK_ROOM_RECONCILE_SECONDS": "3600"}  # fmt: skip
-    with Served(env, tmp_path / "server.log", workers=2) as served:
+    with Served(database_url, redis_url, tmp_path, workers=2, room_reconcile_seconds="3600") as served:
         assert _phase(served.url, "zhetisu") != "open"  # annex 2: not this time of year
         subprocess.run([str(KEZEK), "demo-window", "zhetisu"], env=served.env, check=True, capture_output=True)
         opened = _until_phase(served.url, "zhetisu", "open")
@@ -84,14 +80,11 @@ def test_cli_window_changes_reach_a_running_room_within_two_seconds(
 
 def test_admin_room_settings_survive_redis_restarted_empty(database_url: str, tmp_path: Path) -> None:
     prepare_database(database_url)
-    key_file = tmp_path / "key.pem"
-    admin = {"Authorization": f"Bearer {mint_admin_token(KeySet.load_or_create(key_file), 'minister', 'ministry')}"}
     with tempfile.TemporaryDirectory(prefix="kezek-redis-") as tmp:
         redis_server = LocalRedis(Path(tmp)).start()
-        env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_server.url,
-               "KEZEK_SIGNING_KEY_FILE": str(key_file)}  # fmt: skip
         try:
-            with Served(env, tmp_path / "server.log", workers=2) as served:
+            with Served(database_url, redis_server.url, tmp_path, workers=2) as served:
+                admin = served.admin()
                 changed = httpx.patch(
                     f"{served.url}/v1/admin/rooms/astana",
                     json={"max_active": 7, "arrival_grace": 90, "pause_message": "Сәлем"},

@@ -18,7 +18,6 @@ import httpx
 import redis.asyncio as aioredis
 from faults_support import Served, children_iins, parents, prepare_database
 
-from admission.keys import KeySet, mint_admin_token
 from admission.room_truth import fingerprint_key
 from admission.waiting_room.keys import room_keys
 
@@ -85,14 +84,12 @@ def test_killed_workers_are_replaced_and_their_background_work_comes_back(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     prepare_database(database_url)
-    key_file = tmp_path / "key.pem"
-    admin = {"Authorization": f"Bearer {mint_admin_token(KeySet.load_or_create(key_file), 'qa', 'ministry')}"}
-    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url, "KEZEK_SIGNING_KEY_FILE": str(key_file),
-           "KEZEK_OUTBOX_POLL_SECONDS": "0.2",
-           # only the sweeper rebuilds a lost room here (the keeper's periodic reconciliation is off)
-           "KEZEK_ROOM_RECONCILE_SECONDS": "3600"}  # fmt: skip
     families = list(zip(parents(3), children_iins(3), strict=True))
-    with Served(env, tmp_path / "server.log", workers=2) as served:
+    # only the sweeper rebuilds a lost room here (the keeper's periodic reconciliation is off)
+    with Served(
+        database_url, redis_url, tmp_path, workers=2, outbox_poll_seconds="0.2", room_reconcile_seconds="3600"
+    ) as served:
+        admin = served.admin()
         auto = {"enabled": True}
         switched = httpx.put(f"{served.url}/v1/admin/regions/astana/auto-confirm", json=auto, headers=admin)
         assert switched.status_code == 200, switched.text
