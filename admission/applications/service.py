@@ -14,9 +14,10 @@ off its roster (the rules promise them the seat; only the school knows they
 will not come).
 
 Filing is idempotent: an answer lost on the way never turns into a refusal.
-The same slot (access token ``jti``) filing the same child again, or the same
+The same slot (access token ``jti``) sending the same form again, or the same
 applicant sending the same ``Idempotency-Key`` with the same form, gets the
-first decision back, with its withdraw token (derived from the application id
+first decision back (a corrected form is a new filing: consent ticked after a
+refusal is decided anew), with its withdraw token (derived from the application id
 with a server secret, so it can be given again; only its hash is stored).  The
 same key with another form is refused (``idempotency_key_reused``); while a
 request with a key is being decided, another with that key gets
@@ -134,10 +135,11 @@ class _Filing(msgspec.Struct, frozen=True, kw_only=True):
     def of(
         cls, form: ApplicationRequest, claims: AccessClaims, idempotency_key: str | None, secret: bytes | None
     ) -> _Filing:
+        hashed = request_hash(form)
         return cls(
-            filing_key=f"{claims.jti}:{form.child_iin}",
+            filing_key=f"{claims.jti}:{hashed.hex()}",
             idempotency_key=idempotency_key,
-            request_hash=None if idempotency_key is None else request_hash(form),
+            request_hash=None if idempotency_key is None else hashed,
             secret=secret,
         )
 
@@ -189,7 +191,7 @@ async def repeat_of(
     idempotency_key: str | None = None,
     token_secret: bytes | None = None,
 ) -> Filed | None:
-    """The decision ``form`` repeats (same slot and child, or same Idempotency-Key), if any.
+    """The decision ``form`` repeats (same slot and form, or same Idempotency-Key), if any.
 
     For an edge that refuses a filing whose slot has ended: a repeat of a filing that
     ended the slot must still get its first answer, not ``session_ended``.

@@ -36,8 +36,8 @@ WHEN (old.window_opens_at IS DISTINCT FROM new.window_opens_at
 EXECUTE FUNCTION notify_room_changed('slug');
 
 -- Filing is idempotent (issue 11 point 7).  ``filing_key`` is the slot's access
--- token id and the child's ИИН: the same slot filing the same child again gets the
--- first decision back.  ``idempotency_key`` is the client's ``Idempotency-Key``
+-- token id and a hash of the form: the same slot sending the same form again gets
+-- the first decision back.  ``idempotency_key`` is the client's ``Idempotency-Key``
 -- header, unique per applicant, with a hash of the request it came with, so the
 -- same key with another request is refused.  Applications filed before this
 -- migration have neither.

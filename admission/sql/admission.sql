@@ -3,7 +3,7 @@
 
 -- name: application_context
 -- Everything a decision needs, in one round trip, and the application this filing repeats
--- (the same slot and child $4, or the applicant $5's Idempotency-Key $6), if any.  With a
+-- (the same slot and form $4, or the applicant $5's Idempotency-Key $6), if any.  With a
 -- key, the caller's transaction takes the key's lock (false: a request with that key is
 -- still being decided).
 SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,

@@ -68,7 +68,7 @@ def application_token(request: Request[Any, Any, Any]) -> str:
     "/v1/applications",
     tags=["applications"],
     summary="File a grade-1 application; decided at once (accepted, or refused with its ground and receipt)",
-    description="Idempotent: the same access token filing the same child again, or the same `Idempotency-Key` "
+    description="Idempotent: the same access token sending the same form again, or the same `Idempotency-Key` "
     "header with the same form, answers the first decision again with its withdraw token (the same key with "
     "another form: 422 `idempotency_key_reused`; while that key's request is still being decided: 409 "
     "`idempotency_in_progress`).",

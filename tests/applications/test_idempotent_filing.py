@@ -1,6 +1,6 @@
 """Filing is idempotent (issue 11 point 7): a lost answer never turns into a refusal.
 
-The same slot filing the same child again, or the same Idempotency-Key with the same form, gets
+The same slot sending the same form again, or the same Idempotency-Key with the same form, gets
 the first decision back with its withdraw token; the key with another form is refused (422); a
 request while the key's first request is still being decided gets 409.
 """
@@ -41,7 +41,7 @@ async def file(pool: asyncpg.Pool, claims: AccessClaims, child: str, key: str | 
         )
 
 
-async def test_the_same_slot_filing_the_same_child_again_gets_the_first_decision_and_its_token(
+async def test_the_same_slot_sending_the_same_form_again_gets_the_first_decision_and_its_token(
     db_pool: asyncpg.Pool, keys: KeySet
 ) -> None:
     claims = access(keys)
@@ -64,9 +64,12 @@ async def test_the_same_slot_filing_the_same_child_again_gets_the_first_decision
     refused = await file(db_pool, claims, child_iin(), consent=False)
     repeated = await file(db_pool, claims, refused.application.child_iin, consent=False)
     assert repeated.application == refused.application
+    # a corrected form is a new filing: consent ticked after the refusal is decided anew
+    corrected = await file(db_pool, claims, refused.application.child_iin)
+    assert (corrected.replayed, corrected.application.status) == (False, "accepted")
 
 
-async def test_the_same_slot_filing_the_same_child_at_once_decides_once(db_pool: asyncpg.Pool, keys: KeySet) -> None:
+async def test_the_same_slot_sending_the_same_form_at_once_decides_once(db_pool: asyncpg.Pool, keys: KeySet) -> None:
     claims = access(keys)
     child = child_iin()
     answers = await asyncio.gather(*(file(db_pool, claims, child) for _ in range(12)))

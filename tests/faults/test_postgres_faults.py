@@ -161,14 +161,15 @@ async def test_a_pooled_connection_terminated_under_an_application_answers_503(
                 )
                 for _ in range(200):
                     pid = await db.fetchval(
-                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
                     )
                     if pid is not None:
                         break
                     await asyncio.sleep(0.05)
                 assert pid is not None, (await filing).text
                 assert await db.fetchval("SELECT pg_terminate_backend($1)", pid)
-                answer = await filing
+            answer = await filing
             assert answer.status_code == 503, answer.text
             assert answer.headers["content-type"].startswith("application/problem+json")
             assert int(answer.headers["retry-after"]) > 0
