@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from admission import applications
@@ -24,11 +24,21 @@ from admission.access import AccessClaims, verify_access_token
 from admission.applications import admin as seats
 from admission.applications.models import AgeRule, Application, ApplicationRequest, MissingApplicationToken
 from admission.applications.service import withdraw_secret
-from admission.errors import InvalidInput, Unauthenticated
+from admission.errors import Unauthenticated
 from admission.keys import KeySet
 from queue_service.auth import bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 from queue_service.rooms_runtime import release_slot
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=r"^[ -~]{1,255}$",
+        description="The same key with the same form answers the first decision again (IETF draft "
+        "httpapi-idempotency-key-header); 1-255 printable ASCII characters, unique per applicant.",
+    ),
+]
 
 
 class FiledApplication(Application, frozen=True, kw_only=True):
@@ -45,16 +55,6 @@ def access_claims(keyset: KeySet, token: str) -> AccessClaims:
     if not isinstance(audience, str):
         raise Unauthenticated("access token names no region")
     return verify_access_token(keyset, token, audience)
-
-
-def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
-    """The ``Idempotency-Key`` header: the same key with the same form gives the first answer again."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise InvalidInput("Idempotency-Key must be 1-255 printable characters")
-    return key
 
 
 def application_token(request: Request[Any, Any, Any]) -> str:
@@ -81,6 +81,7 @@ async def file_application(
     db: DbDep,
     keyset: KeysDep,
     settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> FiledApplication:
     claims = access_claims(keyset, bearer_token(request))
     rule = AgeRule(min_years=settings.admission_min_age, max_years=settings.admission_max_age)
@@ -91,7 +92,7 @@ async def file_application(
             claims=claims,
             age_rule=rule,
             now=dt.datetime.now(dt.UTC),
-            idempotency_key=idempotency_key(request),
+            idempotency_key=idempotency_key,
             token_secret=withdraw_secret(keyset.raw_private),
         )
     await release_slot(request, claims)  # submitted: the waiting room's slot goes to the next visitor
