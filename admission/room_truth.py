@@ -293,6 +293,8 @@ class RoomKeeper:
                 log.warning("PostgreSQL cannot file applications (%s): holding admissions in every room", exc)
             self.healthy = False
             await self._drop_connection()
+            # from now, not from the round's start: trying to connect may have taken a while
+            now = dt.datetime.now(dt.UTC)
             await self._hold(now + dt.timedelta(seconds=self.hold_seconds), now)
             return
         if not self.healthy:
@@ -313,18 +315,18 @@ class RoomKeeper:
 
     async def _healthy_connection(self) -> asyncpg.Connection[asyncpg.Record]:
         """The keeper's connection to a primary that answers; one fresh try when the old one broke."""
-        for attempt in (1, 2):
+        while True:
+            had_one = self._conn is not None
             try:
                 conn = await self._connection()
                 if await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.timeout):
                     raise ReadOnly("connected to a standby (read-only)")
             except DATABASE_ERRORS:
                 await self._drop_connection()
-                if attempt == 2:
+                if not had_one:  # a fresh connection failed: PostgreSQL is away
                     raise
             else:
                 return conn
-        raise AssertionError("unreachable")
 
     async def reconcile(
         self, conn: Connection, regions: set[str] | None = None, now: dt.datetime | None = None

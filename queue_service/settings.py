@@ -60,7 +60,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     for windows and room settings (changes also arrive at once by notification; this catches a missed one)."""
     room_hold_seconds: float = 5.0
     """KEZEK_ROOM_HOLD_SECONDS: while PostgreSQL does not answer, rooms admit nobody; each worker renews this hold
-    so far ahead, and it lapses by itself when no worker renews it."""
+    so far ahead (keep it above 3 s: a worker's check waits up to 2 s for PostgreSQL), and it lapses by itself
+    when no worker renews it."""
     admission_min_age: int = 6
     """KEZEK_ADMISSION_MIN_AGE: the youngest admitted to grade 1, in full years on 1 September."""
     admission_max_age: int = 9
