@@ -244,6 +244,7 @@ class RoomKeeper:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._reconcile_due = 0.0
+        self._stale_pool = False
 
     # -- notifications -----------------------------------------------------------------------
 
@@ -300,6 +301,9 @@ class RoomKeeper:
         if not self.healthy:
             log.warning("PostgreSQL answers again: admissions resume")
             self.healthy = True
+            self._stale_pool = True
+        if self._stale_pool:
+            self._stale_pool = False
             if self.pool is not None:
                 await self.pool.expire_connections()  # stale after a restart or failover: replaced on next use
         if self.holding:
@@ -325,6 +329,9 @@ class RoomKeeper:
                 await self._drop_connection()
                 if not had_one:  # a fresh connection failed: PostgreSQL is away
                     raise
+                # the old one broke but PostgreSQL answers (a quick restart, a failover, a terminated
+                # connection): the pool's connections may be as stale
+                self._stale_pool = True
             else:
                 return conn
 
