@@ -252,11 +252,6 @@ class RoomKeeper:
         self._dirty.add(str(region))
         self._wake.set()
 
-    def mark(self, region: str) -> None:
-        """Apply ``region``'s truth at the next round (also: a room found missing)."""
-        self._dirty.add(region)
-        self._wake.set()
-
     async def _connection(self) -> asyncpg.Connection[asyncpg.Record]:
         conn = self._conn
         if conn is not None and not conn.is_closed():
@@ -384,7 +379,7 @@ class RoomKeeper:
             conn.terminate()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Rounds until ``stop``; a notification or :meth:`mark` wakes it early."""
+        """Rounds until ``stop``; a notification wakes it early."""
         try:
             while not stop.is_set():
                 self._wake.clear()
