@@ -153,6 +153,17 @@ async def _init_connection(conn: Connection) -> None:
     )
 
 
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
+    """One connection outside the pool (a listener, a health check) that decodes ``jsonb`` like the pool's."""
+    conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(dsn, **kwargs)
+    try:
+        await _init_connection(conn)
+    except BaseException:
+        conn.terminate()
+        raise
+    return conn
+
+
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20, **kwargs: Any) -> Pool:
     """A pool whose connections encode/decode ``jsonb`` with msgspec."""
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)

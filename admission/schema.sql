@@ -256,6 +256,20 @@ CREATE FUNCTION census.ymd_date(ymd integer) RETURNS date
 $$;
 
 --
+-- Name: notify_room_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_room_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- tg_argv[0]: the column holding the region's slug
+    PERFORM pg_notify('kezek_rooms', to_jsonb(new) ->> tg_argv[0]);
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: preschool_roster_hold_seat(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -734,6 +748,9 @@ CREATE TABLE public.applications (
     order_date date,
     withdraw_token_hash bytea NOT NULL,
     access_jti text,
+    filing_key text,
+    idempotency_key text,
+    request_hash bytea,
     applicant_full_name text,
     CONSTRAINT applications_applicant_iin_check CHECK ((applicant_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT applications_check CHECK (((status = 'refused'::text) = (refusal_code IS NOT NULL))),
@@ -742,6 +759,8 @@ CREATE TABLE public.applications (
     CONSTRAINT applications_check3 CHECK (((status = 'withdrawn'::text) = (withdrawn_at IS NOT NULL))),
     CONSTRAINT applications_child_iin_check CHECK ((child_iin ~ '^[0-9]{12}$'::text)),
     CONSTRAINT applications_grade_check CHECK ((grade = 1)),
+    CONSTRAINT applications_idempotency_check CHECK (((idempotency_key IS NULL) = (request_hash IS NULL))),
+    CONSTRAINT applications_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT applications_refusal_ground_check CHECK (((refusal_ground >= 1) AND (refusal_ground <= 7))),
     CONSTRAINT applications_status_check CHECK ((status = ANY (ARRAY['accepted'::text, 'refused'::text, 'withdrawn'::text, 'confirmed'::text])))
 );
@@ -947,6 +966,17 @@ CREATE TABLE public.room_epochs (
     epoch bigint NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT room_epochs_epoch_check CHECK ((epoch > 0))
+);
+
+--
+-- Name: room_settings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.room_settings (
+    region_slug text NOT NULL,
+    settings jsonb NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT room_settings_settings_check CHECK ((jsonb_typeof(settings) = 'object'::text))
 );
 
 --
@@ -1330,6 +1360,13 @@ ALTER TABLE ONLY public.room_epochs
     ADD CONSTRAINT room_epochs_pkey PRIMARY KEY (region_slug);
 
 --
+-- Name: room_settings room_settings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.room_settings
+    ADD CONSTRAINT room_settings_pkey PRIMARY KEY (region_slug);
+
+--
 -- Name: school_classes school_classes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1477,6 +1514,18 @@ CREATE INDEX referrals_case_idx ON prevention.referrals USING btree (case_id, id
 CREATE INDEX sittings_school_idx ON prevention.sittings USING btree (school_bin, held_on DESC);
 
 --
+-- Name: applications_filing_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX applications_filing_key_idx ON public.applications USING btree (filing_key);
+
+--
+-- Name: applications_idempotency_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX applications_idempotency_key_idx ON public.applications USING btree (applicant_iin, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+--
 -- Name: applications_one_live_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1613,6 +1662,18 @@ CREATE INDEX transfers_to_idx ON public.transfers USING btree (to_school_bin, re
 --
 
 CREATE TRIGGER preschool_roster_hold_seat AFTER INSERT OR DELETE OR UPDATE OF school_bin, language ON public.preschool_roster FOR EACH ROW EXECUTE FUNCTION public.preschool_roster_hold_seat();
+
+--
+-- Name: regions regions_window_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER regions_window_notify AFTER UPDATE OF window_opens_at, window_closes_at ON public.regions FOR EACH ROW WHEN (((old.window_opens_at IS DISTINCT FROM new.window_opens_at) OR (old.window_closes_at IS DISTINCT FROM new.window_closes_at))) EXECUTE FUNCTION public.notify_room_changed('slug');
+
+--
+-- Name: room_settings room_settings_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER room_settings_notify AFTER INSERT OR UPDATE ON public.room_settings FOR EACH ROW EXECUTE FUNCTION public.notify_room_changed('region_slug');
 
 --
 -- Name: attendance_feeds attendance_feeds_region_slug_fkey; Type: FK CONSTRAINT; Schema: census; Owner: -
@@ -1837,6 +1898,13 @@ ALTER TABLE ONLY public.preschool_roster
 
 ALTER TABLE ONLY public.room_epochs
     ADD CONSTRAINT room_epochs_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
+
+--
+-- Name: room_settings room_settings_region_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.room_settings
+    ADD CONSTRAINT room_settings_region_slug_fkey FOREIGN KEY (region_slug) REFERENCES public.regions(slug);
 
 --
 -- Name: school_classes school_classes_school_bin_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -94,7 +94,10 @@ def load_reference_command(directory: Path | None) -> None:
     )
 
 
-@main.command("demo-window", help="DEMO: open REGION's grade-1 window now, for DAYS days, marked as demo.")
+@main.command(
+    "demo-window",
+    help="DEMO: open REGION's grade-1 window now, for DAYS days, marked as demo (running services follow at once).",
+)
 @click.argument("region")
 @click.option("--days", type=click.IntRange(1, 120), default=7, show_default=True)
 def demo_window(region: str, days: int) -> None:
@@ -103,7 +106,10 @@ def demo_window(region: str, days: int) -> None:
     click.echo(f"DEMO: {region}'s window is open from {now.isoformat()} for {days} day(s)")
 
 
-@main.command("reset-windows", help="Put every region's window back to the 2026 schedule of pilot annex 2.")
+@main.command(
+    "reset-windows",
+    help="Put every region's window back to the 2026 schedule of pilot annex 2 (running services follow at once).",
+)
 def reset_windows() -> None:
     async def work(conn: asyncpg.Connection) -> int:
         regions = reference.regions_from_file()
@@ -207,6 +213,9 @@ def serve(server: str, workers: int | None) -> None:
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
             "--workers", str(count), "--loop", "uvloop" if _has("uvloop") else "asyncio",
+            # A crashed worker is replaced (its outbox publisher and room sweeper start with it), never
+            # the whole server stopped.
+            "--respawn-failed-workers", "--respawn-interval", "1",
             "--no-access-log", "queue_service.asgi:create",
         ]  # fmt: skip
     else:

@@ -166,6 +166,16 @@ def redis_error_handler(request: Request[Any, Any, Any], exc: redis.exceptions.R
     return internal_error_handler(request, exc)
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """PostgreSQL went away under the request (failover, fast shutdown, a terminated or stale pooled
+    connection, a read-only standby): 503 with Retry-After -- nothing was committed, the client retries.
+    An ``InterfaceError`` other than a closed connection is a bug: 500.  (asyncpg's
+    ``InternalClientError`` comes from handing back a connection that died mid-operation.)"""
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
+        return internal_error_handler(request, exc)
+    return unavailable_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled error", exc_info=exc)
     messages = {"kk": "Ішкі қате.", "ru": "Внутренняя ошибка.", "en": "Internal error."}
@@ -191,7 +201,14 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     redis.exceptions.RedisError: redis_error_handler,
     asyncpg.exceptions.CannotConnectNowError: unavailable_handler,
     asyncpg.exceptions.TooManyConnectionsError: unavailable_handler,
+    asyncpg.PostgresConnectionError: database_error_handler,
+    asyncpg.exceptions.OperatorInterventionError: database_error_handler,
+    asyncpg.exceptions.InsufficientResourcesError: database_error_handler,
+    asyncpg.exceptions.ReadOnlySQLTransactionError: database_error_handler,
+    asyncpg.InterfaceError: database_error_handler,
+    asyncpg.exceptions.InternalClientError: database_error_handler,
     ConnectionError: unavailable_handler,
+    TimeoutError: unavailable_handler,
     Exception: internal_error_handler,
 }
 

@@ -1,13 +1,17 @@
-"""The waiting rooms in a running worker: built in the lifespan, swept in the background.
+"""The waiting rooms in a running worker: built in the lifespan, swept and kept in the background.
 
-At start-up the regions and their windows are read from PostgreSQL and each
-room is created in Redis if missing (settings already there are kept); a room
-Redis lost is rebuilt so its visitors keep their places and slots
-(``admission.waiting_room.rebuild``).  A
-background task then, every ``KEZEK_ROOM_SWEEP_MS``, sweeps every room (ends
+At start-up each room in Redis is brought in step with PostgreSQL, the truth
+for its window and settings (``admission.room_truth``); a room Redis lost is
+rebuilt so its visitors keep their places and slots
+(``admission.waiting_room.rebuild``).  Two background tasks
+follow: the sweeper, every ``KEZEK_ROOM_SWEEP_MS``, sweeps every room (ends
 expired leases and arrival graces, refills free slots -- whether or not
-anyone polls) and records the polls answered from snapshots.  Every sweep is
-one atomic Lua call, so several workers sweeping at once is safe.
+anyone polls), records the polls answered from snapshots and rebuilds a room
+Redis lost; the keeper (``RoomKeeper``) applies what admins change in
+PostgreSQL (notifications, and a reconciliation every
+``KEZEK_ROOM_RECONCILE_SECONDS``) and holds admissions while PostgreSQL is
+unhealthy.  Every sweep is one atomic Lua call, so several workers sweeping at
+once is safe.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from prometheus_client import Counter, Gauge
 
-from admission import reference
+from admission import reference, room_truth
 from admission.access import AccessClaims
 from admission.db import Pool
+from admission.errors import UnknownRegion
 from admission.keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.portal import PortalIdentity
-from admission.waiting_room.rebuild import ensure_room
-from admission.waiting_room.room import SlotUse, WaitingRoom
+from admission.waiting_room.room import SlotUse
 from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
 from admission.waiting_room.visitors import Visitors
 from queue_service.settings import Settings
@@ -46,22 +50,16 @@ ACTIVE = Gauge("kezek_room_active", "Admitted visitors holding a slot", ["region
 ADMITTED = Counter("kezek_room_admitted_by_sweeper", "Visitors admitted by the background sweeper", ["region"])
 EXPIRED = Counter("kezek_room_leases_expired", "Slot leases and arrival graces that ended unused", ["region"])
 STARTUP_TIMEOUT = 3.0
+REBUILD_ERRORS: tuple[type[BaseException], ...] = (*room_truth.DATABASE_ERRORS, UnknownRegion)
 
 
-async def _ensure_rooms(room: WaitingRoom, pool: Pool, recovery_seconds: float) -> None:
+async def _reconcile(keeper: room_truth.RoomKeeper, pool: Pool) -> None:
     async with pool.acquire() as conn:
-        regions = await reference.list_regions(conn)
-        for region in regions:
-            await ensure_room(
-                room, conn, region.slug, region.window_opens_at, region.window_closes_at,
-                recovery_seconds=recovery_seconds,
-            )  # fmt: skip
+        await keeper.reconcile(conn)
 
 
-async def sweeper(
-    visitors: Visitors, pool: Pool, interval: float, stop: asyncio.Event, *, ensured: bool, recovery_seconds: float
-) -> None:
-    """Until ``stop``: sweep every room, flush poll touches; recreate rooms Redis lost.
+async def sweeper(visitors: Visitors, room: room_truth.TruthfulRoom, interval: float, stop: asyncio.Event) -> None:
+    """Until ``stop``: sweep every room, flush poll touches; rebuild rooms Redis lost from PostgreSQL.
 
     Stopped by an event rather than by cancellation alone: redis-py may swallow a
     cancellation that arrives while a command is in flight.
@@ -69,13 +67,13 @@ async def sweeper(
     while not stop.is_set():
         now = dt.datetime.now(dt.UTC)
         try:
-            if not ensured:
-                await _ensure_rooms(visitors.room, pool, recovery_seconds)
-                ensured = True
             for region in sorted(visitors.regions):
-                report = await visitors.room.sweep(region, now)
-                if report.expired < 0:
-                    ensured = False  # the room is gone (Redis was reset): recreate it next round
+                report = await room.sweep(region, now)
+                if report.expired < 0:  # the room is gone (Redis was reset): rebuilt at once
+                    try:
+                        await room.restore(region)
+                    except REBUILD_ERRORS as exc:
+                        log.warning("waiting room %s not rebuilt: %s", region, exc)
                     continue
                 WAITING.labels(region).set(report.waiting)
                 ACTIVE.labels(region).set(report.active)
@@ -86,6 +84,8 @@ async def sweeper(
             await visitors.flush_touches(now)
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("waiting-room sweep failed: %s", exc)
+        except Exception:  # the sweeper must outlive any surprise: it is what frees slots
+            log.exception("waiting-room sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 
@@ -99,7 +99,7 @@ def rooms_lifespan(settings: Settings) -> Any:
         pool: Pool = app.state.db
         async with pool.acquire() as conn:
             regions = [r.slug for r in await reference.list_regions(conn)]
-        room = WaitingRoom(app.state.redis)
+        room = room_truth.TruthfulRoom(app.state.redis, pool, settings.room_recovery_seconds)
         secret = derive_ticket_secret(settings.ticket_secret, keyset.raw_private)
         visitors = Visitors(
             room,
@@ -112,26 +112,34 @@ def rooms_lifespan(settings: Settings) -> Any:
         )
         app.state.visitors = visitors
         app.state.portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
-        ensured = False
-        try:  # when Redis is not there yet, the sweeper creates the rooms once it is
-            await asyncio.wait_for(_ensure_rooms(room, pool, settings.room_recovery_seconds), STARTUP_TIMEOUT)
-            ensured = True
-        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
-            log.warning("waiting rooms not created at start-up: %s", exc)
+        keeper = room_truth.RoomKeeper(
+            room,
+            settings.database_url,
+            regions,
+            pool=pool,
+            on_applied=visitors.forget_snapshot,
+            reconcile_seconds=settings.room_reconcile_seconds,
+            hold_seconds=settings.room_hold_seconds,
+        )
+        try:  # when Redis is not there yet, the keeper brings the rooms in step once it is
+            await asyncio.wait_for(_reconcile(keeper, pool), STARTUP_TIMEOUT)
+        except (*room_truth.REDIS_ERRORS, *room_truth.DATABASE_ERRORS) as exc:
+            log.warning("waiting rooms not brought in step with PostgreSQL at start-up: %s", exc)
         stop = asyncio.Event()
         interval = settings.room_sweep_ms / 1000
-        task = asyncio.create_task(
-            sweeper(visitors, pool, interval, stop, ensured=ensured, recovery_seconds=settings.room_recovery_seconds),
-            name="room-sweeper",
-        )
+        tasks = [
+            asyncio.create_task(sweeper(visitors, room, interval, stop), name="room-sweeper"),
+            asyncio.create_task(keeper.run(stop), name="room-keeper"),
+        ]
         try:
             yield
         finally:
             stop.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 10)
-            except TimeoutError:
-                task.cancel()
+            for task in tasks:
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), 10)
+                except TimeoutError:
+                    task.cancel()
 
     return lifespan
 
@@ -186,10 +194,21 @@ async def use_slot(request: Request[Any, Any, Any], claims: AccessClaims, child_
     )
 
 
-async def follow_window(
-    request: Request[Any, Any, Any], region: str, opens_at: dt.datetime, closes_at: dt.datetime
-) -> None:
-    """Make the region's room follow a window an admin changed in PostgreSQL."""
-    visitors = visitors_of(request)
-    await visitors.room.configure_window(region, opens_at, closes_at)
+async def follow_truth(request: Request[Any, Any, Any], region: str) -> None:
+    """Apply what an admin just changed in PostgreSQL to this worker's room at once (read-your-write)."""
+    await follow_truth_of(visitors_of(request), region)
+
+
+async def follow_truth_of(visitors: Visitors, region: str) -> None:
+    """:func:`follow_truth` for a caller holding the worker's ``Visitors`` (the admin console).
+
+    Every other worker follows the change's notification; a Redis failure here is logged, not
+    raised: the change is committed, and the keepers apply it once Redis answers.
+    """
+    room = visitors.room
+    try:
+        if isinstance(room, room_truth.TruthfulRoom):
+            await room.follow(region)
+    except room_truth.REDIS_ERRORS as exc:
+        log.warning("room %s follows its new settings once Redis answers: %s", region, exc)
     visitors.forget_snapshot(region)

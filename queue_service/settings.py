@@ -63,6 +63,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     visitors come back with their tickets and tokens (longer than the longest poll interval, 36 s)."""
     children_per_slot: int = 3
     """KEZEK_CHILDREN_PER_SLOT: one waiting-room slot files for at most this many children (twins, triplets)."""
+    room_reconcile_seconds: float = 2.0
+    """KEZEK_ROOM_RECONCILE_SECONDS: how often each worker compares every room in Redis with PostgreSQL, the truth
+    for windows and room settings (changes also arrive at once by notification; this catches a missed one)."""
+    room_hold_seconds: float = 5.0
+    """KEZEK_ROOM_HOLD_SECONDS: while PostgreSQL does not answer, rooms admit nobody; each worker renews this hold
+    so far ahead (keep it above 3 s: a worker's check waits up to 2 s for PostgreSQL), and it lapses by itself
+    when no worker renews it."""
     admission_min_age: int = 6
     """KEZEK_ADMISSION_MIN_AGE: the age a grade-1 child reaches by KEZEK_ADMISSION_AGE_REACHED_BY (``AgeRule``)."""
     admission_age_reached_by: str = "12-31"

@@ -76,6 +76,15 @@ def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeo
         proc.wait(5)
 
 
+def _kill(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL the process group a server leads (PostgreSQL's backends die with their postmaster)."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
 def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
@@ -88,11 +97,17 @@ def find_binary(name: str) -> str:
 
 
 class LocalRedis:
-    """A redis-server on 127.0.0.1 with its data in ``directory``; no persistence."""
+    """A redis-server on 127.0.0.1 with its data in ``directory``.
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    Append-only persistence by default (``appendonly yes``, ``appendfsync everysec``), as
+    production should run it: a restarted server gets its rooms back, losing at most the last
+    second.  ``persistent=False`` keeps nothing on disk.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True) -> None:
         self.directory = directory
         self.port = port or free_port()
+        self.persistent = persistent
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -108,7 +123,8 @@ class LocalRedis:
             "--port", str(self.port),
             "--dir", str(self.directory),
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self.persistent else "no",
+            "--appendfsync", "everysec",
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--logfile", str(log),
@@ -119,6 +135,16 @@ class LocalRedis:
 
     def stop(self) -> None:
         _stop(self.proc)
+
+    def kill(self) -> None:
+        """``kill -9`` the server (a crash): what it had not yet written to its append-only file is lost."""
+        _kill(self.proc)
+
+    def wipe(self) -> None:
+        """Forget everything on disk (for a restart empty); the server must be stopped."""
+        for entry in self.directory.glob("appendonly*"):
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        (self.directory / "dump.rdb").unlink(missing_ok=True)
 
     def __enter__(self) -> LocalRedis:
         return self.start()
@@ -139,10 +165,11 @@ class LocalPostgres:
     user = "kezek"
     database = "kezek"
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, durable: bool = False) -> None:
         self.directory = pg_directory(directory)
         self._temporary = self.directory != directory
         self.port = port or free_port()
+        self.durable = durable
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -179,7 +206,9 @@ class LocalPostgres:
             "-c", f"port={self.port}",
             "-c", f"unix_socket_directories={self.directory}",
             "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
+            # durable: a commit is acknowledged once its WAL is written (fsync stays off: these servers
+            # survive a killed process, not a lost machine); else acknowledged from memory, faster.
+            "-c", f"synchronous_commit={'on' if self.durable else 'off'}",
             "-c", "full_page_writes=off",
             "-c", "max_connections=300",
             "-c", "shared_buffers=256MB",
@@ -229,6 +258,10 @@ class LocalPostgres:
         _stop(self.proc, signal.SIGINT)
         if self._temporary:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def kill(self) -> None:
+        """``kill -9`` the postmaster and every backend at once (a crash); :meth:`start` recovers it."""
+        _kill(self.proc)
 
     def __enter__(self) -> LocalPostgres:
         return self.start()

@@ -220,10 +220,12 @@ class Application(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Filed(msgspec.Struct, frozen=True, kw_only=True):
-    """A decision and the token that lets its applicant read and withdraw it (shown once)."""
+    """A decision and the token that lets its applicant read and withdraw it."""
 
     application: Application
     withdraw_token: str
+    replayed: bool = False
+    """The same filing came again (the same slot and child, or the same Idempotency-Key): the first decision."""
 
 
 # Errors
@@ -334,4 +336,31 @@ class InvalidWindow(InvalidInput):
         "kk": "Қабылдау кезеңі басталуы аяқталуынан бұрын болуы керек.",
         "ru": "Начало приёма должно быть раньше его окончания.",
         "en": "The window must open before it closes.",
+    }
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Бұл Idempotency-Key басқа өтінішпен жіберілген.",
+        "ru": "Этот Idempotency-Key уже использован с другим заявлением.",
+        "en": "This Idempotency-Key was already used with a different application.",
+    }
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Осы Idempotency-Key бар өтініш әлі өңделуде. Сәлден соң қайталаңыз.",
+        "ru": "Заявление с этим Idempotency-Key ещё обрабатывается. Повторите через мгновение.",
+        "en": "An application with this Idempotency-Key is still being processed. Retry in a moment.",
+    }
+
+
+class AlreadyFiled(Conflict):
+    code = "already_filed"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Бұл өтініш бұрын берілген: {application_id}.",
+        "ru": "Это заявление уже подано: {application_id}.",
+        "en": "This application was already filed: {application_id}.",
     }

@@ -13,6 +13,19 @@ applying to another school competes on the general basis, and their held
 seat stays held until the school takes them off its roster (the rules
 promise them the seat; only the school knows they will not come).
 
+Filing is idempotent: an answer lost on the way never turns into a refusal.
+The same slot (access token ``jti``) sending the same form again, or the same
+applicant sending the same ``Idempotency-Key`` with the same form, gets the
+first decision back (a corrected form is a new filing: consent ticked after a
+refusal is decided anew), with its withdraw token (derived from the application id
+with a server secret, so it can be given again; only its hash is stored).  The
+same key with another form is refused (``idempotency_key_reused``); while a
+request with a key is being decided, another with that key gets
+``idempotency_in_progress`` (the IETF draft "The Idempotency-Key HTTP Header
+Field").  Unique indexes make it hold under any concurrency; the first
+decision's lookup rides on the context query, so a first filing costs no
+extra round trip.
+
 The order of the checks: the region's window (pilot para 7; UTC+5), consent
 (annex 2 item 9 ground 6), grade-1 age (``AgeRule``, ground 2; not for
 roster children), one live application per child nationwide (ground 2,
@@ -23,6 +36,8 @@ receipt later with the same token.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -42,11 +57,14 @@ from admission.applications.models import (
     LEGAL_BASIS,
     REASONS,
     AgeRule,
+    AlreadyFiled,
     ApplicantMismatch,
     Application,
     ApplicationRequest,
     Filed,
     ForeignRegion,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
     LanguageNotOffered,
     NotConfirmable,
     NotWithdrawable,
@@ -67,6 +85,7 @@ from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ
 
 LIVE_INDEX = "applications_one_live_idx"
+REPLAY_INDEXES = frozenset({"applications_filing_key_idx", "applications_idempotency_key_idx"})
 RECEIPT_FORM = "model rules (order No. 564), annex 2: receipt of refusal to accept documents"
 DOCUMENTS = ["application for admission to grade 1 (electronic, egov portal)"]
 CONSENT_DOCUMENT = "consent to use restricted personal data"
@@ -82,6 +101,23 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def withdraw_secret(signing_key_raw: bytes) -> bytes:
+    """The secret withdraw tokens are derived with (from the signing key: the same on every worker)."""
+    return hashlib.blake2b(signing_key_raw, key=b"kezek-withdraw-token", digest_size=32).digest()
+
+
+def derived_token(secret: bytes, application_id: uuid.UUID) -> tuple[str, bytes]:
+    """The withdraw token of ``application_id`` and its hash: the same every time it is asked for."""
+    mac = hmac.new(secret, application_id.bytes, hashlib.sha256).digest()
+    token = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return token, token_hash(token)
+
+
+def request_hash(form: ApplicationRequest) -> bytes:
+    """What an Idempotency-Key's request is compared by."""
+    return hashlib.sha256(msgspec.json.encode(form)).digest()
+
+
 def auto_order_number(region: str, day: dt.date) -> str:
     """The order reference of an automatically confirmed admission."""
     return f"AUTO-{region}-{day:%Y%m%d}"
@@ -92,6 +128,27 @@ def enrolment_start(order_date: dt.date, decided_at: dt.datetime) -> dt.date:
     return max(order_date, dt.date(decided_at.astimezone(KZ).year, 9, 1))
 
 
+class _Filing(msgspec.Struct, frozen=True, kw_only=True):
+    """What makes a filing the same as an earlier one."""
+
+    filing_key: str
+    idempotency_key: str | None
+    request_hash: bytes | None
+    secret: bytes | None
+
+    @classmethod
+    def of(
+        cls, form: ApplicationRequest, claims: AccessClaims, idempotency_key: str | None, secret: bytes | None
+    ) -> _Filing:
+        hashed = request_hash(form)
+        return cls(
+            filing_key=f"{claims.jti}:{hashed.hex()}",
+            idempotency_key=idempotency_key,
+            request_hash=None if idempotency_key is None else hashed,
+            secret=secret,
+        )
+
+
 async def file_application(
     conn: Connection,
     form: ApplicationRequest,
@@ -100,27 +157,103 @@ async def file_application(
     age_rule: AgeRule,
     now: dt.datetime,
     readings: Readings = DEFAULT_READINGS,
+    idempotency_key: str | None = None,
+    token_secret: bytes | None = None,
 ) -> Filed:
-    """Decide ``form`` at once and record the decision.
+    """Decide ``form`` at once and record the decision, or give back the decision it repeats.
 
     ``claims`` is the verified waiting-room access token; the school must be in
-    its region and the applicant must be its subject.
+    its region and the applicant must be its subject.  ``token_secret``
+    (:func:`withdraw_secret`) derives withdraw tokens so that a repeated filing gets
+    its token again; without it tokens are random and a repeat is refused as
+    ``already_filed``.
     """
     validate_iin(form.applicant_iin)
     validate_iin(form.child_iin)
     if form.applicant_iin != claims.applicant_iin:
         raise ApplicantMismatch()
-    context = await conn.fetchrow(QUERIES["application_context"], form.school_bin, form.child_iin, form.language)
+    filing = _Filing.of(form, claims, idempotency_key, token_secret)
+    try:
+        if idempotency_key is None:
+            return await _file(conn, form, filing, claims, age_rule, now, readings)
+        async with conn.transaction():  # holds the key's lock until the decision is committed
+            return await _file(conn, form, filing, claims, age_rule, now, readings)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name not in REPLAY_INDEXES:
+            raise
+    # An identical filing was decided at the same moment: its decision is the answer.
+    replay = await conn.fetchrow(
+        QUERIES["replay_application"], filing.filing_key, form.applicant_iin, filing.idempotency_key
+    )
+    assert replay is not None
+    return await _replay(conn, replay, filing)
+
+
+async def repeat_of(
+    conn: Connection,
+    form: ApplicationRequest,
+    *,
+    claims: AccessClaims,
+    idempotency_key: str | None = None,
+    token_secret: bytes | None = None,
+) -> Filed | None:
+    """The decision ``form`` repeats (same slot and form, or same Idempotency-Key), if any.
+
+    For an edge that refuses a filing whose slot has ended: a repeat of a filing that
+    ended the slot must still get its first answer, not ``session_ended``.
+    """
+    filing = _Filing.of(form, claims, idempotency_key, token_secret)
+    found = await conn.fetchrow(QUERIES["replay_application"], filing.filing_key, form.applicant_iin, idempotency_key)
+    return None if found is None else await _replay(conn, found, filing)
+
+
+async def _replay(conn: Connection, found: asyncpg.Record, filing: _Filing) -> Filed:
+    """The earlier decision this filing repeats, with its withdraw token."""
+    if found["replay_by_key"] and bytes(found["replay_request_hash"]) != filing.request_hash:
+        raise IdempotencyKeyReused()
+    application_id: uuid.UUID = found["replay_id"]
+    row = await conn.fetchrow(QUERIES["get_application"], application_id)
+    assert row is not None
+    if filing.secret is None:
+        raise AlreadyFiled(application_id=str(application_id))
+    token, hashed = derived_token(filing.secret, application_id)
+    if not hmac.compare_digest(bytes(row["withdraw_token_hash"]), hashed):  # e.g. the signing key was replaced
+        raise AlreadyFiled(application_id=str(application_id))
+    return Filed(application=_application(dict(row)), withdraw_token=token, replayed=True)
+
+
+async def _file(
+    conn: Connection,
+    form: ApplicationRequest,
+    filing: _Filing,
+    claims: AccessClaims,
+    age_rule: AgeRule,
+    now: dt.datetime,
+    readings: Readings,
+) -> Filed:
+    context = await conn.fetchrow(
+        QUERIES["application_context"],
+        form.school_bin,
+        form.child_iin,
+        form.language,
+        filing.filing_key,
+        form.applicant_iin,
+        filing.idempotency_key,
+    )
     if context is None:
         raise UnknownSchool(school=form.school_bin)
+    if not context["key_free"]:
+        raise IdempotencyInProgress(retry_after=1)
+    if context["replay_id"] is not None:
+        return await _replay(conn, context, filing)
     region: str = context["region_slug"]
     if region != claims.region:
         raise ForeignRegion(region=claims.region, school_region=region)
     if not context["offers_language"]:
         raise LanguageNotOffered(language=form.language)
 
-    token, hashed = new_token()
     application_id = uuid.uuid4()
+    token, hashed = new_token() if filing.secret is None else derived_token(filing.secret, application_id)
     row: dict[str, Any] = {
         "id": application_id,
         "applicant_iin": form.applicant_iin,
@@ -157,7 +290,7 @@ async def file_application(
     status: str | None = None
     while refusal is None and status is None:
         try:
-            status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, now)
+            status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, filing, now)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != LIVE_INDEX:
                 raise
@@ -170,7 +303,7 @@ async def file_application(
         if status is None:
             priority = False  # no held seat left for this roster child: the general basis
     if refusal is not None:
-        await _insert_refused(conn, application_id, form, region, refusal, live_id, hashed, claims, now)
+        await _insert_refused(conn, application_id, form, region, refusal, live_id, hashed, claims, filing, now)
         status = "refused"
     row["status"] = status
     if status == "refused":
@@ -212,6 +345,7 @@ async def _insert_refused(
     live_id: uuid.UUID | None,
     hashed: bytes,
     claims: AccessClaims,
+    filing: _Filing,
     now: dt.datetime,
 ) -> None:
     ground, _ = REASONS[code]
@@ -231,6 +365,9 @@ async def _insert_refused(
         hashed,
         claims.jti,
         form.applicant_full_name,
+        filing.filing_key,
+        filing.idempotency_key,
+        filing.request_hash,
     )
 
 
@@ -243,6 +380,7 @@ async def _decide(
     auto: bool,
     hashed: bytes,
     claims: AccessClaims,
+    filing: _Filing,
     now: dt.datetime,
 ) -> str | None:
     """Run ``decide_seat``; the status, or None when a priority application found no held seat."""
@@ -262,9 +400,15 @@ async def _decide(
         None,
         None,
         form.applicant_full_name,
+        filing.filing_key,
+        filing.idempotency_key,
+        filing.request_hash,
     ]
     if not auto:
-        status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
+        # Inside a transaction (an Idempotency-Key's), a savepoint: a lost race for the child's live
+        # application is decided again.
+        async with conn.transaction() if conn.is_in_transaction() else contextlib.AsyncExitStack():
+            status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
         return status
     # Auto-confirmation: the Enrol event goes to the outbox in the same statement, under the
     # child's outbox lock (see admission.contingent.outbox) so per-child order holds.

@@ -2,17 +2,39 @@
 -- rosters, windows as the admins edit them; free seats for parents.
 
 -- name: application_context
--- Everything a decision needs, in one round trip.
+-- Everything a decision needs, in one round trip, and the application this filing repeats
+-- (the same slot and form $4, or the applicant $5's Idempotency-Key $6), if any.  With a
+-- key, the caller's transaction takes the key's lock (false: a request with that key is
+-- still being decided).
 SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
        r.window_opens_at, r.window_closes_at, r.auto_confirm,
        c.school_bin IS NOT NULL AS offers_language,
        (SELECT p.language FROM preschool_roster p WHERE p.school_bin = s.bin AND p.child_iin = $2) AS roster_language,
        (SELECT a.id FROM applications a
-        WHERE a.child_iin = $2 AND a.status IN ('accepted', 'confirmed')) AS live_application_id
+        WHERE a.child_iin = $2 AND a.status IN ('accepted', 'confirmed')) AS live_application_id,
+       replay.id AS replay_id, replay.request_hash AS replay_request_hash, replay.by_key AS replay_by_key,
+       CASE WHEN $6::text IS NULL THEN true
+            ELSE pg_try_advisory_xact_lock(7314, hashtext($5 || ':' || $6::text)) END AS key_free
 FROM schools s
 JOIN regions r ON r.slug = s.region_slug
 LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1 AND c.language = $3
+LEFT JOIN LATERAL (
+    SELECT a.id, a.request_hash, coalesce(a.idempotency_key = $6::text, false) AS by_key
+    FROM applications a
+    WHERE a.filing_key = $4 OR (a.applicant_iin = $5 AND a.idempotency_key = $6::text)
+    ORDER BY 3 DESC
+    LIMIT 1
+) AS replay ON true
 WHERE s.bin = $1;
+
+-- name: replay_application
+-- The application a filing repeats (after two identical filings raced).
+SELECT id AS replay_id, request_hash AS replay_request_hash,
+       coalesce(idempotency_key = $3::text, false) AS replay_by_key
+FROM applications
+WHERE filing_key = $1 OR (applicant_iin = $2 AND idempotency_key = $3::text)
+ORDER BY 3 DESC
+LIMIT 1;
 
 -- name: decide_seat
 -- One statement: take a seat if one is free (general, or held for the
@@ -34,7 +56,7 @@ WITH seat AS (
     INSERT INTO applications (
         id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
         refusal_ground, refusal_code, priority, decided_at, confirmed_at, order_number, order_date,
-        withdraw_token_hash, access_jti, applicant_full_name)
+        withdraw_token_hash, access_jti, applicant_full_name, filing_key, idempotency_key, request_hash)
     SELECT $1, $2, $3, $4, $5, $6, true,
            CASE WHEN NOT s.ok THEN 'refused' WHEN $11::boolean THEN 'confirmed' ELSE 'accepted' END,
            CASE WHEN s.ok THEN NULL ELSE 7 END,
@@ -44,7 +66,7 @@ WITH seat AS (
            CASE WHEN s.ok AND $11::boolean THEN $7::timestamptz END,
            CASE WHEN s.ok AND $11::boolean THEN $12::text END,
            CASE WHEN s.ok AND $11::boolean THEN $13::date END,
-           $8, $9, $15::text
+           $8, $9, $15::text, $16, $17, $18
     FROM (SELECT EXISTS (SELECT FROM seat) AS ok) AS s
     WHERE s.ok OR NOT $10::boolean
     RETURNING status
@@ -57,8 +79,9 @@ SELECT status FROM app;
 -- name: insert_refused
 INSERT INTO applications (
     id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
-    refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti, applicant_full_name)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13, $14);
+    refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti, applicant_full_name,
+    filing_key, idempotency_key, request_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
 
 -- name: live_application
 SELECT id FROM applications WHERE child_iin = $1 AND status IN ('accepted', 'confirmed');

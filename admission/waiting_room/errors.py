@@ -80,3 +80,7 @@ class QueuePaused(Unavailable):
         "ru": "Очередь ненадолго приостановлена. Ваше место сохраняется, страница повторит запрос сама.",
         "en": "The queue is paused for a moment. Your place is kept; the page retries by itself.",
     }
+
+
+class RoomMissing(QueuePaused):
+    """Redis has no room for this region (restarted empty): it is being rebuilt; retry shortly."""

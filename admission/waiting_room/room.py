@@ -39,7 +39,7 @@ from typing import Any, Literal
 import msgspec
 import redis.asyncio as aioredis
 
-from admission.waiting_room.errors import QueuePaused
+from admission.waiting_room.errors import RoomMissing
 from admission.waiting_room.keys import filed_key, room_keys
 
 QueuePolicy = Literal["fifo", "shuffle_prequeue"]
@@ -299,7 +299,7 @@ class WaitingRoom:
     async def state(self, region: str, now: dt.datetime | None = None) -> RoomState:
         raw = await self._call("state", region, now or _now())
         if raw is None:
-            raise QueuePaused("the room is being rebuilt", retry_after=1)
+            raise RoomMissing("the room is being rebuilt", retry_after=1)
         values = [_text(x) for x in raw]
         f = dict(zip(CFG_FIELDS, values, strict=False))
         waiting, survivors, active, free_rate = values[len(CFG_FIELDS) :]
@@ -357,7 +357,7 @@ class WaitingRoom:
         args = [item for applicant in applicants for item in (applicant, secrets.randbits(52))]
         raw = await self._call("join", region, now, *args)
         if raw and _text(raw[0]) == "no_room":
-            raise QueuePaused("the room is being rebuilt", retry_after=1)
+            raise RoomMissing("the room is being rebuilt", retry_after=1)
         return [_join_result(item) for item in raw]
 
     async def visit(
@@ -369,7 +369,7 @@ class WaitingRoom:
         """
         raw = await self._call("visit", region, now, applicant, ticket_epoch, ticket_seq)
         if _text(raw[0]) == "no_room":
-            raise QueuePaused("the room is being rebuilt", retry_after=1)
+            raise RoomMissing("the room is being rebuilt", retry_after=1)
         return _place(raw)
 
     async def touch(self, region: str, applicants: list[str], now: dt.datetime) -> int:
@@ -384,7 +384,7 @@ class WaitingRoom:
         raw = await self._call("heartbeat", region, now, applicant, jti)
         kind = _text(raw[0])
         if kind == "no_room":
-            raise QueuePaused("the room is being rebuilt", retry_after=1)
+            raise RoomMissing("the room is being rebuilt", retry_after=1)
         return _from_ms(float(raw[1])) if kind == "ok" else None
 
     async def release(self, region: str, applicant: str, jti: str, now: dt.datetime | None = None) -> bool:
@@ -406,7 +406,7 @@ class WaitingRoom:
         )
         kind = _text(raw[0])
         if kind == "no_room":
-            raise QueuePaused("the room is being rebuilt", retry_after=1)
+            raise RoomMissing("the room is being rebuilt", retry_after=1)
         if kind == "ok":
             return SlotUse(outcome="ok", filed=int(raw[1]))
         return SlotUse(outcome="repeat" if kind == "repeat" else "ended")

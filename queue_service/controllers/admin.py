@@ -24,7 +24,7 @@ from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.controllers.regions import RegionOut
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import follow_window
+from queue_service.rooms_runtime import follow_truth
 
 ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
@@ -172,7 +172,7 @@ class AdminController(Controller):
     ) -> RegionOut:
         async with db.acquire() as conn:
             updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at, data.reason)
-        await follow_window(request, region, updated.window_opens_at, updated.window_closes_at)
+        await follow_truth(request, region)
         return RegionOut(**msgspec.structs.asdict(updated))
 
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")

@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from admission import applications
@@ -32,6 +32,7 @@ from admission.applications.models import (
     ApplicationRequest,
     MissingApplicationToken,
 )
+from admission.applications.service import withdraw_secret
 from admission.errors import Unauthenticated
 from admission.iin import validate_iin
 from admission.keys import KeySet
@@ -40,6 +41,16 @@ from admission.waiting_room.errors import SessionEnded
 from queue_service.auth import PORTAL_DEPENDENCY, PortalCredential, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 from queue_service.rooms_runtime import release_slot, use_slot
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=r"^[ -~]{1,255}$",
+        description="The same key with the same form answers the first decision again (IETF draft "
+        "httpapi-idempotency-key-header); 1-255 printable ASCII characters, unique per applicant.",
+    ),
+]
 
 
 class FiledApplication(Application, frozen=True, kw_only=True):
@@ -74,6 +85,10 @@ def application_proof(request: Request[Any, Any, Any], portal: PortalCredential)
     "/v1/applications",
     tags=["applications"],
     summary="File a grade-1 application; decided at once (accepted, or refused with its ground and receipt)",
+    description="Idempotent: the same access token sending the same form again, or the same `Idempotency-Key` "
+    "header with the same form, answers the first decision again with its withdraw token (the same key with "
+    "another form: 422 `idempotency_key_reused`; while that key's request is still being decided: 409 "
+    "`idempotency_in_progress`).",
     security=requires("access"),
     status_code=HTTP_201_CREATED,
     dependencies=PORTAL_DEPENDENCY,
@@ -85,6 +100,7 @@ async def file_application(
     keyset: KeysDep,
     settings: SettingsDep,
     portal: PortalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> FiledApplication:
     claims = access_claims(keyset, bearer_token(request))
     portal.applicant(data.applicant_iin).require_child(data.child_iin)
@@ -93,15 +109,29 @@ async def file_application(
     validate_iin(data.child_iin)
     if data.applicant_iin != claims.applicant_iin:
         raise ApplicantMismatch()
+    secret = withdraw_secret(keyset.raw_private)
     limit = settings.children_per_slot
     use = await use_slot(request, claims, data.child_iin, limit)
     if use.outcome == "ended":
-        raise SessionEnded()
-    rule = settings.age_rule()
+        # no slot for a new filing; a repeat of one already decided (e.g. by Idempotency-Key) still gets its answer
+        async with db.acquire() as conn:
+            repeat = await applications.repeat_of(
+                conn, data, claims=claims, idempotency_key=idempotency_key, token_secret=secret
+            )
+        if repeat is None:
+            raise SessionEnded()
+        return FiledApplication(**msgspec.structs.asdict(repeat.application), withdraw_token=repeat.withdraw_token)
     try:
         async with db.acquire() as conn:
             filed = await applications.file_application(
-                conn, data, claims=claims, age_rule=rule, now=dt.datetime.now(dt.UTC), readings=settings.readings()
+                conn,
+                data,
+                claims=claims,
+                age_rule=settings.age_rule(),
+                now=dt.datetime.now(dt.UTC),
+                readings=settings.readings(),
+                idempotency_key=idempotency_key,
+                token_secret=secret,
             )
     finally:
         if use.filed >= limit:

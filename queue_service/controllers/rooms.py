@@ -15,14 +15,14 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Para
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from admission import audit
+from admission import room_truth
 from admission.db import Pool
 from admission.keys import AdminPrincipal
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, visitors_of
+from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth_of, visitors_of
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -89,16 +89,11 @@ async def change_room_settings(
 ) -> RoomSettingsOut:
     """What ``PATCH /v1/admin/rooms/{region}`` does; the admin console calls it too."""
     visitors.check_region(region)
-    admin.require_region(region)
-    now = _now()
-    old = (await visitors.room.state(region, now)).settings
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-    new = msgspec.structs.replace(old, **changes)
-    async with db.acquire() as conn, conn.transaction():
-        await audit.record(conn, admin, "room.settings", f"room:{region}", region=region, old=old, new=new)
-        await visitors.room.configure(region, changes, now)
-    visitors.forget_snapshot(region)
-    return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, now))
+    async with db.acquire() as conn:  # PostgreSQL is the truth (audited there); every worker's room follows it
+        _, new = await room_truth.change_settings(conn, admin, region, changes)
+    await follow_truth_of(visitors, region)
+    return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, _now()))
 
 
 class RoomsController(Controller):
