@@ -61,6 +61,7 @@ class Served:
             "KEZEK_DATABASE_URL": database_url,
             "KEZEK_REDIS_URL": redis_url,
             "KEZEK_SIGNING_KEY_FILE": str(key_file),
+            "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # every family of a test joins from 127.0.0.1
             **{f"KEZEK_{name.upper()}": value for name, value in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
