@@ -21,7 +21,7 @@ from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from admission.keys import KeySet
-from queue_service import background, resources, rooms_runtime
+from queue_service import background, resources, rooms_runtime, timeouts
 from queue_service.auth import SECURITY_SCHEMES
 from queue_service.controllers import admin, applications, census, regions, rooms, system
 from queue_service.controllers import transfers as transfer_routes
@@ -80,7 +80,10 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             "settings": Provide(resources.provide_settings, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[prometheus.middleware],
+        middleware=[
+            timeouts.body_timeout(settings.body_timeout_seconds, settings.max_body_bytes),
+            prometheus.middleware,
+        ],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,
