@@ -29,6 +29,7 @@ def server(settings: Settings, astana_open_now: None, tmp_path: Path) -> Iterato
     env = {
         **os.environ,
         "KEZEK_REDIS_URL": settings.redis_url,
+        "KEZEK_REDIS_MODE": settings.redis_mode,
         "KEZEK_DATABASE_URL": settings.database_url,
         "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
         "KEZEK_PORT": str(port),
