@@ -175,6 +175,17 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     started = time.monotonic()
     locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     locust_cpu = CpuMeter(locust.pid).start()
+    if args.profile_seconds and not args.profiled:
+        args.profiled = True
+        time.sleep(args.arrival_seconds / 2)  # the wave in full swing: joins and polls
+        worker = psutil.Process(service.server.pid).children()[0]  # type: ignore[union-attr]
+        raw = out / "profile.txt"
+        subprocess.run(
+            [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
+             "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        args.profile = profile_summary(raw, families)
     locust.wait(timeout=run_time + 120)
     wall = time.monotonic() - started
     sockets.stop()
@@ -222,6 +233,51 @@ async def _ceiling_cpu(port: int, pid: int, seconds: float = 8.0, connections: i
     return meter.stop() / max(count, 1) * 1e6
 
 
+# What a worker's CPU goes to: each sample goes to the innermost frame (leaf first) that names a category.
+PROFILE_CATEGORIES = {
+    "logging": ("logging/",),
+    "metrics (prometheus_client, Litestar's Prometheus middleware)": ("prometheus",),
+    "JSON encoding/decoding (msgspec)": ("msgspec",),
+    "ticket and token checks (itsdangerous, JWT, Ed25519)": (
+        "itsdangerous", "jwt/", "cryptography", "waiting_room/tickets.py", "admission/access.py",
+    ),
+    "Redis client (redis-py, hiredis)": ("redis/", "hiredis"),
+    "PostgreSQL (asyncpg)": ("asyncpg/",),
+    "waiting-room code (admission/waiting_room, controllers/rooms.py)": ("waiting_room/", "controllers/rooms.py"),
+    "other Kezek code": ("queue_service/", "admission/"),
+    "Litestar (routing, middleware, DI, responses)": ("litestar/", "anyio/"),
+    "asyncio / event loop": ("asyncio/", "uvloop"),
+    "granian (native: HTTP, I/O, the ASGI bridge)": ("granian/",),
+}  # fmt: skip
+
+
+def profile_summary(raw: Path, families: int) -> list[str]:
+    """Shares of a worker's busy samples per category, and the hottest functions by own time."""
+    if not raw.exists():
+        return [f"(py-spy wrote no profile: {raw})"]
+    stacks: list[tuple[list[str], int]] = []
+    for text in raw.read_text().splitlines():
+        frames, _, count = text.rpartition(" ")
+        if frames and count.isdigit():
+            stacks.append((frames.split(";"), int(count)))
+    total = sum(c for _, c in stacks) or 1
+    shares: dict[str, int] = dict.fromkeys([*PROFILE_CATEGORIES, "other"], 0)
+    own: dict[str, int] = {}
+    for frames, c in stacks:
+        own[frames[-1]] = own.get(frames[-1], 0) + c
+        category = next(
+            (name for frame in reversed(frames) for name, needles in PROFILE_CATEGORIES.items()
+             if any(n in frame for n in needles)),
+            "other",
+        )  # fmt: skip
+        shares[category] += c
+    lines = [f"py-spy, one service worker, {total} busy samples during a {families}-family wave:"]
+    lines += [f"  {c / total:6.1%}  {name}" for name, c in sorted(shares.items(), key=lambda x: -x[1]) if c]
+    lines.append("  hottest functions by own time:")
+    lines += [f"  {c / total:6.1%}  {f}" for f, c in sorted(own.items(), key=lambda x: -x[1])[:15]]
+    return lines
+
+
 def line(r: dict[str, object]) -> str:
     return (
         f"{r['families']:>9} {r['max_active']:>6} {r['requests']:>9.0f} {r['rps']:>6.0f} {r['poll_share']:>6.0%} "
@@ -249,7 +305,10 @@ def main() -> int:
     parser.add_argument("--p99-ms", type=float, default=250.0)
     parser.add_argument("--workers", type=int, default=2, help="service workers")
     parser.add_argument("--processes", type=int, default=1, help="locust processes")
+    parser.add_argument("--profile-seconds", type=int, default=0,
+                        help="py-spy one service worker this long in the first wave, print where its CPU goes")  # fmt: skip
     args = parser.parse_args()
+    args.profiled, args.profile = False, []
     out = Path(tempfile.mkdtemp(prefix="kezek-bench-wave-"))
     print(f"machine: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; service: kezek serve, "
           f"{args.workers} workers; locust: {args.processes} process(es), FastHttpUser (pooled connections kept); "
@@ -289,7 +348,7 @@ def main() -> int:
 
         # A service is warm when a region opens (it has served other regions for weeks): one small wave in
         # the last region first, so connection pools and scripts are loaded before anything is measured.
-        warm = argparse.Namespace(**{**vars(args), "arrival_seconds": 5.0, "tail_seconds": 5.0})
+        warm = argparse.Namespace(**{**vars(args), "arrival_seconds": 5.0, "tail_seconds": 5.0, "profiled": True})
         wave(service, REGIONS[-1], 100, warm, out)
         idle = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
         time.sleep(10)
@@ -338,6 +397,8 @@ def main() -> int:
             print("(every wave up to --max-families held; the machine may hold more)")
     else:
         print(f"even {args.start} families were not held; try --start {max(args.start // 4, 10)}")
+    for text in args.profile:
+        print(text)
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; locust statistics: {out}")
     return 0
 
