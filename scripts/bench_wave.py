@@ -278,6 +278,26 @@ def profile_summary(raw: Path, families: int) -> list[str]:
     return lines
 
 
+def _redis_costs(url: str) -> str:
+    """Redis's own CPU per waiting-room script call over the whole benchmark (INFO commandstats)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    calls = sum(int(v["calls"]) for k, v in stats.items() if k in {"cmdstat_evalsha", "cmdstat_eval"})
+    usec = sum(float(v["usec"]) for k, v in stats.items() if k in {"cmdstat_evalsha", "cmdstat_eval"})
+    if not calls:
+        return "Redis: no script calls recorded"
+    per_call = usec / calls
+    return (
+        f"Redis: {calls:,} waiting-room script calls, {per_call:.1f} µs of Redis CPU each: one Redis node (one "
+        f"thread; a room lives on one node) runs at most ~{1e6 / per_call:,.0f} such calls/s"
+    )
+
+
 def line(r: dict[str, object]) -> str:
     return (
         f"{r['families']:>9} {r['max_active']:>6} {r['requests']:>9.0f} {r['rps']:>6.0f} {r['poll_share']:>6.0%} "
@@ -369,6 +389,7 @@ def main() -> int:
                     held = middle
                 else:
                     lost = middle
+        redis_figures = _redis_costs(service.env["KEZEK_REDIS_URL"])
     finally:
         service.stop()
     print()
@@ -397,6 +418,7 @@ def main() -> int:
             print("(every wave up to --max-families held; the machine may hold more)")
     else:
         print(f"even {args.start} families were not held; try --start {max(args.start // 4, 10)}")
+    print(redis_figures)
     for text in args.profile:
         print(text)
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; locust statistics: {out}")

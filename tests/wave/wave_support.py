@@ -28,6 +28,14 @@ def status_of(url: str, timeout: float = 5) -> int:
         return 0
 
 
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while status_of(url, timeout=2) != 200:
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{what} did not answer {url} in {timeout:.0f} s:\n" + log.read_text()
+        time.sleep(0.2)
+
+
 class Server:
     def __init__(self, port: int, env: dict[str, str], proc: subprocess.Popen[bytes], log: Path) -> None:
         self.port = port
@@ -68,11 +76,7 @@ def kezek_serve(
         proc = subprocess.Popen([str(BIN / "kezek"), "serve"], env=env, stdout=out, stderr=out, start_new_session=True)
     server = Server(port, env, proc, log)
     try:
-        deadline = time.monotonic() + 60
-        while status_of(f"{server.host}/ready", timeout=2) != 200:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "kezek serve was not ready in 60 s:\n" + log.read_text()
-            time.sleep(0.2)
+        _wait_ready(f"{server.host}/ready", proc, log, "kezek serve", 60)
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -114,11 +118,7 @@ def haproxy(nodes: list[Server], tmp_path: Path, request_timeout: str = "10s") -
         proc = subprocess.Popen([binary, "-db", "-f", str(config)], env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while status_of(f"{url}/ready", timeout=2) != 200:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "haproxy did not pass requests on in 30 s:\n" + log.read_text()
-            time.sleep(0.2)
+        _wait_ready(f"{url}/ready", proc, log, "haproxy", 30)
         yield url
     finally:
         proc.terminate()
