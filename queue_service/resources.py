@@ -17,12 +17,17 @@ from litestar.di import NamedDependency
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 
 from admission.db import Pool, create_pool
 from admission.keys import KeySet
 from queue_service.settings import Settings
+
+
+class BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):
+    """The Sentinel-managed master's pool, blocking like the standalone one: under a surge a command
+    waits (at most ``timeout``) for a free connection instead of failing once all are in use."""
 
 
 def _retry(settings: Settings) -> Retry:
@@ -78,8 +83,8 @@ def _create(settings: Settings) -> tuple[aioredis.Redis, Sentinel | None]:
             sentinels, sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1}
         )
         master = sentinel.master_for(
-            settings.redis_sentinel_master, max_connections=settings.redis_max_connections,
-            retry=_retry(settings), **auth, **_CONNECTION,
+            settings.redis_sentinel_master, connection_pool_class=BlockingSentinelPool, timeout=10,
+            max_connections=settings.redis_max_connections, retry=_retry(settings), **auth, **_CONNECTION,
         )  # fmt: skip
         return cast(aioredis.Redis, master), sentinel
     # A blocking pool: under a surge, requests wait for a connection instead of failing with
