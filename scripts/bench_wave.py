@@ -278,6 +278,43 @@ def profile_summary(raw: Path, families: int) -> list[str]:
     return lines
 
 
+async def _hold_connections(port: int, pid: int, count: int) -> str:
+    """Open ``count`` keep-alive connections (one request each), keep them idle; what they cost the workers."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 1024)), hard))
+    workers = psutil.Process(pid).children()
+    before = sum(w.memory_info().rss for w in workers)
+    held: list[asyncio.StreamWriter] = []
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        held.append(writer)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.read(100)
+
+    try:
+        for start in range(0, count, 500):
+            await asyncio.gather(*(one() for _ in range(start, min(start + 500, count))))
+        await asyncio.sleep(1)
+        after = sum(w.memory_info().rss for w in workers)
+        started = time.monotonic()
+        await one()
+        newcomer_ms = (time.monotonic() - started) * 1e3
+        return (
+            f"{len(held) - 1:,} idle keep-alive connections held: service workers' memory +{(after - before) / 2**20:.0f} MiB "
+            f"({(after - before) / max(len(held) - 1, 1) / 1024:.1f} KiB per connection); a newcomer answered in "
+            f"{newcomer_ms:.0f} ms while they were open"
+        )
+    except OSError as exc:
+        return f"holding {count:,} connections failed after {len(held):,}: {exc}"
+    finally:
+        for writer in held:
+            writer.close()
+
+
 def _redis_costs(url: str) -> str:
     """Redis's own CPU per waiting-room script call over the whole benchmark (INFO commandstats)."""
     import redis
@@ -325,6 +362,8 @@ def main() -> int:
     parser.add_argument("--p99-ms", type=float, default=250.0)
     parser.add_argument("--workers", type=int, default=2, help="service workers")
     parser.add_argument("--processes", type=int, default=1, help="locust processes")
+    parser.add_argument("--hold", type=int, default=10_000,
+                        help="first hold this many idle keep-alive connections: memory per connection (0 = skip)")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=0,
                         help="py-spy one service worker this long in the first wave, print where its CPU goes")  # fmt: skip
     args = parser.parse_args()
@@ -344,6 +383,7 @@ def main() -> int:
     os.environ.setdefault("KEZEK_LOG_LEVEL", "ERROR")
     service = LocalService(args.workers, REGIONS[0], out / "service.log", also_open=tuple(REGIONS[1:])).start()
     ceiling_us = 0.0
+    held_figures = ""
     args.idle_cpu_per_s = 0.0
     try:
 
@@ -374,6 +414,9 @@ def main() -> int:
         time.sleep(10)
         args.idle_cpu_per_s = idle.stop() / 10
         ceiling_us = asyncio.run(_ceiling_cpu(int(service.env["KEZEK_PORT"]), service.server.pid))  # type: ignore[union-attr]
+        if args.hold:
+            held_figures = asyncio.run(_hold_connections(int(service.env["KEZEK_PORT"]), service.server.pid, args.hold))  # type: ignore[union-attr]
+            print(held_figures, flush=True)
         families = args.start
         while families <= args.max_families:
             if step(families):
@@ -418,6 +461,8 @@ def main() -> int:
             print("(every wave up to --max-families held; the machine may hold more)")
     else:
         print(f"even {args.start} families were not held; try --start {max(args.start // 4, 10)}")
+    if held_figures:
+        print(held_figures)
     print(redis_figures)
     for text in args.profile:
         print(text)
