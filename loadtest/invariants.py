@@ -72,6 +72,8 @@ class Facts(msgspec.Struct, kw_only=True):
     bad: list[dict[str, Any]] = msgspec.field(default_factory=list)
     rejoins: list[dict[str, Any]] = msgspec.field(default_factory=list)
     http5xx: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    connections: int = 0
+    """Connections the load generator opened (every process's own count, added up)."""
     events: int = 0
 
 
@@ -98,6 +100,8 @@ def read_facts(journal_dir: str | Path) -> Facts:
             facts.rejoins.append(e)
         elif ev == "http5xx":
             facts.http5xx.append(e)
+        elif ev == "connections":
+            facts.connections += int(e.get("opened", 0))
     return facts
 
 

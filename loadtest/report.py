@@ -243,6 +243,10 @@ def write_summary(
         ),
         f"- answers to applications: {dict(outcome) or 'none'}; withdrawals: {len(facts.withdrawn)}",
         f"- applications in PostgreSQL by status: {status_counts or 'none'}",
+        (
+            f"- connections the load generator opened: {facts.connections}"
+            + (f" ({facts.connections / len(facts.joins):.2f} per family)" if facts.joins else "")
+        ),
         "",
         "## Latency per endpoint (client side, locust)",
         "",

@@ -23,7 +23,7 @@ from litestar.static_files import create_static_files_router
 
 from admission.keys import KeySet
 from admission.portal import PortalIdentity
-from queue_service import api_docs, background, console, flood, headers, pages, resources, rooms_runtime
+from queue_service import api_docs, background, console, flood, headers, pages, resources, rooms_runtime, timeouts
 from queue_service.auth import SECURITY_SCHEMES, audit_refusal
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
@@ -102,7 +102,11 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         before_request=refuse_nul,
         response_headers=headers.EVERY_RESPONSE,
         after_exception=[audit_refusal],
-        middleware=[prometheus.middleware, flood.join_door(settings)],
+        middleware=[
+            timeouts.body_timeout(settings.body_timeout_seconds, settings.max_body_bytes),
+            prometheus.middleware,
+            flood.join_door(settings),
+        ],
         openapi_config=OpenAPIConfig(
             title="Kezek",
             version=VERSION,

@@ -6,8 +6,10 @@ Every command reads the same ``KEZEK_*`` settings as the service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -15,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import click
@@ -209,6 +211,9 @@ def serve(server: str, workers: int | None) -> None:
         # multiprocess mode), so they share a fresh folder for their metric files, removed at exit.
         metrics_dir = tempfile.mkdtemp(prefix="kezek-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    limits = connection_limits(settings, count)
+    for warning in limits.warnings:
+        click.echo(f"kezek serve: {warning}", err=True)
     if server == "granian":
         argv = [
             "granian", "--interface", "asgi", "--factory", "--host", settings.host, "--port", str(settings.port),
@@ -216,17 +221,75 @@ def serve(server: str, workers: int | None) -> None:
             # A crashed worker is replaced (its outbox publisher and room sweeper start with it), never
             # the whole server stopped.
             "--respawn-failed-workers", "--respawn-interval", "1",
+            "--backlog", str(limits.backlog), "--backpressure", str(limits.per_worker),
+            "--http1-header-read-timeout", str(limits.keep_alive_ms),
             "--no-access-log", "queue_service.asgi:create",
         ]  # fmt: skip
     else:
         argv = [
             "uvicorn", "--factory", "--host", settings.host, "--port", str(settings.port), "--workers", str(count),
+            "--backlog", str(limits.backlog), "--limit-concurrency", str(limits.per_worker),
+            "--timeout-keep-alive", str(max(1, limits.keep_alive_ms // 1000)),
             "--no-access-log", "--log-level", "warning", "queue_service.asgi:create",
         ]  # fmt: skip
     binary = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or argv[0]
     if metrics_dir is None:
         os.execv(binary, [binary, *argv[1:]])
     sys.exit(_supervise([binary, *argv[1:]], metrics_dir))
+
+
+# File descriptors a worker keeps for itself besides client connections: Redis and PostgreSQL pools, logs, modules.
+RESERVED_FDS = 1024
+KEEP_ALIVE_MAX_MS = 60_000  # granian's upper bound for --http1-header-read-timeout
+
+
+class ConnectionLimits(NamedTuple):
+    backlog: int
+    per_worker: int
+    keep_alive_ms: int
+    open_files: int
+    warnings: list[str]
+
+
+def connection_limits(settings: Settings, workers: int) -> ConnectionLimits:
+    """The server's connection limits from the settings, after raising this process's open-files soft limit.
+
+    The soft limit goes up to the hard one (the workers inherit it).  Each worker holds its share of
+    KEZEK_MAX_CONNECTIONS open at once (granian's backpressure: a permit from accept to close), never more
+    than its open files allow; what the box then holds is said when it is less than asked.
+    """
+    warnings: list[str] = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, settings.max_connections + RESERVED_FDS)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    share = -(-settings.max_connections // workers)
+    per_worker = max(1, min(share, soft - RESERVED_FDS))
+    if per_worker < share:
+        warnings.append(
+            f"open-files limit {soft} holds {per_worker * workers} connections, not KEZEK_MAX_CONNECTIONS="
+            f"{settings.max_connections}: raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) to "
+            f"{share + RESERVED_FDS}"
+        )
+    somaxconn = _read_int("/proc/sys/net/core/somaxconn")
+    if somaxconn is not None and somaxconn < settings.backlog:
+        warnings.append(
+            f"net.core.somaxconn={somaxconn} caps KEZEK_BACKLOG={settings.backlog}: "
+            f"sysctl -w net.core.somaxconn={settings.backlog}"
+        )
+    keep_alive = min(max(settings.keep_alive_ms, 1), KEEP_ALIVE_MAX_MS)
+    if keep_alive != settings.keep_alive_ms:
+        warnings.append(f"KEZEK_KEEP_ALIVE_MS={settings.keep_alive_ms} is out of 1..{KEEP_ALIVE_MAX_MS}: {keep_alive}")
+    return ConnectionLimits(max(settings.backlog, 128), per_worker, keep_alive, soft, warnings)
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _supervise(argv: list[str], metrics_dir: str) -> int:

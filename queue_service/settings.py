@@ -15,6 +15,7 @@ from admission.applications.models import AgeRule
 from admission.readings import Readings, RosterLanguageFull, TruantPeriod
 
 PortalAuth = Literal["demo", "assertion"]
+RedisMode = Literal["standalone", "sentinel", "cluster"]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -49,7 +50,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     db_pool_max: int = 20
     """KEZEK_DB_POOL_MAX: asyncpg pool maximum size per worker."""
     redis_max_connections: int = 200
-    """KEZEK_REDIS_MAX_CONNECTIONS: Redis connection pool size per worker."""
+    """KEZEK_REDIS_MAX_CONNECTIONS: Redis connection pool size per worker (per cluster node in ``cluster`` mode)."""
+    redis_mode: RedisMode = "standalone"
+    """KEZEK_REDIS_MODE: ``standalone`` (KEZEK_REDIS_URL is the server), ``sentinel`` (KEZEK_REDIS_SENTINELS
+    find the master KEZEK_REDIS_SENTINEL_MASTER; KEZEK_REDIS_URL gives only password and database) or
+    ``cluster`` (KEZEK_REDIS_URL is any node of a Redis Cluster; the others are discovered)."""
+    redis_sentinels: str = ""
+    """KEZEK_REDIS_SENTINELS: ``host:port,host:port,...`` of the Sentinels (``sentinel`` mode)."""
+    redis_sentinel_master: str = "kezek"
+    """KEZEK_REDIS_SENTINEL_MASTER: the master's name the Sentinels monitor (``sentinel`` mode)."""
+    redis_retries: int = 3
+    """KEZEK_REDIS_RETRIES: a command that met a connection error or timeout is retried this many times
+    (exponential backoff with jitter, 50 ms doubling to 1 s) on a fresh connection, then fails (503)."""
+    backlog: int = 16384
+    """KEZEK_BACKLOG: the listen socket's accept queue (the kernel caps it at ``net.core.somaxconn``)."""
+    max_connections: int = 65536
+    """KEZEK_MAX_CONNECTIONS: open client connections this server holds; each worker takes its share
+    (granian's backpressure).  Needs as many open files: ``kezek serve`` raises its soft limit to the hard one."""
+    keep_alive_ms: int = 45_000
+    """KEZEK_KEEP_ALIVE_MS: an idle keep-alive connection (and a client sending its request headers) is cut
+    after this long; above the waiting page's longest poll interval (30 s + 20 % jitter = 36 s), at most 60000."""
+    body_timeout_seconds: float = 10.0
+    """KEZEK_BODY_TIMEOUT_SECONDS: a request body not received whole within this is answered 408 and the
+    connection closed (slow senders hold a connection and a worker's memory)."""
     max_body_bytes: int = 64 * 1024
     """KEZEK_MAX_BODY_BYTES: larger request bodies are refused with 413."""
     admin_token_ttl_hours: int = 12

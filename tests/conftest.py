@@ -15,6 +15,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 from devservices import LocalPostgres, LocalRedis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from redis.asyncio.cluster import RedisCluster
 
 from admission import db as database
 from admission import reference
@@ -31,6 +33,7 @@ from queue_service.app import create_app
 from queue_service.settings import Settings
 
 TEMPLATE = "kezek_test_template"
+REDIS_MODE = os.environ.get("KEZEK_TEST_REDIS_MODE", "standalone")
 _counter = itertools.count()
 
 
@@ -45,8 +48,21 @@ def redis_server_url() -> Iterator[str]:
     if given:
         yield given
         return
+    if REDIS_MODE == "cluster":
+        from devredis import LocalRedisCluster
+
+        with tempfile.TemporaryDirectory(prefix="kezek-cluster-") as tmp, LocalRedisCluster(Path(tmp)) as cluster:
+            yield cluster.url
+        return
     with tempfile.TemporaryDirectory(prefix="kezek-redis-") as tmp, LocalRedis(Path(tmp)) as server:
         yield server.url
+
+
+def redis_client_for(url: str, **kwargs: Any) -> aioredis.Redis:
+    """A client of the test Redis: a cluster client when the suite runs on a cluster."""
+    if REDIS_MODE == "cluster":
+        return cast(aioredis.Redis, RedisCluster.from_url(url, **kwargs))
+    return aioredis.Redis.from_url(url, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +114,7 @@ def database_url(postgres_server_url: str, template_database: str) -> Iterator[s
 @pytest.fixture
 def redis_url(redis_server_url: str) -> str:
     async def flush() -> None:
-        client = aioredis.Redis.from_url(redis_server_url)
+        client = redis_client_for(redis_server_url)
         try:
             await client.flushall()
             await client.script_flush()
@@ -120,7 +136,7 @@ async def db_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, max_connections=500)
+    client = redis_client_for(redis_url, max_connections=500)
     try:
         yield client
     finally:
@@ -141,6 +157,7 @@ def settings(redis_url: str, database_url: str, tmp_path: Path) -> Settings:
         db_pool_min=1,
         db_pool_max=30,
         join_rate_per_minute=0,  # tests join from one address; tests/waiting_room/test_flood.py sets a limit
+        redis_mode="cluster" if REDIS_MODE == "cluster" else "standalone",
     )
 
 

@@ -16,6 +16,7 @@ Events (``ev``):
 * ``bad``: ``kind``, ``http`` (what a bad actor got), ``expected_4xx``
 * ``admin``: ``action``, ``target``, ``http``
 * ``http5xx``: ``name``, ``http``
+* ``connections``: ``opened`` (connections this process opened in the whole run; written at its end)
 """
 
 from __future__ import annotations

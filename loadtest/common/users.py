@@ -30,9 +30,11 @@ import gevent
 from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from loadtest.common import api, people
+from loadtest.common import api, people, pooling
 from loadtest.common.journal import Journal, NullJournal
 from loadtest.common.options import options
+
+pooling.install()  # pooled keep-alive connections survive past 1,024 file descriptors
 
 _state: dict[str, Any] = {"journal": NullJournal()}
 # (application id, withdraw token) of recent decisions in this process: the status readers' sample.
@@ -49,6 +51,8 @@ def _open_journal(environment: Any, **_: Any) -> None:
 
 @events.quitting.add_listener
 def _close_journal(**_: Any) -> None:
+    # how many connections this process opened: ~1 per family when keep-alive holds
+    _state["journal"].write("connections", opened=pooling.opened["connections"], t=time.time())
     _state["journal"].close()
 
 

@@ -99,6 +99,7 @@ def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")},
         "KEZEK_REDIS_URL": settings.redis_url,
+        "KEZEK_REDIS_MODE": settings.redis_mode,
         "KEZEK_DATABASE_URL": settings.database_url,
         "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
         "KEZEK_PORT": str(port),

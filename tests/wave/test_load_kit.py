@@ -1,0 +1,90 @@
+"""The load kit measures the service (issue 13.2): one pooled connection per simulated person at any
+number of users, and a wave run by distributed locust (a master and worker processes on this box)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from wave_support import kezek_serve
+
+from loadtest import invariants
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# 20 requests from one geventhttpclient client (what FastHttpUser uses) while this process already has
+# 1,100 files open, so every socket's descriptor is above 1,023; prints the connections it opened.
+CLIENT = textwrap.dedent(
+    """
+    from gevent import monkey; monkey.patch_all()
+    import os, resource, sys
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    from geventhttpclient import HTTPClient, URL
+    from loadtest.common import pooling
+    if sys.argv[2] == "patched":
+        pooling.install()
+    else:  # count only
+        create = pooling.connectionpool.ConnectionPool._create_socket
+        def counted(self):
+            pooling.opened["connections"] += 1
+            return create(self)
+        pooling.connectionpool.ConnectionPool._create_socket = counted
+    held = [os.open("/dev/null", os.O_RDONLY) for _ in range(1100)]
+    url = URL(sys.argv[1] + "/health")
+    client = HTTPClient.from_url(url, concurrency=1)
+    for _ in range(20):
+        response = client.get(url.request_uri)
+        assert response.status_code == 200
+        response.read()
+    print(pooling.opened["connections"])
+    """
+)
+
+
+def _connections(host: str, mode: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT, host, mode], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    return int(result.stdout.split()[-1])
+
+
+def test_pooled_connections_are_kept_past_1024_descriptors_and_a_distributed_wave_runs(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem")}
+    kezek = str(Path(sys.executable).parent / "kezek")
+    subprocess.run([kezek, "demo-window", "astana"], env=env, check=True, capture_output=True)  # read at start
+    with kezek_serve(database_url, redis_url, tmp_path) as server:
+        # geventhttpclient's own check (select) calls every socket above descriptor 1023 dead: one connection
+        # per request; with loadtest.common.pooling one connection carries them all
+        assert _connections(server.host, "unpatched") == 20
+        assert _connections(server.host, "patched") == 1
+
+        # a master and 2 worker processes on this machine (locust --processes), against the real service
+        out = tmp_path / "report"
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "loadtest.runner", "opening_surge", "--host", server.host,
+                "--database-url", database_url, "--redis-url", redis_url,
+                "--signing-key-file", server.env["KEZEK_SIGNING_KEY_FILE"], "--processes", "2",
+                "--families", "40", "--arrival-seconds", "4", "--run-time", "25", "--max-active", "8",
+                "--settle-seconds", "10", "--report-dir", str(out), "--slo-p95-ms", "5000", "--slo-p99-ms", "10000",
+                "--", "--max-poll-seconds", "1", "--think-seconds", "0.3", "--abandon-share", "0",
+                "--second-device-share", "0",
+            ],
+            cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+        summary = (out / "summary.md").read_text() if (out / "summary.md").exists() else "(no summary)"
+        assert result.returncode == 0, summary + result.stdout[-3000:] + result.stderr[-3000:]
+        journals = sorted((out / "journal").glob("journal-*.jsonl"))
+        facts = invariants.read_facts(out / "journal")
+        # both worker processes simulated families, and all 40 joined and were admitted in turn
+        assert len([j for j in journals if '"ev": "join"' in j.read_text() or '"ev":"join"' in j.read_text()]) == 2
+        assert len(facts.joins) == 40
+        assert len(facts.admitted) == 40
+        # one connection per family (each locust user keeps its own keep-alive connection)
+        assert facts.connections <= 40 * 1.1, facts.connections
+        assert "connections the load generator opened" in summary
