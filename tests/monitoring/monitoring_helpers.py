@@ -18,7 +18,6 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.access import mint_access_token
 from admission.contingent import PostgresContingentStore, Publisher
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
@@ -182,12 +181,15 @@ async def put_roster(api: Client, admins: Admins, school: str, iin: str, languag
 
 
 async def apply(api: Client, keys: KeySet, school: str, iin: str, language: str = "kk") -> dict[str, Any]:
-    """File an application through the parents' API (with a waiting-room access token)."""
-    token = mint_access_token(keys, REGION, APPLICANT, dt.timedelta(minutes=15))
+    """File an application as a parent does: through the waiting room (its slot is the right to file)."""
+    parent = make_iin(dt.date(1990, 4, 12), False, 1000 + next(_serials) * 3)
+    joined = (await api.post(f"/v1/rooms/{REGION}/visitors", json={"applicant_iin": parent})).json()
+    assert joined["status"] == "admitted", joined
+    token = joined["access_token"]
     response = await api.post(
         "/v1/applications",
         json={
-            "applicant_iin": APPLICANT,
+            "applicant_iin": parent,
             "child_iin": iin,
             "school_bin": school,
             "language": language,
@@ -197,6 +199,7 @@ async def apply(api: Client, keys: KeySet, school: str, iin: str, language: str 
     )
     assert response.status_code == 201, response.text
     filed: dict[str, Any] = response.json()
+    await api.delete(f"/v1/rooms/{REGION}/sessions/me", headers=bearer(token))  # done: the slot goes on
     return filed
 
 

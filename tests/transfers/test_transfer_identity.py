@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from portal_helpers import Portal
-from transfer_world import PARENT, World
+from transfer_world import FORM, PARENT, World
 
 from admission.iin import make_iin
 from admission.keys import KeySet
@@ -23,6 +23,7 @@ STRANGER = make_iin(dt.date(1979, 11, 23), True, 4242)
 def _body(child: str, to_school: str) -> dict[str, Any]:
     return {
         "applicant_iin": PARENT,
+        **FORM,  # the annex 2 form's fields (para 17)
         "child_iin": child,
         "child_full_name": "Серікбаева Аружан",
         "to_school_bin": to_school,
