@@ -77,27 +77,25 @@ def client_address(trusted_proxies: frozenset[str]) -> Callable[[Request[Any, An
     return address
 
 
-# One Redis call per join for the whole door.  KEYS[1]: the client's counter ('' = no limit);
-# KEYS[2]: the used-challenge marker ('' = no challenge).  ARGV[1]: the window in seconds; ARGV[2]:
-# the challenge's expiry (unix seconds).  Returns {count, seconds left in the window, 1 if fresh}.
+# One Redis call per key of the door (each key alone, so the script runs on a Redis Cluster: the
+# client's counter and a challenge's used-marker live in different slots).  KEYS[1]: the key;
+# ARGV[1]: 'rate' (count a join in the window of ARGV[2] seconds) or 'used' (mark the challenge
+# used until ARGV[2], unix seconds).  Returns {count, seconds left in the window, 1 if fresh}.
 _DOOR = """
-local n, ttl, fresh = 0, 0, 1
-if KEYS[1] ~= '' then
-  n = redis.call('INCR', KEYS[1])
-  if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-  ttl = redis.call('TTL', KEYS[1])
+if ARGV[1] == 'rate' then
+  local n = redis.call('INCR', KEYS[1])
+  if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+  return {n, redis.call('TTL', KEYS[1]), 1}
 end
-if KEYS[2] ~= '' then
-  if redis.call('SET', KEYS[2], 1, 'NX', 'EXAT', ARGV[2]) then fresh = 1 else fresh = 0 end
-end
-return {n, ttl, fresh}
+if redis.call('SET', KEYS[1], 1, 'NX', 'EXAT', ARGV[2]) then return {0, 0, 1} end
+return {0, 0, 0}
 """
 
 
 class JoinDoorMiddleware(RateLimitMiddleware):
     """The join route's door: Litestar's rate limit (configured by ``RateLimitConfig``, answered with
     its 429 and RateLimit-* headers, Retry-After from ``problems``) and the room's proof of work,
-    in one Redis call; every other route passes straight through.
+    one Redis call each (one in all while the challenge is off); every other route passes straight through.
 
     Litestar's own middleware counts by reading the client's history and writing it back under a
     per-worker lock, on every route it wraps: measured (``scripts/bench door``) at 3.4 x the CPU of
@@ -120,10 +118,14 @@ class JoinDoorMiddleware(RateLimitMiddleware):
         door = app.state.get("door_script")
         if door is None:  # redis-py's Script: EVALSHA, loading the script when Redis lacks it
             door = app.state["door_script"] = app.state["redis"].register_script(_DOOR)
-        count, ttl, fresh = await door(keys=[counter, used], args=[DURATION_VALUES[self.unit], expires_at])
+        count, ttl, fresh = 0, 0, 1
+        if counter:
+            count, ttl, _ = await door(keys=[counter], args=["rate", DURATION_VALUES[self.unit]])
         if counter and count > self.max_requests:
             seen = CacheObject(history=[0] * (self.max_requests + 1), reset=int(time.time()) + max(int(ttl), 1))
             raise TooManyRequestsException(headers=self.create_response_headers(cache_object=seen))
+        if used:
+            _, _, fresh = await door(keys=[used], args=["used", expires_at])
         if not fresh:
             raise ChallengeFailed("this challenge was already used")
         await self.app(scope, receive, send)

@@ -99,7 +99,9 @@ async def test_redis_killed_mid_surge_nobody_with_a_ticket_or_a_slot_loses_it(
     watched_room: tuple[WaitingRoom, SlotWatch],
 ) -> None:
     room, slots_held = watched_room
-    config = msgspec.structs.replace(settings, redis_url=redis_server.url)
+    config = msgspec.structs.replace(
+        settings, redis_url=redis_server.url, redis_mode="standalone"
+    )  # its own Redis, killed
     limits = {"max_active": MAX_ACTIVE, "arrival_grace": 600, "abandon_after": 600}
     env = {"KEZEK_ROOM_RECOVERY_SECONDS": str(RECOVERY_SECONDS), "KEZEK_ROOM_SWEEP_MS": "200"}
     with served(config, tmp_path, **env) as url:

@@ -181,7 +181,9 @@ async def test_the_page_says_the_queue_is_paused_while_redis_is_down_and_carries
     redis_server.start()
     client = aioredis.Redis.from_url(redis_server.url)
     try:
-        with live_app(msgspec.structs.replace(settings, redis_url=redis_server.url), keys) as url:
+        with live_app(
+            msgspec.structs.replace(settings, redis_url=redis_server.url, redis_mode="standalone"), keys
+        ) as url:
             await WaitingRoom(client).configure("astana", {"max_active": 1})
             await WaitingRoom(client).join("astana", "someone ahead holding the slot", dt.datetime.now(dt.UTC))
             async with async_playwright() as playwright:
