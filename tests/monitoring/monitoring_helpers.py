@@ -18,7 +18,6 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.access import mint_access_token
 from admission.contingent import PostgresContingentStore, Publisher
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
@@ -181,9 +180,13 @@ async def put_roster(api: Client, admins: Admins, school: str, iin: str, languag
     assert response.status_code == 200, response.text
 
 
-async def apply(api: Client, keys: KeySet, school: str, iin: str, language: str = "kk") -> dict[str, Any]:
-    """File an application through the parents' API (with a waiting-room access token)."""
-    token = mint_access_token(keys, REGION, APPLICANT, dt.timedelta(minutes=15))
+async def apply(api: Client, school: str, iin: str, language: str = "kk") -> dict[str, Any]:
+    """File an application as a family does: a slot of the waiting room, the form, the slot handed on."""
+    joined = await api.post(f"/v1/rooms/{REGION}/visitors", json={"applicant_iin": APPLICANT})
+    assert joined.status_code in (200, 201), joined.text
+    view = joined.json()
+    assert view["status"] == "admitted", view
+    token = view["access_token"]
     response = await api.post(
         "/v1/applications",
         json={
@@ -196,6 +199,9 @@ async def apply(api: Client, keys: KeySet, school: str, iin: str, language: str 
         headers=bearer(token),
     )
     assert response.status_code == 201, response.text
+    # one child at a time: the family hands its slot on (the slot would otherwise last its lease)
+    handed = await api.delete(f"/v1/rooms/{REGION}/sessions/me", headers=bearer(token))
+    assert handed.status_code == 204, handed.text
     filed: dict[str, Any] = response.json()
     return filed
 
