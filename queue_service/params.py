@@ -19,6 +19,7 @@ Grade = Annotated[int, Parameter(ge=0, le=12, description="the grade, 0 (pre-sch
 AuditLimit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
 TransferLimit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 EventLimit = Annotated[int, Parameter(ge=1, le=5000, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, le=INT64_MAX, description="rows to skip (bigint)")]
 
 # Optional ones: the bounds must sit on the whole ``int | None`` for Litestar to see them.
 OptionalRowId = Annotated[int | None, Parameter(ge=0, le=INT64_MAX, description="a row id (bigint)")]

@@ -18,6 +18,8 @@ VisitStatus = Literal["scheduled", "in_progress", "awaiting_certificate", "remed
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+OrderNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+"""An order's number: ``monitoring_decisions.order_number`` holds 1 to 100 characters."""
 Bin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 
 # Finding kinds computed from Kezek's records, and the commission's own ("other").

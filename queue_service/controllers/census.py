@@ -30,7 +30,7 @@ from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
-from queue_service.params import OptionalYear
+from queue_service.params import Offset, OptionalYear
 from queue_service.resources import DbDep, SettingsDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
@@ -124,7 +124,7 @@ class CensusController(Controller):
         region: FromPath[str],
         period: FromQuery[PeriodQuery] = None,
         limit: FromQuery[Limit] = 1000,
-        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+        offset: FromQuery[Offset] = 0,
     ) -> list[Issue]:
         admin.require_region(region)
         async with db.acquire() as conn:
@@ -218,7 +218,7 @@ class CensusController(Controller):
         admin: AdminDep,
         settings: SettingsDep,
         school: FromPath[str],
-        year: FromQuery[int | None] = None,
+        year: FromQuery[OptionalYear] = None,
     ) -> list[leavers.Leaver]:
         async with db.acquire() as conn:
             return await leavers.leavers(conn, admin, school, year or _today().year, settings.readings())

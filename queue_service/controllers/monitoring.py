@@ -24,6 +24,7 @@ from admission.monitoring.models import (
     Finding,
     LongText,
     Member,
+    OrderNumber,
     RegionCounts,
     RegionSummary,
     Text,
@@ -31,6 +32,7 @@ from admission.monitoring.models import (
     Visit,
 )
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.params import RowId
 from queue_service.resources import DbDep
 
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
@@ -42,7 +44,7 @@ def _now() -> dt.datetime:
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     admission_year: Year
-    order_number: Text
+    order_number: OrderNumber
     order_date: dt.date
     region: str | None = None
     """The region whose office decides; omitted: the admin's own region, or nationwide for the ministry."""
@@ -211,7 +213,7 @@ class MonitoringController(Controller):
         admin: AdminDep,
         db: DbDep,
         visit_id: FromPath[uuid.UUID],
-        finding_id: FromPath[int],
+        finding_id: FromPath[RowId],
         data: JSONBody[ReviewIn],
     ) -> Finding:
         async with db.acquire() as conn:

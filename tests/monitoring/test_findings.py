@@ -43,23 +43,22 @@ from monitoring_helpers import (
     withdraw,
 )
 
-from admission.keys import KeySet
 from admission.monitoring.service import latest_end
 
 pytestmark = pytest.mark.usefixtures("schools")
 
 
-async def _clean_school(api: Client, admins: Admins, keys: KeySet, pool: asyncpg.Pool) -> None:
+async def _clean_school(api: Client, admins: Admins, pool: asyncpg.Pool) -> None:
     """Capacity raised, a roster child admitted with priority, a withdrawal, a lawful ground-7 refusal,
     every admission confirmed in time and delivered, a transfer decided in time."""
     await set_classes(api, admins, CLEAN, "kk", 5)
     roster_child = child()
     await put_roster(api, admins, CLEAN, roster_child)
-    first = [await apply(api, keys, CLEAN, child()) for _ in range(3)]
+    first = [await apply(api, CLEAN, child()) for _ in range(3)]
     await withdraw(api, first[2])
-    [await apply(api, keys, CLEAN, child()) for _ in range(2)]
-    assert (await apply(api, keys, CLEAN, roster_child))["priority"] is True
-    full = await apply(api, keys, CLEAN, child())
+    [await apply(api, CLEAN, child()) for _ in range(2)]
+    assert (await apply(api, CLEAN, roster_child))["priority"] is True
+    full = await apply(api, CLEAN, child())
     assert (full["status"], full["refusal"]["ground"]) == ("refused", 7)
     assert len(await confirm(api, admins, CLEAN)) == 5
     moving = pupil()
@@ -67,9 +66,7 @@ async def _clean_school(api: Client, admins: Admins, keys: KeySet, pool: asyncpg
     await accept_transfer(api, admins, await request_transfer(api, moving, CLEAN, 2), CLEAN)
 
 
-async def _dirty_school(
-    api: Client, admins: Admins, keys: KeySet, pool: asyncpg.Pool, t0: dt.datetime
-) -> dict[str, Any]:
+async def _dirty_school(api: Client, admins: Admins, pool: asyncpg.Pool, t0: dt.datetime) -> dict[str, Any]:
     """One of each nonconformity; returns what was planted."""
     planted: dict[str, Any] = {}
     # Accepted before the window opened (the API refuses it as window_not_open): written to the table.
@@ -81,8 +78,8 @@ async def _dirty_school(
     roster = [child() for _ in range(3)]
     for iin in roster:
         await put_roster(api, admins, DIRTY, iin)
-    general = [await apply(api, keys, DIRTY, child()) for _ in range(5)]
-    assert (await apply(api, keys, DIRTY, roster[0]))["priority"] is True
+    general = [await apply(api, DIRTY, child()) for _ in range(5)]
+    assert (await apply(api, DIRTY, roster[0]))["priority"] is True
     # A roster child refused, and one admitted without priority: the API gives them their held seat.
     planted["roster_child_refused"] = await insert_application(
         pool, school=DIRTY, iin=roster[1], language="kk", status="refused", decided_at=now(),
@@ -97,18 +94,18 @@ async def _dirty_school(
         refusal_code="window_closed",
     )  # fmt: skip
     # ru: 3 seats taken through the API, a 4th written past the counters (their CHECK forbids it).
-    russian = [await apply(api, keys, DIRTY, child(), "ru") for _ in range(3)]
+    russian = [await apply(api, DIRTY, child(), "ru") for _ in range(3)]
     planted["over_capacity"] = await insert_application(
         pool, school=DIRTY, iin=child(), language="ru", status="accepted", decided_at=now()
     )
     # en: 1 of 2 seats taken, then a ground-7 refusal the API would not give while a seat is free.
-    english = await apply(api, keys, DIRTY, child(), "en")
+    english = await apply(api, DIRTY, child(), "en")
     planted["class_full_while_seat_free"] = await insert_application(
         pool, school=DIRTY, iin=child(), language="en", status="refused", decided_at=now(),
         refusal_ground=7, refusal_code="class_full",
     )  # fmt: skip
     # uz: withdrawn through the API, then the counter bumped back as if the release had been lost.
-    uzbek = await apply(api, keys, DIRTY, child(), "uz")
+    uzbek = await apply(api, DIRTY, child(), "uz")
     await withdraw(api, uzbek)
     await pool.execute(
         "UPDATE school_classes SET general_taken = general_taken + 1"
@@ -155,12 +152,12 @@ async def _roster_application(pool: asyncpg.Pool, iin: str) -> str:
 
 
 @pytest.fixture(name="seeded")
-async def seeded_fixture(api: Client, admins: Admins, keys: KeySet, db_pool: asyncpg.Pool) -> dict[str, Any]:
+async def seeded_fixture(api: Client, admins: Admins, db_pool: asyncpg.Pool) -> dict[str, Any]:
     """This year's admission in Astana: the clean school, the dirty one, a monitoring decision visiting both."""
     t0 = now()
     await open_window(api, admins, t0 - dt.timedelta(hours=1), t0 + dt.timedelta(days=7))
-    await _clean_school(api, admins, keys, db_pool)
-    planted = await _dirty_school(api, admins, keys, db_pool, t0)
+    await _clean_school(api, admins, db_pool)
+    planted = await _dirty_school(api, admins, db_pool, t0)
     await open_window(api, admins, t0 - dt.timedelta(hours=1), now())  # the window closes
     late_id = planted["confirmation_late"]
     assert await confirm(api, admins, DIRTY, late_id) == [late_id]  # after the window closed
