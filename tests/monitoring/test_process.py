@@ -43,7 +43,7 @@ OFFICE = AdminPrincipal(subject="office", role="region", region=REGION)
 # ---------------------------------------------------------------- 1 November
 
 
-async def test_a_decision_after_1_november_is_refused_with_a_clear_problem(api: Client, admins: Admins) -> None:
+async def test_para_3_a_decision_after_1_november_is_refused_with_a_clear_problem(api: Client, admins: Admins) -> None:
     body = {"admission_year": 2026, "order_number": "12", "order_date": "2026-11-02"}
     response = await api.post(DECISIONS, json=body, headers=admins.region(), params={"lang": "ru"})
     assert response.status_code == 422
@@ -98,7 +98,7 @@ def _members(size: int, **changes: Any) -> list[dict[str, Any]]:
         (_members(7, m2={"full_name": "Мүше 1 Тестов"}), "twice"),
     ],
 )
-async def test_the_commission_is_odd_at_least_7_with_one_chair_and_one_lead(
+async def test_para_4_the_commission_is_odd_at_least_7_with_one_chair_and_one_lead(
     api: Client, admins: Admins, members: list[dict[str, Any]], why: str
 ) -> None:
     decision = await decide_monitoring(api, admins.region())
@@ -125,7 +125,7 @@ async def test_a_valid_commission_may_be_led_by_a_member_other_than_the_chair(ap
 # ---------------------------------------------------------------- calendar
 
 
-def test_plan_and_report_deadlines_move_off_weekends_and_holidays() -> None:
+def test_para_9_plan_and_report_deadlines_move_off_weekends_and_holidays() -> None:
     # Signed Wed 18 Nov 2026: +10 is Sat 28 Nov -> Mon 30 Nov; +30 is Fri 18 Dec.
     assert service.due_after(dt.date(2026, 11, 18), 10) == dt.date(2026, 11, 30)
     assert service.due_after(dt.date(2026, 11, 18), 30) == dt.date(2026, 12, 18)
@@ -152,7 +152,7 @@ def test_deadline_states_due_met_overdue() -> None:
     assert service.deadline(None, None, 10, None, dt.date(2027, 1, 1)) is None  # no certificate yet
 
 
-async def test_a_visit_lasts_at_most_5_working_days_on_the_calendar(db_pool: asyncpg.Pool) -> None:
+async def test_para_3_a_visit_lasts_at_most_5_working_days_on_the_calendar(db_pool: asyncpg.Pool) -> None:
     now = dt.datetime(2026, 12, 20, 9, tzinfo=dt.UTC)
     async with db_pool.acquire() as conn:
         decision = await service.create_decision(
@@ -247,7 +247,7 @@ async def test_a_school_sees_only_its_own_visit(api: Client, admins: Admins) -> 
         ),
     ],
 )
-async def test_the_certificate_renders_in_kazakh_and_russian_with_every_members_line(
+async def test_para_7_the_certificate_renders_in_kazakh_and_russian_with_every_members_line(
     api: Client, admins: Admins, language: str, title: str, chair: str, copy: str
 ) -> None:
     decision = await decide_monitoring(api, admins.region())

@@ -33,7 +33,7 @@ from admission.prevention.errors import (
 from admission.prevention.models import DecisionIn, ReferralIn, RemovalIn
 
 
-async def test_register_on_several_grounds_then_remove_at_a_later_sitting(world: World) -> None:
+async def test_para_22_para_23_register_on_several_grounds_then_remove_at_a_later_sitting(world: World) -> None:
     case, sitting = await world.registered_case(grounds=(7, 5, 2))
     assert (case.state, case.grounds, case.decision_sitting_id) == ("registered", [2, 5, 7], sitting.id)
     later = await world.sitting(held_on=dt.date(2026, 12, 20))
@@ -55,7 +55,7 @@ async def test_register_on_several_grounds_then_remove_at_a_later_sitting(world:
         assert again.state == "open"
 
 
-async def test_refusal_names_no_grounds_and_registration_names_at_least_one(world: World) -> None:
+async def test_para_14_para_15_refusal_names_no_grounds_and_registration_names_at_least_one(world: World) -> None:
     await world.council()
     sitting = await world.sitting()
     case = await world.open_case()
@@ -85,7 +85,7 @@ async def test_refusal_names_no_grounds_and_registration_names_at_least_one(worl
             )
 
 
-async def test_a_decision_needs_a_sitting_of_this_school(world: World) -> None:
+async def test_para_15_a_decision_needs_a_sitting_of_this_school(world: World) -> None:
     await world.council()
     await world.council("290246571117")
     elsewhere = await world.sitting("290246571117")
@@ -99,7 +99,7 @@ async def test_a_decision_needs_a_sitting_of_this_school(world: World) -> None:
             )
 
 
-async def test_a_case_is_for_a_pupil_of_this_school_and_one_live_case_per_pupil(world: World) -> None:
+async def test_para_4_a_case_is_for_a_pupil_of_this_school_and_one_live_case_per_pupil(world: World) -> None:
     admin = world.school_admin()
     stranger = await world.enrolled_pupil("290246571117")
     async with world.pool.acquire() as conn:
@@ -117,7 +117,9 @@ async def test_a_case_is_for_a_pupil_of_this_school_and_one_live_case_per_pupil(
             await service.open_case(conn, admin, SCHOOL, world.outside_case(stranger, future), MONDAY)
 
 
-async def test_the_plan_keeps_its_rows_in_order_each_with_deadline_state_and_is_replaced_whole(world: World) -> None:
+async def test_paras_18_19_the_plan_keeps_its_rows_in_order_each_with_deadline_state_and_is_replaced_whole(
+    world: World,
+) -> None:
     case, _ = await world.registered_case()
     assert case.plan is not None
     assert [r.position for r in case.plan.rows] == [1, 2]
@@ -148,7 +150,7 @@ async def test_the_plan_keeps_its_rows_in_order_each_with_deadline_state_and_is_
             await service.set_plan(conn, admin, SCHOOL, case.id, plan(parent_name="Серікбаева Дана"), MONDAY)
 
 
-async def test_a_referral_to_the_commission_for_minors_is_kept_on_the_registered_case(world: World) -> None:
+async def test_para_21_a_referral_to_the_commission_for_minors_is_kept_on_the_registered_case(world: World) -> None:
     case, _ = await world.registered_case()
     admin = world.school_admin()
     referral = ReferralIn(
@@ -163,7 +165,7 @@ async def test_a_referral_to_the_commission_for_minors_is_kept_on_the_registered
     assert referred.state == "registered"
 
 
-async def test_the_whole_case_over_http_with_printable_minutes_and_plan(
+async def test_para_16_para_17_annex_1_the_whole_case_over_http_with_printable_minutes_and_plan(
     world: World, client: AsyncTestClient[Litestar]
 ) -> None:
     headers = world.bearer(world.school_admin())

@@ -33,7 +33,7 @@ from admission.prevention.models import CouncilMember, DecisionIn, FamilyMember,
         (6, 1, 2, "exactly one secretary"),
     ],
 )
-def test_a_council_needs_five_staff_one_chair_and_one_secretary(
+def test_paras_6_7_a_council_needs_five_staff_one_chair_and_one_secretary(
     members: int, chairs: int, secretaries: int, problem: str
 ) -> None:
     with pytest.raises(InvalidCouncil) as refused:
@@ -79,7 +79,7 @@ async def test_the_council_over_http_refused_with_a_clear_problem_then_recorded(
     assert len((await client.get(url, headers=headers)).json()["members"]) == 5
 
 
-async def test_no_sitting_without_a_council(world: World) -> None:
+async def test_para_5_no_sitting_without_a_council(world: World) -> None:
     with pytest.raises(NoCouncil):
         await world.sitting()
 
@@ -99,7 +99,7 @@ async def test_no_sitting_without_a_council(world: World) -> None:
         (kz(2026, 5, 9, 11), kz(2026, 5, 12, 18, 30), kz(2026, 5, 13, 18, 30)),
     ],
 )
-async def test_outside_information_deadlines_across_weekends_and_holidays(
+async def test_para_11_para_12_outside_information_deadlines_across_weekends_and_holidays(
     world: World, received: dt.datetime, registration_due: dt.datetime, initial_data_due: dt.datetime
 ) -> None:
     assert deadlines.due("registration", received) == registration_due
@@ -118,7 +118,7 @@ async def test_outside_information_deadlines_across_weekends_and_holidays(
         assert {d.kind: d.state for d in done.deadlines} == {"registration": "done_late", "initial_data": "due"}
 
 
-async def test_a_staff_request_has_only_the_initial_data_deadline_met_on_time(world: World) -> None:
+async def test_para_12_a_staff_request_has_only_the_initial_data_deadline_met_on_time(world: World) -> None:
     admin = world.school_admin()
     friday = kz(2026, 4, 17, 10)
     case = await world.open_case(now=friday)
@@ -135,7 +135,7 @@ async def test_a_staff_request_has_only_the_initial_data_deadline_met_on_time(wo
         assert done.initial_data["family"] == [{"full_name": "Серікбаева Дана", "relation": "ана"}]
 
 
-async def test_the_decision_is_reported_back_to_the_outside_body_within_one_working_day(world: World) -> None:
+async def test_para_20_the_decision_is_reported_back_to_the_outside_body_within_one_working_day(world: World) -> None:
     await world.council()
     sitting = await world.sitting()
     pupil = await world.enrolled_pupil()

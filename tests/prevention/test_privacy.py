@@ -188,7 +188,7 @@ def _without_clock(value: Any) -> Any:
     return value
 
 
-async def test_no_public_endpoint_and_no_per_school_list_shows_anything_of_it(
+async def test_para_26_no_public_endpoint_and_no_per_school_list_shows_anything_of_it(
     world: World, app: Litestar, client: AsyncTestClient[Litestar], tmp_path: Path
 ) -> None:
     # A census of the region first, so its per-school report (the one list that ranks schools) exists.
@@ -231,7 +231,7 @@ async def test_no_public_endpoint_and_no_per_school_list_shows_anything_of_it(
         assert secret not in metrics
 
 
-def test_only_this_module_reads_the_prevention_tables_and_its_routes_are_admin_only(app: Litestar) -> None:
+def test_para_25_only_this_module_reads_the_prevention_tables_and_its_routes_are_admin_only(app: Litestar) -> None:
     for name, sql in QUERIES.items():
         if "prevention." in sql:
             assert name.startswith("prevention_"), name

@@ -60,7 +60,7 @@ async def _transfer(world: World, pupil: str, *, complete: bool = True) -> Trans
     return t
 
 
-async def test_a_completed_transfer_moves_the_case_and_its_plan_to_the_receiving_school(
+async def test_para_24_a_completed_transfer_moves_the_case_and_its_plan_to_the_receiving_school(
     world: World, client: AsyncTestClient[Litestar]
 ) -> None:
     case, sitting = await world.registered_case(grounds=(2, 5))
