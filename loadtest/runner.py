@@ -36,12 +36,15 @@ from typing import Any
 import asyncpg
 
 from loadtest import invariants, report
+from loadtest.common import journal
 from loadtest.metrics import Scraper, read_samples, server_5xx
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILES = Path(__file__).resolve().parent / "locustfiles"
 SCENARIOS = sorted(p.stem for p in LOCUSTFILES.glob("*.py"))
 BIN = Path(sys.executable).parent
+JOURNAL_GRACE_SECONDS = 30.0
+"""How long the workers may take to quit (and close their journals) after locust's master ended."""
 
 
 def _devservices() -> Any:
@@ -311,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         if args.web:
             print(f"locust web UI: http://127.0.0.1:{args.web_port}  (Ctrl-C here when done)", flush=True)
         locust_rc = run_locust(command, None if args.web else args.run_time + 120)
+        # locust's master may exit before its --processes workers have quit and closed their journals
+        unclosed = journal.await_journals(out / "journal", JOURNAL_GRACE_SECONDS)
         final = scraper.stop()
         print("checking the invariants…", flush=True)
         samples = read_samples(out / "metrics.jsonl")
@@ -323,6 +328,15 @@ def run(args: argparse.Namespace) -> int:
                 server_5xx=server_5xx(final),
             )
         )  # fmt: skip
+        if unclosed:
+            checks.append(
+                invariants.Check(
+                    name="journal", ok=False,
+                    summary=f"{len(unclosed)} journal(s) not closed by their locust process within "
+                    f"{JOURNAL_GRACE_SECONDS:.0f} s of the run's end: the checks read an incomplete record",
+                    details=[p.name for p in unclosed[: invariants.SAMPLE]],
+                )
+            )  # fmt: skip
         if locust_rc not in {0, 1}:
             checks.append(invariants.Check(name="locust", ok=False, summary=f"locust ended with {locust_rc}"))
         slo_results, slo_check = report.evaluate_slo(report.read_locust_stats(out / "locust_stats.csv"), slo)

@@ -3,8 +3,11 @@
 * :class:`Family` — one family: joins the waiting room as the portal would,
   polls at the interval the service suggests, and when admitted reads the
   region's schools, files one application per child (twins, pre-school roster
-  children, popular schools over-asked), releases its slot; some withdraw later,
-  some abandon while waiting, some rejoin from a second device.
+  children, popular schools over-asked) with its slot — the slot is the right
+  to file, kept alive by heartbeats while the form is open — and releases the
+  slot when done, as the portal does (filing does not free it, except the
+  ``KEZEK_CHILDREN_PER_SLOT``-th child's); some withdraw later, some abandon
+  while waiting, some rejoin from a second device.
 * :class:`RegionAdmin` — raises and lowers ``max_active`` and school capacities
   during the surge and confirms accepted applications (admission orders).
 * :class:`BadActor` — invalid ИИН, forged / expired / other-region tokens,
@@ -40,6 +43,8 @@ _state: dict[str, Any] = {"journal": NullJournal()}
 # (application id, withdraw token) of recent decisions in this process: the status readers' sample.
 _recent: collections.deque[tuple[str, str]] = collections.deque(maxlen=2000)
 _region_cache: dict[str, people.Region] = {}
+HEARTBEAT_SECONDS = 10.0
+"""How often an open form renews its slot: under a quarter of the shortest lease (``session_ttl`` ≥ 30 s)."""
 
 
 @events.test_start.add_listener
@@ -243,9 +248,10 @@ class Family(KezekUser):
 
     def apply(self, token: str) -> None:
         school, children = self.choose()
-        gevent.sleep(self.rng.expovariate(1 / max(self.opts.think_seconds, 0.01)))
-        token = self.heartbeat(token)
-        leaving = time.time()  # filing may release the slot: the slot is surely held only until now
+        token = self.fill_in(token, self.rng.expovariate(1 / max(self.opts.think_seconds, 0.01)))
+        # The slot is surely held until now: filing renews it, but the service ends it after the
+        # KEZEK_CHILDREN_PER_SLOT-th child, and a lapsed lease ends it too (then filing answers 401).
+        leaving = time.time()
         accepted: list[tuple[str, str, str]] = []
         for child, language, roster in children:
             body = {
@@ -290,6 +296,17 @@ class Family(KezekUser):
                 gevent.sleep(self.rng.expovariate(1 / max(self.opts.withdraw_after, 0.01)))
                 self.withdraw(application_id, withdraw_token, child)
 
+    def fill_in(self, token: str, seconds: float) -> str:
+        """The parent fills in the form for ``seconds``; the open form renews the slot's lease (45 s by
+        default) every :data:`HEARTBEAT_SECONDS` meanwhile, and once more before filing."""
+        while True:
+            step = min(seconds, HEARTBEAT_SECONDS)
+            gevent.sleep(step)
+            seconds -= step
+            token = self.heartbeat(token)
+            if seconds <= 0:
+                return token
+
     def heartbeat(self, token: str) -> str:
         """The portal keeps the slot while the parent fills in the form; the answer may carry a fresh token."""
         url, name = api.path(api.HEARTBEAT, region=self.region)
@@ -305,13 +322,14 @@ class Family(KezekUser):
             return token
 
     def release(self, token: str, leaving: float) -> None:
-        """Give the slot back (the portal does so after filing); ``leaving``: when the family started to leave."""
+        """Give the slot back, as the portal does once the family filed for all its children (filing keeps the
+        slot for the next child); ``leaving``: until when the slot was surely held."""
         url, name = api.path(api.RELEASE, region=self.region)
         with self.client.delete(url, headers=api.bearer(token), name=name, catch_response=True) as r:
             if _judge_5xx(r, name):
                 return
             if 200 <= r.status_code < 300 or r.status_code in {404, 409, 410}:
-                r.success()  # releasing is idempotent: filing may already have released the slot
+                r.success()  # releasing is idempotent: the last child's filing or the lease may have ended it
                 journal().write("released", iin=self.applicant, t=leaving)
             else:
                 r.failure(f"release: HTTP {r.status_code}")

@@ -54,7 +54,9 @@ class Server:
 def kezek_serve(
     database_url: str, redis_url: str, tmp_path: Path, name: str = "serve", *, workers: int = 2, **settings: str
 ) -> Iterator[Server]:
-    """``kezek serve`` (granian) on a free port with ``KEZEK_<NAME>`` settings; stopped by its PID's group."""
+    """``kezek serve`` (granian) on a free port with ``KEZEK_<NAME>`` settings; stopped by its PID's group.
+
+    The join rate limit is off unless a setting names it: every client of these tests is 127.0.0.1."""
     port = free_port()
     folder = tmp_path / name
     (folder / "metrics").mkdir(parents=True)
@@ -68,6 +70,7 @@ def kezek_serve(
         "KEZEK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "KEZEK_WORKERS": str(workers),
         "KEZEK_LOG_LEVEL": "WARNING",
+        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # every simulated family joins from 127.0.0.1 (a setting may override)
         "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
         **{f"KEZEK_{key.upper()}": value for key, value in settings.items()},
     }
