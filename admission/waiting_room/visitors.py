@@ -94,16 +94,7 @@ class RoomView(msgspec.Struct, kw_only=True):
 
 def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str, ts: float) -> VisitorView:
     """A waiting visitor's view; ``eta`` from the caller (the poll path computes it from a float clock)."""
-    if state.admitting_at(ts):
-        return VisitorView(
-            ticket=ticket,
-            status="waiting",
-            position=position,
-            ahead=position - 1,
-            eta_seconds=eta,
-            poll_after_seconds=poll_after(eta, position),
-            opens_at=state.opens_at if phase == "prequeue" else None,
-        )
+    paused = not state.admitting_at(ts)
     return VisitorView(
         ticket=ticket,
         status="waiting",
@@ -112,8 +103,8 @@ def _waiting(ticket: str, position: int, eta: int, state: RoomState, phase: str,
         eta_seconds=eta,
         poll_after_seconds=poll_after(eta, position),
         opens_at=state.opens_at if phase == "prequeue" else None,
-        paused=True,
-        pause_message=state.settings.pause_message or None,
+        paused=paused,
+        pause_message=(state.settings.pause_message or None) if paused else None,
     )
 
 
