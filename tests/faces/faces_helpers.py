@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import msgspec
 import pytest
-import uvicorn
-from devservices import free_port
+from devservices import in_thread
 from playwright.async_api import Browser, Page, async_playwright
 
 from admission import reference
@@ -51,21 +48,9 @@ async def open_windows_fixture(database_url: str) -> None:
 @pytest.fixture(name="live_server")
 def live_server_fixture(settings: Settings, keys: KeySet, open_windows: None) -> Iterator[str]:
     """The app on a real port (uvicorn in a thread); rooms swept often so the pages move quickly."""
-    port = free_port()
     fast = msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200, schools_cache_seconds=0)
-    app = create_app(fast, keys=keys)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with in_thread(create_app(fast, keys=keys), name="live-server") as url:
+        yield url
 
 
 @pytest.fixture(name="browser")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +12,7 @@ import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
-from devservices import free_port
+from devservices import in_thread
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import async_playwright, expect
@@ -49,20 +46,10 @@ async def test_the_page_speaks_kazakh_by_default_then_russian_or_english(rooms: 
 @contextlib.contextmanager
 def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
     """The app on a real port (uvicorn in a thread) with these settings."""
-    port = free_port()
-    app = create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with in_thread(
+        create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
+    ) as url:
+        yield url
 
 
 @pytest.fixture
