@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
@@ -29,7 +29,8 @@ from admission.census.reports import (
 from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.auth import AdminDep
+from queue_service.controllers.shared import AdminScoped
 from queue_service.params import Offset, OptionalYear
 from queue_service.resources import DbDep, SettingsDep
 
@@ -70,11 +71,9 @@ def _scope_region(admin: AdminPrincipal) -> str | None:
     return None if admin.role == "ministry" else admin.region
 
 
-class CensusController(Controller):
+class CensusController(AdminScoped):
     path = "/v1/admin/census"
     tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
 
     @get("/regions", summary="Each region's September census against 20 September and 15 October")
     async def statuses(

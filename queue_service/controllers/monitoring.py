@@ -12,7 +12,7 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, MediaType, Response, get, post, put
+from litestar import MediaType, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission.monitoring import certificate, service
@@ -31,15 +31,12 @@ from admission.monitoring.models import (
     Verdict,
     Visit,
 )
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.auth import AdminDep
+from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import RowId
 from queue_service.resources import DbDep
 
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,11 +92,9 @@ class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     summary: LongText
 
 
-class MonitoringController(Controller):
+class MonitoringController(AdminScoped):
     path = "/v1/admin/monitoring"
     tags = ("monitoring",)
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
 
     @post("/decisions", summary="Record the order deciding to monitor a year's admission (by 1 November)")
     async def create_decision(self, admin: AdminDep, db: DbDep, data: JSONBody[DecisionIn]) -> Decision:
@@ -111,7 +106,7 @@ class MonitoringController(Controller):
                 admission_year=data.admission_year,
                 order_number=data.order_number,
                 order_date=data.order_date,
-                now=_now(),
+                now=now(),
             )
 
     @get("/decisions", summary="Monitoring decisions (ministry: all; region admin: its region's)")
@@ -127,13 +122,13 @@ class MonitoringController(Controller):
 
     @get("/decisions/{decision_id:uuid}", summary="A decision with its commission and schedule")
     async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID]) -> DecisionOut:
-        now = _now()
+        at = now()
         async with db.acquire() as conn:
             decision = await service.read_decision(conn, admin, decision_id)
             return DecisionOut(
                 decision=decision,
                 commission=await service.commission(conn, decision_id),
-                visits=await service.list_visits(conn, admin, now, decision_id=decision_id),
+                visits=await service.list_visits(conn, admin, at, decision_id=decision_id),
             )
 
     @put("/decisions/{decision_id:uuid}/commission", summary="Set the commission (odd, ≥ 7 with the chair, one lead)")
@@ -155,7 +150,7 @@ class MonitoringController(Controller):
                 school_bin=data.school_bin,
                 starts_on=data.starts_on,
                 ends_on=data.ends_on,
-                now=_now(),
+                now=now(),
             )
 
     @get("/visits", summary="Visits the admin may read (a school: its own), with status and deadlines")
@@ -168,12 +163,12 @@ class MonitoringController(Controller):
         year: FromQuery[Year | None] = None,
     ) -> list[Visit]:
         async with db.acquire() as conn:
-            return await service.list_visits(conn, admin, _now(), region=region, school_bin=school_bin, year=year)
+            return await service.list_visits(conn, admin, now(), region=region, school_bin=school_bin, year=year)
 
     @get("/visits/{visit_id:uuid}", summary="A visit: status, certificate, plan and report with their deadlines")
     async def get_visit(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> Visit:
         async with db.acquire() as conn:
-            return await service.get_visit(conn, admin, visit_id, _now())
+            return await service.get_visit(conn, admin, visit_id, now())
 
     @get("/visits/{visit_id:uuid}/findings", summary="The visit's findings with their evidence and reviews")
     async def list_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
@@ -187,7 +182,7 @@ class MonitoringController(Controller):
     )
     async def compute_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
         async with db.acquire() as conn:
-            return await service.compute_findings(conn, admin, visit_id, _now())
+            return await service.compute_findings(conn, admin, visit_id, now())
 
     @post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding")
     async def add_finding(
@@ -201,7 +196,7 @@ class MonitoringController(Controller):
                 description=data.description,
                 evidence=data.evidence,
                 note=data.note,
-                now=_now(),
+                now=now(),
             )
 
     @put(
@@ -225,7 +220,7 @@ class MonitoringController(Controller):
                 verdict=data.verdict,
                 note=data.note,
                 description=data.description,
-                now=_now(),
+                now=now(),
             )
 
     @post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
@@ -234,7 +229,7 @@ class MonitoringController(Controller):
     ) -> Visit:
         async with db.acquire() as conn:
             return await service.issue_certificate(
-                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=_now()
+                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=now()
             )
 
     @get(
@@ -250,7 +245,7 @@ class MonitoringController(Controller):
         language: FromQuery[CertificateLanguage | None] = None,
     ) -> Response[str]:
         async with db.acquire() as conn:
-            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, _now())
+            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, now())
         return Response(html, media_type=MediaType.HTML, headers={"Content-Language": chosen})
 
     @put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)")
@@ -265,7 +260,7 @@ class MonitoringController(Controller):
                 number=data.number,
                 approved_on=data.approved_on,
                 measures=list(data.measures),
-                now=_now(),
+                now=now(),
             )
 
     @put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)")
@@ -274,7 +269,7 @@ class MonitoringController(Controller):
     ) -> Visit:
         async with db.acquire() as conn:
             return await service.record_report(
-                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=_now()
+                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=now()
             )
 
     @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")
@@ -282,11 +277,11 @@ class MonitoringController(Controller):
         self, admin: AdminDep, db: DbDep, region: FromPath[str], year: FromQuery[Year | None] = None
     ) -> RegionSummary:
         async with db.acquire() as conn:
-            return await service.region_summary(conn, admin, region, year, _now())
+            return await service.region_summary(conn, admin, region, year, now())
 
     @get("/regions", summary="The ministry's view: each region's counts")
     async def ministry_summary(
         self, admin: AdminDep, db: DbDep, year: FromQuery[Year | None] = None
     ) -> list[RegionCounts]:
         async with db.acquire() as conn:
-            return await service.ministry_summary(conn, admin, year, _now())
+            return await service.ministry_summary(conn, admin, year, now())

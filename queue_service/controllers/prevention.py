@@ -9,11 +9,10 @@ is audited.  No public route reads any of it.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import MediaType, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from admission.prevention import labels, service
@@ -43,15 +42,12 @@ from admission.prevention.models import (
 )
 from admission.transfers.service import school_card
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.controllers.shared import AdminScoped, now
 from queue_service.pages import prevention as print_views
 from queue_service.resources import DbDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 _PRINT = "Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited."
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _print_language(request: Request[Any, Any, Any]) -> print_views.PrintLanguage:
@@ -64,11 +60,9 @@ def _html(body: str, language: str) -> Response[str]:
     return Response(body, media_type=MediaType.HTML, headers=headers)
 
 
-class PreventionController(Controller):
+class PreventionController(AdminScoped):
     path = "/v1/admin/schools/{school_bin:str}/prevention"
     tags = ["prevention"]  # noqa: RUF012 - Litestar reads it as declared
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
 
     # ---------------------------------------------------------------- council and sittings
 
@@ -85,7 +79,7 @@ class PreventionController(Controller):
         self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CouncilIn]
     ) -> Council:
         async with db.acquire() as conn:
-            return await service.put_council(conn, admin, school_bin, data, _now())
+            return await service.put_council(conn, admin, school_bin, data, now())
 
     @get("/sittings", summary="The council's sittings, newest first")
     async def sittings(
@@ -99,7 +93,7 @@ class PreventionController(Controller):
         self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[SittingIn]
     ) -> Sitting:
         async with db.acquire() as conn:
-            return await service.create_sitting(conn, admin, school_bin, data, _now())
+            return await service.create_sitting(conn, admin, school_bin, data, now())
 
     @get("/sittings/{sitting_id:uuid}/minutes", summary="A sitting's minutes with its decisions (audited read)")
     async def minutes(
@@ -142,7 +136,7 @@ class PreventionController(Controller):
     ) -> list[CaseSummary]:
         async with db.acquire() as conn:
             return await service.list_cases(
-                conn, admin, school_bin, _now(), state=case_state, incoming=incoming, limit=limit
+                conn, admin, school_bin, now(), state=case_state, incoming=incoming, limit=limit
             )
 
     @post(
@@ -153,12 +147,12 @@ class PreventionController(Controller):
     )
     async def open_case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CaseIn]) -> Case:
         async with db.acquire() as conn:
-            return await service.open_case(conn, admin, school_bin, data, _now())
+            return await service.open_case(conn, admin, school_bin, data, now())
 
     @get("/cases/{case_id:uuid}", summary="One case: data, deadlines, decision, plan, referrals (audited read)")
     async def case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], case_id: FromPath[uuid.UUID]) -> Case:
         async with db.acquire() as conn:
-            return await service.get_case(conn, admin, school_bin, case_id, _now())
+            return await service.get_case(conn, admin, school_bin, case_id, now())
 
     @put("/cases/{case_id:uuid}/registration", summary="Register the outside information (para 11)")
     async def registration(
@@ -170,7 +164,7 @@ class PreventionController(Controller):
         data: JSONBody[RegistrationIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.register_information(conn, admin, school_bin, case_id, data.number, _now())
+            return await service.register_information(conn, admin, school_bin, case_id, data.number, now())
 
     @put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)")
     async def initial_data(
@@ -182,7 +176,7 @@ class PreventionController(Controller):
         data: JSONBody[InitialDataIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.set_initial_data(conn, admin, school_bin, case_id, data, _now())
+            return await service.set_initial_data(conn, admin, school_bin, case_id, data, now())
 
     @put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)")
     async def assessment(
@@ -194,7 +188,7 @@ class PreventionController(Controller):
         data: JSONBody[AssessmentIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.set_assessment(conn, admin, school_bin, case_id, data, _now())
+            return await service.set_assessment(conn, admin, school_bin, case_id, data, now())
 
     @post(
         "/cases/{case_id:uuid}/decision",
@@ -210,7 +204,7 @@ class PreventionController(Controller):
         data: JSONBody[DecisionIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.decide(conn, admin, school_bin, case_id, data, _now())
+            return await service.decide(conn, admin, school_bin, case_id, data, now())
 
     @post(
         "/cases/{case_id:uuid}/report-back",
@@ -226,7 +220,7 @@ class PreventionController(Controller):
         data: JSONBody[ReportBackIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.report_back(conn, admin, school_bin, case_id, data, _now())
+            return await service.report_back(conn, admin, school_bin, case_id, data, now())
 
     @put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)")
     async def plan(
@@ -238,7 +232,7 @@ class PreventionController(Controller):
         data: JSONBody[PlanIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.set_plan(conn, admin, school_bin, case_id, data, _now())
+            return await service.set_plan(conn, admin, school_bin, case_id, data, now())
 
     @get(
         "/cases/{case_id:uuid}/plan/print",
@@ -256,7 +250,7 @@ class PreventionController(Controller):
     ) -> Response[str]:
         language = _print_language(request)
         async with db.acquire() as conn:
-            found = await service.get_case(conn, admin, school_bin, case_id, _now(), purpose="plan_print")
+            found = await service.get_case(conn, admin, school_bin, case_id, now(), purpose="plan_print")
             if found.plan is None:
                 raise NoPlan()
             school, _ = await school_card(conn, school_bin)
@@ -272,7 +266,7 @@ class PreventionController(Controller):
         data: JSONBody[RemovalIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.remove(conn, admin, school_bin, case_id, data, _now())
+            return await service.remove(conn, admin, school_bin, case_id, data, now())
 
     @post(
         "/cases/{case_id:uuid}/referrals",
@@ -288,7 +282,7 @@ class PreventionController(Controller):
         data: JSONBody[ReferralIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.refer(conn, admin, school_bin, case_id, data, _now())
+            return await service.refer(conn, admin, school_bin, case_id, data, now())
 
     # ---------------------------------------------------------------- tie-ins and counts
 
