@@ -9,12 +9,18 @@ is audited.  No public route reads any of it.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
-from litestar import MediaType, Request, Response, get, post, put
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
+from admission.db import Connection
+from admission.keys import AdminPrincipal
 from admission.prevention import labels, service
 from admission.prevention.errors import NoPlan
 from admission.prevention.models import (
@@ -58,6 +64,37 @@ def _html(body: str, language: str) -> Response[str]:
     # Never cached by a browser or a proxy: it names a minor.
     headers = {"Content-Language": language, "Cache-Control": "no-store"}
     return Response(body, media_type=MediaType.HTML, headers=headers)
+
+
+# What a step of a case is in the domain: (conn, admin, school, case, the step's body, now) -> the case.
+CaseStep = Callable[[Connection, AdminPrincipal, str, uuid.UUID, Any, dt.datetime], Awaitable[Case]]
+
+
+def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: CaseStep) -> HTTPRouteHandler:
+    """The handler of one step of a case (initial data, decision, plan, removal, ...): every step is
+    the same call, the school's admin and the case from the path and the step's JSON body handed to
+    the service's function for it, so it is written once and each step is a row of ``route``, the
+    body's type and the function.  ``name`` is the handler's name, which the OpenAPI operationId
+    is made of.
+    """
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: Any,
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await step(conn, admin, school_bin, case_id, data, now())
+
+    # Named as if written in the class: Litestar orders a controller's routes (and so the OpenAPI
+    # document) by qualified name and makes the operationId of the name.
+    handler.__name__ = name
+    handler.__qualname__ = f"PreventionController.{name}"
+    handler.__annotations__ = {**handler.__annotations__, "data": cast(Any, JSONBody)[body]}
+    return route(handler)
 
 
 class PreventionController(AdminScoped):
@@ -166,73 +203,44 @@ class PreventionController(AdminScoped):
         async with db.acquire() as conn:
             return await service.register_information(conn, admin, school_bin, case_id, data.number, now())
 
-    @put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)")
-    async def initial_data(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[InitialDataIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_initial_data(conn, admin, school_bin, case_id, data, now())
-
-    @put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)")
-    async def assessment(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[AssessmentIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_assessment(conn, admin, school_bin, case_id, data, now())
-
-    @post(
-        "/cases/{case_id:uuid}/decision",
-        status_code=200,
-        summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
+    initial_data = _case_step(
+        "initial_data",
+        put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)"),
+        InitialDataIn,
+        service.set_initial_data,
     )
-    async def decision(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[DecisionIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.decide(conn, admin, school_bin, case_id, data, now())
-
-    @post(
-        "/cases/{case_id:uuid}/report-back",
-        status_code=200,
-        summary="The decision was reported to the outside body (para 20, 1 working day)",
+    assessment = _case_step(
+        "assessment",
+        put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)"),
+        AssessmentIn,
+        service.set_assessment,
     )
-    async def report_back(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[ReportBackIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.report_back(conn, admin, school_bin, case_id, data, now())
-
-    @put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)")
-    async def plan(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[PlanIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_plan(conn, admin, school_bin, case_id, data, now())
+    decision = _case_step(
+        "decision",
+        post(
+            "/cases/{case_id:uuid}/decision",
+            status_code=200,
+            summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
+        ),
+        DecisionIn,
+        service.decide,
+    )
+    report_back = _case_step(
+        "report_back",
+        post(
+            "/cases/{case_id:uuid}/report-back",
+            status_code=200,
+            summary="The decision was reported to the outside body (para 20, 1 working day)",
+        ),
+        ReportBackIn,
+        service.report_back,
+    )
+    plan = _case_step(
+        "plan",
+        put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)"),
+        PlanIn,
+        service.set_plan,
+    )
 
     @get(
         "/cases/{case_id:uuid}/plan/print",
@@ -256,33 +264,24 @@ class PreventionController(AdminScoped):
             school, _ = await school_card(conn, school_bin)
         return _html(print_views.render_plan(found, school, language), language)
 
-    @post("/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)")
-    async def removal(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[RemovalIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.remove(conn, admin, school_bin, case_id, data, now())
-
-    @post(
-        "/cases/{case_id:uuid}/referrals",
-        status_code=200,
-        summary="Refer to the territorial commission for minors (para 21)",
+    removal = _case_step(
+        "removal",
+        post(
+            "/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)"
+        ),
+        RemovalIn,
+        service.remove,
     )
-    async def referral(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[ReferralIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.refer(conn, admin, school_bin, case_id, data, now())
+    referral = _case_step(
+        "referral",
+        post(
+            "/cases/{case_id:uuid}/referrals",
+            status_code=200,
+            summary="Refer to the territorial commission for minors (para 21)",
+        ),
+        ReferralIn,
+        service.refer,
+    )
 
     # ---------------------------------------------------------------- tie-ins and counts
 
