@@ -16,7 +16,7 @@ from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
-from admission.census import importer, leavers, reports
+from admission.census import formats, importer, leavers, reports
 from admission.census.importer import Snapshot, TerritoryArea
 from admission.census.reports import (
     CategoryCounts,
@@ -48,12 +48,10 @@ class CrossCheckOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _period(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
     try:
-        return dt.date.fromisoformat(f"{value}-01")
+        return formats.parse_month(value)
     except ValueError as exc:
-        raise InvalidInput(f"period {value!r} is not YYYY-MM", field="period") from exc
+        raise InvalidInput(f"period {exc}", field="period") from exc
 
 
 def _required_period(value: str) -> dt.date:
