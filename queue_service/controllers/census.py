@@ -13,6 +13,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
@@ -26,6 +27,7 @@ from admission.census.reports import (
     RegionReport,
     RegionStatus,
 )
+from admission.db import Connection
 from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
@@ -69,9 +71,41 @@ def _scope_region(admin: AdminPrincipal) -> str | None:
     return None if admin.role == "ministry" else admin.region
 
 
+async def _school_region(conn: Connection, admin: AdminPrincipal, school: str) -> str:
+    """The region of a school the admin may read (its own school, its region's, or any for the ministry)."""
+    region = await reports.school_region(conn, school)
+    admin.require_school(school, region)
+    return region
+
+
+class ChildrenPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the children of one category, as the region's and the school's lists take it."""
+
+    category: reports.Category
+    period: dt.date | None
+    after: str | None
+    limit: int
+
+    async def children(self, conn: Connection, region: str, school_bin: str | None = None) -> list[CensusChild]:
+        snapshot = await importer.get_snapshot(conn, region, self.period)
+        return await reports.list_children(
+            conn, snapshot.id, self.category, school_bin=school_bin, after=self.after, limit=self.limit
+        )
+
+
+def _children_page(
+    category: FromQuery[reports.Category] = "all",
+    period: FromQuery[PeriodQuery] = None,
+    after: FromQuery[str | None] = None,
+    limit: FromQuery[Limit] = 100,
+) -> ChildrenPage:
+    return ChildrenPage(category=category, period=_period(period), after=after, limit=limit)
+
+
 class CensusController(AdminScoped):
     path = "/v1/admin/census"
     tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
+    dependencies = {**AdminScoped.dependencies, "page": Provide(_children_page, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/regions", summary="Each region's September census against 20 September and 15 October")
     async def statuses(
@@ -99,19 +133,11 @@ class CensusController(AdminScoped):
 
     @get("/regions/{region:str}/children", summary="The children of one category, by ИИН, in pages")
     async def region_children(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        region: FromPath[str],
-        category: FromQuery[reports.Category] = "all",
-        period: FromQuery[PeriodQuery] = None,
-        after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], page: NamedDependency[ChildrenPage]
     ) -> list[CensusChild]:
         admin.require_region(region)
         async with db.acquire() as conn:
-            snapshot = await importer.get_snapshot(conn, region, _period(period))
-            return await reports.list_children(conn, snapshot.id, category, after=after, limit=limit)
+            return await page.children(conn, region)
 
     @get("/regions/{region:str}/issues", summary="Rows of the extracts rejected or kept with a warning")
     async def issues(
@@ -172,35 +198,23 @@ class CensusController(AdminScoped):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], period: FromQuery[PeriodQuery] = None
     ) -> CategoryCounts:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
+            region = await _school_region(conn, admin, school)
             snapshot = await importer.get_snapshot(conn, region, _period(period))
             return await reports.category_counts(conn, snapshot.id, school)
 
     @get("/schools/{school:str}/children", summary="Children of one category living in the school's territory")
     async def school_children(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school: FromPath[str],
-        category: FromQuery[reports.Category] = "all",
-        period: FromQuery[PeriodQuery] = None,
-        after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], page: NamedDependency[ChildrenPage]
     ) -> list[CensusChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
-            snapshot = await importer.get_snapshot(conn, region, _period(period))
-            return await reports.list_children(conn, snapshot.id, category, school_bin=school, after=after, limit=limit)
+            return await page.children(conn, await _school_region(conn, admin, school), school)
 
     @get("/schools/{school:str}/grade1", summary="Children of the territory due for grade 1, with admission status")
     async def school_grade1(
         self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> list[DueChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
+            region = await _school_region(conn, admin, school)
             return await reports.due_for_grade1(
                 conn, region, year or reports.admission_year(_today()), school_bin=school
             )
@@ -238,7 +252,7 @@ class CensusController(AdminScoped):
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            admin.require_school(school, await reports.school_region(conn, school))
+            await _school_region(conn, admin, school)
             return await importer.get_territory(conn, school)
 
     @put("/schools/{school:str}/territory", summary="Set the school's service territory (the local authority)")

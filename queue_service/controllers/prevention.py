@@ -16,6 +16,7 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
@@ -47,23 +48,44 @@ from admission.prevention.models import (
     SittingIn,
 )
 from admission.transfers.service import school_card
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.pages import prevention as print_views
 from queue_service.resources import DbDep
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
-_PRINT = "Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited."
 
 
 def _print_language(request: Request[Any, Any, Any]) -> print_views.PrintLanguage:
     return print_views.print_language(request.headers.get("accept-language"), request.query_params.get("lang"))
 
 
+# The language a printable page is in: a handler takes ``language: Printed``.
+Printed = NamedDependency[print_views.PrintLanguage]
+
+
+def _printable(path: str, summary: str) -> get:
+    """The route of a printable page (minutes, plan): HTML in the reader's language, documented as such."""
+    return get(
+        path,
+        summary=summary,
+        description="Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited.",
+        media_type=MediaType.HTML,
+    )
+
+
 def _html(body: str, language: str) -> Response[str]:
     # Never cached by a browser or a proxy: it names a minor.
     headers = {"Content-Language": language, "Cache-Control": "no-store"}
     return Response(body, media_type=MediaType.HTML, headers=headers)
+
+
+# The routes outside the school's path (region and national totals, labels): admin only, like the controller's.
+_ADMIN_ROUTE: dict[str, Any] = {
+    "tags": ["prevention"],
+    "dependencies": AdminScoped.dependencies,
+    "security": AdminScoped.security,
+}
 
 
 # What a step of a case is in the domain: (conn, admin, school, case, the step's body, now) -> the case.
@@ -100,6 +122,7 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
 class PreventionController(AdminScoped):
     path = "/v1/admin/schools/{school_bin:str}/prevention"
     tags = ["prevention"]  # noqa: RUF012 - Litestar reads it as declared
+    dependencies = {**AdminScoped.dependencies, "language": Provide(_print_language, sync_to_thread=False)}  # noqa: RUF012
 
     # ---------------------------------------------------------------- council and sittings
 
@@ -139,21 +162,10 @@ class PreventionController(AdminScoped):
         async with db.acquire() as conn:
             return await service.minutes(conn, admin, school_bin, sitting_id)
 
-    @get(
-        "/sittings/{sitting_id:uuid}/minutes/print",
-        summary="The minutes for printing (para 17)",
-        description=_PRINT,
-        media_type=MediaType.HTML,
-    )
+    @_printable("/sittings/{sitting_id:uuid}/minutes/print", "The minutes for printing (para 17)")
     async def print_minutes(
-        self,
-        request: Request[Any, Any, Any],
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        sitting_id: FromPath[uuid.UUID],
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], sitting_id: FromPath[uuid.UUID], language: Printed
     ) -> Response[str]:
-        language = _print_language(request)
         async with db.acquire() as conn:
             found = await service.minutes(conn, admin, school_bin, sitting_id)
             school, _ = await school_card(conn, school_bin)
@@ -242,21 +254,10 @@ class PreventionController(AdminScoped):
         service.set_plan,
     )
 
-    @get(
-        "/cases/{case_id:uuid}/plan/print",
-        summary="The individual plan for printing (annex 1)",
-        description=_PRINT,
-        media_type=MediaType.HTML,
-    )
+    @_printable("/cases/{case_id:uuid}/plan/print", "The individual plan for printing (annex 1)")
     async def print_plan(
-        self,
-        request: Request[Any, Any, Any],
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], case_id: FromPath[uuid.UUID], language: Printed
     ) -> Response[str]:
-        language = _print_language(request)
         async with db.acquire() as conn:
             found = await service.get_case(conn, admin, school_bin, case_id, now(), purpose="plan_print")
             if found.plan is None:
@@ -309,23 +310,15 @@ class PreventionController(AdminScoped):
 
 @get(
     "/v1/admin/regions/{region:str}/prevention/counts",
-    tags=["prevention"],
     summary="A region's totals (no breakdown by school, para 26)",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
+    **_ADMIN_ROUTE,
 )
 async def region_counts(db: DbDep, admin: AdminDep, region: FromPath[str]) -> Counts:
     async with db.acquire() as conn:
         return await service.region_counts(conn, admin, region)
 
 
-@get(
-    "/v1/admin/prevention/counts",
-    tags=["prevention"],
-    summary="Every region's totals (ministry)",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
-)
+@get("/v1/admin/prevention/counts", summary="Every region's totals (ministry)", **_ADMIN_ROUTE)
 async def national_counts(db: DbDep, admin: AdminDep) -> list[RegionCounts]:
     async with db.acquire() as conn:
         return await service.national_counts(conn, admin)
@@ -333,10 +326,8 @@ async def national_counts(db: DbDep, admin: AdminDep) -> list[RegionCounts]:
 
 @get(
     "/v1/admin/prevention/labels",
-    tags=["prevention"],
     summary="kk/ru/en labels of grounds (para 22), states, sources, removal reasons, referral kinds, deadlines",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
+    **_ADMIN_ROUTE,
 )
 async def prevention_labels(admin: AdminDep) -> dict[str, dict[str, dict[str, str]]]:  # noqa: ARG001 - the token is checked
     return {
