@@ -217,15 +217,17 @@ async def _save(conn: Connection, t: Transfer) -> Transfer:
     return _transfer(row)
 
 
-async def _sign(
+async def _decided(
     conn: Connection,
     t: Transfer,
     now: dt.datetime,
     *,
     refusal: Refusal | None = None,
     talon: ArrivalTalon | None = None,
-) -> str:
-    """The notification of ``t``'s decision, signed by the deciding school."""
+    **changes: Any,
+) -> Transfer:
+    """Save ``t`` decided now (refused with ``refusal``, else accepted, with ``talon`` on the paper
+    path) with the decision's own ``changes`` and its notification, signed by the deciding school."""
     school, _ = await school_card(conn, t.deciding_school)
     notification = Notification(
         kind="transfer_refused" if refusal else "transfer_accepted",
@@ -243,21 +245,7 @@ async def _sign(
         refusal=refusal,
     )
     key = await signing.school_key(conn, t.deciding_school)
-    return key.sign(_ENCODER.encode(notification))
-
-
-async def _decided(
-    conn: Connection,
-    t: Transfer,
-    now: dt.datetime,
-    *,
-    refusal: Refusal | None = None,
-    talon: ArrivalTalon | None = None,
-    **changes: Any,
-) -> Transfer:
-    """Save ``t`` decided now (refused with ``refusal``, else accepted) with the deciding school's
-    signed notification of the decision and the decision's own ``changes``."""
-    jws = await _sign(conn, t, now, refusal=refusal, talon=talon)
+    jws = key.sign(_ENCODER.encode(notification))
     status = "refused" if refusal is not None else "accepted"
     return await _save(conn, msgspec.structs.replace(t, status=status, decided_at=now, notification_jws=jws, **changes))
 
