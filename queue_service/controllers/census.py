@@ -9,6 +9,7 @@ service territory.  The imports themselves are operator commands
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -27,12 +28,12 @@ from admission.census.reports import (
     RegionReport,
     RegionStatus,
 )
-from admission.db import Connection
+from admission.db import Connection, Pool
 from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
 from admission.reference import KZ
 from queue_service.auth import AdminDep
-from queue_service.controllers.shared import AdminScoped
+from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import Offset, OptionalYear
 from queue_service.resources import DbDep, SettingsDep
 
@@ -102,6 +103,21 @@ def _children_page(
     return ChildrenPage(category=category, period=_period(period), after=after, limit=limit)
 
 
+def _milestone(step: str, summary: str) -> post:
+    """The route recording a milestone of a region's quarterly census (closed, reported to the ministry)."""
+    return post(f"/regions/{{region:str}}/snapshots/{{period:str}}/{step}", status_code=200, summary=summary)
+
+
+# reports.mark_complete / mark_reported: (conn, admin, region, quarter, now) -> the snapshot.
+Milestone = Callable[[Connection, AdminPrincipal, str, dt.date, dt.datetime], Awaitable[Snapshot]]
+
+
+async def _mark(db: Pool, admin: AdminPrincipal, region: str, period: str, mark: Milestone) -> Snapshot:
+    admin.require_region(region)
+    async with db.acquire() as conn:
+        return await mark(conn, admin, region, _required_period(period), now())
+
+
 class CensusController(AdminScoped):
     path = "/v1/admin/census"
     tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
@@ -168,30 +184,16 @@ class CensusController(AdminScoped):
     ) -> CrossCheckOut:
         admin.require_region(region)
         async with db.acquire() as conn:
-            changed = await importer.cross_check(
-                conn, region, now=dt.datetime.now(dt.UTC), readings=settings.readings()
-            )
+            changed = await importer.cross_check(conn, region, now=now(), readings=settings.readings())
             return CrossCheckOut(snapshot=await importer.get_snapshot(conn, region), changed=changed)
 
-    @post(
-        "/regions/{region:str}/snapshots/{period:str}/complete",
-        status_code=200,
-        summary="Close the quarter's census (September: due by 20 September); it is frozen afterwards",
-    )
+    @_milestone("complete", "Close the quarter's census (September: due by 20 September); it is frozen afterwards")
     async def complete(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
-        admin.require_region(region)
-        async with db.acquire() as conn:
-            return await reports.mark_complete(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+        return await _mark(db, admin, region, period, reports.mark_complete)
 
-    @post(
-        "/regions/{region:str}/snapshots/{period:str}/report",
-        status_code=200,
-        summary="Record that the census was reported to the ministry (due by 15 October)",
-    )
+    @_milestone("report", "Record that the census was reported to the ministry (due by 15 October)")
     async def reported(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
-        admin.require_region(region)
-        async with db.acquire() as conn:
-            return await reports.mark_reported(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+        return await _mark(db, admin, region, period, reports.mark_reported)
 
     @get("/schools/{school:str}/report", summary="Counts per category in the school's service territory")
     async def school_report(
@@ -247,7 +249,7 @@ class CensusController(AdminScoped):
         data: JSONBody[leavers.Confirmation],
     ) -> leavers.Confirmation:
         async with db.acquire() as conn:
-            return await leavers.record_confirmation(conn, admin, school, child_iin, data, dt.datetime.now(dt.UTC))
+            return await leavers.record_confirmation(conn, admin, school, child_iin, data, now())
 
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import MediaType, Response, get, post, put
+from litestar import Controller, MediaType, Response, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec.structs import asdict
 
 from admission.monitoring import certificate, service
 from admission.monitoring.models import (
@@ -32,7 +35,7 @@ from admission.monitoring.models import (
     Visit,
 )
 from queue_service.auth import AdminDep
-from queue_service.controllers.shared import AdminScoped, now
+from queue_service.controllers.shared import AdminScoped, named, now
 from queue_service.params import RowId
 from queue_service.resources import DbDep
 
@@ -92,6 +95,31 @@ class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     summary: LongText
 
 
+# A request body's fields are the service function's keyword arguments of the same names: handlers
+# pass them on with ``**asdict(data)``.
+
+
+def _visit_step(
+    name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: Callable[..., Awaitable[Any]], returns: type
+) -> HTTPRouteHandler:
+    """The handler of one step of a visit that takes a JSON body (a finding, the certificate, the
+    plan, the report): every one is the same call, the admin and the visit from the path and the
+    body's fields handed to the service's function for it, so it is written once and each step is a
+    row of ``route``, the body's type, the function and what it answers (:func:`shared.named`)."""
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        admin: AdminDep,
+        db: DbDep,
+        visit_id: FromPath[uuid.UUID],
+        data: Any,
+    ) -> Any:
+        async with db.acquire() as conn:
+            return await step(conn, admin, visit_id, **asdict(data), now=now())
+
+    return route(named(handler, "MonitoringController", name, data=cast(Any, JSONBody)[body], **{"return": returns}))
+
+
 class MonitoringController(AdminScoped):
     path = "/v1/admin/monitoring"
     tags = ("monitoring",)
@@ -99,15 +127,7 @@ class MonitoringController(AdminScoped):
     @post("/decisions", summary="Record the order deciding to monitor a year's admission (by 1 November)")
     async def create_decision(self, admin: AdminDep, db: DbDep, data: JSONBody[DecisionIn]) -> Decision:
         async with db.acquire() as conn:
-            return await service.create_decision(
-                conn,
-                admin,
-                region=data.region,
-                admission_year=data.admission_year,
-                order_number=data.order_number,
-                order_date=data.order_date,
-                now=now(),
-            )
+            return await service.create_decision(conn, admin, **asdict(data), now=now())
 
     @get("/decisions", summary="Monitoring decisions (ministry: all; region admin: its region's)")
     async def list_decisions(
@@ -143,15 +163,7 @@ class MonitoringController(AdminScoped):
         self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[VisitIn]
     ) -> Visit:
         async with db.acquire() as conn:
-            return await service.schedule_visit(
-                conn,
-                admin,
-                decision_id,
-                school_bin=data.school_bin,
-                starts_on=data.starts_on,
-                ends_on=data.ends_on,
-                now=now(),
-            )
+            return await service.schedule_visit(conn, admin, decision_id, **asdict(data), now=now())
 
     @get("/visits", summary="Visits the admin may read (a school: its own), with status and deadlines")
     async def list_visits(
@@ -184,20 +196,13 @@ class MonitoringController(AdminScoped):
         async with db.acquire() as conn:
             return await service.compute_findings(conn, admin, visit_id, now())
 
-    @post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding")
-    async def add_finding(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CommissionFindingIn]
-    ) -> Finding:
-        async with db.acquire() as conn:
-            return await service.add_finding(
-                conn,
-                admin,
-                visit_id,
-                description=data.description,
-                evidence=data.evidence,
-                note=data.note,
-                now=now(),
-            )
+    add_finding = _visit_step(
+        "add_finding",
+        post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding"),
+        CommissionFindingIn,
+        service.add_finding,
+        Finding,
+    )
 
     @put(
         "/visits/{visit_id:uuid}/findings/{finding_id:int}/review",
@@ -212,25 +217,15 @@ class MonitoringController(AdminScoped):
         data: JSONBody[ReviewIn],
     ) -> Finding:
         async with db.acquire() as conn:
-            return await service.review_finding(
-                conn,
-                admin,
-                visit_id,
-                finding_id,
-                verdict=data.verdict,
-                note=data.note,
-                description=data.description,
-                now=now(),
-            )
+            return await service.review_finding(conn, admin, visit_id, finding_id, **asdict(data), now=now())
 
-    @post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
-    async def issue_certificate(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CertificateIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.issue_certificate(
-                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=now()
-            )
+    issue_certificate = _visit_step(
+        "issue_certificate",
+        post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)"),
+        CertificateIn,
+        service.issue_certificate,
+        Visit,
+    )
 
     @get(
         "/visits/{visit_id:uuid}/certificate",
@@ -248,29 +243,20 @@ class MonitoringController(AdminScoped):
             html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, now())
         return Response(html, media_type=MediaType.HTML, headers={"Content-Language": chosen})
 
-    @put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)")
-    async def record_plan(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[PlanIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.record_plan(
-                conn,
-                admin,
-                visit_id,
-                number=data.number,
-                approved_on=data.approved_on,
-                measures=list(data.measures),
-                now=now(),
-            )
-
-    @put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)")
-    async def record_report(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[ReportIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.record_report(
-                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=now()
-            )
+    record_plan = _visit_step(
+        "record_plan",
+        put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)"),
+        PlanIn,
+        service.record_plan,
+        Visit,
+    )
+    record_report = _visit_step(
+        "record_report",
+        put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)"),
+        ReportIn,
+        service.record_report,
+        Visit,
+    )
 
     @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")
     async def region_summary(

@@ -49,7 +49,7 @@ from admission.prevention.models import (
 )
 from admission.transfers.service import school_card
 from queue_service.auth import AdminDep
-from queue_service.controllers.shared import AdminScoped, now
+from queue_service.controllers.shared import AdminScoped, named, now
 from queue_service.pages import prevention as print_views
 from queue_service.resources import DbDep
 
@@ -96,8 +96,7 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
     """The handler of one step of a case (initial data, decision, plan, removal, ...): every step is
     the same call, the school's admin and the case from the path and the step's JSON body handed to
     the service's function for it, so it is written once and each step is a row of ``route``, the
-    body's type and the function.  ``name`` is the handler's name, which the OpenAPI operationId
-    is made of.
+    body's type and the function.  ``name`` is the handler's name (:func:`shared.named`).
     """
 
     async def handler(
@@ -111,12 +110,7 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
         async with db.acquire() as conn:
             return await step(conn, admin, school_bin, case_id, data, now())
 
-    # Named as if written in the class: Litestar orders a controller's routes (and so the OpenAPI
-    # document) by qualified name and makes the operationId of the name.
-    handler.__name__ = name
-    handler.__qualname__ = f"PreventionController.{name}"
-    handler.__annotations__ = {**handler.__annotations__, "data": cast(Any, JSONBody)[body]}
-    return route(handler)
+    return route(named(handler, "PreventionController", name, data=cast(Any, JSONBody)[body]))
 
 
 class PreventionController(AdminScoped):
