@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
@@ -57,6 +57,26 @@ def load_queries() -> Mapping[str, str]:
 
 
 QUERIES: Mapping[str, str] = load_queries()
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class Row(Protocol):
+    """What :func:`from_row` reads: an ``asyncpg.Record`` or a mapping, by column name."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+def from_row(kind: type[S], row: Row, **computed: Any) -> S:
+    """A ``kind`` struct from a row: each field is the column of the same name, unless ``computed``
+    gives it (what the domain works out from the row).  Columns the struct lacks are ignored; a
+    field neither the row nor ``computed`` has is a KeyError (the query lost a column).
+
+    Rows become structs at the repository boundary; naming the columns like the fields is what
+    spares a field-by-field copy per query.
+    """
+    fields = {name: row[name] for name in kind.__struct_fields__ if name not in computed}
+    return kind(**fields, **computed)
 
 
 def migrations() -> list[tuple[str, str]]:

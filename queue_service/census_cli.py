@@ -17,7 +17,7 @@ import asyncpg
 import click
 import msgspec
 
-from admission.census import importer, reports, synthetic
+from admission.census import formats, importer, reports, synthetic
 from admission.db import Pool
 from admission.readings import Readings
 from admission.reference import KZ
@@ -50,12 +50,10 @@ def _now() -> dt.datetime:
 
 
 def _month(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
     try:
-        return dt.date.fromisoformat(f"{value}-01")
+        return formats.parse_month(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not YYYY-MM") from exc
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _open_out(out: Path | None) -> AbstractContextManager[IO[str]]:

@@ -24,7 +24,7 @@ import msgspec
 
 from admission import audit
 from admission.applications.models import UnknownSchool
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.errors import Forbidden, UnknownRegion
 from admission.keys import AdminPrincipal
 from admission.monitoring import findings as computing
@@ -312,25 +312,11 @@ def _visit(row: asyncpg.Record, today: dt.date) -> Visit:
     overdue = status == "awaiting_certificate" or any(
         d is not None and d.state == "overdue" for d in (plan_deadline, report_deadline)
     )
-    return Visit(
-        id=row["id"],
-        decision_id=row["decision_id"],
-        admission_year=row["admission_year"],
-        order_number=row["order_number"],
-        order_date=row["order_date"],
-        school_bin=row["school_bin"],
-        school_name_kk=row["school_name_kk"],
-        school_name_ru=row["school_name_ru"],
-        region_slug=row["region_slug"],
-        starts_on=row["starts_on"],
-        ends_on=row["ends_on"],
-        working_days=row["working_days"],
+    return from_row(
+        Visit,
+        row,
         status=status,
         overdue=overdue,
-        findings_computed_at=row["findings_computed_at"],
-        certificate_language=row["certificate_language"],
-        certificate_signed_on=signed_on,
-        remediation_required=required,
         plan=plan,
         plan_deadline=plan_deadline,
         report=report,

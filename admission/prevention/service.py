@@ -31,7 +31,7 @@ import msgspec
 from admission import audit, reference
 from admission.census import importer
 from admission.census.errors import SnapshotNotFound
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.errors import UnknownRegion
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
@@ -328,14 +328,9 @@ async def list_cases(
         rows = [_row(r) for r in await conn.fetch(QUERIES["prevention_list_cases"], school_bin, state, incoming, limit)]
         await _audit(conn, admin, "cases.list", f"school:{school_bin}", region, cases=[str(r.id) for r in rows])
     return [
-        CaseSummary(
-            id=r.id,
-            state=r.state,
-            source=r.source,
-            pupil_full_name=r.pupil_full_name,
-            grade=r.grade,
-            received_at=r.received_at,
-            grounds=r.grounds,
+        from_row(
+            CaseSummary,
+            msgspec.structs.asdict(r),
             incoming=r.arrived_at is not None,
             deadlines=deadlines.of_case(r, now),
         )

@@ -217,15 +217,17 @@ async def _save(conn: Connection, t: Transfer) -> Transfer:
     return _transfer(row)
 
 
-async def _sign(
+async def _decided(
     conn: Connection,
     t: Transfer,
     now: dt.datetime,
     *,
     refusal: Refusal | None = None,
     talon: ArrivalTalon | None = None,
-) -> str:
-    """The notification of ``t``'s decision, signed by the deciding school."""
+    **changes: Any,
+) -> Transfer:
+    """Save ``t`` decided now (refused with ``refusal``, else accepted, with ``talon`` on the paper
+    path) with the decision's own ``changes`` and its notification, signed by the deciding school."""
     school, _ = await school_card(conn, t.deciding_school)
     notification = Notification(
         kind="transfer_refused" if refusal else "transfer_accepted",
@@ -243,26 +245,24 @@ async def _sign(
         refusal=refusal,
     )
     key = await signing.school_key(conn, t.deciding_school)
-    return key.sign(_ENCODER.encode(notification))
+    jws = key.sign(_ENCODER.encode(notification))
+    status = "refused" if refusal is not None else "accepted"
+    return await _save(conn, msgspec.structs.replace(t, status=status, decided_at=now, notification_jws=jws, **changes))
 
 
 async def _refuse(
     conn: Connection, t: Transfer, refusal: Refusal, now: dt.datetime, actor: str, employee: Employee | None = None
 ) -> Transfer:
-    jws = await _sign(conn, t, now, refusal=refusal)
-    saved = await _save(
+    saved = await _decided(
         conn,
-        msgspec.structs.replace(
-            t,
-            status="refused",
-            decided_at=now,
-            refusal_ground=refusal.ground,
-            refusal_code=refusal.code,
-            refusal_reason=refusal.detail,
-            notification_jws=jws,
-            refused_by_name=employee.full_name if employee else None,
-            refused_by_position=employee.position if employee else None,
-        ),
+        t,
+        now,
+        refusal=refusal,
+        refusal_ground=refusal.ground,
+        refusal_code=refusal.code,
+        refusal_reason=refusal.detail,
+        refused_by_name=employee.full_name if employee else None,
+        refused_by_position=employee.position if employee else None,
     )
     await _event(conn, t.id, now, "refused", actor, ground=refusal.ground, code=refusal.code)
     return saved
@@ -430,17 +430,13 @@ async def decide(
                 number=f"A-{now.astimezone(KZ):%Y%m%d}-{t.id.hex[:10].upper()}",
                 valid_until=workdays.end_of_working_days(now, TALON_WORKING_DAYS),
             )
-        jws = await _sign(conn, t, now, talon=talon)
-        saved = await _save(
+        saved = await _decided(
             conn,
-            msgspec.structs.replace(
-                t,
-                status="accepted",
-                decided_at=now,
-                notification_jws=jws,
-                arrival_talon_number=talon.number if talon else None,
-                arrival_talon_valid_until=talon.valid_until if talon else None,
-            ),
+            t,
+            now,
+            talon=talon,
+            arrival_talon_number=talon.number if talon else None,
+            arrival_talon_valid_until=talon.valid_until if talon else None,
         )
         await _event(conn, t.id, now, "accepted", admin.subject, late=now > t.decision_due_at)
         if talon is not None:
