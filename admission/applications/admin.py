@@ -21,10 +21,9 @@ from admission.applications.models import (
     InvalidWindow,
     RosterConflict,
     TeachingLanguage,
-    UnknownSchool,
 )
 from admission.db import QUERIES, Connection
-from admission.errors import Forbidden, InvalidInput, UnknownRegion
+from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
 from admission.keys import AdminPrincipal
 
@@ -95,14 +94,6 @@ class SchoolApplication(msgspec.Struct, frozen=True, kw_only=True):
     order_date: dt.date | None
 
 
-async def _school_region(conn: Connection, school_bin: str) -> str:
-    row = await conn.fetchrow(QUERIES["get_school"], school_bin)
-    if row is None:
-        raise UnknownSchool(school=school_bin)
-    region: str = row["region_slug"]
-    return region
-
-
 async def get_school(conn: Connection, school_bin: str) -> School:
     """A school's card; UnknownSchool when there is none."""
     row = await conn.fetchrow(QUERIES["admin_get_school"], school_bin)
@@ -127,7 +118,7 @@ async def set_classes(
     if classes < 0 or not 0 <= seats_per_class <= 40:
         raise InvalidInput("classes ≥ 0 and 0 ≤ seats_per_class ≤ 40 (sanitary rules)")
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         old = await conn.fetchrow(QUERIES["lock_school_class"], school_bin, grade, language)
         held = taken = 0
@@ -210,7 +201,7 @@ async def put_roster_child(
     """Add a child to the school's pre-school roster (or change its language); holds a seat for them."""
     validate_iin(child_iin)
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         old = await conn.fetchval(QUERIES["get_roster_entry"], school_bin, child_iin)
         if old == language:
@@ -236,7 +227,7 @@ async def put_roster_child(
 async def remove_roster_child(conn: Connection, admin: AdminPrincipal, school_bin: str, child_iin: str) -> bool:
     """Take a child off the roster, freeing the held seat; False when they were not on it."""
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         try:
             async with conn.transaction():
@@ -330,7 +321,7 @@ async def school_applications(
     conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 500
 ) -> list[SchoolApplication]:
     """A school's applications, oldest first (what its responsible person confirms)."""
-    region = await _school_region(conn, school_bin)
+    region = await reference.school_region(conn, school_bin)
     admin.require_school(school_bin, region)
     rows = await conn.fetch(QUERIES["school_applications"], school_bin, status, limit)
     return [SchoolApplication(**dict(r)) for r in rows]

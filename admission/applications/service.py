@@ -72,17 +72,17 @@ from admission.applications.models import (
     Refusal,
     RefusalCode,
     UnknownApplication,
-    UnknownSchool,
     WrongWithdrawToken,
 )
 from admission.contingent.events import EVENT_ENCODER, Enrol, Revoke
 from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
+from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
 from admission.portal import Applicant
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ
+from admission.reference import KZ, school_region
 
 LIVE_INDEX = "applications_one_live_idx"
 REPLAY_INDEXES = frozenset({"applications_filing_key_idx", "applications_idempotency_key_idx"})
@@ -541,10 +541,8 @@ async def confirm(
     Each confirmed admission's Enrol event is written to the outbox in the same transaction.
     """
     async with conn.transaction():
-        school = await conn.fetchrow(QUERIES["get_school"], school_bin)
-        if school is None:
-            raise UnknownSchool(school=school_bin)
-        admin.require_school(school_bin, school["region_slug"])
+        region = await school_region(conn, school_bin)
+        admin.require_school(school_bin, region)
         rows = await conn.fetch(
             QUERIES["confirm_applications"], school_bin, application_id, order_number, order_date, now
         )
@@ -575,7 +573,7 @@ async def confirm(
                 admin,
                 "applications.confirm",
                 f"school:{school_bin}",
-                region=school["region_slug"],
+                region=region,
                 old={"status": "accepted"},
                 new={
                     "status": "confirmed",

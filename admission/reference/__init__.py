@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from admission.db import QUERIES, Connection
-from admission.errors import UnknownRegion
+from admission.errors import UnknownRegion, UnknownSchool
 
 KZ = dt.timezone(dt.timedelta(hours=5), "UTC+05:00")  # Kazakhstan, one offset since 2024-03-01
 
@@ -143,3 +143,16 @@ async def list_regions(conn: Connection) -> list[Region]:
 async def get_region(conn: Connection, slug: str) -> Region | None:
     row = await conn.fetchrow(QUERIES["get_region"], slug)
     return None if row is None else Region(**dict(row))
+
+
+async def school_region(conn: Connection, school_bin: str) -> str:
+    """The region of the school ``school_bin``; UnknownSchool when there is none.
+
+    The one lookup of a school's region: every admin scope check
+    (``AdminPrincipal.require_school``) and every region rule of a school
+    starts here, so an unknown school is the same 404 answer everywhere.
+    """
+    region: str | None = await conn.fetchval(QUERIES["school_region"], school_bin)
+    if region is None:
+        raise UnknownSchool(school=school_bin)
+    return region

@@ -133,9 +133,6 @@ WHERE school_bin = $1 AND ($2::text IS NULL OR status = $2)
 ORDER BY decided_at, id
 LIMIT $3;
 
--- name: get_school
-SELECT bin, region_slug FROM schools WHERE bin = $1;
-
 -- name: lock_school_class
 SELECT classes, seats_per_class, roster_held, roster_taken, general_taken
 FROM school_classes

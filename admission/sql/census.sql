@@ -534,9 +534,6 @@ ON CONFLICT DO NOTHING;
 -- name: census_unknown_schools
 SELECT DISTINCT b FROM unnest($1::text[]) AS a (b) WHERE NOT EXISTS (SELECT 1 FROM schools WHERE bin = b);
 
--- name: census_get_school
-SELECT bin, region_slug, name_kk, name_ru FROM schools WHERE bin = $1;
-
 -- name: census_region_exists
 SELECT 1 FROM regions WHERE slug = $1;
 

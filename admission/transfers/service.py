@@ -42,18 +42,18 @@ import msgspec
 from admission import contingent
 from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
+from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
 from admission.keys import AdminPrincipal
 from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ
+from admission.reference import KZ, school_region
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
     InvalidTransfer,
     NotThisSchool,
     PupilNotEnrolled,
     TransferInProgress,
-    UnknownSchool,
     UnknownTransfer,
     WrongStage,
 )
@@ -99,14 +99,12 @@ async def _lock(conn: Connection, transfer_id: uuid.UUID) -> Transfer:
     return _transfer(row)
 
 
-async def school_card(conn: Connection, school_bin: str) -> tuple[SchoolCard, str]:
-    """The school's public contacts and its region."""
+async def school_card(conn: Connection, school_bin: str) -> SchoolCard:
+    """The school's public contacts (its refusal receipts and notifications name them)."""
     row = await conn.fetchrow(QUERIES["get_school_card"], school_bin)
     if row is None:
         raise UnknownSchool(school=school_bin)
-    values = dict(row)
-    region: str = values.pop("region_slug")
-    return SchoolCard(**values), region
+    return SchoolCard(**dict(row))
 
 
 def receipt_issuer(transfer: Transfer) -> str:
@@ -165,7 +163,7 @@ async def for_school(
     conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 200
 ) -> list[Transfer]:
     """The school's incoming and outgoing transfers (its admins, its region's, the ministry)."""
-    _, region = await school_card(conn, school_bin)
+    region = await school_region(conn, school_bin)
     admin.require_school(school_bin, region)
     return [_transfer(r) for r in await conn.fetch(QUERIES["list_school_transfers"], school_bin, status, limit)]
 
@@ -226,7 +224,7 @@ async def _sign(
     talon: ArrivalTalon | None = None,
 ) -> str:
     """The notification of ``t``'s decision, signed by the deciding school."""
-    school, _ = await school_card(conn, t.deciding_school)
+    school = await school_card(conn, t.deciding_school)
     notification = Notification(
         kind="transfer_refused" if refusal else "transfer_accepted",
         transfer_id=str(t.id),
@@ -344,10 +342,10 @@ async def request_transfer(
                 raise InvalidTransfer(problem=f"the pupil is in grade {enrolment['grade']}, not {request.grade}")
             if from_school == request.to_school_bin:
                 raise InvalidTransfer(problem="the pupil already studies at the receiving school")
-            _, from_region = await school_card(conn, from_school)
+            from_region = await school_region(conn, from_school)
             to_region = None
             if request.to_school_bin is not None:
-                _, to_region = await school_card(conn, request.to_school_bin)
+                to_region = await school_region(conn, request.to_school_bin)
             if registrar is not None:
                 registrar.require_school(request.to_school_bin or from_school, to_region or from_region)
             # Judged before this request holds a seat; the class-set lock is held until commit.

@@ -28,7 +28,7 @@ from admission.census.reports import (
 )
 from admission.errors import Forbidden, InvalidInput
 from admission.keys import AdminPrincipal
-from admission.reference import KZ
+from admission.reference import KZ, school_region
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.params import Offset, OptionalYear
 from queue_service.resources import DbDep, SettingsDep
@@ -175,7 +175,7 @@ class CensusController(Controller):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], period: FromQuery[PeriodQuery] = None
     ) -> CategoryCounts:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             admin.require_school(school, region)
             snapshot = await importer.get_snapshot(conn, region, _period(period))
             return await reports.category_counts(conn, snapshot.id, school)
@@ -192,7 +192,7 @@ class CensusController(Controller):
         limit: FromQuery[Limit] = 100,
     ) -> list[CensusChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             admin.require_school(school, region)
             snapshot = await importer.get_snapshot(conn, region, _period(period))
             return await reports.list_children(conn, snapshot.id, category, school_bin=school, after=after, limit=limit)
@@ -202,7 +202,7 @@ class CensusController(Controller):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> list[DueChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             admin.require_school(school, region)
             return await reports.due_for_grade1(
                 conn, region, year or reports.admission_year(_today()), school_bin=school
@@ -241,7 +241,7 @@ class CensusController(Controller):
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            admin.require_school(school, await reports.school_region(conn, school))
+            admin.require_school(school, await school_region(conn, school))
             return await importer.get_territory(conn, school)
 
     @put("/schools/{school:str}/territory", summary="Set the school's service territory (the local authority)")
@@ -249,7 +249,7 @@ class CensusController(Controller):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], data: JSONBody[TerritoryIn]
     ) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             if admin.role == "school":
                 raise Forbidden("the local authority sets service territories, not the school")
             admin.require_region(region)

@@ -125,7 +125,7 @@ class PreventionController(Controller):
         language = _print_language(request)
         async with db.acquire() as conn:
             found = await service.minutes(conn, admin, school_bin, sitting_id)
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_minutes(found, school, language), language)
 
     # ---------------------------------------------------------------- cases
@@ -259,7 +259,7 @@ class PreventionController(Controller):
             found = await service.get_case(conn, admin, school_bin, case_id, _now(), purpose="plan_print")
             if found.plan is None:
                 raise NoPlan()
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_plan(found, school, language), language)
 
     @post("/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)")

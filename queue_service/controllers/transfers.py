@@ -91,7 +91,7 @@ async def _out(
     if t.notification_jws is not None:
         key = await signing.school_key(conn, t.deciding_school)
         notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-        card, _ = await service.school_card(conn, service.receipt_issuer(t))
+        card = await service.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,
