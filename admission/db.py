@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 import msgspec
 
+from admission.locks import MIGRATIONS
+
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
@@ -27,7 +29,6 @@ else:
     Pool = asyncpg.Pool
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
-MIGRATION_LOCK = 7_311_000_001  # advisory lock key held while migrating
 
 
 def parse_queries(text: str, source: str) -> dict[str, str]:
@@ -110,7 +111,7 @@ async def verify_migrations(conn: Connection) -> None:
     and this one may still be running during a rolling upgrade.
     """
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS)
         edited = _edited(await _applied(conn))
     if edited:
         raise MigrationEdited(edited)
@@ -123,7 +124,7 @@ async def migrate(conn: Connection) -> list[str]:
     (MigrationEdited) when an applied migration's file changed since.
     """
     applied: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS)
     try:
         done = await _applied(conn)
         edited = _edited(done)
@@ -139,7 +140,7 @@ async def migrate(conn: Connection) -> list[str]:
                 )
             applied.append(version)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS)
     return applied
 
 

@@ -49,7 +49,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from admission import audit
+from admission import audit, locks
 from admission.access import AccessClaims
 from admission.applications import roster
 from admission.applications.models import (
@@ -239,6 +239,7 @@ async def _file(
         filing.filing_key,
         form.applicant_iin,
         filing.idempotency_key,
+        locks.IDEMPOTENCY_KEY,
     )
     if context is None:
         raise UnknownSchool(school=form.school_bin)
@@ -425,7 +426,7 @@ async def _decide(
     )
     args[11:14] = [order_number, day, EVENT_ENCODER.encode(event).decode()]
     async with conn.transaction():
-        await conn.execute(QUERIES["outbox_lock_child"], form.child_iin)
+        await conn.execute(QUERIES["outbox_lock_child"], locks.OUTBOX_CHILD, form.child_iin)
         auto_status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
     return auto_status
 

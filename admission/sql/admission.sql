@@ -4,8 +4,8 @@
 -- name: application_context
 -- Everything a decision needs, in one round trip, and the application this filing repeats
 -- (the same slot and form $4, or the applicant $5's Idempotency-Key $6), if any.  With a
--- key, the caller's transaction takes the key's lock (false: a request with that key is
--- still being decided).
+-- key, the caller's transaction takes the key's lock, class $7 (admission.locks.IDEMPOTENCY_KEY;
+-- false: a request with that key is still being decided).
 SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
        r.window_opens_at, r.window_closes_at, r.auto_confirm,
        c.school_bin IS NOT NULL AS offers_language,
@@ -14,7 +14,7 @@ SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
         WHERE a.child_iin = $2 AND a.status IN ('accepted', 'confirmed')) AS live_application_id,
        replay.id AS replay_id, replay.request_hash AS replay_request_hash, replay.by_key AS replay_by_key,
        CASE WHEN $6::text IS NULL THEN true
-            ELSE pg_try_advisory_xact_lock(7314, hashtext($5 || ':' || $6::text)) END AS key_free
+            ELSE pg_try_advisory_xact_lock($7::integer, hashtext($5 || ':' || $6::text)) END AS key_free
 FROM schools s
 JOIN regions r ON r.slug = s.region_slug
 LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1 AND c.language = $3
