@@ -25,7 +25,7 @@ import click
 from admission import db as database
 from admission import reference
 from admission.errors import InvalidInput, KezekError, UnknownRegion
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.census_cli import census
 from queue_service.monitoring_cli import monitoring
 from queue_service.settings import Settings

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from admission.errors import KezekError
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.i18n import negotiate
 from queue_service.problems import STATUS_BY_ERROR
 

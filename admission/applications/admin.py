@@ -25,7 +25,7 @@ from admission.applications.models import (
 from admission.db import QUERIES, Connection
 from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 
 class ClassSet(msgspec.Struct, frozen=True, kw_only=True):

@@ -79,10 +79,10 @@ from admission.contingent.outbox import enqueue, enqueue_many
 from admission.db import QUERIES, Connection
 from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.portal import Applicant
 from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 
 LIVE_INDEX = "applications_one_live_idx"
 REPLAY_INDEXES = frozenset({"applications_filing_key_idx", "applications_idempotency_key_idx"})

@@ -22,8 +22,8 @@ from admission import audit
 from admission.census.errors import AlreadyReported, SnapshotCompleted, SnapshotNotCompleted
 from admission.census.importer import Snapshot, ensure_region, get_snapshot, list_snapshots
 from admission.db import QUERIES, Connection
-from admission.keys import AdminPrincipal
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal
 
 Category = Literal[
     "all",

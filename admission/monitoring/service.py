@@ -25,7 +25,6 @@ import msgspec
 from admission import audit
 from admission.db import QUERIES, Connection
 from admission.errors import Forbidden, UnknownRegion
-from admission.keys import AdminPrincipal
 from admission.monitoring import findings as computing
 from admission.monitoring.models import (
     KINDS,
@@ -50,6 +49,7 @@ from admission.monitoring.models import (
     VisitStatus,
 )
 from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import workdays
 
 ORDER_DEADLINE = (11, 1)  # para 3: the decision is made by 1 November of the calendar year

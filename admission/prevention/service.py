@@ -34,7 +34,6 @@ from admission.census.errors import SnapshotNotFound
 from admission.db import QUERIES, Connection
 from admission.errors import UnknownRegion
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.prevention import deadlines
 from admission.prevention.errors import (
     AssessmentMissing,
@@ -81,6 +80,7 @@ from admission.prevention.models import (
     Sitting,
     SittingIn,
 )
+from admission.signing_keys import AdminPrincipal
 from admission.transfers.errors import MinistryOnly
 
 MIN_COUNCIL = 5  # para 6

@@ -44,10 +44,10 @@ from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
     InvalidTransfer,

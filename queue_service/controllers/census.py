@@ -27,8 +27,8 @@ from admission.census.reports import (
     RegionStatus,
 )
 from admission.errors import Forbidden, InvalidInput
-from admission.keys import AdminPrincipal
 from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.params import Offset, OptionalYear
 from queue_service.resources import DbDep, SettingsDep

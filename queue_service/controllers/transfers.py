@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission.db import Connection
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (

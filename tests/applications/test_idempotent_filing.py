@@ -27,8 +27,8 @@ from admission.access import AccessClaims
 from admission.applications import file_application, repeat_of, withdraw
 from admission.applications.models import AgeRule, IdempotencyInProgress, IdempotencyKeyReused
 from admission.applications.service import withdraw_secret
-from admission.keys import KeySet
 from admission.locks import IDEMPOTENCY_KEY
+from admission.signing_keys import KeySet
 
 pytestmark = pytest.mark.usefixtures("schools")
 SECRET = withdraw_secret(b"k" * 32)
