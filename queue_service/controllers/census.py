@@ -30,10 +30,9 @@ from admission.errors import Forbidden, InvalidInput
 from admission.reference import KZ, school_region
 from admission.signing_keys import AdminPrincipal
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
-from queue_service.params import Offset, OptionalYear
+from queue_service.params import Offset, OptionalYear, PageLimit
 from queue_service.resources import DbDep, SettingsDep
 
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
 
 
@@ -109,7 +108,7 @@ class CensusController(Controller):
         category: FromQuery[reports.Category] = "all",
         period: FromQuery[PeriodQuery] = None,
         after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        limit: FromQuery[PageLimit] = 100,
     ) -> list[CensusChild]:
         admin.require_region(region)
         async with db.acquire() as conn:
@@ -123,7 +122,7 @@ class CensusController(Controller):
         admin: AdminDep,
         region: FromPath[str],
         period: FromQuery[PeriodQuery] = None,
-        limit: FromQuery[Limit] = 1000,
+        limit: FromQuery[PageLimit] = 1000,
         offset: FromQuery[Offset] = 0,
     ) -> list[Issue]:
         admin.require_region(region)
@@ -189,7 +188,7 @@ class CensusController(Controller):
         category: FromQuery[reports.Category] = "all",
         period: FromQuery[PeriodQuery] = None,
         after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        limit: FromQuery[PageLimit] = 100,
     ) -> list[CensusChild]:
         async with db.acquire() as conn:
             region = await school_region(conn, school)

@@ -14,7 +14,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from admission.prevention import labels, service
 from admission.prevention.errors import NoPlan
@@ -44,9 +44,9 @@ from admission.prevention.models import (
 from admission.transfers.service import school_card
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.pages import prevention as print_views
+from queue_service.params import PageLimit
 from queue_service.resources import DbDep
 
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 _PRINT = "Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited."
 
 
@@ -89,7 +89,7 @@ class PreventionController(Controller):
 
     @get("/sittings", summary="The council's sittings, newest first")
     async def sittings(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 100
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 100
     ) -> list[Sitting]:
         async with db.acquire() as conn:
             return await service.list_sittings(conn, admin, school_bin, limit)
@@ -138,7 +138,7 @@ class PreventionController(Controller):
         school_bin: FromPath[str],
         case_state: Annotated[CaseState | None, QueryParameter(name="state", description="only this state")] = None,
         incoming: FromQuery[bool] = False,
-        limit: FromQuery[Limit] = 200,
+        limit: FromQuery[PageLimit] = 200,
     ) -> list[CaseSummary]:
         async with db.acquire() as conn:
             return await service.list_cases(
@@ -303,7 +303,7 @@ class PreventionController(Controller):
         description="Listed for the school to judge (para 22 ground 5); nobody is registered by this list.",
     )
     async def candidates(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 500
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 500
     ) -> Candidates:
         async with db.acquire() as conn:
             return await service.truant_candidates(conn, admin, school_bin, limit)
