@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
@@ -58,6 +58,53 @@ def load_queries() -> Mapping[str, str]:
 
 
 QUERIES: Mapping[str, str] = load_queries()
+
+# A ``:name`` parameter; quoted literals and comments are matched first so a name in them
+# stays text, and ``::type`` casts are not parameters (the colon before them is one too).
+_PARAMETER = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<![:\w]):([a-z_][a-z0-9_]*)|(\$[0-9]+)")
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+def number_parameters(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with each ``:name`` turned into ``$n`` (numbered by first use), and the names in that order."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(2):
+            raise ValueError(f"{match.group(2)} in a query written with named parameters")
+        found = match.group(1)
+        if found is None:
+            return match.group(0)
+        if found not in order:
+            order.append(found)
+        return f"${order.index(found) + 1}"
+
+    return _PARAMETER.sub(number, sql), tuple(order)
+
+
+class NamedQuery(Generic[P]):
+    """A named query written with ``:name`` parameters, bound from a Struct by field name.
+
+    asyncpg speaks only positional ``$n``, and a wide statement numbered by hand
+    shifts every later value when a column is added (the values still fit the
+    types, so nothing fails: the data goes to the wrong column).  Here the SQL
+    names each value, the numbering is worked out once at import, and a Struct
+    whose fields are exactly those names carries the values: a name missing on
+    either side fails at import, a missing or mistyped value fails mypy.
+    """
+
+    __slots__ = ("names", "sql")
+
+    def __init__(self, name: str, params: type[P]) -> None:
+        self.sql, self.names = number_parameters(QUERIES[name])
+        fields = {f.name for f in msgspec.structs.fields(params)}
+        if fields != set(self.names):
+            raise ValueError(f"query {name!r} names {sorted(self.names)}; {params.__name__} has {sorted(fields)}")
+
+    def args(self, values: P) -> list[Any]:
+        """The values in the order of the compiled ``$n``."""
+        return [getattr(values, name) for name in self.names]
 
 
 def migrations() -> list[tuple[str, str]]:

@@ -38,18 +38,19 @@ LIMIT 1;
 
 -- name: decide_seat
 -- One statement: take a seat if one is free (general, or held for the
--- roster when $10) and record the decision.  Concurrent deciders queue on
+-- roster when :priority) and record the decision.  Concurrent deciders queue on
 -- the class-set row and re-check the condition on its newest version, so a
 -- seat goes to exactly one of them.  A priority application with no held
 -- seat left inserts nothing (the caller retries it on the general basis).
--- When $11 (auto-confirm) the admission is confirmed at once and its Enrol
--- event ($14) is written to the outbox in the same statement.
+-- When :auto_confirm the admission is confirmed at once and its Enrol
+-- event (:enrol_event) is written to the outbox in the same statement.
+-- Named parameters: admission.applications.service.SeatDecision.
 WITH seat AS (
     UPDATE school_classes
-    SET general_taken = general_taken + (NOT $10::boolean)::integer,
-        roster_taken = roster_taken + $10::boolean::integer
-    WHERE school_bin = $4 AND grade = 1 AND language = $6
-      AND CASE WHEN $10::boolean THEN roster_taken < roster_held
+    SET general_taken = general_taken + (NOT :priority::boolean)::integer,
+        roster_taken = roster_taken + :priority::boolean::integer
+    WHERE school_bin = :school_bin AND grade = 1 AND language = :language
+      AND CASE WHEN :priority::boolean THEN roster_taken < roster_held
                ELSE general_taken + roster_held < classes * seats_per_class END
     RETURNING 1
 ), app AS (
@@ -57,31 +58,35 @@ WITH seat AS (
         id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
         refusal_ground, refusal_code, priority, decided_at, confirmed_at, order_number, order_date,
         withdraw_token_hash, access_jti, applicant_full_name, filing_key, idempotency_key, request_hash)
-    SELECT $1, $2, $3, $4, $5, $6, true,
-           CASE WHEN NOT s.ok THEN 'refused' WHEN $11::boolean THEN 'confirmed' ELSE 'accepted' END,
+    SELECT :id, :applicant_iin, :child_iin, :school_bin, :region_slug, :language, true,
+           CASE WHEN NOT s.ok THEN 'refused' WHEN :auto_confirm::boolean THEN 'confirmed' ELSE 'accepted' END,
            CASE WHEN s.ok THEN NULL ELSE 7 END,
            CASE WHEN s.ok THEN NULL ELSE 'class_full' END,
-           $10::boolean AND s.ok,
-           $7,
-           CASE WHEN s.ok AND $11::boolean THEN $7::timestamptz END,
-           CASE WHEN s.ok AND $11::boolean THEN $12::text END,
-           CASE WHEN s.ok AND $11::boolean THEN $13::date END,
-           $8, $9, $15::text, $16, $17, $18
+           :priority::boolean AND s.ok,
+           :decided_at,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :decided_at::timestamptz END,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :order_number::text END,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :order_date::date END,
+           :withdraw_token_hash, :access_jti, :applicant_full_name::text, :filing_key, :idempotency_key, :request_hash
     FROM (SELECT EXISTS (SELECT FROM seat) AS ok) AS s
-    WHERE s.ok OR NOT $10::boolean
+    WHERE s.ok OR NOT :priority::boolean
     RETURNING status
 ), event AS (
     INSERT INTO contingent_outbox (child_iin, event)
-    SELECT $3, $14::text::jsonb FROM app WHERE app.status = 'confirmed'
+    SELECT :child_iin, :enrol_event::text::jsonb FROM app WHERE app.status = 'confirmed'
 )
 SELECT status FROM app;
 
 -- name: insert_refused
+-- Named parameters: admission.applications.service.RefusedApplication.
 INSERT INTO applications (
     id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
     refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti, applicant_full_name,
     filing_key, idempotency_key, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
+VALUES (
+    :id, :applicant_iin, :child_iin, :school_bin, :region_slug, :language, :consent, 'refused',
+    :refusal_ground, :refusal_code, :duplicate_of, :decided_at, :withdraw_token_hash, :access_jti,
+    :applicant_full_name, :filing_key, :idempotency_key, :request_hash);
 
 -- name: live_application
 SELECT id FROM applications WHERE child_iin = $1 AND status IN ('accepted', 'confirmed');
