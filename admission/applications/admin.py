@@ -25,6 +25,7 @@ from admission.applications.models import (
 from admission.db import QUERIES, Connection
 from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
+from admission.reference import CARD_FIELDS, SchoolCard
 from admission.signing_keys import AdminPrincipal
 
 
@@ -39,16 +40,8 @@ class ClassSet(msgspec.Struct, frozen=True, kw_only=True):
     held_for_roster: int
 
 
-class School(msgspec.Struct, frozen=True, kw_only=True):
-    bin: str
+class School(SchoolCard, frozen=True, kw_only=True):
     region_slug: str
-    name_kk: str
-    name_ru: str
-    locality: str
-    address: str
-    phone: str
-    email: str
-    website: str
 
 
 class SchoolChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -70,15 +63,7 @@ class LanguageSeats(msgspec.Struct, frozen=True, kw_only=True):
     free: int
 
 
-class SchoolSeats(msgspec.Struct, frozen=True, kw_only=True):
-    bin: str
-    name_kk: str
-    name_ru: str
-    locality: str
-    address: str
-    phone: str
-    email: str
-    website: str
+class SchoolSeats(SchoolCard, frozen=True, kw_only=True):
     grade1: list[LanguageSeats]
 
 
@@ -335,19 +320,7 @@ async def region_schools(conn: Connection, region: str) -> list[SchoolSeats]:
     schools: list[SchoolSeats] = []
     for r in rows:
         if not schools or schools[-1].bin != r["bin"]:
-            schools.append(
-                SchoolSeats(
-                    bin=r["bin"],
-                    name_kk=r["name_kk"],
-                    name_ru=r["name_ru"],
-                    locality=r["locality"],
-                    address=r["address"],
-                    phone=r["phone"],
-                    email=r["email"],
-                    website=r["website"],
-                    grade1=[],
-                )
-            )
+            schools.append(SchoolSeats(**{f: r[f] for f in CARD_FIELDS}, grade1=[]))
         if r["language"] is not None:
             schools[-1].grade1.append(
                 LanguageSeats(

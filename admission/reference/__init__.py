@@ -36,6 +36,22 @@ class Region(msgspec.Struct, frozen=True, kw_only=True):
     window_is_demo: bool = False
 
 
+class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
+    """A school's names and contacts: what parents see of it, receipts and notices name, its admins change."""
+
+    bin: str
+    name_kk: str
+    name_ru: str
+    locality: str
+    address: str
+    phone: str
+    email: str
+    website: str
+
+
+CARD_FIELDS = tuple(f.name for f in msgspec.structs.fields(SchoolCard))
+
+
 class LoadReport(msgspec.Struct, frozen=True, kw_only=True):
     regions: int
     schools: int
@@ -156,3 +172,11 @@ async def school_region(conn: Connection, school_bin: str) -> str:
     if region is None:
         raise UnknownSchool(school=school_bin)
     return region
+
+
+async def school_card(conn: Connection, school_bin: str) -> SchoolCard:
+    """The school's names and contacts; UnknownSchool when there is none."""
+    row = await conn.fetchrow(QUERIES["school_card"], school_bin)
+    if row is None:
+        raise UnknownSchool(school=school_bin)
+    return SchoolCard(**dict(row))

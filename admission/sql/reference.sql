@@ -49,3 +49,6 @@ WHERE slug = $1;
 -- name: school_region
 -- The one school -> region lookup (applications, transfers, census, prevention, monitoring, the CLI).
 SELECT region_slug FROM schools WHERE bin = $1;
+
+-- name: school_card
+SELECT bin, name_kk, name_ru, locality, address, phone, email, website FROM schools WHERE bin = $1;

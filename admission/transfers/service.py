@@ -42,11 +42,10 @@ import msgspec
 from admission import contingent
 from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
-from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
 from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ, school_region
+from admission.reference import KZ, SchoolCard, school_card, school_region
 from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
@@ -65,7 +64,6 @@ from admission.transfers.models import (
     OrderKind,
     Refusal,
     RefusalReceipt,
-    SchoolCard,
     Transfer,
     TransferEvent,
     TransferRequest,
@@ -97,14 +95,6 @@ async def _lock(conn: Connection, transfer_id: uuid.UUID) -> Transfer:
     if row is None:
         raise UnknownTransfer()
     return _transfer(row)
-
-
-async def school_card(conn: Connection, school_bin: str) -> SchoolCard:
-    """The school's public contacts (its refusal receipts and notifications name them)."""
-    row = await conn.fetchrow(QUERIES["get_school_card"], school_bin)
-    if row is None:
-        raise UnknownSchool(school=school_bin)
-    return SchoolCard(**dict(row))
 
 
 def receipt_issuer(transfer: Transfer) -> str:

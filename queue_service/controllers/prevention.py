@@ -41,7 +41,7 @@ from admission.prevention.models import (
     Sitting,
     SittingIn,
 )
-from admission.transfers.service import school_card
+from admission.reference import school_card
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
 from queue_service.pages import prevention as print_views
 from queue_service.params import PageLimit

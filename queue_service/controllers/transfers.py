@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from admission import reference
 from admission.db import Connection
 from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, service, signing
@@ -84,7 +85,7 @@ async def _out(
     if t.notification_jws is not None:
         key = await signing.school_key(conn, t.deciding_school)
         notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-        card = await service.school_card(conn, service.receipt_issuer(t))
+        card = await reference.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,
