@@ -7,6 +7,7 @@ parameters, never formatted into SQL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -64,6 +65,23 @@ QUERIES: Mapping[str, str] = load_queries()
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<![:\w]):([a-z_][a-z0-9_]*)|(\$[0-9]+)")
 
 P = TypeVar("P", bound=msgspec.Struct)
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+@functools.cache
+def _fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, bool], ...]:
+    return tuple((f.name, f.required) for f in msgspec.structs.fields(struct))
+
+
+def from_row(struct: type[S], row: Mapping[str, Any] | asyncpg.Record, **given: Any) -> S:
+    """A ``struct`` from the row's columns of the same names; ``given`` sets the fields it names.
+
+    Rows become Structs at the repository boundary without a ``field=row["field"]`` line
+    per column; a field the row lacks and ``given`` does not set keeps its default (or
+    fails, when it has none, with the missing column's name).
+    """
+    values = {name: row[name] for name, required in _fields(struct) if name not in given and (required or name in row)}
+    return struct(**values, **given)
 
 
 def number_parameters(sql: str) -> tuple[str, tuple[str, ...]]:

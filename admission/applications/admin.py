@@ -22,10 +22,10 @@ from admission.applications.models import (
     RosterConflict,
     TeachingLanguage,
 )
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
-from admission.reference import CARD_FIELDS, SchoolCard
+from admission.reference import SchoolCard
 from admission.signing_keys import AdminPrincipal
 
 
@@ -320,7 +320,7 @@ async def region_schools(conn: Connection, region: str) -> list[SchoolSeats]:
     schools: list[SchoolSeats] = []
     for r in rows:
         if not schools or schools[-1].bin != r["bin"]:
-            schools.append(SchoolSeats(**{f: r[f] for f in CARD_FIELDS}, grade1=[]))
+            schools.append(from_row(SchoolSeats, r, grade1=[]))
         if r["language"] is not None:
             schools[-1].grade1.append(
                 LanguageSeats(
@@ -362,15 +362,6 @@ async def region_class_sets(
             schools.append(SchoolClassSets(bin=r["bin"], name_kk=r["name_kk"], name_ru=r["name_ru"], classes=[]))
         if r["language"] is not None:
             schools[-1].classes.append(
-                ClassSet(
-                    school_bin=r["bin"],
-                    grade=grade,
-                    language=r["language"],
-                    classes=r["classes"],
-                    seats_per_class=r["seats_per_class"],
-                    capacity=r["capacity"],
-                    taken=r["taken"],
-                    held_for_roster=r["roster_held"],
-                )
+                from_row(ClassSet, r, school_bin=r["bin"], grade=grade, held_for_roster=r["roster_held"])
             )
     return schools

@@ -76,7 +76,7 @@ from admission.applications.models import (
 )
 from admission.contingent.events import EVENT_ENCODER, Enrol, Revoke
 from admission.contingent.outbox import enqueue, enqueue_many
-from admission.db import QUERIES, Connection, NamedQuery
+from admission.db import QUERIES, Connection, NamedQuery, from_row
 from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
 from admission.portal import Applicant
@@ -477,14 +477,10 @@ def _application(row: Mapping[str, Any]) -> Application:
             ground_text=None if ground is None else GROUNDS[ground],
             reason=reason,
             first_application_id=row["duplicate_of"],
-            receipt=Receipt(
+            receipt=from_row(
+                Receipt,
+                row,
                 form=RECEIPT_FORM,
-                applicant_full_name=row["applicant_full_name"],
-                applicant_iin=row["applicant_iin"],
-                child_iin=row["child_iin"],
-                school_bin=row["school_bin"],
-                school_name_kk=row["school_name_kk"],
-                school_name_ru=row["school_name_ru"],
                 documents=documents,
                 application_date=row["decided_at"].astimezone(KZ).date(),  # filed and decided at once
                 date=row["decided_at"].astimezone(KZ).date(),
@@ -493,23 +489,7 @@ def _application(row: Mapping[str, Any]) -> Application:
                 legal_basis=LEGAL_BASIS[code],
             ),
         )
-    return Application(
-        id=row["id"],
-        status=row["status"],
-        applicant_iin=row["applicant_iin"],
-        child_iin=row["child_iin"],
-        school_bin=row["school_bin"],
-        region=row["region_slug"],
-        grade=row["grade"],
-        language=row["language"],
-        priority=row["priority"],
-        decided_at=row["decided_at"],
-        withdrawn_at=row["withdrawn_at"],
-        confirmed_at=row["confirmed_at"],
-        order_number=row["order_number"],
-        order_date=row["order_date"],
-        refusal=refusal,
-    )
+    return from_row(Application, row, region=row["region_slug"], refusal=refusal)
 
 
 async def withdraw(

@@ -49,9 +49,6 @@ class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
     website: str
 
 
-CARD_FIELDS = tuple(f.name for f in msgspec.structs.fields(SchoolCard))
-
-
 class LoadReport(msgspec.Struct, frozen=True, kw_only=True):
     regions: int
     schools: int
