@@ -157,7 +157,7 @@ def local_service(workers: int, region: str, log: Path) -> Iterator[LocalService
 
 
 def mint_region_admin(signing_key_file: str, region: str) -> str:
-    from admission.keys import KeySet, mint_admin_token
+    from admission.signing_keys import KeySet, mint_admin_token
 
     keys = KeySet.load_or_create(signing_key_file)
     return mint_admin_token(keys, "loadtest", "region", region=region, ttl=dt.timedelta(hours=2))

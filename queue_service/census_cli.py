@@ -20,7 +20,7 @@ import msgspec
 from admission.census import formats, importer, reports, synthetic
 from admission.db import Pool
 from admission.readings import Readings
-from admission.reference import KZ
+from admission.reference import KZ, school_region
 from queue_service.settings import Settings
 
 T = TypeVar("T")
@@ -203,7 +203,7 @@ def report_command(
     region: str, period: str | None, school: str | None, listing: str | None, year: int | None, out: Path | None
 ) -> None:
     async def work(conn: asyncpg.Connection) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-        if school is not None and await reports.school_region(conn, school) != region:
+        if school is not None and await school_region(conn, school) != region:
             raise click.ClickException(f"school {school} is not in {region}")
         if listing == "grade1":
             due = await reports.due_for_grade1(

@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 
 from admission.db import Pool, create_pool, verify_migrations
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.settings import Settings
 
 

@@ -34,7 +34,7 @@ from admission import reference, room_truth
 from admission.access import AccessClaims
 from admission.db import Pool
 from admission.errors import UnknownRegion
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.portal import PortalIdentity
 from admission.waiting_room.room import SlotUse

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from devservices import free_port
 
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.settings import Settings
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

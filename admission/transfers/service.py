@@ -43,17 +43,16 @@ from admission import contingent
 from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ
+from admission.reference import KZ, SchoolCard, school_card, school_region
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
     InvalidTransfer,
     NotThisSchool,
     PupilNotEnrolled,
     TransferInProgress,
-    UnknownSchool,
     UnknownTransfer,
     WrongStage,
 )
@@ -65,7 +64,6 @@ from admission.transfers.models import (
     OrderKind,
     Refusal,
     RefusalReceipt,
-    SchoolCard,
     Transfer,
     TransferEvent,
     TransferRequest,
@@ -97,16 +95,6 @@ async def _lock(conn: Connection, transfer_id: uuid.UUID) -> Transfer:
     if row is None:
         raise UnknownTransfer()
     return _transfer(row)
-
-
-async def school_card(conn: Connection, school_bin: str) -> tuple[SchoolCard, str]:
-    """The school's public contacts and its region."""
-    row = await conn.fetchrow(QUERIES["get_school_card"], school_bin)
-    if row is None:
-        raise UnknownSchool(school=school_bin)
-    values = dict(row)
-    region: str = values.pop("region_slug")
-    return SchoolCard(**values), region
 
 
 def receipt_issuer(transfer: Transfer) -> str:
@@ -165,7 +153,7 @@ async def for_school(
     conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 200
 ) -> list[Transfer]:
     """The school's incoming and outgoing transfers (its admins, its region's, the ministry)."""
-    _, region = await school_card(conn, school_bin)
+    region = await school_region(conn, school_bin)
     admin.require_school(school_bin, region)
     return [_transfer(r) for r in await conn.fetch(QUERIES["list_school_transfers"], school_bin, status, limit)]
 
@@ -228,7 +216,7 @@ async def _decided(
 ) -> Transfer:
     """Save ``t`` decided now (refused with ``refusal``, else accepted, with ``talon`` on the paper
     path) with the decision's own ``changes`` and its notification, signed by the deciding school."""
-    school, _ = await school_card(conn, t.deciding_school)
+    school = await school_card(conn, t.deciding_school)
     notification = Notification(
         kind="transfer_refused" if refusal else "transfer_accepted",
         transfer_id=str(t.id),
@@ -344,10 +332,10 @@ async def request_transfer(
                 raise InvalidTransfer(problem=f"the pupil is in grade {enrolment['grade']}, not {request.grade}")
             if from_school == request.to_school_bin:
                 raise InvalidTransfer(problem="the pupil already studies at the receiving school")
-            _, from_region = await school_card(conn, from_school)
+            from_region = await school_region(conn, from_school)
             to_region = None
             if request.to_school_bin is not None:
-                _, to_region = await school_card(conn, request.to_school_bin)
+                to_region = await school_region(conn, request.to_school_bin)
             if registrar is not None:
                 registrar.require_school(request.to_school_bin or from_school, to_region or from_region)
             # Judged before this request holds a seat; the class-set lock is held until commit.

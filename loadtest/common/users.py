@@ -406,7 +406,7 @@ class BadActor(KezekUser):
         self.schools = region_data(self.region).schools
         self.keys: Any = None
         if self.opts.signing_key_file:
-            from admission.keys import KeySet
+            from admission.signing_keys import KeySet
 
             self.keys = KeySet.load_or_create(self.opts.signing_key_file)
 
@@ -452,7 +452,7 @@ class BadActor(KezekUser):
     @task
     def forged_token(self) -> None:
         from admission.access import mint_access_token
-        from admission.keys import KeySet
+        from admission.signing_keys import KeySet
 
         application = self._application()
         forged = mint_access_token(

@@ -1,6 +1,6 @@
 """The admin API: class sets, rosters, windows, auto-confirmation, confirmations, the audit log.
 
-Scopes (``admission.keys.AdminPrincipal``): a ministry admin acts everywhere;
+Scopes (``admission.signing_keys.AdminPrincipal``): a ministry admin acts everywhere;
 a region admin in its region (schools, windows, auto-confirmation, audit);
 a school admin only for its own school (class sets, roster, confirmations)
 and reads no audit log.  Every change is audited in its own transaction.

@@ -36,8 +36,8 @@ from admission.applications.models import (
 from admission.applications.service import withdraw_secret
 from admission.errors import Unauthenticated
 from admission.iin import validate_iin
-from admission.keys import KeySet
 from admission.portal import Applicant
+from admission.signing_keys import KeySet
 from admission.waiting_room.errors import SessionEnded
 from queue_service.auth import PORTAL_DEPENDENCY, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep

@@ -30,14 +30,13 @@ from admission.census.reports import (
 )
 from admission.db import Connection, Pool
 from admission.errors import Forbidden, InvalidInput
-from admission.keys import AdminPrincipal
-from admission.reference import KZ
+from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, now
-from queue_service.params import Offset, OptionalYear
+from queue_service.params import Offset, OptionalYear, PageLimit
 from queue_service.resources import DbDep, SettingsDep
 
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
 
 
@@ -74,7 +73,7 @@ def _scope_region(admin: AdminPrincipal) -> str | None:
 
 async def _school_region(conn: Connection, admin: AdminPrincipal, school: str) -> str:
     """The region of a school the admin may read (its own school, its region's, or any for the ministry)."""
-    region = await reports.school_region(conn, school)
+    region = await school_region(conn, school)
     admin.require_school(school, region)
     return region
 
@@ -98,7 +97,7 @@ def _children_page(
     category: FromQuery[reports.Category] = "all",
     period: FromQuery[PeriodQuery] = None,
     after: FromQuery[str | None] = None,
-    limit: FromQuery[Limit] = 100,
+    limit: FromQuery[PageLimit] = 100,
 ) -> ChildrenPage:
     return ChildrenPage(category=category, period=_period(period), after=after, limit=limit)
 
@@ -162,7 +161,7 @@ class CensusController(AdminScoped):
         admin: AdminDep,
         region: FromPath[str],
         period: FromQuery[PeriodQuery] = None,
-        limit: FromQuery[Limit] = 1000,
+        limit: FromQuery[PageLimit] = 1000,
         offset: FromQuery[Offset] = 0,
     ) -> list[Issue]:
         admin.require_region(region)
@@ -262,7 +261,7 @@ class CensusController(AdminScoped):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], data: JSONBody[TerritoryIn]
     ) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             if admin.role == "school":
                 raise Forbidden("the local authority sets service territories, not the school")
             admin.require_region(region)

@@ -18,10 +18,9 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from admission.db import Connection
-from admission.keys import AdminPrincipal
 from admission.prevention import labels, service
 from admission.prevention.errors import NoPlan
 from admission.prevention.models import (
@@ -47,13 +46,13 @@ from admission.prevention.models import (
     Sitting,
     SittingIn,
 )
-from admission.transfers.service import school_card
+from admission.reference import school_card
+from admission.signing_keys import AdminPrincipal
 from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, named, now
 from queue_service.pages import prevention as print_views
+from queue_service.params import PageLimit
 from queue_service.resources import DbDep
-
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 def _print_language(request: Request[Any, Any, Any]) -> print_views.PrintLanguage:
@@ -137,7 +136,7 @@ class PreventionController(AdminScoped):
 
     @get("/sittings", summary="The council's sittings, newest first")
     async def sittings(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 100
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 100
     ) -> list[Sitting]:
         async with db.acquire() as conn:
             return await service.list_sittings(conn, admin, school_bin, limit)
@@ -162,7 +161,7 @@ class PreventionController(AdminScoped):
     ) -> Response[str]:
         async with db.acquire() as conn:
             found = await service.minutes(conn, admin, school_bin, sitting_id)
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_minutes(found, school, language), language)
 
     # ---------------------------------------------------------------- cases
@@ -175,7 +174,7 @@ class PreventionController(AdminScoped):
         school_bin: FromPath[str],
         case_state: Annotated[CaseState | None, QueryParameter(name="state", description="only this state")] = None,
         incoming: FromQuery[bool] = False,
-        limit: FromQuery[Limit] = 200,
+        limit: FromQuery[PageLimit] = 200,
     ) -> list[CaseSummary]:
         async with db.acquire() as conn:
             return await service.list_cases(
@@ -256,7 +255,7 @@ class PreventionController(AdminScoped):
             found = await service.get_case(conn, admin, school_bin, case_id, now(), purpose="plan_print")
             if found.plan is None:
                 raise NoPlan()
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_plan(found, school, language), language)
 
     removal = _case_step(
@@ -291,7 +290,7 @@ class PreventionController(AdminScoped):
         description="Listed for the school to judge (para 22 ground 5); nobody is registered by this list.",
     )
     async def candidates(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 500
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 500
     ) -> Candidates:
         async with db.acquire() as conn:
             return await service.truant_candidates(conn, admin, school_bin, limit)

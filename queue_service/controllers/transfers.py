@@ -10,8 +10,9 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from admission import reference
 from admission.db import Connection
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (
@@ -33,7 +34,7 @@ from queue_service.auth import (
     bearer_token,
     requires,
 )
-from queue_service.params import EventLimit, RowId, TransferLimit
+from queue_service.params import EventLimit, PageLimit, RowId
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -41,13 +42,6 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidTransfer(problem="the transfer id is not a UUID") from exc
 
 
 class TransferOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,7 +85,7 @@ async def _out(
     if t.notification_jws is not None:
         key = await signing.school_key(conn, t.deciding_school)
         notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-        card, _ = await service.school_card(conn, service.receipt_issuer(t))
+        card = await reference.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,
@@ -158,17 +152,16 @@ class TransferController(Controller):
             return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
 
     @get(
-        "/{transfer_id:str}",
+        "/{transfer_id:uuid}",
         summary="The parent's view of a transfer (Bearer transfer_token)",
         security=requires("transfer"),
     )
     async def get_transfer(
-        self, request: Request[Any, Any, Any], db: DbDep, keyset: KeysDep, transfer_id: FromPath[str]
+        self, request: Request[Any, Any, Any], db: DbDep, keyset: KeysDep, transfer_id: FromPath[uuid.UUID]
     ) -> TransferOut:
-        tid = _id(transfer_id)
-        verify_transfer_token(keyset, bearer_token(request), tid)
+        verify_transfer_token(keyset, bearer_token(request), transfer_id)
         async with db.acquire() as conn:
-            t = await service.get(conn, tid)
+            t = await service.get(conn, transfer_id)
             return await _out(conn, t)
 
 
@@ -273,26 +266,26 @@ class AdminTransferController(Controller):
             )
             return await _out(conn, t, admin=admin)
 
-    @get("/transfers/{transfer_id:str}", summary="A transfer as its schools, region or the ministry see it")
-    async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str]) -> TransferOut:
+    @get("/transfers/{transfer_id:uuid}", summary="A transfer as its schools, region or the ministry see it")
+    async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID]) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.get(conn, _id(transfer_id))
+            t = await service.get(conn, transfer_id)
             service.require_party(admin, t)
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/decision",
+        "/transfers/{transfer_id:uuid}/decision",
         status_code=200,
         summary="Accept (signed notification / arrival talon) or refuse",
     )
     async def decide(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DecisionIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.decide(
                 conn,
                 admin,
-                _id(transfer_id),
+                transfer_id,
                 _now(),
                 accept=data.accept,
                 refusal_ground=data.refusal_ground,
@@ -302,39 +295,39 @@ class AdminTransferController(Controller):
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/departure",
+        "/transfers/{transfer_id:uuid}/departure",
         status_code=200,
         summary="Departing school: arrival talon shown, issue departure talon",
     )
     async def depart(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DepartureIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DepartureIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.depart(
-                conn, admin, _id(transfer_id), data.arrival_talon_number, _now(), employee=data.employee
+                conn, admin, transfer_id, data.arrival_talon_number, _now(), employee=data.employee
             )
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/orders",
+        "/transfers/{transfer_id:uuid}/orders",
         status_code=200,
         summary="Record the admission or expulsion order (para 22)",
     )
     async def record_order(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[OrderIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[OrderIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.record_order(conn, admin, _id(transfer_id), data.kind, data.number, data.date, _now())
+            t = await service.record_order(conn, admin, transfer_id, data.kind, data.number, data.date, _now())
             return await _out(conn, t, admin=admin)
 
     @put(
-        "/transfers/{transfer_id:str}/prevention-ref", summary="Departing school: attach the prevention-work reference"
+        "/transfers/{transfer_id:uuid}/prevention-ref", summary="Departing school: attach the prevention-work reference"
     )
     async def prevention_ref(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[PreventionRefIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[PreventionRefIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.attach_prevention_ref(conn, admin, _id(transfer_id), data.reference, _now())
+            t = await service.attach_prevention_ref(conn, admin, transfer_id, data.reference, _now())
             return await _out(conn, t, admin=admin)
 
     @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
@@ -344,7 +337,7 @@ class AdminTransferController(Controller):
         admin: AdminDep,
         school_bin: FromPath[str],
         status: FromQuery[Status | None] = None,
-        limit: FromQuery[TransferLimit] = 200,
+        limit: FromQuery[PageLimit] = 200,
     ) -> list[TransferOut]:
         async with db.acquire() as conn:
             found = await service.for_school(conn, admin, school_bin, status, limit)
@@ -352,7 +345,7 @@ class AdminTransferController(Controller):
 
     @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
     async def overdue(
-        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[TransferLimit] = 200
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[PageLimit] = 200
     ) -> list[TransferOut]:
         admin.require_region(region)
         async with db.acquire() as conn:
