@@ -122,6 +122,10 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
             p["name"] for p in operation.get("parameters", [])
             if p["in"] == "query" and "integer" in json.dumps(p["schema"])
         ]  # fmt: skip
+        int_paths = [
+            p["name"] for p in operation.get("parameters", [])
+            if p["in"] == "path" and "integer" in json.dumps(p["schema"])
+        ]  # fmt: skip
         with_body = method in {"POST", "PUT", "PATCH"}
         if "{" in path:  # a NUL in every path parameter
             response = await client.request(method, re.sub(r"\{[^}]+\}", "%00", path), headers=ministry)
@@ -130,10 +134,15 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
         for name in query:
             response = await client.request(method, concrete, params={name: "a\x00"}, headers=ministry)
             _assert_problem(response, f"{method} {path} with NUL in ?{name}")
-        for name in ints:
+        for name in ints:  # every integer parameter is bounded (a page, a year, a bigint id): all three are out
             for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-127"):
                 response = await client.request(method, concrete, params={name: value}, headers=ministry)
-                assert response.status_code < 500, f"{method} {path} ?{name}={value}: {response.text[:300]}"
+                _assert_problem(response, f"{method} {path} ?{name}={value}")
+        for name in int_paths:  # int64 + 1 in an integer path parameter, the others as a client would send them
+            for value in (INT64_PLUS_1, "-" + INT64_PLUS_1):
+                at = re.sub(r"\{" + name + r"\}", value, path)
+                response = await client.request(method, _concrete(at), headers=ministry)
+                _assert_problem(response, f"{method} {path} with {name}={value}")
         if not with_body:
             continue
         hostile = [*HOSTILE_BODIES]
@@ -145,6 +154,31 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
                 method, concrete, content=body, headers={**ministry, "Content-Type": "application/json"}
             )
             _assert_problem(response, f"{method} {path} with {label}")
+
+
+async def test_the_consoles_pages_answer_nul_and_int64_overflow_with_a_4xx(
+    app: Litestar, client: AsyncTestClient[Litestar], keys: KeySet
+) -> None:
+    """The console's pages (not in the schema) too: a NUL in every path parameter and query, and the
+    audit page's cursor beyond int64, are refused before a handler or a query runs."""
+    form = await client.get("/admin/sign-in")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    token = mint_admin_token(keys, "qa", "ministry")
+    signed = await client.post("/admin/sign-in", data={"token": token, "_csrf_token": csrf.group(1)})
+    assert signed.status_code == 200, signed.text  # the redirect, followed: the rooms page
+    pages = [path for method, path in _endpoints(app) if method == "GET" and path.startswith("/admin")]
+    assert len(pages) >= 6
+    for path in pages:
+        response = await client.get(path, params={"lang": "en", "region": "a\x00"})
+        assert 400 <= response.status_code < 500, f"{path} with NUL in the query: {response.status_code}"
+    for route in app.routes:
+        if route.path.startswith("/admin") and "{" in route.path and "GET" in getattr(route, "methods", set()):
+            response = await client.get(re.sub(r"\{[^}]+\}", "%00", route.path))
+            assert 400 <= response.status_code < 500, f"{route.path} with NUL in the path: {response.status_code}"
+    for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-1"):
+        response = await client.get("/admin/audit", params={"before": value})
+        assert response.status_code == 400, f"/admin/audit?before={value}: {response.status_code}"
 
 
 async def test_an_oversized_body_is_refused_with_413(client: AsyncTestClient[Litestar]) -> None:
