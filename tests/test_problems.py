@@ -89,17 +89,31 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _nul_body(schema: dict[str, Any], operation: dict[str, Any]) -> bytes | None:
-    """The operation's body with a NUL in every string field and int64 + 1 in every integer field."""
+def _hostile_value(schema: dict[str, Any], node: dict[str, Any], number: int, depth: int = 0) -> Any:
+    """A value of ``node``'s shape with a NUL in every string and ``number`` in every integer, nested
+    objects and lists included."""
+    node = _resolve(schema, node)
+    for choice in node.get("oneOf", node.get("anyOf", [])):
+        option = _resolve(schema, choice)
+        if option.get("type") not in (None, "null"):
+            return _hostile_value(schema, option, number, depth + 1)
+    kind = node.get("type")
+    if kind == "integer":
+        return number
+    if kind == "object" and depth < 6:
+        fields = node.get("properties", {})
+        return {name: _hostile_value(schema, prop, number, depth + 1) for name, prop in fields.items()}
+    if kind == "array" and depth < 6:
+        return [_hostile_value(schema, node.get("items", {}), number, depth + 1)]
+    return "a\x00b"
+
+
+def _hostile_body(schema: dict[str, Any], operation: dict[str, Any], number: int) -> bytes | None:
+    """The operation's body with a NUL in every string field and ``number`` in every integer field."""
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" not in content:
         return None
-    body = _resolve(schema, content["application/json"]["schema"])
-    values: dict[str, Any] = {}
-    for name, prop in body.get("properties", {}).items():
-        kinds = json.dumps([_resolve(schema, p) for p in prop.get("oneOf", [prop])])
-        values[name] = 2**63 if '"integer"' in kinds else "a\x00b"
-    return json.dumps(values).encode()
+    return json.dumps(_hostile_value(schema, content["application/json"]["schema"], number)).encode()
 
 
 def _assert_problem(response: Any, where: str) -> None:
@@ -146,9 +160,10 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
         if not with_body:
             continue
         hostile = [*HOSTILE_BODIES]
-        nul_body = _nul_body(schema, operation)
-        if nul_body is not None:
-            hostile.append(("NUL in every string, int64 + 1 in every integer", nul_body))
+        for number in (2**63, 2**31):  # beyond a bigint, beyond an integer column (``classes: 2147483648``)
+            hostile_body = _hostile_body(schema, operation, number)
+            if hostile_body is not None:
+                hostile.append((f"NUL in every string, {number} in every integer", hostile_body))
         for label, body in hostile:
             response = await client.request(
                 method, concrete, content=body, headers={**ministry, "Content-Type": "application/json"}

@@ -152,3 +152,18 @@ async def test_demo_mode_a_transfer_is_read_with_its_token_only(
     assert claimed.status_code == 401
     read = await client.get(url, headers={"Authorization": f"Bearer {token}"})
     assert (read.status_code, read.json()["status"]) == (200, "pending")
+
+
+async def test_a_nul_in_the_forms_free_text_is_a_4xx_problem_and_nothing_is_stored(
+    world: World, client: AsyncTestClient[Litestar]
+) -> None:
+    """A form valid in every other way: the NUL reaches the store, which cannot hold it (issue 12)."""
+    school_from, school_to = world.schools["astana"][:2]
+    child = await world.enrolled_child(school_from)
+    for field in ("child_full_name", "applicant_full_name", "registered_address"):
+        body = {**_body(child, school_to), field: "Серікбаева\x00Аружан"}
+        response = await client.post("/v1/transfers", json=body)
+        assert 400 <= response.status_code < 500, f"{field}: {response.status_code} {response.text[:200]}"
+        assert response.headers["content-type"].startswith("application/problem+json"), field
+    assert await world.pool.fetchval("SELECT count(*) FROM transfers") == 0
+    assert (await client.post("/v1/transfers", json=_body(child, school_to))).status_code == 201
