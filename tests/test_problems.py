@@ -116,10 +116,15 @@ def _hostile_body(schema: dict[str, Any], operation: dict[str, Any], number: int
     return json.dumps(_hostile_value(schema, content["application/json"]["schema"], number)).encode()
 
 
-def _assert_problem(response: Any, where: str) -> None:
+def _assert_problem(response: Any, where: str, operation: dict[str, Any] | None = None) -> None:
+    """A 4xx problem; with ``operation``, one its OpenAPI entry declares, as problem+json (issue 12.4)."""
     assert 400 <= response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
     assert response.headers["content-type"].startswith("application/problem+json"), where
     assert response.json()["status"] == response.status_code, where
+    if operation is not None:
+        declared = operation["responses"].get(str(response.status_code))
+        assert declared is not None, f"{where}: {response.status_code} is not in the schema"
+        assert "application/problem+json" in declared["content"], f"{where}: {response.status_code} not a problem"
 
 
 async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_everywhere(
@@ -143,20 +148,20 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
         with_body = method in {"POST", "PUT", "PATCH"}
         if "{" in path:  # a NUL in every path parameter
             response = await client.request(method, re.sub(r"\{[^}]+\}", "%00", path), headers=ministry)
-            _assert_problem(response, f"{method} {path} with NUL in the path")
+            _assert_problem(response, f"{method} {path} with NUL in the path", operation)
         concrete = _concrete(path)
         for name in query:
             response = await client.request(method, concrete, params={name: "a\x00"}, headers=ministry)
-            _assert_problem(response, f"{method} {path} with NUL in ?{name}")
+            _assert_problem(response, f"{method} {path} with NUL in ?{name}", operation)
         for name in ints:  # every integer parameter is bounded (a page, a year, a bigint id): all three are out
             for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-127"):
                 response = await client.request(method, concrete, params={name: value}, headers=ministry)
-                _assert_problem(response, f"{method} {path} ?{name}={value}")
+                _assert_problem(response, f"{method} {path} ?{name}={value}", operation)
         for name in int_paths:  # int64 + 1 in an integer path parameter, the others as a client would send them
             for value in (INT64_PLUS_1, "-" + INT64_PLUS_1):
                 at = re.sub(r"\{" + name + r"\}", value, path)
                 response = await client.request(method, _concrete(at), headers=ministry)
-                _assert_problem(response, f"{method} {path} with {name}={value}")
+                _assert_problem(response, f"{method} {path} with {name}={value}", operation)
         if not with_body:
             continue
         hostile = [*HOSTILE_BODIES]
@@ -168,7 +173,7 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
             response = await client.request(
                 method, concrete, content=body, headers={**ministry, "Content-Type": "application/json"}
             )
-            _assert_problem(response, f"{method} {path} with {label}")
+            _assert_problem(response, f"{method} {path} with {label}", operation)
 
 
 async def test_the_consoles_pages_answer_nul_and_int64_overflow_with_a_4xx(
