@@ -14,6 +14,7 @@ import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from room_helpers import DURING, SlotWatch, iins, open_room, served
 
 from admission.iin import make_iin
@@ -194,26 +195,40 @@ class RedisCalls:
     """The commands clients send Redis (its MONITOR), between two markers the test sends; the commands a
     Lua script runs inside are not round trips and are left out."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self.redis = redis
+    def __init__(self, redis: Any) -> None:
+        self.client = redis
+        self.node: aioredis.Redis | None = None
+
+    async def __aenter__(self) -> RedisCalls:
+        """On a cluster, watch the node owning the room's keys (the filing's round trips all go there)."""
+        if isinstance(self.client, RedisCluster):
+            await self.client.initialize()
+            owner = self.client.get_node_from_key(room_keys("astana")[0])
+            self.node = aioredis.Redis(host=owner.host, port=owner.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.node is not None:
+            await self.node.aclose()
 
     async def during(self, action: Any) -> tuple[Any, list[str]]:
-        async with self.redis.monitor() as monitor:
+        redis = self.node or self.client
+        async with redis.monitor() as monitor:
             collected: list[str] = []
 
             async def collect() -> None:
                 async for info in monitor.listen():
                     collected.append(f"{info['client_type']} {info['command']}")
-                    if "door12-end" in info["command"]:
+                    if "kezek-test-end" in info["command"]:
                         return
 
             collecting = asyncio.create_task(collect())
             await asyncio.sleep(0.2)  # MONITOR is on before the action starts
-            await self.redis.echo("door12-start")
+            await redis.echo("kezek-test-start")
             result = await action()
-            await self.redis.echo("door12-end")
+            await redis.echo("kezek-test-end")
             await asyncio.wait_for(collecting, 10)
-        begun = next(i for i, line in enumerate(collected) if "door12-start" in line)
+        begun = next(i for i, line in enumerate(collected) if "kezek-test-start" in line)
         between = [line for line in collected[begun + 1 : -1] if not line.startswith("lua ")]
         return result, between
 
@@ -229,8 +244,7 @@ async def test_filing_checks_and_uses_the_slot_in_one_redis_call(
 
     school = await _a_grade_1_class(database_url)
     quiet = msgspec.structs.replace(settings, room_snapshot_ms=60_000, room_sweep_ms=60_000)
-    async with AsyncTestClient(app=create_app(quiet, keys=keys)) as client:
-        calls = RedisCalls(redis_client)
+    async with AsyncTestClient(app=create_app(quiet, keys=keys)) as client, RedisCalls(redis_client) as calls:
         costs: list[list[str]] = []
         # the first family loads the scripts into Redis (NOSCRIPT, SCRIPT LOAD); the second is measured
         for parent in iins(2, start=9100):
