@@ -84,6 +84,32 @@ async def test_every_school_action_at_the_wrong_stage_is_409_transfer_wrong_stag
     assert (double_click.status_code, double_click.json()["code"]) == (409, "transfer_wrong_stage")
     assert "accepted" in double_click.json()["title"]  # the stage it is at, in the parent's language
 
+    async def wrong_stage(action: str, payload: dict[str, Any], who: dict[str, str]) -> None:
+        response = await client.post(f"/v1/admin/transfers/{tid}/{action}", json=payload, headers=who)
+        assert (response.status_code, response.json()["code"]) == (409, "transfer_wrong_stage"), response.text
+
+    # a portal transfer has no talons: the departing school's departure step is not this one's
+    await wrong_stage("departure", {"arrival_talon_number": "T-1"}, departing)
+    expulsion = {"kind": "expulsion", "number": "18-П", "date": "2026-04-20"}
+    assert (await client.post(f"/v1/admin/transfers/{tid}/orders", json=order, headers=receiving)).status_code == 200
+    await wrong_stage("orders", order, receiving)  # the same order twice (a double click)
+    done = await client.post(f"/v1/admin/transfers/{tid}/orders", json=expulsion, headers=departing)
+    assert (done.status_code, done.json()["status"]) == (200, "completed"), done.text
+    for action, payload, who in [
+        ("orders", expulsion, departing), ("orders", order, receiving),
+        ("decision", {"accept": False, "refusal_ground": 7, "reason": "-", "employee": None}, receiving),
+    ]:  # fmt: skip
+        await wrong_stage(action, payload, who)
+
+    # a refused transfer takes no prevention-work reference
+    other = await world.enrolled_child(school_from)
+    refused = await client.post("/v1/transfers", json={**_body(other, school_to), "consent": False})
+    assert (refused.status_code, refused.json()["status"]) == (201, "refused"), refused.text
+    attach = await client.put(
+        f"/v1/admin/transfers/{refused.json()['id']}/prevention-ref", json={"reference": "PR-1"}, headers=departing
+    )
+    assert (attach.status_code, attach.json()["code"]) == (409, "transfer_wrong_stage"), attach.text
+
 
 async def test_assertion_mode_the_parent_reads_their_transfer_and_its_stage_by_the_portal_identity_alone(
     world: World, settings: Settings, keys: KeySet, tmp_path: Path
