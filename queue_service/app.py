@@ -101,6 +101,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul,
         response_headers=headers.EVERY_RESPONSE,
+        before_send=[headers.baseline],
         after_exception=[audit_refusal],
         middleware=[
             timeouts.body_timeout(settings.body_timeout_seconds, settings.max_body_bytes),

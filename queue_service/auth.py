@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Annotated, Any
 
@@ -73,9 +74,8 @@ async def audit_refusal(exc: Exception, scope: Scope) -> None:
     if not isinstance(exc, Forbidden) or scope["type"] != ScopeType.HTTP:
         return
     request: Request[Any, Any, Any] = Request(scope)
-    try:
-        admin = provide_admin(request)
-    except KezekError:
+    admin = _refused_admin(request)
+    if admin is None:
         return
     attempted = f"{request.method} {request.url.path}"
     try:
@@ -86,6 +86,23 @@ async def audit_refusal(exc: Exception, scope: Scope) -> None:
             )  # fmt: skip
     except (OSError, asyncpg.PostgresError) as failure:  # the refusal itself is answered all the same
         log.warning("could not audit the refused %s by %s: %s", attempted, admin.subject, failure)
+
+
+def _refused_admin(request: Request[Any, Any, Any]) -> AdminPrincipal | None:
+    """The admin behind a refused request: the API's bearer token, or the console's session (which
+    holds the token the admin signed in with); None when neither is a valid admin token."""
+    keys: KeySet = request.app.state["keyset"]
+    session = request.scope.get("session")
+    tokens = [session.get("token")] if isinstance(session, dict) else []
+    with contextlib.suppress(Unauthenticated):  # no bearer: perhaps the console's session
+        tokens.insert(0, bearer_token(request))
+    for token in tokens:
+        if isinstance(token, str):
+            try:
+                return verify_admin_token(keys, token)
+            except KezekError:
+                continue
+    return None
 
 
 # Put ``dependencies=ADMIN_DEPENDENCY`` and ``security=ADMIN_SECURITY`` on an admin controller

@@ -2,13 +2,15 @@
 and a Content-Security-Policy that allows nothing (JSON needs nothing).  The parents' pages
 override the policy with their own (``page_csp``: their inline script and style by a per-response
 nonce, everything else from this origin only); the API docs under /docs with theirs (``DOCS_CSP``).
-No page of Kezek may be framed (clickjacking)."""
+No page of Kezek may be framed (clickjacking).  ``baseline`` (the app's ``before_send``) adds what an
+answer built outside the layered headers lacks: a router's error page or redirect, a middleware's 408."""
 
 from __future__ import annotations
 
 import secrets
 
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import MutableScopeHeaders, ResponseHeader
+from litestar.types import Message, Scope
 
 CSP = "Content-Security-Policy"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -31,6 +33,18 @@ BASELINE = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", CSP:
 EVERY_RESPONSE = [ResponseHeader(name=name, value=value) for name, value in BASELINE.items()]
 DOCS = [ResponseHeader(name=CSP, value=DOCS_CSP)]
 CONSOLE = [ResponseHeader(name=CSP, value=CONSOLE_CSP)]
+
+
+async def baseline(message: Message, _scope: Scope) -> None:
+    """``before_send`` of the app: whatever built the answer (a router's exception handler, a redirect,
+    a middleware's own 408 or 429), it leaves with the baseline headers; a policy already set (a page's,
+    the console's, the docs') is kept."""
+    if message["type"] != "http.response.start":
+        return
+    present = MutableScopeHeaders.from_message(message)
+    for name, value in BASELINE.items():
+        if name not in present:
+            present[name] = value
 
 
 def new_nonce() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -36,3 +38,27 @@ async def test_every_refused_admin_attempt_is_audited(client: AsyncTestClient[Li
     # The region's own admin sees its officer's refused attempts in its region's log.
     own = await client.get("/v1/admin/audit", headers=abai)
     assert {e["action"] for e in own.json()} == {"refused"}
+
+
+async def test_an_admin_refused_in_the_console_is_audited_too(client: AsyncTestClient[Litestar], keys: KeySet) -> None:
+    """The console's session holds the admin's token: a page or a form it refuses is in the log like an API call."""
+    form = await client.get("/admin/sign-in")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    officer = mint_admin_token(keys, "abai-officer", "region", region="abai")
+    signed = await client.post("/admin/sign-in", data={"token": officer, "_csrf_token": csrf.group(1)})
+    assert signed.status_code == 200, signed.text
+    page = await client.get("/admin/rooms/astana")
+    assert page.status_code == 403
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', signed.text)
+    assert token is not None
+    save = await client.post("/admin/rooms/astana", data={"max_active": "1", "_csrf_token": token.group(1)})
+    assert save.status_code == 403, save.text
+
+    ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
+    log = await client.get("/v1/admin/audit", headers=ministry)
+    refused = [(e["actor"], e["actor_role"], e["target"]) for e in log.json() if e["action"] == "refused"]
+    assert sorted(refused) == [
+        ("abai-officer", "region", "GET /admin/rooms/astana"),
+        ("abai-officer", "region", "POST /admin/rooms/astana"),
+    ]

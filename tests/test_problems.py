@@ -89,23 +89,42 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _nul_body(schema: dict[str, Any], operation: dict[str, Any]) -> bytes | None:
-    """The operation's body with a NUL in every string field and int64 + 1 in every integer field."""
+def _hostile_value(schema: dict[str, Any], node: dict[str, Any], number: int, depth: int = 0) -> Any:
+    """A value of ``node``'s shape with a NUL in every string and ``number`` in every integer, nested
+    objects and lists included."""
+    node = _resolve(schema, node)
+    for choice in node.get("oneOf", node.get("anyOf", [])):
+        option = _resolve(schema, choice)
+        if option.get("type") not in (None, "null"):
+            return _hostile_value(schema, option, number, depth + 1)
+    kind = node.get("type")
+    if kind == "integer":
+        return number
+    if kind == "object" and depth < 6:
+        fields = node.get("properties", {})
+        return {name: _hostile_value(schema, prop, number, depth + 1) for name, prop in fields.items()}
+    if kind == "array" and depth < 6:
+        return [_hostile_value(schema, node.get("items", {}), number, depth + 1)]
+    return "a\x00b"
+
+
+def _hostile_body(schema: dict[str, Any], operation: dict[str, Any], number: int) -> bytes | None:
+    """The operation's body with a NUL in every string field and ``number`` in every integer field."""
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" not in content:
         return None
-    body = _resolve(schema, content["application/json"]["schema"])
-    values: dict[str, Any] = {}
-    for name, prop in body.get("properties", {}).items():
-        kinds = json.dumps([_resolve(schema, p) for p in prop.get("oneOf", [prop])])
-        values[name] = 2**63 if '"integer"' in kinds else "a\x00b"
-    return json.dumps(values).encode()
+    return json.dumps(_hostile_value(schema, content["application/json"]["schema"], number)).encode()
 
 
-def _assert_problem(response: Any, where: str) -> None:
+def _assert_problem(response: Any, where: str, operation: dict[str, Any] | None = None) -> None:
+    """A 4xx problem; with ``operation``, one its OpenAPI entry declares, as problem+json (issue 12.4)."""
     assert 400 <= response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
     assert response.headers["content-type"].startswith("application/problem+json"), where
     assert response.json()["status"] == response.status_code, where
+    if operation is not None:
+        declared = operation["responses"].get(str(response.status_code))
+        assert declared is not None, f"{where}: {response.status_code} is not in the schema"
+        assert "application/problem+json" in declared["content"], f"{where}: {response.status_code} not a problem"
 
 
 async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_everywhere(
@@ -122,29 +141,64 @@ async def test_nul_invalid_utf8_deep_json_and_int64_overflow_get_a_4xx_problem_e
             p["name"] for p in operation.get("parameters", [])
             if p["in"] == "query" and "integer" in json.dumps(p["schema"])
         ]  # fmt: skip
+        int_paths = [
+            p["name"] for p in operation.get("parameters", [])
+            if p["in"] == "path" and "integer" in json.dumps(p["schema"])
+        ]  # fmt: skip
         with_body = method in {"POST", "PUT", "PATCH"}
         if "{" in path:  # a NUL in every path parameter
             response = await client.request(method, re.sub(r"\{[^}]+\}", "%00", path), headers=ministry)
-            _assert_problem(response, f"{method} {path} with NUL in the path")
+            _assert_problem(response, f"{method} {path} with NUL in the path", operation)
         concrete = _concrete(path)
         for name in query:
             response = await client.request(method, concrete, params={name: "a\x00"}, headers=ministry)
-            _assert_problem(response, f"{method} {path} with NUL in ?{name}")
-        for name in ints:
+            _assert_problem(response, f"{method} {path} with NUL in ?{name}", operation)
+        for name in ints:  # every integer parameter is bounded (a page, a year, a bigint id): all three are out
             for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-127"):
                 response = await client.request(method, concrete, params={name: value}, headers=ministry)
-                assert response.status_code < 500, f"{method} {path} ?{name}={value}: {response.text[:300]}"
+                _assert_problem(response, f"{method} {path} ?{name}={value}", operation)
+        for name in int_paths:  # int64 + 1 in an integer path parameter, the others as a client would send them
+            for value in (INT64_PLUS_1, "-" + INT64_PLUS_1):
+                at = re.sub(r"\{" + name + r"\}", value, path)
+                response = await client.request(method, _concrete(at), headers=ministry)
+                _assert_problem(response, f"{method} {path} with {name}={value}", operation)
         if not with_body:
             continue
         hostile = [*HOSTILE_BODIES]
-        nul_body = _nul_body(schema, operation)
-        if nul_body is not None:
-            hostile.append(("NUL in every string, int64 + 1 in every integer", nul_body))
+        for number in (2**63, 2**31):  # beyond a bigint, beyond an integer column (``classes: 2147483648``)
+            hostile_body = _hostile_body(schema, operation, number)
+            if hostile_body is not None:
+                hostile.append((f"NUL in every string, {number} in every integer", hostile_body))
         for label, body in hostile:
             response = await client.request(
                 method, concrete, content=body, headers={**ministry, "Content-Type": "application/json"}
             )
-            _assert_problem(response, f"{method} {path} with {label}")
+            _assert_problem(response, f"{method} {path} with {label}", operation)
+
+
+async def test_the_consoles_pages_answer_nul_and_int64_overflow_with_a_4xx(
+    app: Litestar, client: AsyncTestClient[Litestar], keys: KeySet
+) -> None:
+    """The console's pages (not in the schema) too: a NUL in every path parameter and query, and the
+    audit page's cursor beyond int64, are refused before a handler or a query runs."""
+    form = await client.get("/admin/sign-in")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    token = mint_admin_token(keys, "qa", "ministry")
+    signed = await client.post("/admin/sign-in", data={"token": token, "_csrf_token": csrf.group(1)})
+    assert signed.status_code == 200, signed.text  # the redirect, followed: the rooms page
+    pages = [path for method, path in _endpoints(app) if method == "GET" and path.startswith("/admin")]
+    assert len(pages) >= 6
+    for path in pages:
+        response = await client.get(path, params={"lang": "en", "region": "a\x00"})
+        assert 400 <= response.status_code < 500, f"{path} with NUL in the query: {response.status_code}"
+    for route in app.routes:
+        if route.path.startswith("/admin") and "{" in route.path and "GET" in getattr(route, "methods", set()):
+            response = await client.get(re.sub(r"\{[^}]+\}", "%00", route.path))
+            assert 400 <= response.status_code < 500, f"{route.path} with NUL in the path: {response.status_code}"
+    for value in (INT64_PLUS_1, "-" + INT64_PLUS_1, "-1"):
+        response = await client.get("/admin/audit", params={"before": value})
+        assert response.status_code == 400, f"/admin/audit?before={value}: {response.status_code}"
 
 
 async def test_an_oversized_body_is_refused_with_413(client: AsyncTestClient[Litestar]) -> None:

@@ -38,6 +38,7 @@ from queue_service.console import charts, history
 from queue_service.console.texts import TEXT
 from queue_service.controllers.rooms import RoomSettingsPatch, change_room_settings
 from queue_service.i18n import negotiate
+from queue_service.params import OptionalRowId
 from queue_service.problems import status_for
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import visitors_of
@@ -461,7 +462,7 @@ async def audit_page(
     actor: FromQuery[str | None] = None,
     since: FromQuery[str | None] = None,
     until: FromQuery[str | None] = None,
-    before: FromQuery[int | None] = None,
+    before: FromQuery[OptionalRowId] = None,
 ) -> Template:
     admin = _admin(request)
     if admin.role == "school":

@@ -36,7 +36,7 @@ from admission.monitoring.models import (
 )
 from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, named, now
-from queue_service.params import RowId
+from queue_service.params import OptionalYear, RowId
 from queue_service.resources import DbDep
 
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
@@ -135,7 +135,7 @@ class MonitoringController(AdminScoped):
         admin: AdminDep,
         db: DbDep,
         region: FromQuery[str | None] = None,
-        year: FromQuery[Year | None] = None,
+        year: FromQuery[OptionalYear] = None,
     ) -> list[Decision]:
         async with db.acquire() as conn:
             return await service.list_decisions(conn, admin, region, year)
@@ -172,7 +172,7 @@ class MonitoringController(AdminScoped):
         db: DbDep,
         region: FromQuery[str | None] = None,
         school_bin: FromQuery[str | None] = None,
-        year: FromQuery[Year | None] = None,
+        year: FromQuery[OptionalYear] = None,
     ) -> list[Visit]:
         async with db.acquire() as conn:
             return await service.list_visits(conn, admin, now(), region=region, school_bin=school_bin, year=year)
@@ -260,14 +260,14 @@ class MonitoringController(AdminScoped):
 
     @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")
     async def region_summary(
-        self, admin: AdminDep, db: DbDep, region: FromPath[str], year: FromQuery[Year | None] = None
+        self, admin: AdminDep, db: DbDep, region: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> RegionSummary:
         async with db.acquire() as conn:
             return await service.region_summary(conn, admin, region, year, now())
 
     @get("/regions", summary="The ministry's view: each region's counts")
     async def ministry_summary(
-        self, admin: AdminDep, db: DbDep, year: FromQuery[Year | None] = None
+        self, admin: AdminDep, db: DbDep, year: FromQuery[OptionalYear] = None
     ) -> list[RegionCounts]:
         async with db.acquire() as conn:
             return await service.ministry_summary(conn, admin, year, now())

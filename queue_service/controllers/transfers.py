@@ -12,7 +12,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import reference
 from admission.db import Connection
-from admission.signing_keys import AdminPrincipal
+from admission.errors import Unauthenticated
+from admission.portal import Applicant
+from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (
@@ -30,6 +32,7 @@ from queue_service.auth import (
     ADMIN_SECURITY,
     PORTAL_DEPENDENCY,
     AdminDep,
+    PortalCredential,
     PortalDep,
     bearer_token,
     requires,
@@ -153,16 +156,47 @@ class TransferController(Controller):
 
     @get(
         "/{transfer_id:uuid}",
-        summary="The parent's view of a transfer (Bearer transfer_token)",
+        summary="The parent's view of a transfer and its stage",
+        description="With the `transfer_token` (`Authorization: Bearer`), or in `assertion` portal mode with the "
+        "parent's `X-Portal-Assertion` alone: the transfer must be one this applicant requested, for a child the "
+        "portal says they represent (403 `not_this_applicant` / `child_not_represented` otherwise). "
+        "In `demo` mode only the `transfer_token` reads it.",
         security=requires("transfer"),
+        dependencies=PORTAL_DEPENDENCY,
     )
     async def get_transfer(
-        self, request: Request[Any, Any, Any], db: DbDep, keyset: KeysDep, transfer_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        keyset: KeysDep,
+        portal: PortalDep,
+        transfer_id: FromPath[uuid.UUID],
     ) -> TransferOut:
-        verify_transfer_token(keyset, bearer_token(request), transfer_id)
+        parent = transfer_reader(request, keyset, portal, transfer_id)
         async with db.acquire() as conn:
             t = await service.get(conn, transfer_id)
+            if parent is not None:
+                parent.require_owner(t.applicant_iin, t.child_iin)
             return await _out(conn, t)
+
+
+def transfer_reader(
+    request: Request[Any, Any, Any], keyset: KeySet, portal: PortalCredential, transfer_id: uuid.UUID
+) -> Applicant | None:
+    """Who reads the transfer: None when the request carries the transfer's own token (checked here),
+    else the applicant of a valid portal assertion (``assertion`` mode), whose ownership the caller
+    checks once the transfer is read.  Neither: 401."""
+    try:
+        token = bearer_token(request)
+    except Unauthenticated as exc:
+        parent = portal.holder()
+        if parent is None:
+            raise Unauthenticated(
+                "the transfer_token (Authorization: Bearer) or, in assertion mode, X-Portal-Assertion is required"
+            ) from exc
+        return parent
+    verify_transfer_token(keyset, token, transfer_id)
+    return None
 
 
 class SigningKeyOut(msgspec.Struct, frozen=True, kw_only=True):

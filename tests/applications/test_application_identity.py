@@ -44,6 +44,13 @@ async def test_annex_1_para_2_applications_only_for_represented_children_read_an
 
         anonymous = await client.post("/v1/applications", json=form(mine), headers=access)
         assert (anonymous.status_code, anonymous.json()["code"]) == (401, "portal_assertion_invalid")
+        bad = {**access, "X-Portal-Assertion": "a.b.c"}
+        forged = await client.post("/v1/applications", json=form(mine), headers=bad)
+        assert (forged.status_code, forged.json()["code"]) == (401, "portal_assertion_invalid")
+        # another applicant the portal vouches for, even listing the child, files nothing in this parent's name
+        someone = portal.headers(OTHER_PARENT, [mine])
+        not_me = await client.post("/v1/applications", json=form(mine), headers={**access, **someone})
+        assert (not_me.status_code, not_me.json()["code"]) == (403, "not_this_applicant")
         not_mine = await client.post("/v1/applications", json=form(strangers), headers={**access, **me})
         assert (not_mine.status_code, not_mine.json()["code"]) == (403, "child_not_represented")
         assert await db_pool.fetchval("SELECT count(*) FROM applications") == 0

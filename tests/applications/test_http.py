@@ -106,6 +106,7 @@ async def test_refusal_answer_carries_ground_and_receipt(
     [
         ("missing", 401, "unauthenticated"),
         ("expired", 401, "session_ended"),
+        ("never_admitted", 401, "session_ended"),  # signed by Kezek, but the room never gave its slot
         ("forged", 401, "unauthenticated"),
         ("foreign_region", 403, "foreign_region"),
         ("other_applicant", 403, "applicant_mismatch"),
@@ -114,9 +115,12 @@ async def test_refusal_answer_carries_ground_and_receipt(
 async def test_filing_needs_a_valid_access_token_for_the_schools_region_and_applicant(
     client: Client, keys: KeySet, redis_client: aioredis.Redis, case: str, status: int, code: str
 ) -> None:
+    if case == "never_admitted":  # the room is open and gives slots, just never this one
+        await slot_token(redis_client, keys, applicant=child_iin(dt.date(1986, 6, 6)))
     tokens = {
         "missing": None,
         "expired": access_token(keys, ttl=dt.timedelta(seconds=-5)),
+        "never_admitted": access_token(keys),
         "forged": access_token(KeySet.generate()),
         "foreign_region": await slot_token(redis_client, keys, region="abai"),
         "other_applicant": access_token(keys, applicant=child_iin(dt.date(1985, 1, 1))),

@@ -11,8 +11,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from room_helpers import DURING, SlotWatch, iins, open_room, served
 
 from admission.iin import make_iin
@@ -187,3 +189,93 @@ async def test_filing_at_once_never_exceeds_the_slots_and_each_slot_files_for_th
         in_flight[family] = in_flight.get(family, 0) + step
         most = max(most, sum(1 for n in in_flight.values() if n > 0))
     assert most <= MAX_ACTIVE
+
+
+class RedisCalls:
+    """The commands clients send Redis (its MONITOR), between two markers the test sends; the commands a
+    Lua script runs inside are not round trips and are left out."""
+
+    def __init__(self, redis: Any) -> None:
+        self.client = redis
+        self.node: aioredis.Redis | None = None
+
+    async def __aenter__(self) -> RedisCalls:
+        """On a cluster, watch the node owning the room's keys (the filing's round trips all go there)."""
+        if isinstance(self.client, RedisCluster):
+            await self.client.initialize()
+            owner = self.client.get_node_from_key(room_keys("astana")[0])
+            self.node = aioredis.Redis(host=owner.host, port=owner.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.node is not None:
+            await self.node.aclose()
+
+    async def during(self, action: Any) -> tuple[Any, list[str]]:
+        redis = self.node or self.client
+        async with redis.monitor() as monitor:
+            collected: list[str] = []
+
+            async def collect() -> None:
+                async for info in monitor.listen():
+                    collected.append(f"{info['client_type']} {info['command']}")
+                    if "kezek-test-end" in info["command"]:
+                        return
+
+            collecting = asyncio.create_task(collect())
+            await asyncio.sleep(0.2)  # MONITOR is on before the action starts
+            await redis.echo("kezek-test-start")
+            result = await action()
+            await redis.echo("kezek-test-end")
+            await asyncio.wait_for(collecting, 10)
+        begun = next(i for i, line in enumerate(collected) if "kezek-test-start" in line)
+        between = [line for line in collected[begun + 1 : -1] if not line.startswith("lua ")]
+        return result, between
+
+
+async def test_filing_checks_and_uses_the_slot_in_one_redis_call(
+    settings: Settings, keys: Any, astana_open_now: None, redis_client: aioredis.Redis, database_url: str
+) -> None:
+    """One round trip on the filing path (issue 12.1); the slot's last child adds the release that hands
+    the slot on.  The app's sweeper and snapshot are slowed to a minute, so only the filings run."""
+    from litestar.testing import AsyncTestClient
+
+    from queue_service.app import create_app
+
+    school = await _a_grade_1_class(database_url)
+    quiet = msgspec.structs.replace(settings, room_snapshot_ms=60_000, room_sweep_ms=60_000)
+    async with AsyncTestClient(app=create_app(quiet, keys=keys)) as client, RedisCalls(redis_client) as calls:
+        costs: list[list[str]] = []
+        # the first family loads the scripts into Redis (NOSCRIPT, SCRIPT LOAD); the second is measured
+        for parent in iins(2, start=9100):
+            view = (await client.post("/v1/rooms/astana/visitors", json={"applicant_iin": parent})).json()
+            assert view["status"] == "admitted", view
+            bearer = {"Authorization": f"Bearer {view['access_token']}"}
+            costs = []
+            for _ in range(CHILDREN_PER_SLOT):
+                body = {"applicant_iin": parent, "child_iin": child(), **school, "consent": True}
+                filed, sent = await calls.during(
+                    lambda body=body, bearer=bearer: client.post("/v1/applications", json=body, headers=bearer)
+                )
+                costs.append(sent)
+                assert filed.status_code == 201, filed.text
+            late = {"applicant_iin": parent, "child_iin": child(), **school, "consent": True}
+            ended = await client.post("/v1/applications", json=late, headers=bearer)
+            assert (ended.status_code, ended.json()["code"]) == (401, "session_ended")
+    # one script call per filing; the third child's filing also releases the slot: one call more
+    shown = [[line[:70] for line in sent] for sent in costs]
+    assert [len(sent) for sent in costs] == [1, 1, 2], shown
+    assert all(line.startswith("tcp EVALSHA ") for sent in costs for line in sent), shown
+
+
+async def _a_grade_1_class(database_url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
+            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return {"school_bin": row["school_bin"], "language": row["language"]}

@@ -122,6 +122,8 @@ def test_slow_bodies_slow_headers_and_idle_connections_are_cut(
             status_line, _, payload = refused.partition(b"\r\n\r\n")
             assert status_line.startswith(b"HTTP/1.1 408"), refused
             assert b"application/problem+json" in status_line
+            assert b"x-frame-options: deny" in status_line.lower()  # the security headers on every answer
+            assert b"x-content-type-options: nosniff" in status_line.lower()
             problem = msgspec.json.decode(payload)
             assert (problem["code"], problem["status"]) == ("request_timeout", 408)
             assert problem["title"] == "The request body did not arrive in time."
