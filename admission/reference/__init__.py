@@ -27,13 +27,15 @@ KZ = dt.timezone(dt.timedelta(hours=5), "UTC+05:00")  # Kazakhstan, one offset s
 
 
 class Region(msgspec.Struct, frozen=True, kw_only=True):
+    """A region and its grade-1 window, as the API answers it (every field always present)."""
+
     slug: str
     name_kk: str
     name_ru: str
     name_en: str
     window_opens_at: dt.datetime
     window_closes_at: dt.datetime
-    window_is_demo: bool = False
+    window_is_demo: bool
 
 
 class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,6 +87,7 @@ def regions_from_file(directory: Path | None = None) -> list[Region]:
                 name_en=row["name_en"],
                 window_opens_at=opens,
                 window_closes_at=closes,
+                window_is_demo=False,
             )
         )
     return regions

@@ -16,12 +16,11 @@ import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from admission import applications, audit
+from admission import applications, audit, reference
 from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput
 from queue_service.auth import AdminDep
-from queue_service.controllers.regions import RegionOut
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
@@ -168,11 +167,11 @@ class AdminController(AdminScoped):
         region: FromPath[str],
         data: JSONBody[WindowIn],
         request: Request[Any, Any, Any],
-    ) -> RegionOut:
+    ) -> reference.Region:
         async with db.acquire() as conn:
             updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at, data.reason)
         await follow_truth(request, region)
-        return RegionOut(**msgspec.structs.asdict(updated))
+        return updated
 
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")
     async def set_auto_confirm(
