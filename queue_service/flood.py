@@ -15,9 +15,9 @@ waiting page loads the ALTCHA widget (served from this origin, ``/static/altcha/
 ``GET /v1/rooms/{region}/challenge`` and searches, in Web Workers, the counter whose SHA-256
 starts with the challenge's prefix; the widget puts its answer in the ``altcha`` cookie (or a
 client sends it as ``X-Altcha``).  Join verifies it here with the ``altcha`` library: signed by us
-(HMAC), for this region, not expired, solved (the derived key's HMAC); the join script then uses it
-once (a marker kept until the challenge expires).  Missing: 403 ``challenge_required``; forged,
-expired, another region's or replayed: 403 ``challenge_failed``.
+for this region (HMAC with the region's own secret), not expired, solved (the derived key's HMAC);
+the join script then uses it once (a marker kept until the challenge expires).  Missing: 403
+``challenge_required``; forged, expired, another region's or replayed: 403 ``challenge_failed``.
 """
 
 from __future__ import annotations
@@ -60,17 +60,23 @@ def client_address(trusted_proxies: frozenset[str]) -> Callable[[Request[Any, An
 
 
 class ChallengeSecrets:
-    """Two HMAC keys derived from Kezek's signing key: one signs challenges, one their answers.
-
-    Derived once per worker (``Door``); kept as the hex text the library signs with and as its
-    bytes, which the library would otherwise encode again on every verification.
-    """
+    """HMAC keys derived from Kezek's signing key, each once per worker: one per region signs that
+    region's challenges (so a challenge is bound to its region by its signature alone, with no data
+    member the library would serialise again on every verification), one signs the answers' keys.
+    Kept as bytes (the hex text of the HMAC), which the library uses as they are."""
 
     def __init__(self, keyset: KeySet) -> None:
-        self.challenge = hmac.new(keyset.raw_private, b"kezek altcha challenge", hashlib.sha256).hexdigest()
-        self.key = hmac.new(keyset.raw_private, b"kezek altcha key", hashlib.sha256).hexdigest()
-        self.challenge_bytes = self.challenge.encode()
-        self.key_bytes = self.key.encode()
+        self._raw = keyset.raw_private
+        self.key = hmac.new(self._raw, b"kezek altcha key", hashlib.sha256).hexdigest().encode()
+        self._challenge: dict[str, bytes] = {}
+
+    def challenge(self, region: str) -> bytes:
+        """The secret that signs ``region``'s challenges (only real regions reach here: a bounded cache)."""
+        found = self._challenge.get(region)
+        if found is None:
+            label = b"kezek altcha challenge " + region.encode()
+            found = self._challenge[region] = hmac.new(self._raw, label, hashlib.sha256).hexdigest().encode()
+        return found
 
 
 class Door:
@@ -113,13 +119,12 @@ class Door:
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ChallengeFailed("not an ALTCHA payload") from exc
         keys = self.secrets
-        result = altcha.verify_solution(parsed, keys.challenge_bytes, hmac_key_secret=keys.key_bytes)
+        result = altcha.verify_solution(parsed, keys.challenge(region), hmac_key_secret=keys.key)
         if not result.verified:
-            raise ChallengeFailed("expired" if result.expired else (result.error or "not solved or not ours"))
-        parameters = parsed.challenge.parameters
-        if (parameters.data or {}).get("region") != region:
-            raise ChallengeFailed("a challenge of another region")
-        return parsed.challenge.signature or "", int(parameters.expires_at or 0)
+            raise ChallengeFailed(
+                "expired" if result.expired else (result.error or "not solved, or not ours for this region")
+            )
+        return parsed.challenge.signature or "", int(parsed.challenge.parameters.expires_at or 0)
 
     def too_many(self, refused: TooManyJoins) -> TooManyRequestsException:
         """The 429 for a client over its allowance, with the RateLimit-* headers (IETF draft) Litestar's
@@ -140,8 +145,7 @@ class Door:
             cost=1,
             counter=secrets.randbelow(self.challenge_max_number) + 1,
             expires_at=dt.datetime.now(dt.UTC) + self.challenge_ttl,
-            data={"region": region},
-            hmac_secret=self.secrets.challenge,
+            hmac_secret=self.secrets.challenge(region),
             hmac_key_secret=self.secrets.key,
         )
         answer: dict[str, Any] = challenge.to_dict()

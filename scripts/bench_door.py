@@ -16,7 +16,7 @@ rounds with ``wrk`` (as ``scripts/bench rooms``): each one's ``/health`` ceiling
 Prints join/ceiling per server, the ratio against ``off`` and the CPU per join; then the time a
 headless Chromium takes to solve the waiting page's challenge (median of ``--browser-runs``
 page loads).  ``--profile-seconds N``: after the measured rounds, one more join run per server
-with py-spy sampling one worker, and where its busy time goes (the defence's parts by inclusive
+with py-spy sampling one worker (the thread holding the GIL), and where its time goes (the defence's parts by inclusive
 time, the hottest functions by own time).  Never asserts; prints the load average.
 """
 
@@ -96,8 +96,8 @@ def payloads(keys: KeySet, count: int, path: Path) -> None:
     lines = []
     for _ in range(count):
         challenge = altcha.create_challenge(
-            ALGORITHM, cost=1, counter=1, expires_at=expires, data={"region": "abai"},
-            hmac_secret=secrets_.challenge, hmac_key_secret=secrets_.key,
+            ALGORITHM, cost=1, counter=1, expires_at=expires,
+            hmac_secret=secrets_.challenge("abai"), hmac_key_secret=secrets_.key,
         )  # fmt: skip
         solution = altcha.solve_challenge(challenge)
         assert solution is not None
@@ -154,10 +154,11 @@ PROFILE_PARTS = {
 
 def profile(pid: int, seconds: int, raw: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling one worker of the server ``pid`` for ``seconds``, in the background."""
-    worker = psutil.Process(pid).children(recursive=True)[0]
+    # the busiest child: the server's workers (not a helper such as multiprocessing's resource tracker)
+    worker = max(psutil.Process(pid).children(recursive=True), key=lambda p: sum(p.cpu_times()[:2]))
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(worker.pid), "--duration", str(seconds),
-         "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
+         "--rate", "250", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -206,7 +207,7 @@ def main() -> None:
         }  # fmt: skip
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         started = time.monotonic()
-        per_round = opts.duration * 2500  # more than a round's joins: none is replayed
+        per_round = opts.duration * 5000  # more than a round's joins: none is replayed
         payload_files = [tmp / f"payloads-{n}.txt" for n in range(opts.rounds + (1 if opts.profile_seconds else 0))]
         for payload_file in payload_files:
             payloads(keys, per_round, payload_file)
