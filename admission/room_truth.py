@@ -33,7 +33,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -49,7 +49,7 @@ from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.errors import RoomMissing
 from admission.waiting_room.keys import PREFIX
 from admission.waiting_room.rebuild import RECOVERY_SECONDS, ensure_room
-from admission.waiting_room.room import Place, RoomSettings, RoomState, SlotUse, WaitingRoom, WindowRefusal
+from admission.waiting_room.room import JoinDoor, JoinResult, Place, RoomSettings, RoomState, SlotUse, WaitingRoom
 
 log = logging.getLogger("kezek.rooms.truth")
 
@@ -207,12 +207,14 @@ class TruthfulRoom(WaitingRoom):
             await self.restore(region)
             return await super().state(region, now)
 
-    async def join_many(self, region: str, applicants: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
-        try:
-            return await super().join_many(region, applicants, now)
+    async def join_many(
+        self, region: str, applicants: list[str], now: dt.datetime, doors: Sequence[JoinDoor] | None = None
+    ) -> list[JoinResult]:
+        try:  # a missing room counts no join at the door: the retry counts it once
+            return await super().join_many(region, applicants, now, doors)
         except (UnknownRegion, RoomMissing):
             await self.restore(region)
-            return await super().join_many(region, applicants, now)
+            return await super().join_many(region, applicants, now, doors)
 
     async def visit(
         self, region: str, applicant: str, now: dt.datetime, *, ticket_epoch: str = "", ticket_seq: int = 0

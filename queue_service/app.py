@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
     prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=[*route_handlers(), console.console_router(settings, keyset)],
-        state=State({"settings": settings, "keyset": keyset, "portal": portal}),
+        state=State({"settings": settings, "keyset": keyset, "portal": portal, "door": flood.Door(settings, keyset)}),
         lifespan=[
             resources.redis_lifespan(settings),
             resources.postgres_lifespan(settings),
@@ -106,7 +106,6 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         middleware=[
             timeouts.body_timeout(settings.body_timeout_seconds, settings.max_body_bytes),
             prometheus.middleware,
-            flood.join_door(settings),
         ],
         openapi_config=OpenAPIConfig(
             title="Kezek",

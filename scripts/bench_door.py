@@ -2,19 +2,22 @@
 """What the flood defence costs the join path, and what the proof of work costs a real browser.
 
     .venv/bin/python scripts/bench_door.py [--duration 8] [--connections 32] [--rounds 3] [--browser-runs 5]
+                                           [--profile-seconds 0]
 
 Three servers (granian, 2 workers each) on one Redis and PostgreSQL, measured in alternating
 rounds with ``wrk`` (as ``scripts/bench rooms``): each one's ``/health`` ceiling, then its join:
 
 * ``off``: no rate limit, no challenge (the baseline);
-* ``rate``: Litestar's RateLimitMiddleware on Redis, every join from a new client (``X-Forwarded-For``
-  from a trusted proxy), so each is counted and let through;
+* ``rate``: the join rate limit (counted by the join's own script call), every join from a new
+  client (``X-Forwarded-For`` from a trusted proxy), so each is counted and let through;
 * ``rate+pow``: the rate limit and the room's proof of work (every join with a fresh solved
-  ALTCHA payload, verified and marked used in Redis).
+  ALTCHA payload, verified by the worker and marked used by the join's script call).
 
 Prints join/ceiling per server, the ratio against ``off`` and the CPU per join; then the time a
 headless Chromium takes to solve the waiting page's challenge (median of ``--browser-runs``
-page loads).  Never asserts; prints the load average.
+page loads).  ``--profile-seconds N``: after the measured rounds, one more join run per server
+with py-spy sampling one worker (the thread holding the GIL), and where its time goes (the defence's parts by inclusive
+time, the hottest functions by own time).  Never asserts; prints the load average.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import datetime as dt
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import altcha  # noqa: E402
 import asyncpg  # noqa: E402
+import psutil  # noqa: E402
 from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA  # noqa: E402
 from bench_rooms import Probe, Result, Server, median  # noqa: E402
 from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
@@ -91,8 +96,8 @@ def payloads(keys: KeySet, count: int, path: Path) -> None:
     lines = []
     for _ in range(count):
         challenge = altcha.create_challenge(
-            ALGORITHM, cost=1, counter=1, expires_at=expires, data={"region": "abai"},
-            hmac_secret=secrets_.challenge, hmac_key_secret=secrets_.key,
+            ALGORITHM, cost=1, counter=1, expires_at=expires,
+            hmac_secret=secrets_.challenge("abai"), hmac_key_secret=secrets_.key,
         )  # fmt: skip
         solution = altcha.solve_challenge(challenge)
         assert solution is not None
@@ -136,6 +141,49 @@ async def browser_cost(url: str, runs: int) -> list[float]:
     return seconds
 
 
+# Where a join's worker time goes: a sample counts for every part whose frame is on its stack.
+PROFILE_PARTS = {
+    "the door's check (flood.py)": "queue_service/flood.py",
+    "  ALTCHA payload parsing": "from_base64",
+    "  ALTCHA verification": "verify_solution",
+    "the room's join (visitors.py)": "waiting_room/visitors.py",
+    "redis-py (the script call, its reply)": "redis/",
+    "the join handler (rooms.py)": "controllers/rooms.py",
+}
+
+
+def profile(pid: int, seconds: int, raw: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling one worker of the server ``pid`` for ``seconds``, in the background."""
+    # the busiest child: the server's workers (not a helper such as multiprocessing's resource tracker)
+    worker = max(psutil.Process(pid).children(recursive=True), key=lambda p: sum(p.cpu_times()[:2]))
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(worker.pid), "--duration", str(seconds),
+         "--rate", "250", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def profile_summary(name: str, raw: Path) -> list[str]:
+    stacks: list[tuple[str, list[str], int]] = []
+    for text in raw.read_text().splitlines() if raw.exists() else []:
+        frames, _, count = text.rpartition(" ")
+        if frames and count.isdigit():
+            stacks.append((frames, frames.split(";"), int(count)))
+    total = sum(c for _, _, c in stacks)
+    if not total:
+        return [f"  {name}: py-spy wrote no samples ({raw})"]
+    lines = [f"  {name}: {total} busy samples of one worker"]
+    for part, needle in PROFILE_PARTS.items():
+        share = sum(c for text, _, c in stacks if needle in text) / total
+        lines.append(f"    {share:6.1%}  {part}")
+    own: dict[str, int] = {}
+    for _, split, c in stacks:
+        own[split[-1]] = own.get(split[-1], 0) + c
+    lines.append("    hottest functions by own time:")
+    lines += [f"    {c / total:6.1%}  {f}" for f, c in sorted(own.items(), key=lambda x: -x[1])[:12]]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=8)
@@ -143,6 +191,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--browser-runs", type=int, default=5)
+    parser.add_argument("--profile-seconds", type=int, default=0)
     opts = parser.parse_args()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kezek-bench-door-")))
@@ -158,8 +207,8 @@ def main() -> None:
         }  # fmt: skip
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         started = time.monotonic()
-        per_round = opts.duration * 2500  # more than a round's joins: none is replayed
-        payload_files = [tmp / f"payloads-{n}.txt" for n in range(opts.rounds)]
+        per_round = opts.duration * 5000  # more than a round's joins: none is replayed
+        payload_files = [tmp / f"payloads-{n}.txt" for n in range(opts.rounds + (1 if opts.profile_seconds else 0))]
         for payload_file in payload_files:
             payloads(keys, per_round, payload_file)
         print(f"{opts.rounds * per_round:,} solved challenges prepared in {time.monotonic() - started:.0f} s")
@@ -211,6 +260,22 @@ def main() -> None:
                 f"errors {join.errors}/{join.total}"
             )
         print(f"load average after: {os.getloadavg()}")
+        if opts.profile_seconds:
+            print(
+                f"\nwhere one worker's time goes (py-spy, a join run of {opts.profile_seconds} s per server, not measured):"
+            )
+            for name, (_, region, payload_path) in configs.items():
+                server = servers[name]
+                raw = tmp / f"profile-{name}.txt"
+                spy = profile(server.proc.pid, opts.profile_seconds, raw)
+                args = [region, str(opts.rounds * 20_000_000)]
+                if payload_path:
+                    args.append(str(payload_files[-1]))
+                Probe(server.proc.pid, redis_url).run(
+                    f"join ({name})", server.url, opts.profile_seconds + 1, opts.connections, tmp / "join.lua", *args
+                )
+                spy.wait(timeout=60)
+                print("\n".join(profile_summary(name, raw)))
         if opts.browser_runs:
             seconds = asyncio.run(browser_cost(servers["rate+pow"].url, opts.browser_runs))
             print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from admission.errors import Conflict, Language, Overloaded, Unauthenticated, Unavailable
+from admission.errors import Conflict, Forbidden, Language, Overloaded, Unauthenticated, Unavailable
 
 
 class WindowNotOpen(Conflict):
@@ -35,6 +35,40 @@ class QueueFull(Overloaded):
         "kk": "Кезек толы. {retry_after} секундтан кейін қайталаңыз.",
         "ru": "Очередь заполнена. Повторите через {retry_after} с.",
         "en": "The queue is full. Try again in {retry_after} s.",
+    }
+
+
+class TooManyJoins(Overloaded):
+    """One client joined this room more often than its allowance per window (flood defence);
+    ``retry_after`` says when its window ends."""
+
+    code = "too_many_requests"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Сұраным тым көп. {retry_after} секундтан кейін қайталаңыз.",
+        "ru": "Слишком много запросов. Повторите через {retry_after} с.",
+        "en": "Too many requests. Try again in {retry_after} s.",
+    }
+
+
+class ChallengeRequired(Forbidden):
+    """The room asks a proof of work before a join, and this join carries none."""
+
+    code = "challenge_required"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Тексеру әлі аяқталмады: бірнеше секунд күтіп, қайталаңыз.",
+        "ru": "Проверка ещё не завершена: подождите несколько секунд и повторите.",
+        "en": "The check has not finished yet: wait a few seconds and try again.",
+    }
+
+
+class ChallengeFailed(Forbidden):
+    """A proof-of-work answer that is forged, expired, of another region or already used."""
+
+    code = "challenge_failed"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Тексеру өтпеді: бетті жаңартып, қайталаңыз.",
+        "ru": "Проверка не пройдена: обновите страницу и повторите.",
+        "en": "The check failed: reload the page and try again.",
     }
 
 

@@ -21,10 +21,14 @@ key           type   holds
 ``pre``       zset   shuffled pre-queue: refs by a random draw made at the join
 ``old``       zset   survivors of a lost room: refs by (epoch, place)
 ``filed:<jti>`` set  the children (refs) one slot filed for; TTL 1 day
+``rate:<client>`` string  joins one client made in this room in the current
+                     window (flood defence); TTL the window
+``altcha:<id>`` string  a proof-of-work challenge already used to join this
+                     room; kept until the challenge expires
 ============  =====  ==========================================================
 
 A ref is the applicant's opaque reference (``applicants.py``), never the ИИН.
-Only ``filed:<jti>`` expires by TTL: a room lives as long as its region;
+Only ``filed:<jti>``, ``rate:<client>`` and ``altcha:<id>`` expire by TTL: a room lives as long as its region;
 visitors leave the structures when admitted, skipped, released or expired.
 """
 
@@ -42,3 +46,14 @@ def room_keys(region: str) -> list[str]:
 def filed_key(region: str, jti: str) -> str:
     """The children one slot filed for (``KEYS[8]`` of ``file.lua``); same hash tag as the room."""
     return f"{PREFIX}:{{{region}}}:filed:{jti}"
+
+
+def client_key(region: str, client: str) -> str:
+    """One client's join counter in ``region``'s room (a KEYS entry of ``join.lua``): counted per room,
+    so the count rides the join's own script call on a Redis Cluster too (one slot per room)."""
+    return f"{PREFIX}:{{{region}}}:rate:{client}"
+
+
+def challenge_key(region: str, challenge: str) -> str:
+    """The marker of a proof-of-work challenge used to join ``region``'s room (a KEYS entry of ``join.lua``)."""
+    return f"{PREFIX}:{{{region}}}:altcha:{challenge}"

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from admission.waiting_room.errors import RoomMissing
-from admission.waiting_room.keys import filed_key, room_keys
+from admission.waiting_room.keys import challenge_key, client_key, filed_key, room_keys
 
 QueuePolicy = Literal["fifo", "shuffle_prequeue"]
 Phase = Literal["not_open", "prequeue", "open", "closed"]
@@ -185,6 +185,37 @@ class WindowRefusal(msgspec.Struct, frozen=True, kw_only=True):
     reason: Literal["not_open", "closed", "full"]
     waiting: int = 0
     free_rate: float = 0.0
+
+
+class JoinDoor(msgspec.Struct, frozen=True, kw_only=True):
+    """What the flood defence (issue 12) asks of one join, checked inside the join's own script call
+    (no round trip of its own): the client's allowance in this room and a proof of work used once."""
+
+    client: str = ""
+    """Count this join against this client's allowance in the room ("": not counted).  Counted per
+    room: a client joining two regions' rooms has an allowance in each."""
+    per_window: int = 0
+    """Joins the client may make in this room per window; the next ones are refused ``too_many``."""
+    window_seconds: int = 60
+    challenge: str = ""
+    """The id of a solved, verified proof-of-work challenge; a join goes ahead with it once ("": none)."""
+    challenge_expires: int = 0
+    """Unix seconds: when the challenge can no longer be answered (its used-marker is kept until then)."""
+
+
+NO_DOOR = JoinDoor()
+
+
+class DoorRefusal(msgspec.Struct, frozen=True, kw_only=True):
+    """A join the door refused: the client is over its allowance, or its challenge was used already."""
+
+    reason: Literal["too_many", "replayed"]
+    retry_after: int = 0
+    """``too_many``: seconds until the client's window ends."""
+
+
+JoinResult = Place | WindowRefusal | DoorRefusal
+"""What one join got: a place, or why not."""
 
 
 class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -347,15 +378,28 @@ class WaitingRoom:
 
     # A visitor is named by ``applicant``: the opaque reference the room keeps (``applicants.py``).
 
-    async def join(self, region: str, applicant: str, now: dt.datetime) -> Place | WindowRefusal:
-        """Take a place (or get back the one this applicant holds)."""
-        return (await self.join_many(region, [applicant], now))[0]
+    async def join(self, region: str, applicant: str, now: dt.datetime, door: JoinDoor = NO_DOOR) -> JoinResult:
+        """Take a place (or get back the one this applicant holds), if ``door`` lets the join through."""
+        return (await self.join_many(region, [applicant], now, [door]))[0]
 
-    async def join_many(self, region: str, applicants: list[str], now: dt.datetime) -> list[Place | WindowRefusal]:
-        """Several joins in one atomic script call (in order), one result each."""
-        # each with a random draw: its rank if it joins a shuffled pre-queue
-        args = [item for applicant in applicants for item in (applicant, secrets.randbits(52))]
-        raw = await self._call("join", region, now, *args)
+    async def join_many(
+        self, region: str, applicants: list[str], now: dt.datetime, doors: Sequence[JoinDoor] | None = None
+    ) -> list[JoinResult]:
+        """Several joins in one atomic script call (in order), one result each; ``doors``: each join's."""
+        keys = room_keys(region)  # then the door's keys, named by their index (a key named twice counts twice)
+        args: list[str | int] = [_ms(now), 0]
+        for applicant, door in zip(applicants, doors or [NO_DOOR] * len(applicants), strict=True):
+            counted = used = 0
+            if door.client and door.per_window > 0:
+                keys.append(client_key(region, door.client))
+                counted = len(keys)
+            if door.challenge:
+                keys.append(challenge_key(region, door.challenge))
+                used = len(keys)
+            # each with a random draw: its rank if it joins a shuffled pre-queue
+            args += (applicant, secrets.randbits(52), counted, door.per_window, door.window_seconds, used,
+                     door.challenge_expires)  # fmt: skip
+        raw = await self._scripts["join"](keys=keys, args=args)
         if raw and _text(raw[0]) == "no_room":
             raise RoomMissing("the room is being rebuilt", retry_after=1)
         return [_join_result(item) for item in raw]
@@ -428,8 +472,12 @@ def _setting_pairs(settings: RoomSettings) -> list[str | int]:
     return pairs
 
 
-def _join_result(raw: list[Any]) -> Place | WindowRefusal:
+def _join_result(raw: list[Any]) -> JoinResult:
     kind = _text(raw[0])
+    if kind == "too_many":
+        return DoorRefusal(reason="too_many", retry_after=int(raw[1]))
+    if kind == "replayed":
+        return DoorRefusal(reason="replayed")
     if kind == "full":
         return WindowRefusal(reason="full", waiting=int(raw[1]), free_rate=float(_text(raw[2])))
     if kind == "not_open":

@@ -29,8 +29,24 @@ from admission.access import mint_access_token, verify_access_token
 from admission.errors import UnknownRegion
 from admission.signing_keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
-from admission.waiting_room.errors import QueueFull, SessionEnded, WindowClosed, WindowNotOpen
-from admission.waiting_room.room import Place, RoomState, WaitingRoom, WindowRefusal
+from admission.waiting_room.errors import (
+    ChallengeFailed,
+    QueueFull,
+    SessionEnded,
+    TooManyJoins,
+    WindowClosed,
+    WindowNotOpen,
+)
+from admission.waiting_room.room import (
+    NO_DOOR,
+    DoorRefusal,
+    JoinDoor,
+    JoinResult,
+    Place,
+    RoomState,
+    WaitingRoom,
+    WindowRefusal,
+)
 from admission.waiting_room.tickets import TICKET_REFRESH_SECONDS, TicketSigner
 
 log = logging.getLogger("kezek.waiting_room")
@@ -127,6 +143,10 @@ class _Snapshot:
         self.at = at
 
 
+_Join = tuple[str, dt.datetime, JoinDoor, asyncio.Future[JoinResult]]
+"""A join waiting for its batch: the applicant reference, its clock, its door, its answer."""
+
+
 class _JoinBatcher:
     """Joins that arrive in the same event-loop tick go to Redis in ONE script call.
 
@@ -138,17 +158,17 @@ class _JoinBatcher:
     def __init__(self, room: WaitingRoom, max_batch: int = 256) -> None:
         self.room = room
         self.max_batch = max_batch
-        self._pending: dict[str, list[tuple[str, dt.datetime, asyncio.Future[Place | WindowRefusal]]]] = {}
+        self._pending: dict[str, list[_Join]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    async def join(self, region: str, applicant: str, now: dt.datetime) -> Place | WindowRefusal:
+    async def join(self, region: str, applicant: str, now: dt.datetime, door: JoinDoor) -> JoinResult:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Place | WindowRefusal] = loop.create_future()
+        future: asyncio.Future[JoinResult] = loop.create_future()
         batch = self._pending.get(region)
         if batch is None:
             batch = self._pending[region] = []
             loop.call_soon(self._send, region)
-        batch.append((applicant, now, future))
+        batch.append((applicant, now, door, future))
         if len(batch) >= self.max_batch:
             self._send(region)
         return await future
@@ -160,17 +180,17 @@ class _JoinBatcher:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(
-        self, region: str, batch: list[tuple[str, dt.datetime, asyncio.Future[Place | WindowRefusal]]]
-    ) -> None:
+    async def _run(self, region: str, batch: list[_Join]) -> None:
         try:
-            results = await self.room.join_many(region, [iin for iin, _, _ in batch], max(now for _, now, _ in batch))
+            results = await self.room.join_many(
+                region, [ref for ref, _, _, _ in batch], max(now for _, now, _, _ in batch), [d for _, _, d, _ in batch]
+            )
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which raises it
-            for _, _, future in batch:
+            for _, _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, future), result in zip(batch, results, strict=True):
+        for (_, _, _, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
 
@@ -236,11 +256,16 @@ class Visitors:
 
     # -- visitors ---------------------------------------------------------------------------
 
-    async def join(self, region: str, applicant_iin: str, now: dt.datetime) -> VisitorView:
-        """Take a place or get back the one this applicant holds (the ИИН is already vouched for)."""
+    async def join(self, region: str, applicant_iin: str, now: dt.datetime, door: JoinDoor = NO_DOOR) -> VisitorView:
+        """Take a place or get back the one this applicant holds (the ИИН is already vouched for), if
+        the door (the client's allowance, a proof of work) lets the join through."""
         self.check_region(region)
         applicant = self.refs.ref(applicant_iin)
-        result = await self._joins.join(region, applicant, now)
+        result = await self._joins.join(region, applicant, now, door)
+        if isinstance(result, DoorRefusal):
+            if result.reason == "too_many":
+                raise TooManyJoins(retry_after=result.retry_after)
+            raise ChallengeFailed("this challenge was already used")
         if isinstance(result, WindowRefusal):
             state = await self.snapshot(region)  # refusals come in floods: no extra Redis call each
             if result.reason == "not_open":

@@ -18,9 +18,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from admission import room_truth
 from admission.db import Pool
 from admission.signing_keys import AdminPrincipal
+from admission.waiting_room.errors import TooManyJoins
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires
+from queue_service.flood import door_of
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth_of, visitors_of
 
@@ -122,7 +124,12 @@ class RoomsController(Controller):
         visitors = visitors_of(request)
         visitors.check_region(region)
         applicant = portal_credential(request).applicant(data.applicant_iin).iin
-        return _ENCODER.encode(await visitors.join(region, applicant, _now()))
+        door = door_of(request)  # flood defence: checked by the join's own Redis call
+        try:
+            view = await visitors.join(region, applicant, _now(), await door.check(request, region, visitors))
+        except TooManyJoins as refused:
+            raise door.too_many(refused) from None
+        return _ENCODER.encode(view)
 
     @get(
         "/{region:str}/visitors/me",

@@ -13,6 +13,7 @@ import altcha
 import httpx
 import msgspec
 import pytest
+import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Page, async_playwright
@@ -39,11 +40,28 @@ async def test_joins_beyond_the_configured_rate_from_one_client_get_429_with_ret
         assert flooded.headers["content-type"].startswith("application/problem+json")
         assert flooded.json()["code"] == "too_many_requests"
         assert 1 <= int(flooded.headers["retry-after"]) <= 60
+        assert (flooded.headers["ratelimit-limit"], flooded.headers["ratelimit-remaining"]) == ("5", "0")
         # Another client behind our proxy has its own allowance; reading the room is never limited.
         other = {"X-Forwarded-For": "203.0.113.7"}
         assert (await client.post(JOIN, json={"applicant_iin": people[6]}, headers=other)).status_code == 200
         for _ in range(10):
             assert (await client.get("/v1/rooms/astana")).status_code == 200
+        # The allowance is per room: the same client is not refused as a flood by another region's
+        # room (Zhetisu's is not open yet, and says so).
+        elsewhere = await client.post("/v1/rooms/zhetisu/visitors", json={"applicant_iin": people[7]})
+        assert (elsewhere.status_code, elsewhere.json()["code"]) == (409, "window_not_open")
+
+
+async def test_a_rate_of_zero_counts_no_join(
+    settings: Settings, keys: KeySet, astana_open_now: None, redis_client: aioredis.Redis
+) -> None:
+    """``KEZEK_JOIN_RATE_PER_MINUTE=0`` switches the limit off: one client joins as often as it likes,
+    and Redis keeps no counter for it."""
+    unlimited = msgspec.structs.replace(settings, join_rate_per_minute=0)
+    async with AsyncTestClient(app=create_app(unlimited, keys=keys)) as client:
+        answers = [await client.post(JOIN, json={"applicant_iin": iin}) for iin in iins(40, start=900)]
+    assert [a.status_code for a in answers] == [200] * 40
+    assert [key async for key in redis_client.scan_iter(match="kezek:room:*:rate:*")] == []
 
 
 async def test_the_limit_holds_for_concurrent_joins_across_two_apps(

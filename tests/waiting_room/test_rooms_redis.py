@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, SlotWatch, iins, open_room
 
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
@@ -20,6 +22,13 @@ async def _active(redis: aioredis.Redis, region: str = "astana") -> set[str]:
 async def test_two_thousand_concurrent_joins_never_exceed_max_active_and_admit_in_queue_order(
     redis_url: str, redis_client: aioredis.Redis
 ) -> None:
+    if isinstance(redis_client, RedisCluster):  # the suite on a cluster: a cluster client, a socket per join
+        cluster = cast(aioredis.Redis, RedisCluster.from_url(redis_url, max_connections=2500))
+        try:
+            await _concurrent_joins(WaitingRoom(cluster), redis_client)
+        finally:
+            await cluster.aclose()
+        return
     pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=300, timeout=30)
     client = aioredis.Redis(connection_pool=pool)
     try:
