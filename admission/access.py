@@ -15,7 +15,7 @@ import jwt
 import msgspec
 
 from admission.errors import Unauthenticated
-from admission.keys import ISSUER, KeySet
+from admission.signing_keys import ISSUER, KeySet
 from admission.waiting_room.errors import SessionEnded
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from admission.db import QUERIES, Connection
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):

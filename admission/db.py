@@ -7,14 +7,17 @@ parameters, never formatted into SQL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
+
+from admission.locks import MIGRATIONS
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -27,7 +30,6 @@ else:
     Pool = asyncpg.Pool
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
-MIGRATION_LOCK = 7_311_000_001  # advisory lock key held while migrating
 
 
 def parse_queries(text: str, source: str) -> dict[str, str]:
@@ -57,6 +59,70 @@ def load_queries() -> Mapping[str, str]:
 
 
 QUERIES: Mapping[str, str] = load_queries()
+
+# A ``:name`` parameter; quoted literals and comments are matched first so a name in them
+# stays text, and ``::type`` casts are not parameters (the colon before them is one too).
+_PARAMETER = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<![:\w]):([a-z_][a-z0-9_]*)|(\$[0-9]+)")
+
+P = TypeVar("P", bound=msgspec.Struct)
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+@functools.cache
+def _fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, bool], ...]:
+    return tuple((f.name, f.required) for f in msgspec.structs.fields(struct))
+
+
+def from_row(struct: type[S], row: Mapping[str, Any] | asyncpg.Record, **given: Any) -> S:
+    """A ``struct`` from the row's columns of the same names; ``given`` sets the fields it names.
+
+    Rows become Structs at the repository boundary without a ``field=row["field"]`` line
+    per column; a field the row lacks and ``given`` does not set keeps its default (or
+    fails, when it has none, with the missing column's name).
+    """
+    values = {name: row[name] for name, required in _fields(struct) if name not in given and (required or name in row)}
+    return struct(**values, **given)
+
+
+def number_parameters(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with each ``:name`` turned into ``$n`` (numbered by first use), and the names in that order."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(2):
+            raise ValueError(f"{match.group(2)} in a query written with named parameters")
+        found = match.group(1)
+        if found is None:
+            return match.group(0)
+        if found not in order:
+            order.append(found)
+        return f"${order.index(found) + 1}"
+
+    return _PARAMETER.sub(number, sql), tuple(order)
+
+
+class NamedQuery(Generic[P]):
+    """A named query written with ``:name`` parameters, bound from a Struct by field name.
+
+    asyncpg speaks only positional ``$n``, and a wide statement numbered by hand
+    shifts every later value when a column is added (the values still fit the
+    types, so nothing fails: the data goes to the wrong column).  Here the SQL
+    names each value, the numbering is worked out once at import, and a Struct
+    whose fields are exactly those names carries the values: a name missing on
+    either side fails at import, a missing or mistyped value fails mypy.
+    """
+
+    __slots__ = ("names", "sql")
+
+    def __init__(self, name: str, params: type[P]) -> None:
+        self.sql, self.names = number_parameters(QUERIES[name])
+        fields = {f.name for f in msgspec.structs.fields(params)}
+        if fields != set(self.names):
+            raise ValueError(f"query {name!r} names {sorted(self.names)}; {params.__name__} has {sorted(fields)}")
+
+    def args(self, values: P) -> list[Any]:
+        """The values in the order of the compiled ``$n``."""
+        return [getattr(values, name) for name in self.names]
 
 
 def migrations() -> list[tuple[str, str]]:
@@ -110,7 +176,7 @@ async def verify_migrations(conn: Connection) -> None:
     and this one may still be running during a rolling upgrade.
     """
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS)
         edited = _edited(await _applied(conn))
     if edited:
         raise MigrationEdited(edited)
@@ -123,7 +189,7 @@ async def migrate(conn: Connection) -> list[str]:
     (MigrationEdited) when an applied migration's file changed since.
     """
     applied: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS)
     try:
         done = await _applied(conn)
         edited = _edited(done)
@@ -139,7 +205,7 @@ async def migrate(conn: Connection) -> list[str]:
                 )
             applied.append(version)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS)
     return applied
 
 

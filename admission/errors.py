@@ -75,6 +75,17 @@ class UnknownRegion(NotFound):
     }
 
 
+class UnknownSchool(NotFound):
+    """No school with that BIN: one class and one code for every part that looks a school up."""
+
+    code = "unknown_school"
+    messages: ClassVar[dict[Language, str]] = {
+        "kk": "Мұндай мектеп жоқ: {school}.",
+        "ru": "Такой школы нет: {school}.",
+        "en": "No such school: {school}.",
+    }
+
+
 class Unauthenticated(KezekError):
     """No credential, or one that is forged, expired or meant for something else."""
 

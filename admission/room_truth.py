@@ -45,7 +45,7 @@ from admission import audit
 from admission import db as database
 from admission.db import QUERIES, Connection, Pool
 from admission.errors import UnknownRegion
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.errors import RoomMissing
 from admission.waiting_room.keys import PREFIX
 from admission.waiting_room.rebuild import RECOVERY_SECONDS, ensure_room

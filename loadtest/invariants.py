@@ -422,17 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fifo-tolerance", type=float, default=1.0, help="seconds of snapshot staleness forgiven")
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
-    checks = asyncio.run(
-        check_all(
-            database_url=args.database_url,
-            redis_url=args.redis_url,
-            journal_dir=args.journal_dir,
-            queue_policy=args.queue_policy,
-            max_inversions=args.max_inversions,
-            fifo_tolerance=args.fifo_tolerance,
-            settle_seconds=args.settle_seconds,
-        )
-    )
+    checks = asyncio.run(check_all(**vars(args)))  # the options are named as check_all's parameters
     for c in checks:
         mark = {True: "ok  ", False: "FAIL", None: "skip"}[c.ok]
         print(f"{mark} {c.name}: {c.summary}")

@@ -122,6 +122,16 @@ def _plt() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, out: Path, legend: Any) -> Path:
+    """Every chart's finish: a light grid and a legend on ``legend``'s axes, tight, 100 dpi PNG at ``out``."""
+    legend.grid(alpha=0.3)
+    legend.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def chart_visitors(samples: Sequence[dict[str, Any]], out: Path, start: float) -> Path | None:
     """Waiting and active visitors (and max_active) from the room state, over time."""
     rows = [(s["t"] - start, s.get("room", {})) for s in samples if s.get("room")]
@@ -134,12 +144,7 @@ def chart_visitors(samples: Sequence[dict[str, Any]], out: Path, start: float) -
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], style, label=key)
     ax.set(title="Waiting room", xlabel="seconds since start", ylabel="visitors")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out, ax)
 
 
 def chart_admissions(facts: Facts, decisions: Sequence[tuple[int, str, int]], out: Path, start: float) -> Path | None:
@@ -159,12 +164,7 @@ def chart_admissions(facts: Facts, decisions: Sequence[tuple[int, str, int]], ou
         xs = list(range(min(counts), max(counts) + 1))  # seconds without a decision are zeros, not gaps
         ax.plot(xs, [counts[x] for x in xs], label=f"applications {status}")
     ax.set(title="Admissions per second", xlabel="seconds since start", ylabel="per second")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out, ax)
 
 
 def chart_latency(samples: Sequence[dict[str, Any]], out: Path, start: float) -> Path | None:
@@ -180,15 +180,10 @@ def chart_latency(samples: Sequence[dict[str, Any]], out: Path, start: float) ->
     for index, label in ((1, "p50"), (2, "p95"), (3, "p99")):
         ax.plot([p[0] for p in points], [1000 * (p[index] or 0) for p in points], label=label)
     ax.set(title="Latency (service side, /metrics)", ylabel="ms")
-    ax.grid(alpha=0.3)
-    ax.legend()
     rate.plot([p[0] for p in points], [p[4] for p in points], color="gray")
     rate.set(xlabel="seconds since start", ylabel="requests per interval")
     rate.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out, ax)
 
 
 # -- the summary -----------------------------------------------------------------------------------------------

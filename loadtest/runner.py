@@ -157,7 +157,7 @@ def local_service(workers: int, region: str, log: Path) -> Iterator[LocalService
 
 
 def mint_region_admin(signing_key_file: str, region: str) -> str:
-    from admission.keys import KeySet, mint_admin_token
+    from admission.signing_keys import KeySet, mint_admin_token
 
     keys = KeySet.load_or_create(signing_key_file)
     return mint_admin_token(keys, "loadtest", "region", region=region, ttl=dt.timedelta(hours=2))
@@ -177,7 +177,12 @@ def locust_command(args: argparse.Namespace, host: str, out: Path, admin_token: 
     else:
         command += ["--headless", "--only-summary"]
     if args.processes > 1:
-        command += ["--processes", str(args.processes)]
+        # The master listens on a port of its own, on loopback only: locust's default 5557 is shared by
+        # every run on the machine, so a second run's workers would join the first run's master (or
+        # the second master would fail to bind) and report a run that made no request.
+        port = str(_devservices().free_port())
+        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
     return command + list(args.locust_args)
 
 

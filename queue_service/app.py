@@ -21,8 +21,8 @@ from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
-from admission.keys import KeySet
 from admission.portal import PortalIdentity
+from admission.signing_keys import KeySet
 from queue_service import api_docs, background, console, flood, headers, pages, resources, rooms_runtime, timeouts
 from queue_service.auth import SECURITY_SCHEMES, audit_refusal
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system

@@ -16,8 +16,8 @@ from litestar.types import Scope
 
 from admission import audit
 from admission.errors import Forbidden, KezekError, Unauthenticated
-from admission.keys import AdminPrincipal, KeySet, verify_admin_token
 from admission.portal import PORTAL_HEADER, Applicant, PortalIdentity
+from admission.signing_keys import AdminPrincipal, KeySet, verify_admin_token
 
 log = logging.getLogger("kezek.auth")
 

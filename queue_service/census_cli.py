@@ -17,10 +17,10 @@ import asyncpg
 import click
 import msgspec
 
-from admission.census import importer, reports, synthetic
+from admission.census import formats, importer, reports, synthetic
 from admission.db import Pool
 from admission.readings import Readings
-from admission.reference import KZ
+from admission.reference import KZ, school_region
 from queue_service.settings import Settings
 
 T = TypeVar("T")
@@ -50,12 +50,10 @@ def _now() -> dt.datetime:
 
 
 def _month(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
     try:
-        return dt.date.fromisoformat(f"{value}-01")
+        return formats.parse_month(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not YYYY-MM") from exc
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _open_out(out: Path | None) -> AbstractContextManager[IO[str]]:
@@ -205,7 +203,7 @@ def report_command(
     region: str, period: str | None, school: str | None, listing: str | None, year: int | None, out: Path | None
 ) -> None:
     async def work(conn: asyncpg.Connection) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-        if school is not None and await reports.school_region(conn, school) != region:
+        if school is not None and await school_region(conn, school) != region:
             raise click.ClickException(f"school {school} is not in {region}")
         if listing == "grade1":
             due = await reports.due_for_grade1(

@@ -25,8 +25,7 @@ import click
 from admission import db as database
 from admission import reference
 from admission.errors import InvalidInput, KezekError, UnknownRegion
-from admission.keys import KeySet, mint_admin_token
-from admission.transfers.errors import UnknownSchool
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.census_cli import census
 from queue_service.monitoring_cli import monitoring
 from queue_service.settings import Settings
@@ -158,11 +157,9 @@ async def _check_admin_scope(conn: asyncpg.Connection, region: str | None, schoo
     if region is not None and await reference.get_region(conn, region) is None:
         raise UnknownRegion(region=region)
     if school is not None:
-        row = await conn.fetchrow(database.QUERIES["get_school"], school)
-        if row is None:
-            raise UnknownSchool(school=school)
-        if row["region_slug"] != region:
-            raise InvalidInput(f"school {school} is in region {row['region_slug']}, not {region}")
+        school_region = await reference.school_region(conn, school)
+        if school_region != region:
+            raise InvalidInput(f"school {school} is in region {school_region}, not {region}")
 
 
 @main.command("publish-outbox", help="Deliver the contingent outbox to the contingent store (until Ctrl-C, or --once).")

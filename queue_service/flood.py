@@ -37,7 +37,7 @@ from litestar.params import FromPath
 from litestar.types import Receive, Scope, Send
 
 from admission.errors import Forbidden, Language
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.settings import Settings
 
 JOIN_HANDLER = "join"  # queue_service.controllers.rooms.RoomsController.join

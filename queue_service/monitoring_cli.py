@@ -7,9 +7,9 @@ import datetime as dt
 import click
 
 from admission.db import Pool
-from admission.keys import AdminPrincipal
 from admission.monitoring import service
 from admission.monitoring.models import Deadline, RegionSummary
+from admission.signing_keys import AdminPrincipal
 
 # The operator at the console reads what the ministry reads; nothing is changed, so nothing is audited.
 OPERATOR = AdminPrincipal(subject="kezek-cli", role="ministry")

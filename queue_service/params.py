@@ -17,7 +17,8 @@ Grade = Annotated[int, Parameter(ge=0, le=12, description="the grade, 0 (pre-sch
 
 
 AuditLimit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
-TransferLimit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
+PageLimit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
+"""The page size of the lists of transfers, census children and issues, prevention cases and sittings."""
 EventLimit = Annotated[int, Parameter(ge=1, le=5000, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=INT64_MAX, description="rows to skip (bigint)")]
 

@@ -6,7 +6,7 @@ handlers as dependencies.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 
 from admission.db import Pool, create_pool, verify_migrations
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.settings import Settings
 
 
@@ -133,24 +133,23 @@ def postgres_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-def provide_redis(state: State) -> aioredis.Redis:
-    client: aioredis.Redis = state["redis"]
-    return client
+def from_state(key: str) -> Callable[[State], Any]:
+    """A dependency provider handing handlers what a lifespan put in ``app.state[key]``.
+
+    Assign it to a name typed with what the state holds (``provide_db: Callable[[State], Pool]``):
+    the lifespan that stores the value is the one place that knows its type.
+    """
+
+    def provide(state: State) -> Any:
+        return state[key]
+
+    return provide
 
 
-def provide_db(state: State) -> Pool:
-    pool: Pool = state["db"]
-    return pool
-
-
-def provide_keys(state: State) -> KeySet:
-    keys: KeySet = state["keyset"]
-    return keys
-
-
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state["settings"]
-    return settings
+provide_redis: Callable[[State], aioredis.Redis] = from_state("redis")
+provide_db: Callable[[State], Pool] = from_state("db")
+provide_keys: Callable[[State], KeySet] = from_state("keyset")
+provide_settings: Callable[[State], Settings] = from_state("settings")
 
 
 # Handler parameter types: ``async def handler(db: DbDep, redis: RedisDep) -> ...``

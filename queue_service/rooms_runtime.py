@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,12 +34,13 @@ from admission import reference, room_truth
 from admission.access import AccessClaims
 from admission.db import Pool
 from admission.errors import UnknownRegion
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.portal import PortalIdentity
 from admission.waiting_room.room import SlotUse
 from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
 from admission.waiting_room.visitors import Visitors
+from queue_service.resources import from_state
 from queue_service.settings import Settings
 
 log = logging.getLogger("kezek.rooms")
@@ -144,24 +145,16 @@ def rooms_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-def provide_visitors(state: State) -> Visitors:
-    visitors: Visitors = state["visitors"]
-    return visitors
-
-
-def provide_portal(state: State) -> PortalIdentity:
-    portal: PortalIdentity = state["portal"]
-    return portal
+provide_visitors: Callable[[State], Visitors] = from_state("visitors")
+provide_portal: Callable[[State], PortalIdentity] = from_state("portal")
 
 
 def visitors_of(request: Request[Any, Any, Any]) -> Visitors:
-    visitors: Visitors = request.app.state["visitors"]
-    return visitors
+    return provide_visitors(request.app.state)
 
 
 def portal_of(request: Request[Any, Any, Any]) -> PortalIdentity:
-    portal: PortalIdentity = request.app.state["portal"]
-    return portal
+    return provide_portal(request.app.state)
 
 
 ROOM_DEPENDENCIES = {

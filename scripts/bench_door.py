@@ -42,7 +42,7 @@ from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
 
 from admission import db as database  # noqa: E402
 from admission import reference  # noqa: E402
-from admission.keys import KeySet  # noqa: E402
+from admission.signing_keys import KeySet  # noqa: E402
 from admission.waiting_room import WaitingRoom  # noqa: E402
 from queue_service.flood import ALGORITHM, ChallengeSecrets  # noqa: E402
 

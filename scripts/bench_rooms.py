@@ -48,7 +48,7 @@ from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
 from admission import db as database  # noqa: E402
 from admission import reference  # noqa: E402
 from admission.iin import make_iin  # noqa: E402
-from admission.keys import KeySet  # noqa: E402
+from admission.signing_keys import KeySet  # noqa: E402
 from admission.waiting_room import Place, WaitingRoom  # noqa: E402
 from admission.waiting_room.applicants import ApplicantRefs  # noqa: E402
 from admission.waiting_room.keys import room_keys  # noqa: E402

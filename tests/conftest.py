@@ -28,7 +28,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from admission import db as database
 from admission import reference
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

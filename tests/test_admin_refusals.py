@@ -7,7 +7,7 @@ import re
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 
 
 async def test_every_refused_admin_attempt_is_audited(client: AsyncTestClient[Litestar], keys: KeySet) -> None:

@@ -26,7 +26,7 @@ async def test_ready_when_redis_and_postgres_answer(client: AsyncTestClient[Lite
 async def test_not_ready_when_redis_is_down(settings: Settings, keys: object) -> None:
     from devservices import free_port
 
-    from admission.keys import KeySet
+    from admission.signing_keys import KeySet
     from queue_service.app import create_app
 
     assert isinstance(keys, KeySet)
@@ -73,7 +73,7 @@ async def test_unknown_region_is_a_localised_problem(client: AsyncTestClient[Lit
 
 
 async def test_jwks_publishes_the_signing_key(client: AsyncTestClient[Litestar], keys: object) -> None:
-    from admission.keys import KeySet
+    from admission.signing_keys import KeySet
 
     assert isinstance(keys, KeySet)
     response = await client.get("/.well-known/jwks.json")

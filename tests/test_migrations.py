@@ -9,7 +9,7 @@ from conftest import with_database
 from litestar.testing import AsyncTestClient
 
 from admission import db as database
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from admission.errors import KezekError
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.i18n import negotiate
 from queue_service.problems import STATUS_BY_ERROR
 
@@ -213,6 +213,31 @@ async def test_unknown_route_is_a_problem(client: AsyncTestClient[Litestar]) -> 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert response.json()["title"] == "Not found."
+
+
+UNKNOWN_BIN = "990000000099"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/v1/admin/schools/{UNKNOWN_BIN}/applications",
+        f"/v1/admin/schools/{UNKNOWN_BIN}/transfers",
+        f"/v1/admin/census/schools/{UNKNOWN_BIN}/report",
+        f"/v1/admin/schools/{UNKNOWN_BIN}/prevention/counts",
+        f"/v1/schools/{UNKNOWN_BIN}/signing-key",
+    ],
+)
+async def test_an_unknown_school_is_the_same_problem_in_every_part(
+    client: AsyncTestClient[Litestar], keys: KeySet, path: str
+) -> None:
+    """Applications, transfers, census and prevention answer a school that is not there alike."""
+    ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'qa', 'ministry')}", "Accept-Language": "en"}
+    response = await client.get(path, headers=ministry)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert (problem["code"], problem["title"]) == ("unknown_school", f"No such school: {UNKNOWN_BIN}.")
 
 
 def test_every_domain_error_maps_to_a_4xx_or_503() -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from admission import reference
-from admission.keys import KeySet, verify_admin_token
+from admission.signing_keys import KeySet, verify_admin_token
 from queue_service.cli import main as cli
 
 

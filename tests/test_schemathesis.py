@@ -28,7 +28,7 @@ from devservices import free_port
 
 from admission import reference
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.settings import Settings
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

@@ -9,7 +9,7 @@ import pytest
 
 from admission.access import mint_access_token, verify_access_token
 from admission.errors import Forbidden, Unauthenticated
-from admission.keys import KeySet, mint_admin_token, verify_admin_token
+from admission.signing_keys import KeySet, mint_admin_token, verify_admin_token
 
 IIN = "191005500021"
 

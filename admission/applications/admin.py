@@ -21,12 +21,12 @@ from admission.applications.models import (
     InvalidWindow,
     RosterConflict,
     TeachingLanguage,
-    UnknownSchool,
 )
-from admission.db import QUERIES, Connection
-from admission.errors import Forbidden, InvalidInput, UnknownRegion
+from admission.db import QUERIES, Connection, from_row
+from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
-from admission.keys import AdminPrincipal
+from admission.reference import SchoolCard
+from admission.signing_keys import AdminPrincipal
 
 
 class ClassSet(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,16 +40,8 @@ class ClassSet(msgspec.Struct, frozen=True, kw_only=True):
     held_for_roster: int
 
 
-class School(msgspec.Struct, frozen=True, kw_only=True):
-    bin: str
+class School(SchoolCard, frozen=True, kw_only=True):
     region_slug: str
-    name_kk: str
-    name_ru: str
-    locality: str
-    address: str
-    phone: str
-    email: str
-    website: str
 
 
 class SchoolChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -71,15 +63,7 @@ class LanguageSeats(msgspec.Struct, frozen=True, kw_only=True):
     free: int
 
 
-class SchoolSeats(msgspec.Struct, frozen=True, kw_only=True):
-    bin: str
-    name_kk: str
-    name_ru: str
-    locality: str
-    address: str
-    phone: str
-    email: str
-    website: str
+class SchoolSeats(SchoolCard, frozen=True, kw_only=True):
     grade1: list[LanguageSeats]
 
 
@@ -93,14 +77,6 @@ class SchoolApplication(msgspec.Struct, frozen=True, kw_only=True):
     confirmed_at: dt.datetime | None
     order_number: str | None
     order_date: dt.date | None
-
-
-async def _school_region(conn: Connection, school_bin: str) -> str:
-    row = await conn.fetchrow(QUERIES["get_school"], school_bin)
-    if row is None:
-        raise UnknownSchool(school=school_bin)
-    region: str = row["region_slug"]
-    return region
 
 
 async def get_school(conn: Connection, school_bin: str) -> School:
@@ -127,7 +103,7 @@ async def set_classes(
     if classes < 0 or not 0 <= seats_per_class <= 40:
         raise InvalidInput("classes ≥ 0 and 0 ≤ seats_per_class ≤ 40 (sanitary rules)")
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         old = await conn.fetchrow(QUERIES["lock_school_class"], school_bin, grade, language)
         held = taken = 0
@@ -210,7 +186,7 @@ async def put_roster_child(
     """Add a child to the school's pre-school roster (or change its language); holds a seat for them."""
     validate_iin(child_iin)
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         old = await conn.fetchval(QUERIES["get_roster_entry"], school_bin, child_iin)
         if old == language:
@@ -236,7 +212,7 @@ async def put_roster_child(
 async def remove_roster_child(conn: Connection, admin: AdminPrincipal, school_bin: str, child_iin: str) -> bool:
     """Take a child off the roster, freeing the held seat; False when they were not on it."""
     async with conn.transaction():
-        region = await _school_region(conn, school_bin)
+        region = await reference.school_region(conn, school_bin)
         admin.require_school(school_bin, region)
         try:
             async with conn.transaction():
@@ -330,7 +306,7 @@ async def school_applications(
     conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 500
 ) -> list[SchoolApplication]:
     """A school's applications, oldest first (what its responsible person confirms)."""
-    region = await _school_region(conn, school_bin)
+    region = await reference.school_region(conn, school_bin)
     admin.require_school(school_bin, region)
     rows = await conn.fetch(QUERIES["school_applications"], school_bin, status, limit)
     return [SchoolApplication(**dict(r)) for r in rows]
@@ -344,19 +320,7 @@ async def region_schools(conn: Connection, region: str) -> list[SchoolSeats]:
     schools: list[SchoolSeats] = []
     for r in rows:
         if not schools or schools[-1].bin != r["bin"]:
-            schools.append(
-                SchoolSeats(
-                    bin=r["bin"],
-                    name_kk=r["name_kk"],
-                    name_ru=r["name_ru"],
-                    locality=r["locality"],
-                    address=r["address"],
-                    phone=r["phone"],
-                    email=r["email"],
-                    website=r["website"],
-                    grade1=[],
-                )
-            )
+            schools.append(from_row(SchoolSeats, r, grade1=[]))
         if r["language"] is not None:
             schools[-1].grade1.append(
                 LanguageSeats(
@@ -398,15 +362,6 @@ async def region_class_sets(
             schools.append(SchoolClassSets(bin=r["bin"], name_kk=r["name_kk"], name_ru=r["name_ru"], classes=[]))
         if r["language"] is not None:
             schools[-1].classes.append(
-                ClassSet(
-                    school_bin=r["bin"],
-                    grade=grade,
-                    language=r["language"],
-                    classes=r["classes"],
-                    seats_per_class=r["seats_per_class"],
-                    capacity=r["capacity"],
-                    taken=r["taken"],
-                    held_for_roster=r["roster_held"],
-                )
+                from_row(ClassSet, r, school_bin=r["bin"], grade=grade, held_for_roster=r["roster_held"])
             )
     return schools

@@ -22,7 +22,7 @@ from admission.applications.admin import set_classes
 from admission.applications.models import TeachingLanguage
 from admission.db import QUERIES, Connection
 from admission.errors import KezekError, Language
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 COLUMNS = ("school_bin", "language", "classes", "seats_per_class")
 MAX_ROWS = 5000

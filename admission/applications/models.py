@@ -231,15 +231,6 @@ class Filed(msgspec.Struct, frozen=True, kw_only=True):
 # Errors
 
 
-class UnknownSchool(NotFound):
-    code = "unknown_school"
-    messages: ClassVar[dict[Language, str]] = {
-        "kk": "Мұндай мектеп жоқ: {school}.",
-        "ru": "Такой школы нет: {school}.",
-        "en": "No such school: {school}.",
-    }
-
-
 class LanguageNotOffered(InvalidInput):
     code = "language_not_offered"
     messages: ClassVar[dict[Language, str]] = {

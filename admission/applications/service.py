@@ -49,7 +49,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from admission import audit
+from admission import audit, locks
 from admission.access import AccessClaims
 from admission.applications import roster
 from admission.applications.models import (
@@ -72,17 +72,17 @@ from admission.applications.models import (
     Refusal,
     RefusalCode,
     UnknownApplication,
-    UnknownSchool,
     WrongWithdrawToken,
 )
 from admission.contingent.events import EVENT_ENCODER, Enrol, Revoke
 from admission.contingent.outbox import enqueue, enqueue_many
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, NamedQuery, from_row
+from admission.errors import UnknownSchool
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.portal import Applicant
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ
+from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 
 LIVE_INDEX = "applications_one_live_idx"
 REPLAY_INDEXES = frozenset({"applications_filing_key_idx", "applications_idempotency_key_idx"})
@@ -147,6 +147,47 @@ class _Filing(msgspec.Struct, frozen=True, kw_only=True):
             request_hash=None if idempotency_key is None else hashed,
             secret=secret,
         )
+
+
+class NewApplication(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns every new application row gets, whatever the decision."""
+
+    id: uuid.UUID
+    applicant_iin: str
+    applicant_full_name: str | None
+    child_iin: str
+    school_bin: str
+    region_slug: str
+    language: str
+    decided_at: dt.datetime
+    withdraw_token_hash: bytes
+    access_jti: str
+    filing_key: str
+    idempotency_key: str | None
+    request_hash: bytes | None
+
+
+class SeatDecision(NewApplication, frozen=True, kw_only=True):
+    """The named parameters of ``decide_seat``."""
+
+    priority: bool
+    auto_confirm: bool
+    order_number: str | None = None
+    order_date: dt.date | None = None
+    enrol_event: str | None = None
+
+
+class RefusedApplication(NewApplication, frozen=True, kw_only=True):
+    """The named parameters of ``insert_refused``."""
+
+    consent: bool
+    refusal_ground: int | None
+    refusal_code: RefusalCode
+    duplicate_of: uuid.UUID | None
+
+
+DECIDE_SEAT = NamedQuery("decide_seat", SeatDecision)
+INSERT_REFUSED = NamedQuery("insert_refused", RefusedApplication)
 
 
 async def file_application(
@@ -239,6 +280,7 @@ async def _file(
         filing.filing_key,
         form.applicant_iin,
         filing.idempotency_key,
+        locks.IDEMPOTENCY_KEY,
     )
     if context is None:
         raise UnknownSchool(school=form.school_bin)
@@ -287,10 +329,25 @@ async def _file(
         elif language != form.language:
             form = msgspec.structs.replace(form, language=language)
             row["language"] = language
+    new = NewApplication(
+        id=application_id,
+        applicant_iin=form.applicant_iin,
+        applicant_full_name=form.applicant_full_name,
+        child_iin=form.child_iin,
+        school_bin=form.school_bin,
+        region_slug=region,
+        language=form.language,
+        decided_at=now,
+        withdraw_token_hash=hashed,
+        access_jti=claims.jti,
+        filing_key=filing.filing_key,
+        idempotency_key=filing.idempotency_key,
+        request_hash=filing.request_hash,
+    )
     status: str | None = None
     while refusal is None and status is None:
         try:
-            status = await _decide(conn, application_id, form, region, priority, auto, hashed, claims, filing, now)
+            status = await _decide(conn, new, priority, auto)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != LIVE_INDEX:
                 raise
@@ -303,7 +360,7 @@ async def _file(
         if status is None:
             priority = False  # no held seat left for this roster child: the general basis
     if refusal is not None:
-        await _insert_refused(conn, application_id, form, region, refusal, live_id, hashed, claims, filing, now)
+        await _insert_refused(conn, new, form.consent, refusal, live_id)
         status = "refused"
     row["status"] = status
     if status == "refused":
@@ -337,96 +394,52 @@ def _refusal_before_seat(
 
 
 async def _insert_refused(
-    conn: Connection,
-    application_id: uuid.UUID,
-    form: ApplicationRequest,
-    region: str,
-    code: RefusalCode,
-    live_id: uuid.UUID | None,
-    hashed: bytes,
-    claims: AccessClaims,
-    filing: _Filing,
-    now: dt.datetime,
+    conn: Connection, new: NewApplication, consent: bool, code: RefusalCode, live_id: uuid.UUID | None
 ) -> None:
     ground, _ = REASONS[code]
-    await conn.execute(
-        QUERIES["insert_refused"],
-        application_id,
-        form.applicant_iin,
-        form.child_iin,
-        form.school_bin,
-        region,
-        form.language,
-        form.consent,
-        ground,
-        code,
-        live_id if code == "duplicate_application" else None,
-        now,
-        hashed,
-        claims.jti,
-        form.applicant_full_name,
-        filing.filing_key,
-        filing.idempotency_key,
-        filing.request_hash,
+    refused = RefusedApplication(
+        **msgspec.structs.asdict(new),
+        consent=consent,
+        refusal_ground=ground,
+        refusal_code=code,
+        duplicate_of=live_id if code == "duplicate_application" else None,
     )
+    await conn.execute(INSERT_REFUSED.sql, *INSERT_REFUSED.args(refused))
 
 
-async def _decide(
-    conn: Connection,
-    application_id: uuid.UUID,
-    form: ApplicationRequest,
-    region: str,
-    priority: bool,
-    auto: bool,
-    hashed: bytes,
-    claims: AccessClaims,
-    filing: _Filing,
-    now: dt.datetime,
-) -> str | None:
+async def _decide(conn: Connection, new: NewApplication, priority: bool, auto: bool) -> str | None:
     """Run ``decide_seat``; the status, or None when a priority application found no held seat."""
-    args: list[Any] = [
-        application_id,
-        form.applicant_iin,
-        form.child_iin,
-        form.school_bin,
-        region,
-        form.language,
-        now,
-        hashed,
-        claims.jti,
-        priority,
-        auto,
-        None,
-        None,
-        None,
-        form.applicant_full_name,
-        filing.filing_key,
-        filing.idempotency_key,
-        filing.request_hash,
-    ]
     if not auto:
+        decision = SeatDecision(**msgspec.structs.asdict(new), priority=priority, auto_confirm=False)
         # Inside a transaction (an Idempotency-Key's), a savepoint: a lost race for the child's live
         # application is decided again.
         async with conn.transaction() if conn.is_in_transaction() else contextlib.AsyncExitStack():
-            status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
+            status: str | None = await conn.fetchval(DECIDE_SEAT.sql, *DECIDE_SEAT.args(decision))
         return status
     # Auto-confirmation: the Enrol event goes to the outbox in the same statement, under the
     # child's outbox lock (see admission.contingent.outbox) so per-child order holds.
-    day = now.astimezone(KZ).date()
-    order_number = auto_order_number(region, day)
+    day = new.decided_at.astimezone(KZ).date()
+    order_number = auto_order_number(new.region_slug, day)
     event = Enrol(
-        child_iin=form.child_iin,
-        school_bin=form.school_bin,
+        child_iin=new.child_iin,
+        school_bin=new.school_bin,
         grade=1,
-        language=form.language,
+        language=new.language,
         order_number=order_number,
         order_date=day,
-        since=enrolment_start(day, now),
+        since=enrolment_start(day, new.decided_at),
     )
-    args[11:14] = [order_number, day, EVENT_ENCODER.encode(event).decode()]
+    decision = SeatDecision(
+        **msgspec.structs.asdict(new),
+        priority=priority,
+        auto_confirm=True,
+        order_number=order_number,
+        order_date=day,
+        enrol_event=EVENT_ENCODER.encode(event).decode(),
+    )
     async with conn.transaction():
-        await conn.execute(QUERIES["outbox_lock_child"], form.child_iin)
-        auto_status: str | None = await conn.fetchval(QUERIES["decide_seat"], *args)
+        await conn.execute(QUERIES["outbox_lock_child"], locks.OUTBOX_CHILD, new.child_iin)
+        auto_status: str | None = await conn.fetchval(DECIDE_SEAT.sql, *DECIDE_SEAT.args(decision))
     return auto_status
 
 
@@ -464,14 +477,10 @@ def _application(row: Mapping[str, Any]) -> Application:
             ground_text=None if ground is None else GROUNDS[ground],
             reason=reason,
             first_application_id=row["duplicate_of"],
-            receipt=Receipt(
+            receipt=from_row(
+                Receipt,
+                row,
                 form=RECEIPT_FORM,
-                applicant_full_name=row["applicant_full_name"],
-                applicant_iin=row["applicant_iin"],
-                child_iin=row["child_iin"],
-                school_bin=row["school_bin"],
-                school_name_kk=row["school_name_kk"],
-                school_name_ru=row["school_name_ru"],
                 documents=documents,
                 application_date=row["decided_at"].astimezone(KZ).date(),  # filed and decided at once
                 date=row["decided_at"].astimezone(KZ).date(),
@@ -480,23 +489,7 @@ def _application(row: Mapping[str, Any]) -> Application:
                 legal_basis=LEGAL_BASIS[code],
             ),
         )
-    return Application(
-        id=row["id"],
-        status=row["status"],
-        applicant_iin=row["applicant_iin"],
-        child_iin=row["child_iin"],
-        school_bin=row["school_bin"],
-        region=row["region_slug"],
-        grade=row["grade"],
-        language=row["language"],
-        priority=row["priority"],
-        decided_at=row["decided_at"],
-        withdrawn_at=row["withdrawn_at"],
-        confirmed_at=row["confirmed_at"],
-        order_number=row["order_number"],
-        order_date=row["order_date"],
-        refusal=refusal,
-    )
+    return from_row(Application, row, region=row["region_slug"], refusal=refusal)
 
 
 async def withdraw(
@@ -541,10 +534,8 @@ async def confirm(
     Each confirmed admission's Enrol event is written to the outbox in the same transaction.
     """
     async with conn.transaction():
-        school = await conn.fetchrow(QUERIES["get_school"], school_bin)
-        if school is None:
-            raise UnknownSchool(school=school_bin)
-        admin.require_school(school_bin, school["region_slug"])
+        region = await school_region(conn, school_bin)
+        admin.require_school(school_bin, region)
         rows = await conn.fetch(
             QUERIES["confirm_applications"], school_bin, application_id, order_number, order_date, now
         )
@@ -575,7 +566,7 @@ async def confirm(
                 admin,
                 "applications.confirm",
                 f"school:{school_bin}",
-                region=school["region_slug"],
+                region=region,
                 old={"status": "accepted"},
                 new={
                     "status": "confirmed",

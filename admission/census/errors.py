@@ -36,15 +36,6 @@ class SnapshotNotFound(NotFound):
     }
 
 
-class SchoolNotFound(NotFound):
-    code = "census_unknown_school"
-    messages: ClassVar[dict[Language, str]] = {
-        "kk": "Мұндай мектеп жоқ: {school}.",
-        "ru": "Такой школы нет: {school}.",
-        "en": "No such school: {school}.",
-    }
-
-
 class SnapshotCompleted(Conflict):
     code = "census_snapshot_completed"
     messages: ClassVar[dict[Language, str]] = {

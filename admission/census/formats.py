@@ -11,6 +11,7 @@ line and judged set-based in PostgreSQL (``admission/sql/census.sql``).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,6 +37,19 @@ ATTENDANCE_COLUMNS = ("iin", "org_bin", "month", "days_missed")
 
 # Service territories set by the local authority: school → locality (→ district).
 TERRITORY_COLUMNS = ("school_bin", "locality", "district")
+
+
+def parse_month(value: str | None) -> dt.date | None:
+    """A month as operators and admins write it, ``YYYY-MM`` (a census quarter, an attendance
+    feed's month), as its first day; ``None`` (not given) stays ``None``.  ValueError names a
+    value that is not ``YYYY-MM``: the API and the command line each say so in their own way."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(f"{value}-01")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not YYYY-MM") from exc
+
 
 # NUL, and the delimiter and quote of the raw COPY (a file holding them is parsed in Python).
 CONTROL_BYTES = (b"\x00", b"\x01", b"\x02")

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, TypeVar
 import msgspec
 from asyncpg import DataError
 
+from admission import locks
 from admission.census.errors import NotACensusMonth, SnapshotCompleted, SnapshotNotFound
 from admission.census.formats import (
     ATTENDANCE_COLUMNS,
@@ -228,9 +229,9 @@ async def import_extract(
     try:
         async with pool.acquire() as lead, pool.acquire() as helper:
             await ensure_region(lead, region)
-            if not await lead.fetchval(QUERIES["census_try_lock_quarter"], region, period):
+            if not await lead.fetchval(QUERIES["census_try_lock_quarter"], locks.CENSUS_QUARTER, region, period):
                 _tell(step, f"waiting for another import of {region} {period:%Y-%m} to end")
-                await lead.execute(QUERIES["census_lock_quarter"], region, period)
+                await lead.execute(QUERIES["census_lock_quarter"], locks.CENSUS_QUARTER, region, period)
             if await lead.fetchval(QUERIES["census_snapshot_completed"], region, period):
                 raise SnapshotCompleted(region=region, period=period.isoformat())
             await lead.execute(QUERIES["census_sweep_loads"])

@@ -29,11 +29,11 @@ import msgspec
 
 from admission import audit
 from admission.census.errors import NotALeaver
-from admission.census.reports import school_region
 from admission.db import QUERIES, Connection
 from admission.iin import validate_iin
-from admission.keys import AdminPrincipal
 from admission.readings import DEFAULT_READINGS, Readings
+from admission.reference import school_region
+from admission.signing_keys import AdminPrincipal
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LeaverStatus = Literal["confirmed", "enrolled", "not_continuing"]

@@ -19,11 +19,11 @@ from typing import IO, Literal
 import msgspec
 
 from admission import audit
-from admission.census.errors import AlreadyReported, SchoolNotFound, SnapshotCompleted, SnapshotNotCompleted
+from admission.census.errors import AlreadyReported, SnapshotCompleted, SnapshotNotCompleted
 from admission.census.importer import Snapshot, ensure_region, get_snapshot, list_snapshots
 from admission.db import QUERIES, Connection
-from admission.keys import AdminPrincipal
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal
 
 Category = Literal[
     "all",
@@ -197,15 +197,6 @@ class RegionStatus(msgspec.Struct, frozen=True, kw_only=True):
     imported_at: dt.datetime | None
     completed_at: dt.datetime | None
     reported_at: dt.datetime | None
-
-
-async def school_region(conn: Connection, school_bin: str) -> str:
-    """The region of a school; SchoolNotFound."""
-    row = await conn.fetchrow(QUERIES["census_get_school"], school_bin)
-    if row is None:
-        raise SchoolNotFound(school=school_bin)
-    region: str = row["region_slug"]
-    return region
 
 
 async def category_counts(conn: Connection, snapshot_id: int, school_bin: str | None = None) -> CategoryCounts:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from admission import locks
 from admission.contingent.events import EVENT_ENCODER, ContingentEvent
 from admission.db import QUERIES, Connection
 
@@ -27,7 +28,7 @@ async def enqueue_many(conn: Connection, events: Sequence[ContingentEvent]) -> N
         raise RuntimeError("enqueue must run inside the transaction that makes the change")
     children = sorted({e.child_iin for e in events})
     for child in children:  # sorted: two transactions never wait for each other's children in a cycle
-        await conn.execute(QUERIES["outbox_lock_child"], child)
+        await conn.execute(QUERIES["outbox_lock_child"], locks.OUTBOX_CHILD, child)
     await conn.execute(
         QUERIES["outbox_insert"],
         [e.child_iin for e in events],

@@ -16,7 +16,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from admission.db import QUERIES, Connection
-from admission.keys import AdminPrincipal
 from admission.monitoring import service
 from admission.monitoring.models import (
     CertificateLanguage,
@@ -27,6 +26,7 @@ from admission.monitoring.models import (
     Visit,
 )
 from admission.monitoring.service import PLAN_DAYS, REPORT_DAYS, due_after, included
+from admission.signing_keys import AdminPrincipal
 
 _ENV = Environment(
     loader=PackageLoader("admission.monitoring", "templates"), autoescape=select_autoescape(), trim_blocks=True

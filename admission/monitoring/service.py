@@ -23,10 +23,8 @@ import asyncpg
 import msgspec
 
 from admission import audit
-from admission.applications.models import UnknownSchool
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.errors import Forbidden, UnknownRegion
-from admission.keys import AdminPrincipal
 from admission.monitoring import findings as computing
 from admission.monitoring.models import (
     KINDS,
@@ -50,7 +48,8 @@ from admission.monitoring.models import (
     Visit,
     VisitStatus,
 )
-from admission.reference import KZ
+from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import workdays
 
 ORDER_DEADLINE = (11, 1)  # para 3: the decision is made by 1 November of the calendar year
@@ -252,11 +251,9 @@ async def schedule_visit(
     async with conn.transaction():
         decision = await get_decision(conn, decision_id, lock=True)
         require_owner(admin, decision)
-        school = await conn.fetchrow(QUERIES["mon_school"], school_bin)
-        if school is None:
-            raise UnknownSchool(school=school_bin)
-        if decision.region_slug is not None and school["region_slug"] != decision.region_slug:
-            raise Forbidden(f"school {school_bin} is in {school['region_slug']}, not in {decision.region_slug}")
+        region = await school_region(conn, school_bin)
+        if decision.region_slug is not None and region != decision.region_slug:
+            raise Forbidden(f"school {school_bin} is in {region}, not in {decision.region_slug}")
         if ends_on < starts_on:
             raise InvalidVisit(problem="the visit ends before it starts")
         if starts_on < decision.order_date:
@@ -274,14 +271,14 @@ async def schedule_visit(
         try:
             async with conn.transaction():
                 await conn.execute(
-                    QUERIES["mon_insert_visit"], visit_id, decision_id, school_bin, school["region_slug"],
+                    QUERIES["mon_insert_visit"], visit_id, decision_id, school_bin, region,
                     starts_on, ends_on, days,
                 )  # fmt: skip
         except asyncpg.UniqueViolationError as exc:
             raise MonitoringConflict(problem=f"school {school_bin} is already on this schedule") from exc
         await audit.record(
             conn, admin, "monitoring.visit", f"monitoring:{decision_id}/school:{school_bin}",
-            region=school["region_slug"], old=None,
+            region=region, old=None,
             new={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "working_days": days},
         )  # fmt: skip
     return await get_visit(conn, admin, visit_id, now)
@@ -312,25 +309,11 @@ def _visit(row: asyncpg.Record, today: dt.date) -> Visit:
     overdue = status == "awaiting_certificate" or any(
         d is not None and d.state == "overdue" for d in (plan_deadline, report_deadline)
     )
-    return Visit(
-        id=row["id"],
-        decision_id=row["decision_id"],
-        admission_year=row["admission_year"],
-        order_number=row["order_number"],
-        order_date=row["order_date"],
-        school_bin=row["school_bin"],
-        school_name_kk=row["school_name_kk"],
-        school_name_ru=row["school_name_ru"],
-        region_slug=row["region_slug"],
-        starts_on=row["starts_on"],
-        ends_on=row["ends_on"],
-        working_days=row["working_days"],
+    return from_row(
+        Visit,
+        row,
         status=status,
         overdue=overdue,
-        findings_computed_at=row["findings_computed_at"],
-        certificate_language=row["certificate_language"],
-        certificate_signed_on=signed_on,
-        remediation_required=required,
         plan=plan,
         plan_deadline=plan_deadline,
         report=report,

@@ -31,10 +31,9 @@ import msgspec
 from admission import audit, reference
 from admission.census import importer
 from admission.census.errors import SnapshotNotFound
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.errors import UnknownRegion
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.prevention import deadlines
 from admission.prevention.errors import (
     AssessmentMissing,
@@ -81,7 +80,8 @@ from admission.prevention.models import (
     Sitting,
     SittingIn,
 )
-from admission.transfers.errors import MinistryOnly, UnknownSchool
+from admission.signing_keys import AdminPrincipal
+from admission.transfers.errors import MinistryOnly
 
 MIN_COUNCIL = 5  # para 6
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a received_at this far ahead of the server's clock is still "now"
@@ -91,13 +91,6 @@ _CASE_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Case))
 # ---------------------------------------------------------------- access and audit
 
 
-async def _school_region(conn: Connection, school_bin: str) -> str:
-    region: str | None = await conn.fetchval(QUERIES["prevention_school_region"], school_bin)
-    if region is None:
-        raise UnknownSchool(school=school_bin)
-    return region
-
-
 def can_read_cases(admin: AdminPrincipal, school_bin: str) -> bool:
     """Names are for the school's own admins only: not another school, not the region, not the ministry."""
     return admin.role == "school" and admin.school == school_bin
@@ -105,7 +98,7 @@ def can_read_cases(admin: AdminPrincipal, school_bin: str) -> bool:
 
 async def _own_school(conn: Connection, admin: AdminPrincipal, school_bin: str) -> str:
     """The school's region, when ``admin`` speaks for that very school; else OwnSchoolOnly."""
-    region = await _school_region(conn, school_bin)
+    region = await reference.school_region(conn, school_bin)
     if not can_read_cases(admin, school_bin):
         raise OwnSchoolOnly()
     return region
@@ -328,14 +321,9 @@ async def list_cases(
         rows = [_row(r) for r in await conn.fetch(QUERIES["prevention_list_cases"], school_bin, state, incoming, limit)]
         await _audit(conn, admin, "cases.list", f"school:{school_bin}", region, cases=[str(r.id) for r in rows])
     return [
-        CaseSummary(
-            id=r.id,
-            state=r.state,
-            source=r.source,
-            pupil_full_name=r.pupil_full_name,
-            grade=r.grade,
-            received_at=r.received_at,
-            grounds=r.grounds,
+        from_row(
+            CaseSummary,
+            msgspec.structs.asdict(r),
             incoming=r.arrived_at is not None,
             deadlines=deadlines.of_case(r, now),
         )
@@ -659,7 +647,7 @@ async def _counts(conn: Connection, school_bin: str | None, region: str | None) 
 
 async def school_counts(conn: Connection, admin: AdminPrincipal, school_bin: str) -> Counts:
     """One school's counts: its own admins, its region's, the ministry."""
-    admin.require_school(school_bin, await _school_region(conn, school_bin))
+    admin.require_school(school_bin, await reference.school_region(conn, school_bin))
     return await _counts(conn, school_bin, None)
 
 

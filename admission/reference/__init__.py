@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from admission.db import QUERIES, Connection
-from admission.errors import UnknownRegion
+from admission.errors import UnknownRegion, UnknownSchool
 
 KZ = dt.timezone(dt.timedelta(hours=5), "UTC+05:00")  # Kazakhstan, one offset since 2024-03-01
 
@@ -34,6 +34,19 @@ class Region(msgspec.Struct, frozen=True, kw_only=True):
     window_opens_at: dt.datetime
     window_closes_at: dt.datetime
     window_is_demo: bool = False
+
+
+class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
+    """A school's names and contacts: what parents see of it, receipts and notices name, its admins change."""
+
+    bin: str
+    name_kk: str
+    name_ru: str
+    locality: str
+    address: str
+    phone: str
+    email: str
+    website: str
 
 
 class LoadReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,3 +156,24 @@ async def list_regions(conn: Connection) -> list[Region]:
 async def get_region(conn: Connection, slug: str) -> Region | None:
     row = await conn.fetchrow(QUERIES["get_region"], slug)
     return None if row is None else Region(**dict(row))
+
+
+async def school_region(conn: Connection, school_bin: str) -> str:
+    """The region of the school ``school_bin``; UnknownSchool when there is none.
+
+    The one lookup of a school's region: every admin scope check
+    (``AdminPrincipal.require_school``) and every region rule of a school
+    starts here, so an unknown school is the same 404 answer everywhere.
+    """
+    region: str | None = await conn.fetchval(QUERIES["school_region"], school_bin)
+    if region is None:
+        raise UnknownSchool(school=school_bin)
+    return region
+
+
+async def school_card(conn: Connection, school_bin: str) -> SchoolCard:
+    """The school's names and contacts; UnknownSchool when there is none."""
+    row = await conn.fetchrow(QUERIES["school_card"], school_bin)
+    if row is None:
+        raise UnknownSchool(school=school_bin)
+    return SchoolCard(**dict(row))

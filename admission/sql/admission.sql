@@ -4,8 +4,8 @@
 -- name: application_context
 -- Everything a decision needs, in one round trip, and the application this filing repeats
 -- (the same slot and form $4, or the applicant $5's Idempotency-Key $6), if any.  With a
--- key, the caller's transaction takes the key's lock (false: a request with that key is
--- still being decided).
+-- key, the caller's transaction takes the key's lock, class $7 (admission.locks.IDEMPOTENCY_KEY;
+-- false: a request with that key is still being decided).
 SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
        r.window_opens_at, r.window_closes_at, r.auto_confirm,
        c.school_bin IS NOT NULL AS offers_language,
@@ -14,7 +14,7 @@ SELECT s.region_slug, s.name_kk AS school_name_kk, s.name_ru AS school_name_ru,
         WHERE a.child_iin = $2 AND a.status IN ('accepted', 'confirmed')) AS live_application_id,
        replay.id AS replay_id, replay.request_hash AS replay_request_hash, replay.by_key AS replay_by_key,
        CASE WHEN $6::text IS NULL THEN true
-            ELSE pg_try_advisory_xact_lock(7314, hashtext($5 || ':' || $6::text)) END AS key_free
+            ELSE pg_try_advisory_xact_lock($7::integer, hashtext($5 || ':' || $6::text)) END AS key_free
 FROM schools s
 JOIN regions r ON r.slug = s.region_slug
 LEFT JOIN school_classes c ON c.school_bin = s.bin AND c.grade = 1 AND c.language = $3
@@ -38,18 +38,19 @@ LIMIT 1;
 
 -- name: decide_seat
 -- One statement: take a seat if one is free (general, or held for the
--- roster when $10) and record the decision.  Concurrent deciders queue on
+-- roster when :priority) and record the decision.  Concurrent deciders queue on
 -- the class-set row and re-check the condition on its newest version, so a
 -- seat goes to exactly one of them.  A priority application with no held
 -- seat left inserts nothing (the caller retries it on the general basis).
--- When $11 (auto-confirm) the admission is confirmed at once and its Enrol
--- event ($14) is written to the outbox in the same statement.
+-- When :auto_confirm the admission is confirmed at once and its Enrol
+-- event (:enrol_event) is written to the outbox in the same statement.
+-- Named parameters: admission.applications.service.SeatDecision.
 WITH seat AS (
     UPDATE school_classes
-    SET general_taken = general_taken + (NOT $10::boolean)::integer,
-        roster_taken = roster_taken + $10::boolean::integer
-    WHERE school_bin = $4 AND grade = 1 AND language = $6
-      AND CASE WHEN $10::boolean THEN roster_taken < roster_held
+    SET general_taken = general_taken + (NOT :priority::boolean)::integer,
+        roster_taken = roster_taken + :priority::boolean::integer
+    WHERE school_bin = :school_bin AND grade = 1 AND language = :language
+      AND CASE WHEN :priority::boolean THEN roster_taken < roster_held
                ELSE general_taken + roster_held < classes * seats_per_class END
     RETURNING 1
 ), app AS (
@@ -57,31 +58,35 @@ WITH seat AS (
         id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
         refusal_ground, refusal_code, priority, decided_at, confirmed_at, order_number, order_date,
         withdraw_token_hash, access_jti, applicant_full_name, filing_key, idempotency_key, request_hash)
-    SELECT $1, $2, $3, $4, $5, $6, true,
-           CASE WHEN NOT s.ok THEN 'refused' WHEN $11::boolean THEN 'confirmed' ELSE 'accepted' END,
+    SELECT :id, :applicant_iin, :child_iin, :school_bin, :region_slug, :language, true,
+           CASE WHEN NOT s.ok THEN 'refused' WHEN :auto_confirm::boolean THEN 'confirmed' ELSE 'accepted' END,
            CASE WHEN s.ok THEN NULL ELSE 7 END,
            CASE WHEN s.ok THEN NULL ELSE 'class_full' END,
-           $10::boolean AND s.ok,
-           $7,
-           CASE WHEN s.ok AND $11::boolean THEN $7::timestamptz END,
-           CASE WHEN s.ok AND $11::boolean THEN $12::text END,
-           CASE WHEN s.ok AND $11::boolean THEN $13::date END,
-           $8, $9, $15::text, $16, $17, $18
+           :priority::boolean AND s.ok,
+           :decided_at,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :decided_at::timestamptz END,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :order_number::text END,
+           CASE WHEN s.ok AND :auto_confirm::boolean THEN :order_date::date END,
+           :withdraw_token_hash, :access_jti, :applicant_full_name::text, :filing_key, :idempotency_key, :request_hash
     FROM (SELECT EXISTS (SELECT FROM seat) AS ok) AS s
-    WHERE s.ok OR NOT $10::boolean
+    WHERE s.ok OR NOT :priority::boolean
     RETURNING status
 ), event AS (
     INSERT INTO contingent_outbox (child_iin, event)
-    SELECT $3, $14::text::jsonb FROM app WHERE app.status = 'confirmed'
+    SELECT :child_iin, :enrol_event::text::jsonb FROM app WHERE app.status = 'confirmed'
 )
 SELECT status FROM app;
 
 -- name: insert_refused
+-- Named parameters: admission.applications.service.RefusedApplication.
 INSERT INTO applications (
     id, applicant_iin, child_iin, school_bin, region_slug, language, consent, status,
     refusal_ground, refusal_code, duplicate_of, decided_at, withdraw_token_hash, access_jti, applicant_full_name,
     filing_key, idempotency_key, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
+VALUES (
+    :id, :applicant_iin, :child_iin, :school_bin, :region_slug, :language, :consent, 'refused',
+    :refusal_ground, :refusal_code, :duplicate_of, :decided_at, :withdraw_token_hash, :access_jti,
+    :applicant_full_name, :filing_key, :idempotency_key, :request_hash);
 
 -- name: live_application
 SELECT id FROM applications WHERE child_iin = $1 AND status IN ('accepted', 'confirmed');
@@ -132,9 +137,6 @@ FROM applications
 WHERE school_bin = $1 AND ($2::text IS NULL OR status = $2)
 ORDER BY decided_at, id
 LIMIT $3;
-
--- name: get_school
-SELECT bin, region_slug FROM schools WHERE bin = $1;
 
 -- name: lock_school_class
 SELECT classes, seats_per_class, roster_held, roster_taken, general_taken

@@ -48,10 +48,11 @@ SELECT nextval('census.load_ids');
 -- One import of a region's quarter at a time: a second one waits for the
 -- first (census_lock_quarter) instead of doing the same work beside it.
 -- Held until the connection goes back to its pool.
-SELECT pg_try_advisory_lock(7313, hashtext($1 || ' ' || $2::date));
+-- $1: admission.locks.CENSUS_QUARTER; $2: the region; $3: the quarter.
+SELECT pg_try_advisory_lock($1::integer, hashtext($2 || ' ' || $3::date));
 
 -- name: census_lock_quarter
-SELECT pg_advisory_lock(7313, hashtext($1 || ' ' || $2::date));
+SELECT pg_advisory_lock($1::integer, hashtext($2 || ' ' || $3::date));
 
 -- name: census_lock_load
 -- Held until the connection goes back to its pool (which unlocks all).
@@ -533,9 +534,6 @@ ON CONFLICT DO NOTHING;
 
 -- name: census_unknown_schools
 SELECT DISTINCT b FROM unnest($1::text[]) AS a (b) WHERE NOT EXISTS (SELECT 1 FROM schools WHERE bin = b);
-
--- name: census_get_school
-SELECT bin, region_slug, name_kk, name_ru FROM schools WHERE bin = $1;
 
 -- name: census_region_exists
 SELECT 1 FROM regions WHERE slug = $1;

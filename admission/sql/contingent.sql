@@ -2,7 +2,8 @@
 -- (receiving side, schema ``contingent``).
 
 -- name: outbox_lock_child
-SELECT pg_advisory_xact_lock(7311, hashtext($1));
+-- $1: admission.locks.OUTBOX_CHILD; $2: the child's IIN.
+SELECT pg_advisory_xact_lock($1::integer, hashtext($2));
 
 -- name: outbox_insert
 INSERT INTO contingent_outbox (child_iin, event)

@@ -128,9 +128,6 @@ UPDATE monitoring_findings
 SET verdict = $3, description = $4, note = $5, reviewed_by = $6, reviewed_at = $7
 WHERE id = $1 AND visit_id = $2;
 
--- name: mon_school
-SELECT bin, region_slug, name_kk, name_ru FROM schools WHERE bin = $1;
-
 -- Records the findings are computed from ---------------------------------
 
 -- name: mon_region_window

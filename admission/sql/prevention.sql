@@ -1,8 +1,5 @@
 -- Intra-school prevention registration (admission/prevention/service.py).
 
--- name: prevention_school_region
-SELECT region_slug FROM schools WHERE bin = $1;
-
 -- name: prevention_get_council
 SELECT school_bin, order_number, order_date, members, updated_at
 FROM prevention.councils WHERE school_bin = $1;

@@ -45,3 +45,10 @@ ORDER BY window_opens_at, slug;
 SELECT slug, name_kk, name_ru, name_en, window_opens_at, window_closes_at, window_is_demo
 FROM regions
 WHERE slug = $1;
+
+-- name: school_region
+-- The one school -> region lookup (applications, transfers, census, prevention, monitoring, the CLI).
+SELECT region_slug FROM schools WHERE bin = $1;
+
+-- name: school_card
+SELECT bin, name_kk, name_ru, locality, address, phone, email, website FROM schools WHERE bin = $1;

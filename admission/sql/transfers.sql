@@ -20,14 +20,6 @@ DELETE FROM school_holidays WHERE school_year = $1;
 INSERT INTO school_holidays (school_year, name, starts_on, ends_on, grade_from, grade_to)
 VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: school_exists
-SELECT 1 FROM schools WHERE bin = $1;
-
--- name: get_school_card
-SELECT bin, region_slug, name_kk, name_ru, address, phone, email, website
-FROM schools
-WHERE bin = $1;
-
 -- name: get_school_signing_key
 SELECT school_bin, kid, private_key FROM school_signing_keys WHERE school_bin = $1;
 

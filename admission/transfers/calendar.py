@@ -15,7 +15,7 @@ import msgspec
 
 from admission import audit
 from admission.db import QUERIES, Connection
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 from admission.transfers.errors import InvalidTransfer, MinistryOnly
 
 

@@ -7,15 +7,6 @@ from typing import ClassVar
 from admission.errors import Conflict, Forbidden, InvalidInput, Language, NotFound
 
 
-class UnknownSchool(NotFound):
-    code = "unknown_school"
-    messages: ClassVar[dict[Language, str]] = {
-        "kk": "Мұндай мектеп жоқ: {school}.",
-        "ru": "Такой школы нет: {school}.",
-        "en": "No such school: {school}.",
-    }
-
-
 class UnknownTransfer(NotFound):
     code = "unknown_transfer"
     messages: ClassVar[dict[Language, str]] = {

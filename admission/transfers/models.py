@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from admission.reference import SchoolCard
+
 Ground = Literal["holidays", "court_decision", "relocation", "leaving_country", "bullying"]
 TransferPath = Literal["portal", "paper"]
 Status = Literal["pending", "accepted", "departed", "completed", "refused"]
@@ -96,16 +98,6 @@ class Transfer(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def deciding_region(self) -> str:
         return self.to_region or self.from_region
-
-
-class SchoolCard(msgspec.Struct, frozen=True, kw_only=True):
-    bin: str
-    name_kk: str
-    name_ru: str
-    address: str
-    phone: str
-    email: str
-    website: str
 
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):

@@ -43,17 +43,16 @@ from admission import contingent
 from admission.contingent import Leave, Move
 from admission.db import QUERIES, Connection
 from admission.iin import birth_date, validate_iin
-from admission.keys import AdminPrincipal
 from admission.prevention import service as prevention  # issue 15: para 24 handover
 from admission.readings import DEFAULT_READINGS, Readings
-from admission.reference import KZ
+from admission.reference import KZ, SchoolCard, school_card, school_region
+from admission.signing_keys import AdminPrincipal
 from admission.transfers import calendar, reasons, signing, workdays
 from admission.transfers.errors import (
     InvalidTransfer,
     NotThisSchool,
     PupilNotEnrolled,
     TransferInProgress,
-    UnknownSchool,
     UnknownTransfer,
     WrongStage,
 )
@@ -65,7 +64,6 @@ from admission.transfers.models import (
     OrderKind,
     Refusal,
     RefusalReceipt,
-    SchoolCard,
     Transfer,
     TransferEvent,
     TransferRequest,
@@ -97,16 +95,6 @@ async def _lock(conn: Connection, transfer_id: uuid.UUID) -> Transfer:
     if row is None:
         raise UnknownTransfer()
     return _transfer(row)
-
-
-async def school_card(conn: Connection, school_bin: str) -> tuple[SchoolCard, str]:
-    """The school's public contacts and its region."""
-    row = await conn.fetchrow(QUERIES["get_school_card"], school_bin)
-    if row is None:
-        raise UnknownSchool(school=school_bin)
-    values = dict(row)
-    region: str = values.pop("region_slug")
-    return SchoolCard(**values), region
 
 
 def receipt_issuer(transfer: Transfer) -> str:
@@ -165,7 +153,7 @@ async def for_school(
     conn: Connection, admin: AdminPrincipal, school_bin: str, status: str | None, limit: int = 200
 ) -> list[Transfer]:
     """The school's incoming and outgoing transfers (its admins, its region's, the ministry)."""
-    _, region = await school_card(conn, school_bin)
+    region = await school_region(conn, school_bin)
     admin.require_school(school_bin, region)
     return [_transfer(r) for r in await conn.fetch(QUERIES["list_school_transfers"], school_bin, status, limit)]
 
@@ -217,16 +205,18 @@ async def _save(conn: Connection, t: Transfer) -> Transfer:
     return _transfer(row)
 
 
-async def _sign(
+async def _decided(
     conn: Connection,
     t: Transfer,
     now: dt.datetime,
     *,
     refusal: Refusal | None = None,
     talon: ArrivalTalon | None = None,
-) -> str:
-    """The notification of ``t``'s decision, signed by the deciding school."""
-    school, _ = await school_card(conn, t.deciding_school)
+    **changes: Any,
+) -> Transfer:
+    """Save ``t`` decided now (refused with ``refusal``, else accepted, with ``talon`` on the paper
+    path) with the decision's own ``changes`` and its notification, signed by the deciding school."""
+    school = await school_card(conn, t.deciding_school)
     notification = Notification(
         kind="transfer_refused" if refusal else "transfer_accepted",
         transfer_id=str(t.id),
@@ -243,26 +233,24 @@ async def _sign(
         refusal=refusal,
     )
     key = await signing.school_key(conn, t.deciding_school)
-    return key.sign(_ENCODER.encode(notification))
+    jws = key.sign(_ENCODER.encode(notification))
+    status = "refused" if refusal is not None else "accepted"
+    return await _save(conn, msgspec.structs.replace(t, status=status, decided_at=now, notification_jws=jws, **changes))
 
 
 async def _refuse(
     conn: Connection, t: Transfer, refusal: Refusal, now: dt.datetime, actor: str, employee: Employee | None = None
 ) -> Transfer:
-    jws = await _sign(conn, t, now, refusal=refusal)
-    saved = await _save(
+    saved = await _decided(
         conn,
-        msgspec.structs.replace(
-            t,
-            status="refused",
-            decided_at=now,
-            refusal_ground=refusal.ground,
-            refusal_code=refusal.code,
-            refusal_reason=refusal.detail,
-            notification_jws=jws,
-            refused_by_name=employee.full_name if employee else None,
-            refused_by_position=employee.position if employee else None,
-        ),
+        t,
+        now,
+        refusal=refusal,
+        refusal_ground=refusal.ground,
+        refusal_code=refusal.code,
+        refusal_reason=refusal.detail,
+        refused_by_name=employee.full_name if employee else None,
+        refused_by_position=employee.position if employee else None,
     )
     await _event(conn, t.id, now, "refused", actor, ground=refusal.ground, code=refusal.code)
     return saved
@@ -344,10 +332,10 @@ async def request_transfer(
                 raise InvalidTransfer(problem=f"the pupil is in grade {enrolment['grade']}, not {request.grade}")
             if from_school == request.to_school_bin:
                 raise InvalidTransfer(problem="the pupil already studies at the receiving school")
-            _, from_region = await school_card(conn, from_school)
+            from_region = await school_region(conn, from_school)
             to_region = None
             if request.to_school_bin is not None:
-                _, to_region = await school_card(conn, request.to_school_bin)
+                to_region = await school_region(conn, request.to_school_bin)
             if registrar is not None:
                 registrar.require_school(request.to_school_bin or from_school, to_region or from_region)
             # Judged before this request holds a seat; the class-set lock is held until commit.
@@ -430,17 +418,13 @@ async def decide(
                 number=f"A-{now.astimezone(KZ):%Y%m%d}-{t.id.hex[:10].upper()}",
                 valid_until=workdays.end_of_working_days(now, TALON_WORKING_DAYS),
             )
-        jws = await _sign(conn, t, now, talon=talon)
-        saved = await _save(
+        saved = await _decided(
             conn,
-            msgspec.structs.replace(
-                t,
-                status="accepted",
-                decided_at=now,
-                notification_jws=jws,
-                arrival_talon_number=talon.number if talon else None,
-                arrival_talon_valid_until=talon.valid_until if talon else None,
-            ),
+            t,
+            now,
+            talon=talon,
+            arrival_talon_number=talon.number if talon else None,
+            arrival_talon_valid_until=talon.valid_until if talon else None,
         )
         await _event(conn, t.id, now, "accepted", admin.subject, late=now > t.decision_due_at)
         if talon is not None:

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jwt.algorithms import OKPAlgorithm
 
 from admission.db import QUERIES, Connection
-from admission.transfers.errors import InvalidSignature, UnknownSchool
+from admission.reference import school_region
+from admission.transfers.errors import InvalidSignature
 
 ALGORITHM = "EdDSA"
 NOTIFICATION_TYPE = "kezek-transfer-notification"
@@ -61,8 +62,7 @@ async def school_key(conn: Connection, school_bin: str) -> SchoolKey:
     """The school's key, created (once, even under concurrent first use) when it has none."""
     row = await conn.fetchrow(QUERIES["get_school_signing_key"], school_bin)
     if row is None:
-        if await conn.fetchval(QUERIES["school_exists"], school_bin) is None:
-            raise UnknownSchool(school=school_bin)
+        await school_region(conn, school_bin)  # UnknownSchool when there is no such school
         fresh = Ed25519PrivateKey.generate()
         raw_private = fresh.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()

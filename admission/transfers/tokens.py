@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from admission.errors import Unauthenticated
-from admission.keys import ISSUER, KeySet
+from admission.signing_keys import ISSUER, KeySet
 
 AUDIENCE = "kezek-transfer"
 TTL = dt.timedelta(days=120)  # outlives every stage of a transfer, orders included

@@ -27,7 +27,7 @@ import msgspec
 
 from admission.access import mint_access_token, verify_access_token
 from admission.errors import UnknownRegion
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.errors import QueueFull, SessionEnded, WindowClosed, WindowNotOpen
 from admission.waiting_room.room import Place, RoomState, WaitingRoom, WindowRefusal

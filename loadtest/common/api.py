@@ -1,7 +1,7 @@
 """The service's HTTP paths as the scenarios call them, and the names locust groups them under.
 
 Paths are the cross-issue contract (waiting room: issue 3, admission: issue 4).
-``name`` is the templated form, so locust's statistics show one row per endpoint
+``name()`` is the templated form, so locust's statistics show one row per endpoint
 whatever the region, ticket or application id.
 """
 
@@ -9,28 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-JOIN = ("/v1/rooms/{region}/visitors", "/v1/rooms/[region]/visitors")
-POLL = ("/v1/rooms/{region}/visitors/me", "/v1/rooms/[region]/visitors/me")
-HEARTBEAT = ("/v1/rooms/{region}/sessions/heartbeat", "/v1/rooms/[region]/sessions/heartbeat")
-RELEASE = ("/v1/rooms/{region}/sessions/me", "/v1/rooms/[region]/sessions/me")
-ROOM = ("/v1/rooms/{region}", "/v1/rooms/[region]")
-ROOMS = ("/v1/rooms", "/v1/rooms")
-REGION = ("/v1/regions/{region}", "/v1/regions/[region]")
-SCHOOLS = ("/v1/regions/{region}/schools", "/v1/regions/[region]/schools")
-APPLY = ("/v1/applications", "/v1/applications")
-APPLICATION = ("/v1/applications/{id}", "/v1/applications/[id]")
-WITHDRAW = ("/v1/applications/{id}/withdraw", "/v1/applications/[id]/withdraw")
-ADMIN_ROOM = ("/v1/admin/rooms/{region}", "/v1/admin/rooms/[region]")
-ADMIN_CLASSES = (
-    "/v1/admin/schools/{bin}/classes/{grade}/{language}",
-    "/v1/admin/schools/[bin]/classes/[grade]/[language]",
-)
-ADMIN_CONFIRM = ("/v1/admin/schools/{bin}/confirmations", "/v1/admin/schools/[bin]/confirmations")
+JOIN = "/v1/rooms/{region}/visitors"
+POLL = "/v1/rooms/{region}/visitors/me"
+HEARTBEAT = "/v1/rooms/{region}/sessions/heartbeat"
+RELEASE = "/v1/rooms/{region}/sessions/me"
+ROOM = "/v1/rooms/{region}"
+ROOMS = "/v1/rooms"
+REGION = "/v1/regions/{region}"
+SCHOOLS = "/v1/regions/{region}/schools"
+APPLY = "/v1/applications"
+APPLICATION = "/v1/applications/{id}"
+WITHDRAW = "/v1/applications/{id}/withdraw"
+ADMIN_ROOM = "/v1/admin/rooms/{region}"
+ADMIN_CLASSES = "/v1/admin/schools/{bin}/classes/{grade}/{language}"
+ADMIN_CONFIRM = "/v1/admin/schools/{bin}/confirmations"
 
 
-def path(endpoint: tuple[str, str], **params: str) -> tuple[str, str]:
-    """(the real path, the name for locust's statistics)."""
-    return endpoint[0].format(**params), endpoint[1]
+def path(template: str, **params: str) -> tuple[str, str]:
+    """(the real path, the name for locust's statistics: the template with ``{x}`` written ``[x]``)."""
+    return template.format(**params), name(template)
+
+
+def name(template: str) -> str:
+    """The name locust groups a templated path's requests under (its braces would read as a format)."""
+    return template.replace("{", "[").replace("}", "]")
 
 
 def bearer(token: str) -> dict[str, str]:

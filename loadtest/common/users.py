@@ -259,10 +259,10 @@ class Family(KezekUser):
                 "language": language, "consent": True,
             }  # fmt: skip
             with self.client.post(
-                api.APPLY[0], json=body, headers=api.bearer(token), name=api.APPLY[1], catch_response=True
+                api.APPLY, json=body, headers=api.bearer(token), name=api.name(api.APPLY), catch_response=True
             ) as r:
                 answer = _json(r)
-                if _judge_5xx(r, api.APPLY[1]):
+                if _judge_5xx(r, api.name(api.APPLY)):
                     continue
                 if r.status_code in {200, 201} and isinstance(answer, dict) and answer.get("id"):
                     r.success()
@@ -360,9 +360,7 @@ class RegionAdmin(KezekUser):
         self.orders = itertools.count(1)
         self.schools = region_data(self.region).schools
 
-    def _send(
-        self, method: str, endpoint: tuple[str, str], action: str, body: Any, ok: set[int], **params: str
-    ) -> None:
+    def _send(self, method: str, endpoint: str, action: str, body: Any, ok: set[int], **params: str) -> None:
         url, name = api.path(endpoint, **params)
         headers = api.bearer(self.opts.admin_token)
         with self.client.request(method, url, json=body, headers=headers, name=name, catch_response=True) as r:
@@ -408,11 +406,11 @@ class BadActor(KezekUser):
         self.schools = region_data(self.region).schools
         self.keys: Any = None
         if self.opts.signing_key_file:
-            from admission.keys import KeySet
+            from admission.signing_keys import KeySet
 
             self.keys = KeySet.load_or_create(self.opts.signing_key_file)
 
-    def _expect_4xx(self, kind: str, method: str, endpoint: tuple[str, str], *, body: Any = None,
+    def _expect_4xx(self, kind: str, method: str, endpoint: str, *, body: Any = None,
                     token: str | None = None, **params: str) -> Any:  # fmt: skip
         url, name = api.path(endpoint, **params)
         headers = api.bearer(token) if token is not None else {}
@@ -454,7 +452,7 @@ class BadActor(KezekUser):
     @task
     def forged_token(self) -> None:
         from admission.access import mint_access_token
-        from admission.keys import KeySet
+        from admission.signing_keys import KeySet
 
         application = self._application()
         forged = mint_access_token(
@@ -533,7 +531,7 @@ class StatusReader(KezekUser):
     abstract = True
     wait_time = between(0.5, 2.0)
 
-    def _get(self, endpoint: tuple[str, str], headers: dict[str, str] | None = None, **params: str) -> None:
+    def _get(self, endpoint: str, headers: dict[str, str] | None = None, **params: str) -> None:
         url, name = api.path(endpoint, **params)
         with self.client.get(url, headers=headers or {}, name=name, catch_response=True) as r:
             if _judge_5xx(r, name):

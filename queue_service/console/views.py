@@ -31,7 +31,7 @@ from admission.applications import admin as seats
 from admission.applications import capacities
 from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput, KezekError, Language, Unauthenticated
-from admission.keys import AdminPrincipal, KeySet, verify_admin_token
+from admission.signing_keys import AdminPrincipal, KeySet, verify_admin_token
 from admission.waiting_room.visitors import RoomView, Visitors
 from queue_service import headers
 from queue_service.console import charts, history

@@ -1,6 +1,6 @@
 """The admin API: class sets, rosters, windows, auto-confirmation, confirmations, the audit log.
 
-Scopes (``admission.keys.AdminPrincipal``): a ministry admin acts everywhere;
+Scopes (``admission.signing_keys.AdminPrincipal``): a ministry admin acts everywhere;
 a region admin in its region (schools, windows, auto-confirmation, audit);
 a school admin only for its own school (class sets, roster, confirmations)
 and reads no audit log.  Every change is audited in its own transaction.
@@ -13,15 +13,16 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import applications, audit
 from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
 from admission.errors import Forbidden, InvalidInput
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.auth import AdminDep
 from queue_service.controllers.regions import RegionOut
+from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import follow_truth
@@ -81,11 +82,9 @@ def _language(value: str) -> TeachingLanguage:
     return language
 
 
-class AdminController(Controller):
+class AdminController(AdminScoped):
     path = "/v1/admin"
     tags = ["admin"]  # noqa: RUF012 - Litestar declares it an instance attribute
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
 
     @patch("/schools/{school_bin:str}", summary="Change a school's names and contacts")
     async def update_school(
@@ -146,7 +145,7 @@ class AdminController(Controller):
                 order_number=data.order_number,
                 order_date=data.order_date,
                 application_id=data.application_id,
-                now=dt.datetime.now(dt.UTC),
+                now=now(),
             )
         return ConfirmOut(confirmed=confirmed, count=len(confirmed))
 

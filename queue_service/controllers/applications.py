@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import jwt
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -35,10 +36,10 @@ from admission.applications.models import (
 from admission.applications.service import withdraw_secret
 from admission.errors import Unauthenticated
 from admission.iin import validate_iin
-from admission.keys import KeySet
 from admission.portal import Applicant
+from admission.signing_keys import KeySet
 from admission.waiting_room.errors import SessionEnded
-from queue_service.auth import PORTAL_DEPENDENCY, PortalCredential, PortalDep, bearer_token, requires
+from queue_service.auth import PORTAL_DEPENDENCY, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 from queue_service.rooms_runtime import release_slot, use_slot
 
@@ -69,7 +70,7 @@ def access_claims(keyset: KeySet, token: str) -> AccessClaims:
     return verify_access_token(keyset, token, audience)
 
 
-def application_proof(request: Request[Any, Any, Any], portal: PortalCredential) -> str | Applicant:
+def application_proof(request: Request[Any, Any, Any], portal: PortalDep) -> str | Applicant:
     """The withdraw token, or (``assertion`` mode) the parent's portal identity: either reads and
     withdraws the parent's own application."""
     try:
@@ -139,33 +140,28 @@ async def file_application(
     return FiledApplication(**msgspec.structs.asdict(filed.application), withdraw_token=filed.withdraw_token)
 
 
-@get(
-    "/v1/applications/{application_id:uuid}",
-    tags=["applications"],
-    summary="An application and its decision",
-    security=requires("withdraw"),
-    dependencies=PORTAL_DEPENDENCY,
-)
-async def get_application(
-    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep, portal: PortalDep
-) -> Application:
-    proof = application_proof(request, portal)
+# The routes of one filed application: its withdraw token (or the parent's portal identity) proves it.
+_OWN_APPLICATION: dict[str, Any] = {
+    "tags": ["applications"],
+    "security": requires("withdraw"),
+    "dependencies": {**PORTAL_DEPENDENCY, "proof": Provide(application_proof, sync_to_thread=False)},
+}
+ProofDep = NamedDependency[str | Applicant]
+
+
+@get("/v1/applications/{application_id:uuid}", summary="An application and its decision", **_OWN_APPLICATION)
+async def get_application(application_id: FromPath[uuid.UUID], db: DbDep, proof: ProofDep) -> Application:
     async with db.acquire() as conn:
         return await applications.get_application(conn, application_id, proof)
 
 
 @post(
     "/v1/applications/{application_id:uuid}/withdraw",
-    tags=["applications"],
     summary="Withdraw an accepted application (pilot para 6); the seat is free at once",
-    security=requires("withdraw"),
     status_code=HTTP_200_OK,
-    dependencies=PORTAL_DEPENDENCY,
+    **_OWN_APPLICATION,
 )
-async def withdraw_application(
-    request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID], db: DbDep, portal: PortalDep
-) -> Application:
-    proof = application_proof(request, portal)
+async def withdraw_application(application_id: FromPath[uuid.UUID], db: DbDep, proof: ProofDep) -> Application:
     async with db.acquire() as conn:
         return await applications.withdraw(conn, application_id, proof, dt.datetime.now(dt.UTC))
 

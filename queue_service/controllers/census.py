@@ -9,14 +9,16 @@ service territory.  The imports themselves are operator commands
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
-from admission.census import importer, leavers, reports
+from admission.census import formats, importer, leavers, reports
 from admission.census.importer import Snapshot, TerritoryArea
 from admission.census.reports import (
     CategoryCounts,
@@ -26,14 +28,15 @@ from admission.census.reports import (
     RegionReport,
     RegionStatus,
 )
+from admission.db import Connection, Pool
 from admission.errors import Forbidden, InvalidInput
-from admission.keys import AdminPrincipal
-from admission.reference import KZ
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
-from queue_service.params import Offset, OptionalYear
+from admission.reference import KZ, school_region
+from admission.signing_keys import AdminPrincipal
+from queue_service.auth import AdminDep
+from queue_service.controllers.shared import AdminScoped, now
+from queue_service.params import Offset, OptionalYear, PageLimit
 from queue_service.resources import DbDep, SettingsDep
 
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
 
 
@@ -47,12 +50,10 @@ class CrossCheckOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _period(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
     try:
-        return dt.date.fromisoformat(f"{value}-01")
+        return formats.parse_month(value)
     except ValueError as exc:
-        raise InvalidInput(f"period {value!r} is not YYYY-MM", field="period") from exc
+        raise InvalidInput(f"period {exc}", field="period") from exc
 
 
 def _required_period(value: str) -> dt.date:
@@ -70,11 +71,56 @@ def _scope_region(admin: AdminPrincipal) -> str | None:
     return None if admin.role == "ministry" else admin.region
 
 
-class CensusController(Controller):
+async def _school_region(conn: Connection, admin: AdminPrincipal, school: str) -> str:
+    """The region of a school the admin may read (its own school, its region's, or any for the ministry)."""
+    region = await school_region(conn, school)
+    admin.require_school(school, region)
+    return region
+
+
+class ChildrenPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the children of one category, as the region's and the school's lists take it."""
+
+    category: reports.Category
+    period: dt.date | None
+    after: str | None
+    limit: int
+
+    async def children(self, conn: Connection, region: str, school_bin: str | None = None) -> list[CensusChild]:
+        snapshot = await importer.get_snapshot(conn, region, self.period)
+        return await reports.list_children(
+            conn, snapshot.id, self.category, school_bin=school_bin, after=self.after, limit=self.limit
+        )
+
+
+def _children_page(
+    category: FromQuery[reports.Category] = "all",
+    period: FromQuery[PeriodQuery] = None,
+    after: FromQuery[str | None] = None,
+    limit: FromQuery[PageLimit] = 100,
+) -> ChildrenPage:
+    return ChildrenPage(category=category, period=_period(period), after=after, limit=limit)
+
+
+def _milestone(step: str, summary: str) -> post:
+    """The route recording a milestone of a region's quarterly census (closed, reported to the ministry)."""
+    return post(f"/regions/{{region:str}}/snapshots/{{period:str}}/{step}", status_code=200, summary=summary)
+
+
+# reports.mark_complete / mark_reported: (conn, admin, region, quarter, now) -> the snapshot.
+Milestone = Callable[[Connection, AdminPrincipal, str, dt.date, dt.datetime], Awaitable[Snapshot]]
+
+
+async def _mark(db: Pool, admin: AdminPrincipal, region: str, period: str, mark: Milestone) -> Snapshot:
+    admin.require_region(region)
+    async with db.acquire() as conn:
+        return await mark(conn, admin, region, _required_period(period), now())
+
+
+class CensusController(AdminScoped):
     path = "/v1/admin/census"
     tags = ["census"]  # noqa: RUF012 - Litestar reads it as declared
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
+    dependencies = {**AdminScoped.dependencies, "page": Provide(_children_page, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/regions", summary="Each region's September census against 20 September and 15 October")
     async def statuses(
@@ -102,19 +148,11 @@ class CensusController(Controller):
 
     @get("/regions/{region:str}/children", summary="The children of one category, by ИИН, in pages")
     async def region_children(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        region: FromPath[str],
-        category: FromQuery[reports.Category] = "all",
-        period: FromQuery[PeriodQuery] = None,
-        after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], page: NamedDependency[ChildrenPage]
     ) -> list[CensusChild]:
         admin.require_region(region)
         async with db.acquire() as conn:
-            snapshot = await importer.get_snapshot(conn, region, _period(period))
-            return await reports.list_children(conn, snapshot.id, category, after=after, limit=limit)
+            return await page.children(conn, region)
 
     @get("/regions/{region:str}/issues", summary="Rows of the extracts rejected or kept with a warning")
     async def issues(
@@ -123,7 +161,7 @@ class CensusController(Controller):
         admin: AdminDep,
         region: FromPath[str],
         period: FromQuery[PeriodQuery] = None,
-        limit: FromQuery[Limit] = 1000,
+        limit: FromQuery[PageLimit] = 1000,
         offset: FromQuery[Offset] = 0,
     ) -> list[Issue]:
         admin.require_region(region)
@@ -145,65 +183,39 @@ class CensusController(Controller):
     ) -> CrossCheckOut:
         admin.require_region(region)
         async with db.acquire() as conn:
-            changed = await importer.cross_check(
-                conn, region, now=dt.datetime.now(dt.UTC), readings=settings.readings()
-            )
+            changed = await importer.cross_check(conn, region, now=now(), readings=settings.readings())
             return CrossCheckOut(snapshot=await importer.get_snapshot(conn, region), changed=changed)
 
-    @post(
-        "/regions/{region:str}/snapshots/{period:str}/complete",
-        status_code=200,
-        summary="Close the quarter's census (September: due by 20 September); it is frozen afterwards",
-    )
+    @_milestone("complete", "Close the quarter's census (September: due by 20 September); it is frozen afterwards")
     async def complete(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
-        admin.require_region(region)
-        async with db.acquire() as conn:
-            return await reports.mark_complete(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+        return await _mark(db, admin, region, period, reports.mark_complete)
 
-    @post(
-        "/regions/{region:str}/snapshots/{period:str}/report",
-        status_code=200,
-        summary="Record that the census was reported to the ministry (due by 15 October)",
-    )
+    @_milestone("report", "Record that the census was reported to the ministry (due by 15 October)")
     async def reported(self, db: DbDep, admin: AdminDep, region: FromPath[str], period: FromPath[str]) -> Snapshot:
-        admin.require_region(region)
-        async with db.acquire() as conn:
-            return await reports.mark_reported(conn, admin, region, _required_period(period), dt.datetime.now(dt.UTC))
+        return await _mark(db, admin, region, period, reports.mark_reported)
 
     @get("/schools/{school:str}/report", summary="Counts per category in the school's service territory")
     async def school_report(
         self, db: DbDep, admin: AdminDep, school: FromPath[str], period: FromQuery[PeriodQuery] = None
     ) -> CategoryCounts:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
+            region = await _school_region(conn, admin, school)
             snapshot = await importer.get_snapshot(conn, region, _period(period))
             return await reports.category_counts(conn, snapshot.id, school)
 
     @get("/schools/{school:str}/children", summary="Children of one category living in the school's territory")
     async def school_children(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school: FromPath[str],
-        category: FromQuery[reports.Category] = "all",
-        period: FromQuery[PeriodQuery] = None,
-        after: FromQuery[str | None] = None,
-        limit: FromQuery[Limit] = 100,
+        self, db: DbDep, admin: AdminDep, school: FromPath[str], page: NamedDependency[ChildrenPage]
     ) -> list[CensusChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
-            snapshot = await importer.get_snapshot(conn, region, _period(period))
-            return await reports.list_children(conn, snapshot.id, category, school_bin=school, after=after, limit=limit)
+            return await page.children(conn, await _school_region(conn, admin, school), school)
 
     @get("/schools/{school:str}/grade1", summary="Children of the territory due for grade 1, with admission status")
     async def school_grade1(
         self, db: DbDep, admin: AdminDep, school: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> list[DueChild]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
-            admin.require_school(school, region)
+            region = await _school_region(conn, admin, school)
             return await reports.due_for_grade1(
                 conn, region, year or reports.admission_year(_today()), school_bin=school
             )
@@ -236,12 +248,12 @@ class CensusController(Controller):
         data: JSONBody[leavers.Confirmation],
     ) -> leavers.Confirmation:
         async with db.acquire() as conn:
-            return await leavers.record_confirmation(conn, admin, school, child_iin, data, dt.datetime.now(dt.UTC))
+            return await leavers.record_confirmation(conn, admin, school, child_iin, data, now())
 
     @get("/schools/{school:str}/territory", summary="The school's service territory")
     async def territory(self, db: DbDep, admin: AdminDep, school: FromPath[str]) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            admin.require_school(school, await reports.school_region(conn, school))
+            await _school_region(conn, admin, school)
             return await importer.get_territory(conn, school)
 
     @put("/schools/{school:str}/territory", summary="Set the school's service territory (the local authority)")
@@ -249,7 +261,7 @@ class CensusController(Controller):
         self, db: DbDep, admin: AdminDep, school: FromPath[str], data: JSONBody[TerritoryIn]
     ) -> list[TerritoryArea]:
         async with db.acquire() as conn:
-            region = await reports.school_region(conn, school)
+            region = await school_region(conn, school)
             if admin.role == "school":
                 raise Forbidden("the local authority sets service territories, not the school")
             admin.require_region(region)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec.structs import asdict
 
 from admission.monitoring import certificate, service
 from admission.monitoring.models import (
@@ -31,15 +34,12 @@ from admission.monitoring.models import (
     Verdict,
     Visit,
 )
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from queue_service.auth import AdminDep
+from queue_service.controllers.shared import AdminScoped, named, now
 from queue_service.params import OptionalYear, RowId
 from queue_service.resources import DbDep
 
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,24 +95,39 @@ class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     summary: LongText
 
 
-class MonitoringController(Controller):
+# A request body's fields are the service function's keyword arguments of the same names: handlers
+# pass them on with ``**asdict(data)``.
+
+
+def _visit_step(
+    name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: Callable[..., Awaitable[Any]], returns: type
+) -> HTTPRouteHandler:
+    """The handler of one step of a visit that takes a JSON body (a finding, the certificate, the
+    plan, the report): every one is the same call, the admin and the visit from the path and the
+    body's fields handed to the service's function for it, so it is written once and each step is a
+    row of ``route``, the body's type, the function and what it answers (:func:`shared.named`)."""
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        admin: AdminDep,
+        db: DbDep,
+        visit_id: FromPath[uuid.UUID],
+        data: Any,
+    ) -> Any:
+        async with db.acquire() as conn:
+            return await step(conn, admin, visit_id, **asdict(data), now=now())
+
+    return route(named(handler, "MonitoringController", name, data=cast(Any, JSONBody)[body], **{"return": returns}))
+
+
+class MonitoringController(AdminScoped):
     path = "/v1/admin/monitoring"
     tags = ("monitoring",)
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
 
     @post("/decisions", summary="Record the order deciding to monitor a year's admission (by 1 November)")
     async def create_decision(self, admin: AdminDep, db: DbDep, data: JSONBody[DecisionIn]) -> Decision:
         async with db.acquire() as conn:
-            return await service.create_decision(
-                conn,
-                admin,
-                region=data.region,
-                admission_year=data.admission_year,
-                order_number=data.order_number,
-                order_date=data.order_date,
-                now=_now(),
-            )
+            return await service.create_decision(conn, admin, **asdict(data), now=now())
 
     @get("/decisions", summary="Monitoring decisions (ministry: all; region admin: its region's)")
     async def list_decisions(
@@ -127,13 +142,13 @@ class MonitoringController(Controller):
 
     @get("/decisions/{decision_id:uuid}", summary="A decision with its commission and schedule")
     async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID]) -> DecisionOut:
-        now = _now()
+        at = now()
         async with db.acquire() as conn:
             decision = await service.read_decision(conn, admin, decision_id)
             return DecisionOut(
                 decision=decision,
                 commission=await service.commission(conn, decision_id),
-                visits=await service.list_visits(conn, admin, now, decision_id=decision_id),
+                visits=await service.list_visits(conn, admin, at, decision_id=decision_id),
             )
 
     @put("/decisions/{decision_id:uuid}/commission", summary="Set the commission (odd, ≥ 7 with the chair, one lead)")
@@ -148,15 +163,7 @@ class MonitoringController(Controller):
         self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID], data: JSONBody[VisitIn]
     ) -> Visit:
         async with db.acquire() as conn:
-            return await service.schedule_visit(
-                conn,
-                admin,
-                decision_id,
-                school_bin=data.school_bin,
-                starts_on=data.starts_on,
-                ends_on=data.ends_on,
-                now=_now(),
-            )
+            return await service.schedule_visit(conn, admin, decision_id, **asdict(data), now=now())
 
     @get("/visits", summary="Visits the admin may read (a school: its own), with status and deadlines")
     async def list_visits(
@@ -168,12 +175,12 @@ class MonitoringController(Controller):
         year: FromQuery[OptionalYear] = None,
     ) -> list[Visit]:
         async with db.acquire() as conn:
-            return await service.list_visits(conn, admin, _now(), region=region, school_bin=school_bin, year=year)
+            return await service.list_visits(conn, admin, now(), region=region, school_bin=school_bin, year=year)
 
     @get("/visits/{visit_id:uuid}", summary="A visit: status, certificate, plan and report with their deadlines")
     async def get_visit(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> Visit:
         async with db.acquire() as conn:
-            return await service.get_visit(conn, admin, visit_id, _now())
+            return await service.get_visit(conn, admin, visit_id, now())
 
     @get("/visits/{visit_id:uuid}/findings", summary="The visit's findings with their evidence and reviews")
     async def list_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
@@ -187,22 +194,15 @@ class MonitoringController(Controller):
     )
     async def compute_findings(self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID]) -> list[Finding]:
         async with db.acquire() as conn:
-            return await service.compute_findings(conn, admin, visit_id, _now())
+            return await service.compute_findings(conn, admin, visit_id, now())
 
-    @post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding")
-    async def add_finding(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CommissionFindingIn]
-    ) -> Finding:
-        async with db.acquire() as conn:
-            return await service.add_finding(
-                conn,
-                admin,
-                visit_id,
-                description=data.description,
-                evidence=data.evidence,
-                note=data.note,
-                now=_now(),
-            )
+    add_finding = _visit_step(
+        "add_finding",
+        post("/visits/{visit_id:uuid}/findings", summary="Add the commission's own finding"),
+        CommissionFindingIn,
+        service.add_finding,
+        Finding,
+    )
 
     @put(
         "/visits/{visit_id:uuid}/findings/{finding_id:int}/review",
@@ -217,25 +217,15 @@ class MonitoringController(Controller):
         data: JSONBody[ReviewIn],
     ) -> Finding:
         async with db.acquire() as conn:
-            return await service.review_finding(
-                conn,
-                admin,
-                visit_id,
-                finding_id,
-                verdict=data.verdict,
-                note=data.note,
-                description=data.description,
-                now=_now(),
-            )
+            return await service.review_finding(conn, admin, visit_id, finding_id, **asdict(data), now=now())
 
-    @post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)")
-    async def issue_certificate(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[CertificateIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.issue_certificate(
-                conn, admin, visit_id, language=data.language, signed_on=data.signed_on, now=_now()
-            )
+    issue_certificate = _visit_step(
+        "issue_certificate",
+        post("/visits/{visit_id:uuid}/certificate", status_code=200, summary="Sign the certificate (kk or ru)"),
+        CertificateIn,
+        service.issue_certificate,
+        Visit,
+    )
 
     @get(
         "/visits/{visit_id:uuid}/certificate",
@@ -250,43 +240,34 @@ class MonitoringController(Controller):
         language: FromQuery[CertificateLanguage | None] = None,
     ) -> Response[str]:
         async with db.acquire() as conn:
-            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, _now())
+            html, chosen = await certificate.certificate_html(conn, admin, visit_id, language, now())
         return Response(html, media_type=MediaType.HTML, headers={"Content-Language": chosen})
 
-    @put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)")
-    async def record_plan(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[PlanIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.record_plan(
-                conn,
-                admin,
-                visit_id,
-                number=data.number,
-                approved_on=data.approved_on,
-                measures=list(data.measures),
-                now=_now(),
-            )
-
-    @put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)")
-    async def record_report(
-        self, admin: AdminDep, db: DbDep, visit_id: FromPath[uuid.UUID], data: JSONBody[ReportIn]
-    ) -> Visit:
-        async with db.acquire() as conn:
-            return await service.record_report(
-                conn, admin, visit_id, submitted_on=data.submitted_on, summary=data.summary, now=_now()
-            )
+    record_plan = _visit_step(
+        "record_plan",
+        put("/visits/{visit_id:uuid}/plan", summary="Record the school's plan of measures (10 calendar days)"),
+        PlanIn,
+        service.record_plan,
+        Visit,
+    )
+    record_report = _visit_step(
+        "record_report",
+        put("/visits/{visit_id:uuid}/report", summary="Record the school's report on the plan (30 calendar days)"),
+        ReportIn,
+        service.record_report,
+        Visit,
+    )
 
     @get("/regions/{region:str}", summary="A region's view: scheduled, in progress, open plans, overdue")
     async def region_summary(
         self, admin: AdminDep, db: DbDep, region: FromPath[str], year: FromQuery[OptionalYear] = None
     ) -> RegionSummary:
         async with db.acquire() as conn:
-            return await service.region_summary(conn, admin, region, year, _now())
+            return await service.region_summary(conn, admin, region, year, now())
 
     @get("/regions", summary="The ministry's view: each region's counts")
     async def ministry_summary(
         self, admin: AdminDep, db: DbDep, year: FromQuery[OptionalYear] = None
     ) -> list[RegionCounts]:
         async with db.acquire() as conn:
-            return await service.ministry_summary(conn, admin, year, _now())
+            return await service.ministry_summary(conn, admin, year, now())

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
+import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from admission.db import Connection
 from admission.prevention import labels, service
 from admission.prevention.errors import NoPlan
 from admission.prevention.models import (
@@ -41,21 +46,31 @@ from admission.prevention.models import (
     Sitting,
     SittingIn,
 )
-from admission.transfers.service import school_card
-from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep
+from admission.reference import school_card
+from admission.signing_keys import AdminPrincipal
+from queue_service.auth import AdminDep
+from queue_service.controllers.shared import AdminScoped, named, now
 from queue_service.pages import prevention as print_views
+from queue_service.params import PageLimit
 from queue_service.resources import DbDep
-
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
-_PRINT = "Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited."
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _print_language(request: Request[Any, Any, Any]) -> print_views.PrintLanguage:
     return print_views.print_language(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+# The language a printable page is in: a handler takes ``language: Printed``.
+Printed = NamedDependency[print_views.PrintLanguage]
+
+
+def _printable(path: str, summary: str) -> get:
+    """The route of a printable page (minutes, plan): HTML in the reader's language, documented as such."""
+    return get(
+        path,
+        summary=summary,
+        description="Printable HTML (Kazakh, or Russian with `?lang=ru` / Accept-Language); the read is audited.",
+        media_type=MediaType.HTML,
+    )
 
 
 def _html(body: str, language: str) -> Response[str]:
@@ -64,11 +79,43 @@ def _html(body: str, language: str) -> Response[str]:
     return Response(body, media_type=MediaType.HTML, headers=headers)
 
 
-class PreventionController(Controller):
+# The routes outside the school's path (region and national totals, labels): admin only, like the controller's.
+_ADMIN_ROUTE: dict[str, Any] = {
+    "tags": ["prevention"],
+    "dependencies": AdminScoped.dependencies,
+    "security": AdminScoped.security,
+}
+
+
+# What a step of a case is in the domain: (conn, admin, school, case, the step's body, now) -> the case.
+CaseStep = Callable[[Connection, AdminPrincipal, str, uuid.UUID, Any, dt.datetime], Awaitable[Case]]
+
+
+def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: CaseStep) -> HTTPRouteHandler:
+    """The handler of one step of a case (initial data, decision, plan, removal, ...): every step is
+    the same call, the school's admin and the case from the path and the step's JSON body handed to
+    the service's function for it, so it is written once and each step is a row of ``route``, the
+    body's type and the function.  ``name`` is the handler's name (:func:`shared.named`).
+    """
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        case_id: FromPath[uuid.UUID],
+        data: Any,
+    ) -> Case:
+        async with db.acquire() as conn:
+            return await step(conn, admin, school_bin, case_id, data, now())
+
+    return route(named(handler, "PreventionController", name, data=cast(Any, JSONBody)[body]))
+
+
+class PreventionController(AdminScoped):
     path = "/v1/admin/schools/{school_bin:str}/prevention"
     tags = ["prevention"]  # noqa: RUF012 - Litestar reads it as declared
-    dependencies = ADMIN_DEPENDENCY
-    security = ADMIN_SECURITY
+    dependencies = {**AdminScoped.dependencies, "language": Provide(_print_language, sync_to_thread=False)}  # noqa: RUF012
 
     # ---------------------------------------------------------------- council and sittings
 
@@ -85,11 +132,11 @@ class PreventionController(Controller):
         self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CouncilIn]
     ) -> Council:
         async with db.acquire() as conn:
-            return await service.put_council(conn, admin, school_bin, data, _now())
+            return await service.put_council(conn, admin, school_bin, data, now())
 
     @get("/sittings", summary="The council's sittings, newest first")
     async def sittings(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 100
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 100
     ) -> list[Sitting]:
         async with db.acquire() as conn:
             return await service.list_sittings(conn, admin, school_bin, limit)
@@ -99,7 +146,7 @@ class PreventionController(Controller):
         self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[SittingIn]
     ) -> Sitting:
         async with db.acquire() as conn:
-            return await service.create_sitting(conn, admin, school_bin, data, _now())
+            return await service.create_sitting(conn, admin, school_bin, data, now())
 
     @get("/sittings/{sitting_id:uuid}/minutes", summary="A sitting's minutes with its decisions (audited read)")
     async def minutes(
@@ -108,24 +155,13 @@ class PreventionController(Controller):
         async with db.acquire() as conn:
             return await service.minutes(conn, admin, school_bin, sitting_id)
 
-    @get(
-        "/sittings/{sitting_id:uuid}/minutes/print",
-        summary="The minutes for printing (para 17)",
-        description=_PRINT,
-        media_type=MediaType.HTML,
-    )
+    @_printable("/sittings/{sitting_id:uuid}/minutes/print", "The minutes for printing (para 17)")
     async def print_minutes(
-        self,
-        request: Request[Any, Any, Any],
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        sitting_id: FromPath[uuid.UUID],
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], sitting_id: FromPath[uuid.UUID], language: Printed
     ) -> Response[str]:
-        language = _print_language(request)
         async with db.acquire() as conn:
             found = await service.minutes(conn, admin, school_bin, sitting_id)
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_minutes(found, school, language), language)
 
     # ---------------------------------------------------------------- cases
@@ -138,11 +174,11 @@ class PreventionController(Controller):
         school_bin: FromPath[str],
         case_state: Annotated[CaseState | None, QueryParameter(name="state", description="only this state")] = None,
         incoming: FromQuery[bool] = False,
-        limit: FromQuery[Limit] = 200,
+        limit: FromQuery[PageLimit] = 200,
     ) -> list[CaseSummary]:
         async with db.acquire() as conn:
             return await service.list_cases(
-                conn, admin, school_bin, _now(), state=case_state, incoming=incoming, limit=limit
+                conn, admin, school_bin, now(), state=case_state, incoming=incoming, limit=limit
             )
 
     @post(
@@ -153,12 +189,12 @@ class PreventionController(Controller):
     )
     async def open_case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CaseIn]) -> Case:
         async with db.acquire() as conn:
-            return await service.open_case(conn, admin, school_bin, data, _now())
+            return await service.open_case(conn, admin, school_bin, data, now())
 
     @get("/cases/{case_id:uuid}", summary="One case: data, deadlines, decision, plan, referrals (audited read)")
     async def case(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], case_id: FromPath[uuid.UUID]) -> Case:
         async with db.acquire() as conn:
-            return await service.get_case(conn, admin, school_bin, case_id, _now())
+            return await service.get_case(conn, admin, school_bin, case_id, now())
 
     @put("/cases/{case_id:uuid}/registration", summary="Register the outside information (para 11)")
     async def registration(
@@ -170,125 +206,76 @@ class PreventionController(Controller):
         data: JSONBody[RegistrationIn],
     ) -> Case:
         async with db.acquire() as conn:
-            return await service.register_information(conn, admin, school_bin, case_id, data.number, _now())
+            return await service.register_information(conn, admin, school_bin, case_id, data.number, now())
 
-    @put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)")
-    async def initial_data(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[InitialDataIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_initial_data(conn, admin, school_bin, case_id, data, _now())
-
-    @put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)")
-    async def assessment(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[AssessmentIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_assessment(conn, admin, school_bin, case_id, data, _now())
-
-    @post(
-        "/cases/{case_id:uuid}/decision",
-        status_code=200,
-        summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
+    initial_data = _case_step(
+        "initial_data",
+        put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)"),
+        InitialDataIn,
+        service.set_initial_data,
     )
-    async def decision(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[DecisionIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.decide(conn, admin, school_bin, case_id, data, _now())
-
-    @post(
-        "/cases/{case_id:uuid}/report-back",
-        status_code=200,
-        summary="The decision was reported to the outside body (para 20, 1 working day)",
+    assessment = _case_step(
+        "assessment",
+        put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)"),
+        AssessmentIn,
+        service.set_assessment,
     )
-    async def report_back(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[ReportBackIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.report_back(conn, admin, school_bin, case_id, data, _now())
-
-    @put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)")
-    async def plan(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[PlanIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.set_plan(conn, admin, school_bin, case_id, data, _now())
-
-    @get(
-        "/cases/{case_id:uuid}/plan/print",
-        summary="The individual plan for printing (annex 1)",
-        description=_PRINT,
-        media_type=MediaType.HTML,
+    decision = _case_step(
+        "decision",
+        post(
+            "/cases/{case_id:uuid}/decision",
+            status_code=200,
+            summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
+        ),
+        DecisionIn,
+        service.decide,
     )
+    report_back = _case_step(
+        "report_back",
+        post(
+            "/cases/{case_id:uuid}/report-back",
+            status_code=200,
+            summary="The decision was reported to the outside body (para 20, 1 working day)",
+        ),
+        ReportBackIn,
+        service.report_back,
+    )
+    plan = _case_step(
+        "plan",
+        put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)"),
+        PlanIn,
+        service.set_plan,
+    )
+
+    @_printable("/cases/{case_id:uuid}/plan/print", "The individual plan for printing (annex 1)")
     async def print_plan(
-        self,
-        request: Request[Any, Any, Any],
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], case_id: FromPath[uuid.UUID], language: Printed
     ) -> Response[str]:
-        language = _print_language(request)
         async with db.acquire() as conn:
-            found = await service.get_case(conn, admin, school_bin, case_id, _now(), purpose="plan_print")
+            found = await service.get_case(conn, admin, school_bin, case_id, now(), purpose="plan_print")
             if found.plan is None:
                 raise NoPlan()
-            school, _ = await school_card(conn, school_bin)
+            school = await school_card(conn, school_bin)
         return _html(print_views.render_plan(found, school, language), language)
 
-    @post("/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)")
-    async def removal(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[RemovalIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.remove(conn, admin, school_bin, case_id, data, _now())
-
-    @post(
-        "/cases/{case_id:uuid}/referrals",
-        status_code=200,
-        summary="Refer to the territorial commission for minors (para 21)",
+    removal = _case_step(
+        "removal",
+        post(
+            "/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)"
+        ),
+        RemovalIn,
+        service.remove,
     )
-    async def referral(
-        self,
-        db: DbDep,
-        admin: AdminDep,
-        school_bin: FromPath[str],
-        case_id: FromPath[uuid.UUID],
-        data: JSONBody[ReferralIn],
-    ) -> Case:
-        async with db.acquire() as conn:
-            return await service.refer(conn, admin, school_bin, case_id, data, _now())
+    referral = _case_step(
+        "referral",
+        post(
+            "/cases/{case_id:uuid}/referrals",
+            status_code=200,
+            summary="Refer to the territorial commission for minors (para 21)",
+        ),
+        ReferralIn,
+        service.refer,
+    )
 
     # ---------------------------------------------------------------- tie-ins and counts
 
@@ -303,7 +290,7 @@ class PreventionController(Controller):
         description="Listed for the school to judge (para 22 ground 5); nobody is registered by this list.",
     )
     async def candidates(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[Limit] = 500
+        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], limit: FromQuery[PageLimit] = 500
     ) -> Candidates:
         async with db.acquire() as conn:
             return await service.truant_candidates(conn, admin, school_bin, limit)
@@ -316,23 +303,15 @@ class PreventionController(Controller):
 
 @get(
     "/v1/admin/regions/{region:str}/prevention/counts",
-    tags=["prevention"],
     summary="A region's totals (no breakdown by school, para 26)",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
+    **_ADMIN_ROUTE,
 )
 async def region_counts(db: DbDep, admin: AdminDep, region: FromPath[str]) -> Counts:
     async with db.acquire() as conn:
         return await service.region_counts(conn, admin, region)
 
 
-@get(
-    "/v1/admin/prevention/counts",
-    tags=["prevention"],
-    summary="Every region's totals (ministry)",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
-)
+@get("/v1/admin/prevention/counts", summary="Every region's totals (ministry)", **_ADMIN_ROUTE)
 async def national_counts(db: DbDep, admin: AdminDep) -> list[RegionCounts]:
     async with db.acquire() as conn:
         return await service.national_counts(conn, admin)
@@ -340,10 +319,8 @@ async def national_counts(db: DbDep, admin: AdminDep) -> list[RegionCounts]:
 
 @get(
     "/v1/admin/prevention/labels",
-    tags=["prevention"],
     summary="kk/ru/en labels of grounds (para 22), states, sources, removal reasons, referral kinds, deadlines",
-    dependencies=ADMIN_DEPENDENCY,
-    security=ADMIN_SECURITY,
+    **_ADMIN_ROUTE,
 )
 async def prevention_labels(admin: AdminDep) -> dict[str, dict[str, dict[str, str]]]:  # noqa: ARG001 - the token is checked
     return {

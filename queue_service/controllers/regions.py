@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import msgspec
 from litestar import get
 from litestar.params import FromPath
@@ -13,13 +11,9 @@ from admission.errors import UnknownRegion
 from queue_service.resources import DbDep
 
 
-class RegionOut(msgspec.Struct, frozen=True, kw_only=True):
-    slug: str
-    name_kk: str
-    name_ru: str
-    name_en: str
-    window_opens_at: dt.datetime
-    window_closes_at: dt.datetime
+class RegionOut(reference.Region, frozen=True, kw_only=True):
+    """A region as the API shows it: the same fields, ``window_is_demo`` always present."""
+
     window_is_demo: bool
 
 

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from admission import room_truth
 from admission.db import Pool
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires

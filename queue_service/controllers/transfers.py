@@ -10,10 +10,11 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from admission import reference
 from admission.db import Connection
 from admission.errors import Unauthenticated
-from admission.keys import AdminPrincipal, KeySet
 from admission.portal import Applicant
+from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import calendar, service, signing
 from admission.transfers.errors import InvalidTransfer
 from admission.transfers.models import (
@@ -36,7 +37,7 @@ from queue_service.auth import (
     bearer_token,
     requires,
 )
-from queue_service.params import EventLimit, RowId, TransferLimit
+from queue_service.params import EventLimit, PageLimit, RowId
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -44,13 +45,6 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidTransfer(problem="the transfer id is not a UUID") from exc
 
 
 class TransferOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,7 +88,7 @@ async def _out(
     if t.notification_jws is not None:
         key = await signing.school_key(conn, t.deciding_school)
         notification = msgspec.json.decode(signing.verify(t.notification_jws, key.public_key))
-        card, _ = await service.school_card(conn, service.receipt_issuer(t))
+        card = await reference.school_card(conn, service.receipt_issuer(t))
     refusal = notification.get("refusal") if notification else None
     return TransferOut(
         id=t.id,
@@ -161,7 +155,7 @@ class TransferController(Controller):
             return await _out(conn, t, token=mint_transfer_token(keyset, t.id, t.applicant_iin, now))
 
     @get(
-        "/{transfer_id:str}",
+        "/{transfer_id:uuid}",
         summary="The parent's view of a transfer and its stage",
         description="With the `transfer_token` (`Authorization: Bearer`), or in `assertion` portal mode with the "
         "parent's `X-Portal-Assertion` alone: the transfer must be one this applicant requested, for a child the "
@@ -176,12 +170,11 @@ class TransferController(Controller):
         db: DbDep,
         keyset: KeysDep,
         portal: PortalDep,
-        transfer_id: FromPath[str],
+        transfer_id: FromPath[uuid.UUID],
     ) -> TransferOut:
-        tid = _id(transfer_id)
-        parent = transfer_reader(request, keyset, portal, tid)
+        parent = transfer_reader(request, keyset, portal, transfer_id)
         async with db.acquire() as conn:
-            t = await service.get(conn, tid)
+            t = await service.get(conn, transfer_id)
             if parent is not None:
                 parent.require_owner(t.applicant_iin, t.child_iin)
             return await _out(conn, t)
@@ -307,26 +300,26 @@ class AdminTransferController(Controller):
             )
             return await _out(conn, t, admin=admin)
 
-    @get("/transfers/{transfer_id:str}", summary="A transfer as its schools, region or the ministry see it")
-    async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str]) -> TransferOut:
+    @get("/transfers/{transfer_id:uuid}", summary="A transfer as its schools, region or the ministry see it")
+    async def get_transfer(self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID]) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.get(conn, _id(transfer_id))
+            t = await service.get(conn, transfer_id)
             service.require_party(admin, t)
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/decision",
+        "/transfers/{transfer_id:uuid}/decision",
         status_code=200,
         summary="Accept (signed notification / arrival talon) or refuse",
     )
     async def decide(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DecisionIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.decide(
                 conn,
                 admin,
-                _id(transfer_id),
+                transfer_id,
                 _now(),
                 accept=data.accept,
                 refusal_ground=data.refusal_ground,
@@ -336,39 +329,39 @@ class AdminTransferController(Controller):
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/departure",
+        "/transfers/{transfer_id:uuid}/departure",
         status_code=200,
         summary="Departing school: arrival talon shown, issue departure talon",
     )
     async def depart(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[DepartureIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DepartureIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
             t = await service.depart(
-                conn, admin, _id(transfer_id), data.arrival_talon_number, _now(), employee=data.employee
+                conn, admin, transfer_id, data.arrival_talon_number, _now(), employee=data.employee
             )
             return await _out(conn, t, admin=admin)
 
     @post(
-        "/transfers/{transfer_id:str}/orders",
+        "/transfers/{transfer_id:uuid}/orders",
         status_code=200,
         summary="Record the admission or expulsion order (para 22)",
     )
     async def record_order(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[OrderIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[OrderIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.record_order(conn, admin, _id(transfer_id), data.kind, data.number, data.date, _now())
+            t = await service.record_order(conn, admin, transfer_id, data.kind, data.number, data.date, _now())
             return await _out(conn, t, admin=admin)
 
     @put(
-        "/transfers/{transfer_id:str}/prevention-ref", summary="Departing school: attach the prevention-work reference"
+        "/transfers/{transfer_id:uuid}/prevention-ref", summary="Departing school: attach the prevention-work reference"
     )
     async def prevention_ref(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[str], data: JSONBody[PreventionRefIn]
+        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[PreventionRefIn]
     ) -> TransferOut:
         async with db.acquire() as conn:
-            t = await service.attach_prevention_ref(conn, admin, _id(transfer_id), data.reference, _now())
+            t = await service.attach_prevention_ref(conn, admin, transfer_id, data.reference, _now())
             return await _out(conn, t, admin=admin)
 
     @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
@@ -378,7 +371,7 @@ class AdminTransferController(Controller):
         admin: AdminDep,
         school_bin: FromPath[str],
         status: FromQuery[Status | None] = None,
-        limit: FromQuery[TransferLimit] = 200,
+        limit: FromQuery[PageLimit] = 200,
     ) -> list[TransferOut]:
         async with db.acquire() as conn:
             found = await service.for_school(conn, admin, school_bin, status, limit)
@@ -386,7 +379,7 @@ class AdminTransferController(Controller):
 
     @get("/regions/{region:str}/transfers/overdue", summary="Pending transfers past their 1-working-day deadline")
     async def overdue(
-        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[TransferLimit] = 200
+        self, db: DbDep, admin: AdminDep, region: FromPath[str], limit: FromQuery[PageLimit] = 200
     ) -> list[TransferOut]:
         admin.require_region(region)
         async with db.acquire() as conn:

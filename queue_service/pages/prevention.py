@@ -14,8 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from admission.prevention import labels
 from admission.prevention.models import Case, Minutes
-from admission.reference import KZ
-from admission.transfers.models import SchoolCard
+from admission.reference import KZ, SchoolCard
 from queue_service.i18n import negotiate
 
 PrintLanguage = Literal["kk", "ru"]

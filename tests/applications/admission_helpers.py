@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from admission.access import AccessClaims, mint_access_token, verify_access_token
 from admission.applications import AgeRule, ApplicationRequest, Filed, file_application
 from admission.iin import make_iin
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from admission.waiting_room import Place, WaitingRoom
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.tickets import derive_ticket_secret

@@ -21,8 +21,8 @@ from admission_helpers import (
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.keys import KeySet, mint_admin_token
 from admission.reference import set_window
+from admission.signing_keys import KeySet, mint_admin_token
 
 Client = AsyncTestClient[Litestar]
 pytestmark = pytest.mark.usefixtures("schools")

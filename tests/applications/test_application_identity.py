@@ -18,7 +18,7 @@ from portal_helpers import Portal
 
 from admission import reference
 from admission.iin import make_iin
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

@@ -25,8 +25,8 @@ from admission.access import AccessClaims
 from admission.applications import Filed, get_application, withdraw
 from admission.applications.models import NotWithdrawable, WrongWithdrawToken
 from admission.errors import InvalidIin
-from admission.keys import KeySet
 from admission.reference import KZ, set_window
+from admission.signing_keys import KeySet
 
 pytestmark = pytest.mark.usefixtures("schools")
 

@@ -21,8 +21,8 @@ from admission_helpers import (
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.keys import KeySet
 from admission.reference import set_window
+from admission.signing_keys import KeySet
 
 Client = AsyncTestClient[Litestar]
 

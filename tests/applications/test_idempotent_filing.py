@@ -27,7 +27,8 @@ from admission.access import AccessClaims
 from admission.applications import file_application, repeat_of, withdraw
 from admission.applications.models import AgeRule, IdempotencyInProgress, IdempotencyKeyReused
 from admission.applications.service import withdraw_secret
-from admission.keys import KeySet
+from admission.locks import IDEMPOTENCY_KEY
+from admission.signing_keys import KeySet
 
 pytestmark = pytest.mark.usefixtures("schools")
 SECRET = withdraw_secret(b"k" * 32)
@@ -106,7 +107,9 @@ async def test_an_idempotency_key_repeats_across_slots_and_refuses_another_form(
 async def test_a_key_still_being_decided_answers_in_progress(db_pool: asyncpg.Pool, keys: KeySet) -> None:
     # The first request with the key is in flight: its transaction holds the key's lock.
     async with db_pool.acquire() as first, first.transaction():
-        await first.execute("SELECT pg_advisory_xact_lock(7314, hashtext($1 || ':' || $2))", APPLICANT, "k-1")
+        await first.execute(
+            "SELECT pg_advisory_xact_lock($1::integer, hashtext($2 || ':' || $3))", IDEMPOTENCY_KEY, APPLICANT, "k-1"
+        )
         with pytest.raises(IdempotencyInProgress) as caught:
             await file(db_pool, access(keys), child_iin(), key="k-1")
     assert caught.value.extra["retry_after"] == 1

@@ -15,7 +15,7 @@ from admission.access import AccessClaims
 from admission.applications import confirm, withdraw
 from admission.applications.models import NotConfirmable
 from admission.contingent import ContingentEvent, ContingentStoreError, PostgresContingentStore, Publisher
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 SCHOOL_ADMIN = AdminPrincipal(subject="director", role="region", region="astana")
 

@@ -25,8 +25,8 @@ from admission import reference
 from admission.access import AccessClaims
 from admission.applications import AgeRule, Filed, file_application, get_application, withdraw
 from admission.applications.models import NotWithdrawable
-from admission.keys import KeySet, mint_admin_token
 from admission.readings import Readings
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("schools")

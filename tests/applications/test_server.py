@@ -29,8 +29,8 @@ from admission_helpers import (
 )
 from devservices import free_port
 
-from admission.keys import KeySet, mint_admin_token
 from admission.reference import set_window
+from admission.signing_keys import KeySet, mint_admin_token
 
 pytestmark = pytest.mark.usefixtures("schools")
 

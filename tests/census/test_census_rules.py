@@ -29,8 +29,8 @@ from litestar.testing import AsyncTestClient
 from admission.census import importer, reports
 from admission.census.errors import NotACensusMonth
 from admission.iin import check_digit
-from admission.keys import KeySet, mint_admin_token
 from admission.readings import Readings
+from admission.signing_keys import KeySet, mint_admin_token
 
 
 def _no_century(born: dt.date, century_digit: str) -> str:

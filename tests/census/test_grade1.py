@@ -30,8 +30,8 @@ from admission.contingent.events import Move
 from admission.contingent.publisher import Publisher
 from admission.contingent.store import PostgresContingentStore
 from admission.iin import make_iin
-from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
 
 JUNE = dt.date(2026, 6, 5)  # the June census, before the admission window of Astana opens (27 May … 31 Aug)
 FILED = dt.datetime(2026, 6, 10, 10, 0, tzinfo=KZ)

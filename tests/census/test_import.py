@@ -23,7 +23,7 @@ from census_helpers import (
 from admission.census import importer, reports
 from admission.census.errors import BadExtractFile, NotACensusMonth, SnapshotCompleted
 from admission.census.formats import PERSONS_COLUMNS
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 REGION_ADMIN = AdminPrincipal(subject="akimat-astana", role="region", region=REGION)
 

@@ -27,8 +27,8 @@ from litestar.testing import AsyncTestClient
 
 from admission.census import importer, reports
 from admission.census.errors import AlreadyReported, SnapshotNotCompleted
-from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
 
 REGION_ADMIN = AdminPrincipal(subject="akimat-astana", role="region", region=REGION)
 

@@ -20,7 +20,7 @@ from devservices import in_thread
 from playwright.async_api import Browser, Page, async_playwright
 
 from admission import reference
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

@@ -17,7 +17,7 @@ from faces_helpers import (  # noqa: F401 - fixtures
 from playwright.async_api import Browser, Page, expect
 
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 
 REGION_ADMIN = {"subject": "astana-office", "role": "region", "region": "astana"}
 SCHOOL = "150645269256"  # school №1 of Astana (reference data): kk 3 × 30, ru 2 × 30

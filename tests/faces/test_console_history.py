@@ -7,8 +7,8 @@ import datetime as dt
 import redis.asyncio as aioredis
 
 from admission.iin import make_iin
-from admission.keys import KeySet
 from admission.reference import KZ
+from admission.signing_keys import KeySet
 from admission.waiting_room import RoomSettings, WaitingRoom
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.tickets import TicketSigner

@@ -8,7 +8,7 @@ import re
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 
 SCHOOL = "150645269256"  # school №1 of Astana
 OTHER_SCHOOL = "290246571117"

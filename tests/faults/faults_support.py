@@ -22,7 +22,7 @@ from devservices import LocalPostgres, LocalRedis, free_port
 from admission import db as database
 from admission import reference
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 
 KEZEK = Path(sys.executable).parent / "kezek"
 

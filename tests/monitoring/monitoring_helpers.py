@@ -20,9 +20,9 @@ from litestar.testing import AsyncTestClient
 
 from admission.contingent import PostgresContingentStore, Publisher
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
 from admission.monitoring.service import latest_end
 from admission.reference import KZ
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

@@ -29,9 +29,9 @@ from monitoring_helpers import (
     year,
 )
 
-from admission.keys import AdminPrincipal
 from admission.monitoring import service
 from admission.monitoring.models import InvalidMonitoringStep, InvalidVisit, OrderTooLate
+from admission.signing_keys import AdminPrincipal
 from queue_service.cli import main as cli
 
 pytestmark = pytest.mark.usefixtures("schools")

@@ -18,7 +18,6 @@ import pytest
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
 from admission.iin import make_iin
-from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.prevention import service
 from admission.prevention.models import (
     AssessmentIn,
@@ -34,6 +33,7 @@ from admission.prevention.models import (
     SittingIn,
 )
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
 
 REGION = "astana"
 SCHOOL = "150645269256"  # №1, Астана (reference data)

@@ -27,7 +27,7 @@ from prevention_helpers import (
 
 from admission.census import importer
 from admission.db import QUERIES
-from admission.keys import AdminPrincipal
+from admission.signing_keys import AdminPrincipal
 
 BASE = f"/v1/admin/schools/{SCHOOL}/prevention"
 

@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from transfer_world import World
 
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 
 
 @pytest.fixture

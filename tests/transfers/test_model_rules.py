@@ -9,6 +9,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from transfer_world import FORM, HEAD, PARENT, World, kz
 
+from admission import reference
 from admission.readings import Readings
 from admission.transfers import service, workdays
 from admission.transfers.errors import InvalidTransfer
@@ -125,7 +126,7 @@ async def test_para_19_a_school_refusal_is_motivated_and_its_receipt_has_the_for
         refused = await service.decide(
             conn, school, t.id, monday, accept=False, refusal_ground=1, reason="forged deed", employee=HEAD
         )
-        card, _ = await service.school_card(conn, service.receipt_issuer(refused))
+        card = await reference.school_card(conn, service.receipt_issuer(refused))
     receipt = service.receipt(refused, card)
     assert receipt is not None
     assert receipt.recipient_full_name == FORM["applicant_full_name"]
@@ -231,7 +232,7 @@ async def test_para_23_a_talon_shown_after_its_validity_is_refused_with_the_rece
         late = await service.depart(
             conn, world.school_admin(school_from), t.id, t.arrival_talon_number or "", kz(2026, 4, 17, 9), HEAD
         )
-        card, _ = await service.school_card(conn, service.receipt_issuer(late))
+        card = await reference.school_card(conn, service.receipt_issuer(late))
     receipt = service.receipt(late, card)
     assert receipt is not None
     assert (late.status, late.refusal_code, receipt.school.bin, receipt.employee) == (

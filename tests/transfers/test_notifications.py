@@ -145,3 +145,11 @@ async def test_the_signing_key_of_an_unknown_school_is_not_found(client: AsyncTe
     response = await client.get("/v1/schools/000000000000/signing-key")
     assert response.status_code == 404
     assert response.json()["code"] == "unknown_school"
+
+
+async def test_a_transfer_id_that_is_not_a_uuid_is_a_404_problem(client: AsyncTestClient[Litestar]) -> None:
+    """The path declares the id a UUID (OpenAPI ``format: uuid``); anything else names no transfer."""
+    response = await client.get("/v1/transfers/not-a-uuid", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "not_found"

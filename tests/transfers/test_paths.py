@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from transfer_world import PARENT, World, kz
 
+from admission import reference
 from admission.errors import Forbidden
 from admission.reference import KZ
 from admission.transfers import calendar, service
@@ -44,7 +45,7 @@ async def test_a_talon_presented_late_is_refused_with_the_annex_2_receipt(world:
             conn, world.school_admin(school_from), t.id, t.arrival_talon_number, kz(2026, 4, 17, 9, 0)
         )
         assert service.receipt_issuer(late) == school_from, "the talon was presented to the departing school"
-        card, _ = await service.school_card(conn, service.receipt_issuer(late))
+        card = await reference.school_card(conn, service.receipt_issuer(late))
     assert (late.status, late.refusal_code, late.refusal_ground) == ("refused", "talon_expired", None)
     receipt = service.receipt(late, card)
     assert receipt is not None

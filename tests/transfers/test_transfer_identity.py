@@ -13,7 +13,7 @@ from portal_helpers import Portal
 from transfer_world import FORM, PARENT, World
 
 from admission.iin import make_iin
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 
 from admission.iin import make_iin
-from admission.keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.reference import KZ
+from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
 from admission.transfers import service
 from admission.transfers.models import Employee, Transfer, TransferRequest
 

@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from admission import reference
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.tickets import derive_ticket_secret

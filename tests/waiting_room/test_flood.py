@@ -19,7 +19,7 @@ from playwright.async_api import Page, async_playwright
 from room_helpers import iins
 from test_rooms_page import CHROMIUM_ARGS, live_server  # noqa: F401 - the fixture
 
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

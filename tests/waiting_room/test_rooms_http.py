@@ -17,7 +17,7 @@ from room_helpers import DURING, iins, open_room
 
 from admission import waiting_room
 from admission.access import mint_access_token
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import Place, WaitingRoom
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys

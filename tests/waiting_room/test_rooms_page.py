@@ -19,7 +19,7 @@ from playwright.async_api import async_playwright, expect
 from room_helpers import KillableRedis, iins
 
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
 from queue_service.app import create_app
 from queue_service.settings import Settings

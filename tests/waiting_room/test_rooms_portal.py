@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from litestar.testing import AsyncTestClient
 from room_helpers import iins
 
-from admission.keys import KeySet
+from admission.signing_keys import KeySet
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

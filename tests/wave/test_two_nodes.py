@@ -20,7 +20,7 @@ from wave_support import haproxy, kezek_serve
 
 from admission import reference
 from admission.iin import make_iin
-from admission.keys import KeySet, mint_admin_token
+from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
 
