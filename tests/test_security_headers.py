@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from admission.signing_keys import KeySet, mint_admin_token
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from admission.signing_keys import KeySet, mint_admin_token
 
 
 def _concrete(path: str) -> str:
