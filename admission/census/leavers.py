@@ -29,7 +29,7 @@ import msgspec
 
 from admission import audit
 from admission.census.errors import NotALeaver
-from admission.db import QUERIES, Connection
+from admission.db import QUERIES, Connection, from_row
 from admission.iin import validate_iin
 from admission.readings import DEFAULT_READINGS, Readings
 from admission.reference import school_region
@@ -125,16 +125,7 @@ async def leavers(
     )
     found = []
     for r in rows:
-        confirmation = None
-        if r["confirmation_number"] is not None:
-            confirmation = Confirmation(
-                to_org_bin=r["to_org_bin"],
-                to_org_name=r["to_org_name"],
-                confirmation_number=r["confirmation_number"],
-                confirmation_date=r["confirmation_date"],
-                order_number=r["order_number"],
-                order_date=r["order_date"],
-            )
+        confirmation = from_row(Confirmation, r) if r["confirmation_number"] is not None else None
         status: LeaverStatus = (
             "confirmed" if confirmation else "enrolled" if r["enrolled_school_bin"] else "not_continuing"
         )

@@ -393,19 +393,11 @@ async def read_decision(conn: Connection, admin: AdminPrincipal, decision_id: uu
 
 
 def _finding(row: asyncpg.Record) -> Finding:
-    return Finding(
-        id=row["id"],
-        visit_id=row["visit_id"],
-        kind=row["kind"],
+    return from_row(
+        Finding,
+        row,
         title=KINDS.get(row["kind"], KINDS["other"]),
-        origin=row["origin"],
         evidence=msgspec.convert(row["evidence"], Evidence),
-        description=row["description"],
-        verdict=row["verdict"],
-        note=row["note"],
-        reviewed_by=row["reviewed_by"],
-        reviewed_at=row["reviewed_at"],
-        stale=row["stale"],
     )
 
 

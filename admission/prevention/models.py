@@ -32,9 +32,14 @@ Instant = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 # ---------------------------------------------------------------- council and sittings
 
 
-class CouncilMember(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Person(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Someone at a council's table, by name and post: a member of the council or a participant of a sitting."""
+
     full_name: Name
     post: Short
+
+
+class CouncilMember(Person, frozen=True, kw_only=True, forbid_unknown_fields=True):
     role: CouncilRole = "member"
 
 
@@ -54,9 +59,7 @@ class Council(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: dt.datetime
 
 
-class Participant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    full_name: Name
-    post: Short
+class Participant(Person, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: ParticipantKind = "member"
 
 

@@ -112,6 +112,30 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
     return route(named(handler, "PreventionController", name, data=cast(Any, JSONBody)[body]))
 
 
+# What a whole-school read is in the domain: (conn, admin, school) -> the council, handovers or counts.
+SchoolRead = Callable[[Connection, AdminPrincipal, str], Awaitable[msgspec.Struct]]
+
+
+def _school_read(
+    name: str, route: HTTPRouteHandler, returns: type[msgspec.Struct], read: SchoolRead
+) -> HTTPRouteHandler:
+    """The handler of a read of the school as a whole (its council, its handovers, its counts): the
+    admin and the school from the path handed to the service's function, so it is written once and
+    each read is a row of ``route``, the answer's type and the function (:func:`shared.named`).
+    """
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+    ) -> msgspec.Struct:
+        async with db.acquire() as conn:
+            return await read(conn, admin, school_bin)
+
+    return route(named(handler, "PreventionController", name, **{"return": returns}))
+
+
 class PreventionController(AdminScoped):
     path = "/v1/admin/schools/{school_bin:str}/prevention"
     tags = ["prevention"]  # noqa: RUF012 - Litestar reads it as declared
@@ -119,10 +143,9 @@ class PreventionController(AdminScoped):
 
     # ---------------------------------------------------------------- council and sittings
 
-    @get("/council", summary="The prevention council (paras 6-7)")
-    async def council(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Council:
-        async with db.acquire() as conn:
-            return await service.get_council(conn, admin, school_bin)
+    council = _school_read(
+        "council", get("/council", summary="The prevention council (paras 6-7)"), Council, service.get_council
+    )
 
     @put(
         "/council",
@@ -279,10 +302,12 @@ class PreventionController(AdminScoped):
 
     # ---------------------------------------------------------------- tie-ins and counts
 
-    @get("/handovers", summary="Cases handed over with transfers (para 24): outgoing (when, to whom) and incoming")
-    async def handovers(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Handovers:
-        async with db.acquire() as conn:
-            return await service.handovers(conn, admin, school_bin)
+    handovers = _school_read(
+        "handovers",
+        get("/handovers", summary="Cases handed over with transfers (para 24): outgoing (when, to whom) and incoming"),
+        Handovers,
+        service.handovers,
+    )
 
     @get(
         "/candidates",
@@ -295,10 +320,12 @@ class PreventionController(AdminScoped):
         async with db.acquire() as conn:
             return await service.truant_candidates(conn, admin, school_bin, limit)
 
-    @get("/counts", summary="Counts only (the school, its region's admins, the ministry): no names")
-    async def counts(self, db: DbDep, admin: AdminDep, school_bin: FromPath[str]) -> Counts:
-        async with db.acquire() as conn:
-            return await service.school_counts(conn, admin, school_bin)
+    counts = _school_read(
+        "counts",
+        get("/counts", summary="Counts only (the school, its region's admins, the ministry): no names"),
+        Counts,
+        service.school_counts,
+    )
 
 
 @get(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import reference
@@ -37,6 +39,7 @@ from queue_service.auth import (
     bearer_token,
     requires,
 )
+from queue_service.controllers.shared import named
 from queue_service.params import EventLimit, PageLimit, RowId
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
@@ -273,6 +276,31 @@ class EventsOut(msgspec.Struct, frozen=True, kw_only=True):
     next_after_id: int
 
 
+# A school's stage of a transfer in the domain: (conn, admin, transfer, now, **the stage's body) -> the transfer.
+Stage = Callable[..., Awaitable[Transfer]]
+
+
+def _stage(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], act: Stage) -> HTTPRouteHandler:
+    """The handler of one stage a school takes a transfer through (decision, departure, order,
+    prevention reference): every stage is the same call, the admin and the transfer from the path
+    and the fields of the stage's JSON body, named as the service's function names its parameters,
+    so it is written once and each stage is a row of ``route``, the body's type and the function.
+    """
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        db: DbDep,
+        admin: AdminDep,
+        transfer_id: FromPath[uuid.UUID],
+        data: Any,
+    ) -> TransferOut:
+        async with db.acquire() as conn:
+            t = await act(conn, admin, transfer_id, now=_now(), **msgspec.structs.asdict(data))
+            return await _out(conn, t, admin=admin)
+
+    return route(named(handler, "AdminTransferController", name, data=cast(Any, JSONBody)[body]))
+
+
 class AdminTransferController(Controller):
     path = "/v1/admin"
     tags = ("transfers admin",)
@@ -307,62 +335,45 @@ class AdminTransferController(Controller):
             service.require_party(admin, t)
             return await _out(conn, t, admin=admin)
 
-    @post(
-        "/transfers/{transfer_id:uuid}/decision",
-        status_code=200,
-        summary="Accept (signed notification / arrival talon) or refuse",
+    decide = _stage(
+        "decide",
+        post(
+            "/transfers/{transfer_id:uuid}/decision",
+            status_code=200,
+            summary="Accept (signed notification / arrival talon) or refuse",
+        ),
+        DecisionIn,
+        service.decide,
     )
-    async def decide(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn]
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await service.decide(
-                conn,
-                admin,
-                transfer_id,
-                _now(),
-                accept=data.accept,
-                refusal_ground=data.refusal_ground,
-                reason=data.reason,
-                employee=data.employee,
-            )
-            return await _out(conn, t, admin=admin)
-
-    @post(
-        "/transfers/{transfer_id:uuid}/departure",
-        status_code=200,
-        summary="Departing school: arrival talon shown, issue departure talon",
+    depart = _stage(
+        "depart",
+        post(
+            "/transfers/{transfer_id:uuid}/departure",
+            status_code=200,
+            summary="Departing school: arrival talon shown, issue departure talon",
+        ),
+        DepartureIn,
+        service.depart,
     )
-    async def depart(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[DepartureIn]
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await service.depart(
-                conn, admin, transfer_id, data.arrival_talon_number, _now(), employee=data.employee
-            )
-            return await _out(conn, t, admin=admin)
-
-    @post(
-        "/transfers/{transfer_id:uuid}/orders",
-        status_code=200,
-        summary="Record the admission or expulsion order (para 22)",
+    record_order = _stage(
+        "record_order",
+        post(
+            "/transfers/{transfer_id:uuid}/orders",
+            status_code=200,
+            summary="Record the admission or expulsion order (para 22)",
+        ),
+        OrderIn,
+        service.record_order,
     )
-    async def record_order(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[OrderIn]
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await service.record_order(conn, admin, transfer_id, data.kind, data.number, data.date, _now())
-            return await _out(conn, t, admin=admin)
-
-    @put(
-        "/transfers/{transfer_id:uuid}/prevention-ref", summary="Departing school: attach the prevention-work reference"
+    prevention_ref = _stage(
+        "prevention_ref",
+        put(
+            "/transfers/{transfer_id:uuid}/prevention-ref",
+            summary="Departing school: attach the prevention-work reference",
+        ),
+        PreventionRefIn,
+        service.attach_prevention_ref,
     )
-    async def prevention_ref(
-        self, db: DbDep, admin: AdminDep, transfer_id: FromPath[uuid.UUID], data: JSONBody[PreventionRefIn]
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await service.attach_prevention_ref(conn, admin, transfer_id, data.reference, _now())
-            return await _out(conn, t, admin=admin)
 
     @get("/schools/{school_bin:str}/transfers", summary="A school's incoming and outgoing transfers, newest first")
     async def school_transfers(

@@ -122,6 +122,53 @@ LOOK_TEXT: dict[Language, dict[str, str]] = {
 }
 
 
+# The proof-of-work widget's own words (ALTCHA's Kazakh and Russian translations, MIT, see
+# static/altcha/LICENSE.txt), kept here with the page's other texts; challenge.js hands them to the
+# widget.  English is the widget's built-in language.
+CHALLENGE_TEXT: dict[Language, dict[str, str]] = {
+    "kk": {
+        "ariaLinkLabel": "Altcha (ресми веб-сайт)",
+        "enterCode": "Кодты енгізіңіз",
+        "enterCodeAria": "Естіген кодыңызды енгізіңіз. Аудионы ойнату үшін Бос орынды басыңыз.",
+        "error": "Тексеру сәтсіз аяқталды. Кейінірек қайталаңыз.",
+        "expired": "Тексеру мерзімі аяқталды. Қайталаңыз.",
+        "footer": '<a href="https://altcha.org/" tabindex="-1" target="_blank" aria-label="Altcha (ресми веб-сайт)">'
+        "ALTCHA</a> қорғайды",
+        "getAudioChallenge": "Аудио сынақ алу",
+        "label": "Мен робот емеспін",
+        "loading": "Жүктелуде...",
+        "reload": "Қайта жүктеу",
+        "verify": "Тексеру",
+        "verificationRequired": "Тексеру талап етіледі!",
+        "verified": "Тексерілді",
+        "verifying": "Тексеруде...",
+        "waitAlert": "Тексерілуде... күте тұрыңыз.",
+        "cancel": "Болдыру",
+        "enterCodeFromImage": "Жалғастыру үшін төмендегі суреттегі кодты енгізіңіз.",
+    },
+    "ru": {
+        "ariaLinkLabel": "Altcha (официальный сайт)",
+        "enterCode": "Введите код",
+        "enterCodeAria": "Введите код, который слышите. Нажмите пробел для воспроизведения аудио.",
+        "error": "Ошибка верификации. Попробуйте позже.",
+        "expired": "Срок действия верификации истек. Попробуйте снова.",
+        "footer": 'Защищено <a href="https://altcha.org/" tabindex="-1" target="_blank" '
+        'aria-label="Altcha (официальный сайт)">ALTCHA</a>',
+        "getAudioChallenge": "Получить аудио задачу",
+        "label": "Я не робот",
+        "loading": "Загрузка...",
+        "reload": "Перезагрузить",
+        "verify": "Проверить",
+        "verificationRequired": "Требуется проверка!",
+        "verified": "Проверено",
+        "verifying": "Идет проверка...",
+        "waitAlert": "Идет проверка... Пожалуйста, подождите.",
+        "cancel": "Отмена",
+        "enterCodeFromImage": "Чтобы продолжить, пожалуйста, введите код с изображения ниже.",
+    },
+}
+
+
 @get("/rooms/{region:str}", media_type=MediaType.HTML, include_in_schema=False, cache=False)
 async def waiting_page(
     region: FromPath[str], db: DbDep, settings: SettingsDep, request: Request[Any, Any, Any]
@@ -137,6 +184,6 @@ async def waiting_page(
         template="room.html",
         texts={language: {**LOOK_TEXT[language], **TEXT[language]} for language in TEXT},
         page_script=_SCRIPT,
-        config={"portalAuth": settings.portal_auth},
+        config={"portalAuth": settings.portal_auth, **({"challengeText": CHALLENGE_TEXT} if challenge else {})},
         portal_auth=settings.portal_auth,
     )
