@@ -35,6 +35,7 @@ from queue_service import (
     timeouts,
 )
 from queue_service.auth import SECURITY_SCHEMES, audit_refusal
+from queue_service.compression import LazyCompressionMiddleware
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
 from queue_service.controllers import transfers as transfer_routes
@@ -121,7 +122,9 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             render_plugins=[api_docs.render_plugin()],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=2048, middleware_class=LazyCompressionMiddleware
+        ),
         logging_config=LoggingConfig(
             root={"level": logging.getLevelName(settings.log_level.upper()), "handlers": ["queue_listener"]},
             log_exceptions="debug",
