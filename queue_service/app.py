@@ -26,6 +26,7 @@ from queue_service import (
     api_docs,
     background,
     console,
+    fast_poll,
     flood,
     headers,
     metrics,
@@ -134,4 +135,4 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         debug=debug,
     )
     declare_problems(app, rate_limited=frozenset({"join"}))  # join: queue_full, and the join rate limit
-    return app
+    return fast_poll.install(app)

@@ -92,6 +92,10 @@ class Tally:
         self.in_progress[key] = self.in_progress.get(key, 0) + 1
         self.changed = True
 
+    def handed_on(self, method: str, path: str) -> None:
+        """A request ``started`` here that another layer answers (and counts)."""
+        self.in_progress[method, path] -= 1
+
     def finished(self, method: str, path: str, status: int, seconds: float) -> None:
         self.in_progress[method, path] -= 1
         row = self.rows.get((method, path, status))
