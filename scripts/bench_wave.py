@@ -19,8 +19,10 @@ requests and p99 < ``--p99-ms`` (250) over all requests.  N doubles from
 steps narrow it.
 
 At the end: per-endpoint p50/p99 of the largest wave held, the CPU per request
-of a bare JSON endpoint of the same app measured in the same run (the
-ceiling), and the capacity model: families per 60 s per core of service CPU
+of a bare JSON endpoint of the same app measured in the same run -- back to back
+(the ceiling) and paced like the wave (after each wave: its request rate, one
+connection per family, so each request mostly arrives alone, as a wave's do;
+column ``bare``) -- and the capacity model: families per 60 s per core of service CPU
 (the service's CPU while idle -- sweepers, outbox publisher -- measured first and
 taken out of the per-request and per-family figures).
 
