@@ -18,13 +18,25 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
 from admission.portal import PortalIdentity
 from admission.signing_keys import KeySet
-from queue_service import api_docs, background, console, flood, headers, pages, resources, rooms_runtime, timeouts
+from queue_service import (
+    api_docs,
+    background,
+    console,
+    fast_poll,
+    flood,
+    headers,
+    metrics,
+    pages,
+    resources,
+    rooms_runtime,
+    timeouts,
+)
 from queue_service.auth import SECURITY_SCHEMES, audit_refusal
+from queue_service.compression import LazyCompressionMiddleware
 from queue_service.controllers import admin, applications, census, monitoring, regions, rooms, system
 from queue_service.controllers import prevention as prevention_routes
 from queue_service.controllers import transfers as transfer_routes
@@ -35,11 +47,6 @@ from queue_service.problems import EXCEPTION_HANDLERS, refuse_nul
 from queue_service.settings import Settings
 
 VERSION = "0.1.0"
-
-
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
 
 
 def static_router() -> Router:
@@ -63,7 +70,7 @@ def route_handlers() -> Sequence[Any]:
         apply_pages.apply_page,
         pages.page_script,
         census.CensusController,
-        MetricsController,
+        metrics.metrics,
         api_docs.assets_router(),
         static_router(),
         applications.file_application,
@@ -81,7 +88,6 @@ def route_handlers() -> Sequence[Any]:
 def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = False) -> Litestar:
     keyset = keys or KeySet.load_or_create(settings.signing_key_file)
     portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
-    prometheus = PrometheusConfig(app_name="kezek", prefix="kezek", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=[*route_handlers(), console.console_router(settings, keyset)],
         state=State({"settings": settings, "keyset": keyset, "portal": portal, "door": flood.Door(settings, keyset)}),
@@ -91,6 +97,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             rooms_runtime.rooms_lifespan(settings),
             console.history_lifespan(),
             background.outbox_lifespan(settings),
+            metrics.metrics_lifespan(),
         ],
         dependencies={
             "redis": Provide(resources.provide_redis, sync_to_thread=False),
@@ -105,7 +112,7 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         after_exception=[audit_refusal],
         middleware=[
             timeouts.body_timeout(settings.body_timeout_seconds, settings.max_body_bytes),
-            prometheus.middleware,
+            metrics.RequestMetrics,
         ],
         openapi_config=OpenAPIConfig(
             title="Kezek",
@@ -116,7 +123,9 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             render_plugins=[api_docs.render_plugin()],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=2048, middleware_class=LazyCompressionMiddleware
+        ),
         logging_config=LoggingConfig(
             root={"level": logging.getLevelName(settings.log_level.upper()), "handlers": ["queue_listener"]},
             log_exceptions="debug",
@@ -126,4 +135,4 @@ def create_app(settings: Settings, *, keys: KeySet | None = None, debug: bool = 
         debug=debug,
     )
     declare_problems(app, rate_limited=frozenset({"join"}))  # join: queue_full, and the join rate limit
-    return app
+    return fast_poll.install(app)

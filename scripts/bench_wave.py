@@ -19,8 +19,10 @@ requests and p99 < ``--p99-ms`` (250) over all requests.  N doubles from
 steps narrow it.
 
 At the end: per-endpoint p50/p99 of the largest wave held, the CPU per request
-of a bare JSON endpoint of the same app measured in the same run (the
-ceiling), and the capacity model: families per 60 s per core of service CPU
+of a bare JSON endpoint of the same app measured in the same run -- back to back
+(the ceiling) and paced like the wave (after each wave: its request rate, one
+connection per family, so each request mostly arrives alone, as a wave's do;
+column ``bare``) -- and the capacity model: families per 60 s per core of service CPU
 (the service's CPU while idle -- sweepers, outbox publisher -- measured first and
 taken out of the per-request and per-family figures).
 
@@ -35,6 +37,7 @@ import asyncio
 import csv
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -204,19 +207,38 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
         connections_per_family=invariants.read_facts(journal).connections / families, load=os.getloadavg()[0],
     )  # fmt: skip
     figures["holds"] = figures["failures"] == 0 and float(figures["p99"]) < args.p99_ms and requests > 1  # type: ignore[arg-type]
+    # the bare endpoint paced like this wave: its request rate, one connection per family (at most 4,000)
+    figures["paced_bare_us"] = asyncio.run(
+        _ceiling_cpu(
+            int(service.env["KEZEK_PORT"]), service.server.pid, seconds=10,  # type: ignore[union-attr]
+            connections=min(families, 4000), rate=max(float(figures["rps"]), 1.0),  # type: ignore[arg-type]
+            idle=args.idle_cpu_per_s,
+        )
+    )  # fmt: skip
     return figures
 
 
-async def _ceiling_cpu(port: int, pid: int, seconds: float = 8.0, connections: int = 64) -> float:
-    """Service CPU µs per request of ``GET /health`` (a bare JSON endpoint of the same app), keep-alive."""
+async def _ceiling_cpu(
+    port: int, pid: int, seconds: float = 8.0, connections: int = 64, rate: float | None = None, idle: float = 0.0
+) -> float:
+    """Service CPU µs per request of ``GET /health`` (a bare JSON endpoint of the same app), keep-alive.
+
+    Back to back (``rate`` None: each connection sends its next request as soon as the answer is in,
+    so requests share the workers' wake-ups) or paced like a wave: ``rate`` requests/s in all, each
+    connection one request every ``connections / rate`` s, so requests mostly arrive one by one.
+    """
     stop = time.monotonic() + seconds
     count = 0
+    period = connections / rate if rate else 0.0
 
     async def one() -> None:
         nonlocal count
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        if period:
+            await asyncio.sleep(random.random() * period)  # spread over the period
         try:
             while time.monotonic() < stop:
+                sent = time.monotonic()
                 writer.write(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
                 length = 0
                 await reader.readline()
@@ -225,12 +247,15 @@ async def _ceiling_cpu(port: int, pid: int, seconds: float = 8.0, connections: i
                         length = int(line.split(b":")[1])
                 await reader.readexactly(length)
                 count += 1
+                if period:
+                    await asyncio.sleep(max(0.0, period - (time.monotonic() - sent)))
         finally:
             writer.close()
 
     meter = CpuMeter(pid).start()
+    started = time.monotonic()
     await asyncio.gather(*(one() for _ in range(connections)))
-    return meter.stop() / max(count, 1) * 1e6
+    return max(meter.stop() - idle * (time.monotonic() - started), 0.0) / max(count, 1) * 1e6
 
 
 # What a worker's CPU goes to: each sample goes to the innermost frame (leaf first) that names a category.
@@ -339,14 +364,16 @@ def line(r: dict[str, object]) -> str:
     return (
         f"{r['families']:>9} {r['max_active']:>6} {r['requests']:>9.0f} {r['rps']:>6.0f} {r['poll_share']:>6.0%} "
         f"{r['p50']:>6.0f} {r['p99']:>6.0f} {r['failures']:>6.0f} {r['accept_queue']:>6} {r['connections']:>6} "
-        f"{r['connections_per_family']:>6.2f} {r['cpu_us_per_request']:>7.0f} {r['cpu_ms_per_family']:>7.1f} "
-        f"{r['service_cpu_share']:>6.0%} {r['locust_cpu']:>6.0%} {r['load']:>5.1f}  {'holds' if r['holds'] else 'LOST'}"
+        f"{r['connections_per_family']:>6.2f} {r['cpu_us_per_request']:>7.0f} {r['paced_bare_us']:>7.0f} "
+        f"{r['cpu_ms_per_family']:>7.1f} {r['service_cpu_share']:>6.0%} {r['locust_cpu']:>6.0%} {r['load']:>5.1f}  "
+        f"{'holds' if r['holds'] else 'LOST'}"
     )  # fmt: skip
 
 
 HEADER = (
     f"{'families':>9} {'active':>6} {'requests':>9} {'req/s':>6} {'polls':>6} {'p50':>6} {'p99':>6} {'failed':>6} "
-    f"{'acceptQ':>6} {'conns':>6} {'c/fam':>6} {'µs/req':>7} {'ms/fam':>7} {'svcCPU':>6} {'locCPU':>6} {'load1':>5}"
+    f"{'acceptQ':>6} {'conns':>6} {'c/fam':>6} {'µs/req':>7} {'bare':>7} {'ms/fam':>7} {'svcCPU':>6} {'locCPU':>6} "
+    f"{'load1':>5}"
 )  # fmt: skip
 
 
@@ -375,7 +402,7 @@ def main() -> int:
           f"{args.max_active_share:.0%} of the wave; {args.runs} run(s) per step, the better kept")  # fmt: skip
     print("columns: polls = share of requests that are polls; acceptQ = deepest accept queue seen (ss Recv-Q); "
           "conns = most open connections seen; c/fam = connections locust opened per family; µs/req and "
-          "ms/fam = service CPU (all its processes); svcCPU/locCPU = share of the machine; load1 = load average")  # fmt: skip
+          "ms/fam = service CPU (all its processes); bare = µs/req of GET /health paced like the wave; svcCPU/locCPU = share of the machine; load1 = load average")  # fmt: skip
     print(HEADER, flush=True)
     held, lost = 0, 0
     regions = iter(REGIONS[:-1])
@@ -447,10 +474,15 @@ def main() -> int:
                 print(f"  {row['Type']:>6} {row['Name']:<42} {int(row['Request Count']):>8} requests  "
                       f"p50 {row['50%']:>5} ms  p99 {row['99%']:>5} ms  failures {row['Failure Count']}")  # fmt: skip
         per_family_s = float(r["net_ms_per_family"]) / 1e3  # type: ignore[arg-type]
-        print(f"service CPU: {r['cpu_us_per_request']:.0f} µs per request, {r['net_us_per_request']:.0f} µs without the "
-              f"idle background ({args.idle_cpu_per_s:.0%} of a core: sweepers, outbox); bare JSON endpoint of the "
-              f"same app: {ceiling_us:.0f} µs, ratio {float(r['net_us_per_request']) / max(ceiling_us, 1):.2f}; "  # type: ignore[arg-type]
-              f"{r['net_ms_per_family']:.1f} ms per family in the run")  # fmt: skip
+        net = float(r["net_us_per_request"])  # type: ignore[arg-type]
+        paced = float(r["paced_bare_us"])  # type: ignore[arg-type]
+        print(
+            f"service CPU: {r['cpu_us_per_request']:.0f} µs per request, {net:.0f} µs without the idle background "
+            f"({args.idle_cpu_per_s:.0%} of a core: sweepers, outbox); {r['net_ms_per_family']:.1f} ms per family"
+        )
+        print(f"bare JSON endpoint of the same app (GET /health): {ceiling_us:.0f} µs back to back (64 connections), "
+              f"ratio {net / max(ceiling_us, 1):.2f}; {paced:.0f} µs paced like the wave ({r['rps']:.0f} requests/s "
+              f"over {min(held, 4000):,} connections, each mostly alone), ratio {net / max(paced, 1):.2f}")  # fmt: skip
         print(f"capacity model: {60 / per_family_s:,.0f} families per 60 s per core of service CPU "
               f"({60 / per_family_s * psutil.cpu_count():,.0f} on this machine's {psutil.cpu_count()} cores, if the "
               f"service had them to itself); accept queue at most {r['accept_queue']}, "

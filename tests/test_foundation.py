@@ -93,6 +93,22 @@ async def test_metrics_are_prometheus_text(client: AsyncTestClient[Litestar]) ->
     assert "kezek_requests_total" in response.text
 
 
+async def test_large_answers_are_gzipped_and_small_ones_sent_as_they_are(client: AsyncTestClient[Litestar]) -> None:
+    gzip = {"Accept-Encoding": "gzip"}
+    plain = await client.get("/v1/regions/astana/schools", headers={"Accept-Encoding": "identity"})
+    packed = await client.get("/v1/regions/astana/schools", headers=gzip)
+    assert len(plain.content) >= 2048  # the schools list is over the compression threshold
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert int(packed.headers["content-length"]) < len(plain.content)
+    assert packed.json() == plain.json()  # the client inflates it back to the same list
+    small = await client.get("/health", headers=gzip)
+    assert "content-encoding" not in small.headers
+    assert small.headers["content-length"] == str(len(small.content))
+    assert small.json() == {"status": "ok"}
+
+
 async def test_openapi_schema_lists_the_routes(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get("/docs/openapi.json")
     assert response.status_code == 200

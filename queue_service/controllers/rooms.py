@@ -140,7 +140,8 @@ class RoomsController(Controller):
         responses={200: ResponseSpec(VisitorView, description="The visitor's place")},
     )
     async def poll(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
-        # The hottest path: no dependency injection, the view encoded once by a reused encoder.
+        # The hottest path: an ordinary poll is answered before Litestar's routing (queue_service/fast_poll.py);
+        # this handler answers the rest (errors, a query string…) and declares the route.
         view = await visitors_of(request).poll(region, bearer_token(request), _now())
         return _ENCODER.encode(view)
 

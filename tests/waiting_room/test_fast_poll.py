@@ -1,0 +1,86 @@
+"""The poll's fast path (``queue_service/fast_poll.py``) answers as Litestar's handler does.
+
+An ordinary poll is answered in front of the framework; a poll with a query string goes through
+Litestar's routing and handler.  Both must give the visitor the same answer, with the same headers,
+and be counted in the request metrics; a poll the fast path cannot answer (a bad ticket, no ticket,
+an unknown room) gets the framework's problem document.
+"""
+
+from __future__ import annotations
+
+import httpx
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+from room_helpers import iins
+
+Client = AsyncTestClient[Litestar]
+POLL = "/v1/rooms/astana/visitors/me"
+SAME_EVERY_TIME = ("ticket", "status", "position", "ahead", "eta_seconds", "access_token", "redirect_url")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k != "content-length"}
+
+
+def _polls_counted(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "kezek_requests_total"
+        and sample.labels["path"] == "/v1/rooms/{region}/visitors/me"
+        and sample.labels["status_code"] == "200"
+    )
+
+
+async def test_an_ordinary_poll_answers_as_the_frameworks_handler(rooms: Client, ministry: dict[str, str]) -> None:
+    assert (await rooms.patch("/v1/admin/rooms/astana", json={"max_active": 1}, headers=ministry)).status_code == 200
+    first, second = iins(2, start=700)
+    admitted = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()
+    waiting = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": second})).json()
+    assert (admitted["status"], waiting["status"]) == ("admitted", "waiting")
+    before = _polls_counted((await rooms.get("/metrics")).text)
+    for visitor in (admitted, waiting):
+        fast = await rooms.get(POLL, headers=bearer(visitor["ticket"]))
+        framework = await rooms.get(f"{POLL}?lang=en", headers=bearer(visitor["ticket"]))
+        assert fast.status_code == framework.status_code == 200
+        # every header alike (the body's length aside): a header added to the route must be added there too
+        assert _headers(fast) == _headers(framework)
+        assert fast.headers["content-type"] == "application/json"
+        assert fast.headers["content-length"] == str(len(fast.content))
+        fast_body, framework_body = fast.json(), framework.json()
+        assert {k: fast_body.get(k) for k in SAME_EVERY_TIME} == {k: framework_body.get(k) for k in SAME_EVERY_TIME}
+        assert set(fast_body) == set(framework_body)
+    assert fast_body["position"] == 1  # the waiting visitor, last polled
+    # both ways are counted under the route's template
+    assert _polls_counted((await rooms.get("/metrics")).text) == before + 4
+
+
+async def test_polls_the_fast_path_cannot_answer_get_the_frameworks_problems(rooms: Client) -> None:
+    ticket = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": iins(1, start=720)[0]})).json()[
+        "ticket"
+    ]
+    answers = {
+        "forged": await rooms.get(POLL, headers=bearer(ticket[:-2] + "xx")),
+        "none": await rooms.get(POLL),
+        "not bearer": await rooms.get(POLL, headers={"Authorization": f"Basic {ticket}"}),
+        "unknown room": await rooms.get("/v1/rooms/atlantis/visitors/me", headers=bearer(ticket)),
+        "other room": await rooms.get("/v1/rooms/abai/visitors/me", headers=bearer(ticket)),
+    }
+    codes = {name: (r.status_code, r.json()["code"]) for name, r in answers.items()}
+    assert codes == {
+        "forged": (401, "invalid_ticket"),
+        "none": (401, "unauthenticated"),
+        "not bearer": (401, "unauthenticated"),
+        "unknown room": (404, "unknown_region"),
+        "other room": (401, "invalid_ticket"),
+    }
+    assert {r.headers["content-type"] for r in answers.values()} == {"application/problem+json"}
+    # in the visitor's language, as the framework negotiates it
+    russian = await rooms.get(POLL, headers={**bearer(ticket[:-2] + "xx"), "Accept-Language": "ru"})
+    assert russian.json()["title"] != answers["forged"].json()["title"]
