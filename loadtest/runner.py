@@ -1,7 +1,7 @@
 """``scripts/loadtest``: one command for QA — start the service, run a scenario, check, report.
 
 1. Unless ``--host`` is given, starts its own Redis and PostgreSQL
-   (``scripts/devservices.py``, throwaway, on free ports), migrates, loads the
+   (:mod:`devservices`, throwaway, on free ports), migrates, loads the
    reference data, opens ``--region``'s window now (demo mode) and serves the app
    the way production does: ``kezek serve`` (granian, ``--workers`` processes,
    ``PROMETHEUS_MULTIPROC_DIR`` so ``/metrics`` covers them all) on a free port.
@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 
+import devservices
 from loadtest import invariants, report
 from loadtest.common import journal
 from loadtest.metrics import Scraper, read_samples, server_5xx
@@ -45,13 +46,6 @@ SCENARIOS = sorted(p.stem for p in LOCUSTFILES.glob("*.py"))
 BIN = Path(sys.executable).parent
 JOURNAL_GRACE_SECONDS = 30.0
 """How long the workers may take to quit (and close their journals) after locust's master ended."""
-
-
-def _devservices() -> Any:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import devservices
-
-    return devservices
 
 
 def _http(method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 10.0) -> tuple[int, Any]:
@@ -91,9 +85,8 @@ class LocalService:
         return f"http://127.0.0.1:{self.env['KEZEK_PORT']}"
 
     def start(self) -> LocalService:
-        dev = _devservices()
-        self.services = dev.Services(self.tmp / "services").__enter__()
-        port = dev.free_port()
+        self.services = devservices.Services(self.tmp / "services").__enter__()
+        port = devservices.free_port()
         metrics_dir = self.tmp / "metrics"
         metrics_dir.mkdir()
         self.env = {

@@ -2,7 +2,7 @@
 
 When ``KEZEK_TEST_REDIS_URL`` / ``KEZEK_TEST_DATABASE_URL`` are set those
 servers are used (the database user must be allowed to create databases);
-otherwise throwaway servers are started (``scripts/devservices.py``) and
+otherwise throwaway servers are started (:mod:`devservices`) and
 stopped at the end.  Isolation: every test gets its own database cloned from a
 migrated, reference-loaded template, and a flushed Redis.
 """
@@ -21,7 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from devservices import LocalPostgres, LocalRedis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio.cluster import RedisCluster
@@ -29,6 +28,7 @@ from redis.asyncio.cluster import RedisCluster
 from admission import db as database
 from admission import reference
 from admission.keys import KeySet
+from devservices import LocalPostgres, LocalRedis
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
@@ -49,7 +49,7 @@ def redis_server_url() -> Iterator[str]:
         yield given
         return
     if REDIS_MODE == "cluster":
-        from devredis import LocalRedisCluster
+        from devservices.topologies import LocalRedisCluster
 
         with tempfile.TemporaryDirectory(prefix="kezek-cluster-") as tmp, LocalRedisCluster(Path(tmp)) as cluster:
             yield cluster.url

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devservices import free_port
 
 from admission.keys import KeySet, mint_admin_token
+from devservices import free_port
 from queue_service.settings import Settings
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

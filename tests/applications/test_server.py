@@ -27,10 +27,10 @@ from admission_helpers import (
     schools_fixture,  # noqa: F401 - fixtures
     slot_token,
 )
-from devservices import free_port
 
 from admission.keys import KeySet, mint_admin_token
 from admission.reference import set_window
+from devservices import free_port
 
 pytestmark = pytest.mark.usefixtures("schools")
 

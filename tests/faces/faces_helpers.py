@@ -16,11 +16,11 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
-from devservices import in_thread
 from playwright.async_api import Browser, Page, async_playwright
 
 from admission import reference
 from admission.keys import KeySet
+from devservices import in_thread
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

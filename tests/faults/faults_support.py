@@ -17,12 +17,12 @@ from typing import Literal
 
 import asyncpg
 import httpx
-from devservices import LocalPostgres, LocalRedis, free_port
 
 from admission import db as database
 from admission import reference
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
+from devservices import LocalPostgres, LocalRedis, free_port
 
 KEZEK = Path(sys.executable).parent / "kezek"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from devservices import LocalRedis
 from faults_support import KEZEK, Served, parents, prepare_database
 
 from admission.room_truth import APPLICATION_NAME
+from devservices import LocalRedis
 
 
 def _phase(url: str, region: str) -> str:

@@ -17,12 +17,12 @@ from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
-from devservices import find_binary, free_port
 
 from admission.iin import make_iin
 from admission.reference import KZ
 from admission.waiting_room import RoomSettings, WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices import find_binary, free_port
 from queue_service.settings import Settings
 
 # Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.

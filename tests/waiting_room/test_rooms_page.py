@@ -12,7 +12,6 @@ import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from devservices import in_thread
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import async_playwright, expect
@@ -21,6 +20,7 @@ from room_helpers import KillableRedis, iins
 from admission.iin import make_iin
 from admission.keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
+from devservices import in_thread
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
