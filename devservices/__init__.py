@@ -18,6 +18,7 @@ from devservices.local import (
     free_port,
     in_thread,
     pg_directory,
+    with_database,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "free_port",
     "in_thread",
     "pg_directory",
+    "with_database",
 ]

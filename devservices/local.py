@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -95,6 +96,12 @@ def _kill(proc: subprocess.Popen[bytes] | None) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (a PostgreSQL server's URL) naming the database ``name`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def find_binary(name: str) -> str:

@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -28,18 +27,13 @@ from redis.asyncio.cluster import RedisCluster
 from admission import db as database
 from admission import reference
 from admission.keys import KeySet
-from devservices import LocalPostgres, LocalRedis
+from devservices import LocalPostgres, LocalRedis, with_database
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
 TEMPLATE = "kezek_test_template"
 REDIS_MODE = os.environ.get("KEZEK_TEST_REDIS_MODE", "standalone")
 _counter = itertools.count()
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from admission_helpers import (
     ROSTER,
     SCHOOL,
     child_iin,
-    schools_fixture,  # noqa: F401 - fixtures
     slot_token,
 )
 

@@ -19,10 +19,12 @@ import msgspec
 import redis.asyncio as aioredis
 
 from admission.iin import make_iin
+from admission.keys import KeySet
 from admission.reference import KZ
 from admission.waiting_room import RoomSettings, WaitingRoom
 from admission.waiting_room.keys import room_keys
-from devservices import find_binary, free_port
+from devservices import find_binary, free_port, in_thread
+from queue_service.app import create_app
 from queue_service.settings import Settings
 
 # Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.
@@ -136,6 +138,15 @@ def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@contextlib.contextmanager
+def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread) with these settings."""
+    with in_thread(
+        create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
+    ) as url:
+        yield url
 
 
 class KillableRedis:
