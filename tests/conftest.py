@@ -27,7 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 from admission import db as database
 from admission import reference
 from admission.keys import KeySet
-from devservices import LocalPostgres, LocalRedis, with_database
+from devservices import KezekServer, LocalPostgres, LocalRedis, ServerFactory, with_database
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
@@ -164,3 +164,29 @@ def app(settings: Settings, keys: KeySet) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def kezek_server(redis_server_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Starts ``kezek serve`` for this test: ``kezek_server(database_url, redis_url, name="serve", **options)``.
+
+    Returns a :class:`devservices.KezekServer` that is ready (``/ready`` answers and every worker has
+    started), in ``tmp_path / name`` (two servers of one test: two names); ``options`` are its own
+    (``workers``, ``server``, ``key_file``, settings as ``name="value"``).  A test's servers share one
+    signing key, ``tmp_path / "signing-key.pem"``, as a deployment's nodes do.  On the suite's Redis
+    they speak the suite's Redis mode (a cluster in the cluster pass).  Whatever still runs at the end
+    of the test is stopped by its PID; ``with kezek_server(...) as server:`` stops it earlier.
+    """
+    started: list[KezekServer] = []
+
+    def start(database_url: str, redis_url: str, *, name: str = "serve", **options: Any) -> KezekServer:
+        if redis_url == redis_server_url:
+            options.setdefault("redis_mode", "cluster" if REDIS_MODE == "cluster" else "standalone")
+        options.setdefault("key_file", tmp_path / "signing-key.pem")
+        server = KezekServer(tmp_path / name, database_url, redis_url, **options)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in reversed(started):
+        server.stop()

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,52 +89,6 @@ async def http_many(host: str, port: int, calls: list[Call], connections: int = 
 
     await asyncio.gather(*(worker() for _ in range(min(connections, len(calls)))))
     return results
-
-
-@contextlib.contextmanager
-def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
-    """``kezek serve`` (granian, 2 workers) on a free port, as production runs it; its URL.  ``env``: more KEZEK_*."""
-    port = free_port()
-    environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")},
-        "KEZEK_REDIS_URL": settings.redis_url,
-        "KEZEK_REDIS_MODE": settings.redis_mode,
-        "KEZEK_DATABASE_URL": settings.database_url,
-        "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
-        "KEZEK_PORT": str(port),
-        "KEZEK_LOG_LEVEL": "WARNING",
-        "KEZEK_DB_POOL_MIN": "1",
-        "KEZEK_OUTBOX_PUBLISHER": "0",
-        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # the tests' families all join from 127.0.0.1
-        **env,
-    }
-    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "server.log"
-    kezek = Path(sys.executable).parent / "kezek"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(kezek), "serve", "--server", "granian", "--workers", "2"],
-            env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/v1/rooms/astana", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        time.sleep(1.0)  # both workers
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @contextlib.contextmanager
