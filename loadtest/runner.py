@@ -170,7 +170,11 @@ def locust_command(args: argparse.Namespace, host: str, out: Path, admin_token: 
     else:
         command += ["--headless", "--only-summary"]
     if args.processes > 1:
-        command += ["--processes", str(args.processes)]
+        # the master on a free loopback port, not locust's fixed 5557: two runs on one machine (two test
+        # workers, two engineers) would otherwise share workers -- or fail to bind
+        port = str(devservices.free_port())
+        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+        command += ["--master-host", "127.0.0.1", "--master-port", port]
     return command + list(args.locust_args)
 
 
