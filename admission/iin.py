@@ -54,10 +54,6 @@ def validate_iin(value: str) -> str:
     return value
 
 
-def is_male(iin: str) -> bool:
-    return int(iin[6]) % 2 == 1
-
-
 def make_iin(born: dt.date, male: bool, serial: int) -> str:
     """A valid ИИН for ``born``: the first serial at or after ``serial`` with a check digit.
 

@@ -1,7 +1,7 @@
 """``scripts/loadtest``: one command for QA — start the service, run a scenario, check, report.
 
 1. Unless ``--host`` is given, starts its own Redis and PostgreSQL
-   (``scripts/devservices.py``, throwaway, on free ports), migrates, loads the
+   (:mod:`devservices`, throwaway, on free ports), migrates, loads the
    reference data, opens ``--region``'s window now (demo mode) and serves the app
    the way production does: ``kezek serve`` (granian, ``--workers`` processes,
    ``PROMETHEUS_MULTIPROC_DIR`` so ``/metrics`` covers them all) on a free port.
@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 
+import devservices
 from loadtest import invariants, report
 from loadtest.common import journal
 from loadtest.metrics import Scraper, read_samples, server_5xx
@@ -45,13 +46,6 @@ SCENARIOS = sorted(p.stem for p in LOCUSTFILES.glob("*.py"))
 BIN = Path(sys.executable).parent
 JOURNAL_GRACE_SECONDS = 30.0
 """How long the workers may take to quit (and close their journals) after locust's master ended."""
-
-
-def _devservices() -> Any:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import devservices
-
-    return devservices
 
 
 def _http(method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 10.0) -> tuple[int, Any]:
@@ -91,9 +85,8 @@ class LocalService:
         return f"http://127.0.0.1:{self.env['KEZEK_PORT']}"
 
     def start(self) -> LocalService:
-        dev = _devservices()
-        self.services = dev.Services(self.tmp / "services").__enter__()
-        port = dev.free_port()
+        self.services = devservices.Services(self.tmp / "services").__enter__()
+        port = devservices.free_port()
         metrics_dir = self.tmp / "metrics"
         metrics_dir.mkdir()
         self.env = {
@@ -177,12 +170,11 @@ def locust_command(args: argparse.Namespace, host: str, out: Path, admin_token: 
     else:
         command += ["--headless", "--only-summary"]
     if args.processes > 1:
-        # The master listens on a port of its own, on loopback only: locust's default 5557 is shared by
-        # every run on the machine, so a second run's workers would join the first run's master (or
-        # the second master would fail to bind) and report a run that made no request.
-        port = str(_devservices().free_port())
-        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1"]
-        command += ["--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
+        # the master on a free loopback port, not locust's fixed 5557: two runs on one machine (two test
+        # workers, two engineers) would otherwise share workers -- or fail to bind
+        port = str(devservices.free_port())
+        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+        command += ["--master-host", "127.0.0.1", "--master-port", port]
     return command + list(args.locust_args)
 
 

@@ -154,6 +154,8 @@ provide_settings: Callable[[State], Settings] = from_state("settings")
 
 # Handler parameter types: ``async def handler(db: DbDep, redis: RedisDep) -> ...``
 DbDep = NamedDependency[Pool]
-RedisDep = NamedDependency[aioredis.Redis]
+# a Redis or, on a Redis Cluster, a RedisCluster: no common base class, and the parameter validation takes
+# one custom type (typed as Redis, a RedisCluster made /ready answer 500 on a cluster)
+RedisDep = NamedDependency[Any]
 KeysDep = NamedDependency[KeySet]
 SettingsDep = NamedDependency[Settings]

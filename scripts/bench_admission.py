@@ -22,7 +22,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -30,15 +29,12 @@ from pathlib import Path
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from devservices import LocalPostgres
-
 from admission import db as database
 from admission import reference
 from admission.access import AccessClaims
 from admission.applications import AgeRule, ApplicationRequest, file_application
 from admission.iin import make_iin
+from devservices import LocalPostgres
 
 
 async def _run_workers(total: int, concurrency: int, job: object) -> float:

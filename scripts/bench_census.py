@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,13 +30,11 @@ from pathlib import Path
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devservices import LocalPostgres
-
 from admission import db as database
 from admission import reference
 from admission.census import importer, synthetic
 from admission.reference import KZ
+from devservices import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "astana"

@@ -28,28 +28,25 @@ import datetime as dt
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import altcha
+import asyncpg
+import psutil
+from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA
+from bench_rooms import Probe, Result, Server, median
+
+from admission import db as database
+from admission import reference
+from admission.signing_keys import KeySet
+from admission.waiting_room import WaitingRoom
+from devservices import LocalPostgres, LocalRedis, free_port
+from queue_service.flood import ALGORITHM, ChallengeSecrets
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import altcha  # noqa: E402
-import asyncpg  # noqa: E402
-import psutil  # noqa: E402
-from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA  # noqa: E402
-from bench_rooms import Probe, Result, Server, median  # noqa: E402
-from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
-
-from admission import db as database  # noqa: E402
-from admission import reference  # noqa: E402
-from admission.signing_keys import KeySet  # noqa: E402
-from admission.waiting_room import WaitingRoom  # noqa: E402
-from queue_service.flood import ALGORITHM, ChallengeSecrets  # noqa: E402
 
 # Joins with a new ИИН and a new client address each; with a payload file, a fresh solved challenge each.
 JOIN_LUA = (

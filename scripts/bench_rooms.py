@@ -28,7 +28,6 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import timeit
@@ -36,24 +35,21 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
+import asyncpg
+import jwt
+import redis.asyncio as aioredis
+
+from admission import db as database
+from admission import reference
+from admission.iin import make_iin
+from admission.signing_keys import KeySet
+from admission.waiting_room import Place, WaitingRoom
+from admission.waiting_room.applicants import ApplicantRefs
+from admission.waiting_room.keys import room_keys
+from admission.waiting_room.tickets import TicketSigner
+from devservices import LocalPostgres, LocalRedis, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import asyncpg  # noqa: E402
-import jwt  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from devservices import LocalPostgres, LocalRedis, free_port  # noqa: E402
-
-from admission import db as database  # noqa: E402
-from admission import reference  # noqa: E402
-from admission.iin import make_iin  # noqa: E402
-from admission.signing_keys import KeySet  # noqa: E402
-from admission.waiting_room import Place, WaitingRoom  # noqa: E402
-from admission.waiting_room.applicants import ApplicantRefs  # noqa: E402
-from admission.waiting_room.keys import room_keys  # noqa: E402
-from admission.waiting_room.tickets import TicketSigner  # noqa: E402
-
 REGION = "astana"
 TICKET_SECRET = "bench-ticket-secret-0123456789abcdef"
 

@@ -25,24 +25,20 @@ import multiprocessing
 import os
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import redis
+import redis.asyncio as aioredis
+
+from admission.waiting_room import RoomSettings, WaitingRoom
+from admission.waiting_room.keys import room_keys
+from devservices import LocalRedis
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import redis  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from devservices import LocalRedis  # noqa: E402
-
-from admission.waiting_room import RoomSettings, WaitingRoom  # noqa: E402
-from admission.waiting_room.keys import room_keys  # noqa: E402
-
 REGION = "astana"
 OPENS = dt.datetime(2026, 5, 27, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
 CLOSES = OPENS + dt.timedelta(days=90)

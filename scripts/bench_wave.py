@@ -48,12 +48,10 @@ from pathlib import Path
 
 import psutil
 
+from loadtest import invariants
+from loadtest.runner import BIN, LOCUSTFILES, LocalService, mint_region_admin
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from loadtest import invariants  # noqa: E402
-from loadtest.runner import BIN, LOCUSTFILES, LocalService, mint_region_admin  # noqa: E402
-
 REGIONS = [
     "astana", "almaty-city", "shymkent", "abai", "akmola", "aktobe", "almaty-region", "atyrau", "west-kazakhstan",
     "zhambyl", "zhetisu", "karaganda", "kostanay", "kyzylorda", "mangystau", "pavlodar", "north-kazakhstan",

@@ -2,9 +2,14 @@
 
 When ``KEZEK_TEST_REDIS_URL`` / ``KEZEK_TEST_DATABASE_URL`` are set those
 servers are used (the database user must be allowed to create databases);
-otherwise throwaway servers are started (``scripts/devservices.py``) and
+otherwise throwaway servers are started (:mod:`devservices`) and
 stopped at the end.  Isolation: every test gets its own database cloned from a
 migrated, reference-loaded template, and a flushed Redis.
+
+In parallel (``pytest -n 2``, pytest-xdist) every worker is a process of its own with its own
+session: its own throwaway Redis and PostgreSQL.  On given servers each worker takes its own
+Redis database (the URL's number plus the worker's: ``gw1`` on ``/0`` uses ``/1``, and flushes
+only that one) and its own template database; the test databases carry the worker's PID already.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from devservices import LocalPostgres, LocalRedis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio.cluster import RedisCluster
@@ -29,27 +33,58 @@ from redis.asyncio.cluster import RedisCluster
 from admission import db as database
 from admission import reference
 from admission.signing_keys import KeySet
+from devservices import KezekServer, LocalPostgres, LocalRedis, ServerFactory, with_database
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
-TEMPLATE = "kezek_test_template"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""This pytest-xdist worker ("gw0", "gw1", ...); empty when the suite runs in one process."""
+TEMPLATE = f"kezek_test_template{'_' + WORKER if WORKER else ''}"
 REDIS_MODE = os.environ.get("KEZEK_TEST_REDIS_MODE", "standalone")
+SHARED_REDIS = bool(os.environ.get("KEZEK_TEST_REDIS_URL"))
 _counter = itertools.count()
 
 
-def with_database(url: str, name: str) -> str:
+# Tests that load the whole machine (thousands of connections, locust, the fuzzer, kill -9 with time
+# limits): under pytest-xdist (scripts/test: -n 2 --dist loadgroup) they share one worker, so two of
+# them never run at once; the rest of the suite fills the other worker meanwhile.
+HEAVY = (
+    "faults/",
+    "loadtest/test_runner.py",
+    "test_schemathesis.py",
+    "waiting_room/test_rooms_faults.py",
+    "waiting_room/test_rooms_server.py",
+    "waiting_room/test_rooms_slots.py",
+    "wave/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(tests).as_posix().startswith(HEAVY):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
+def _worker_database(url: str) -> str:
+    """A given Redis's URL with this worker's own database: the URL's number plus the worker's."""
+    if not WORKER:
+        return url
+    if REDIS_MODE == "cluster":
+        raise pytest.UsageError("a Redis Cluster has one database: run KEZEK_TEST_REDIS_URL's cluster pass without -n")
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    number = int(parts.path.strip("/") or 0) + int(WORKER.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     given = os.environ.get("KEZEK_TEST_REDIS_URL")
     if given:
-        yield given
+        yield _worker_database(given)
         return
     if REDIS_MODE == "cluster":
-        from devredis import LocalRedisCluster
+        from devservices.topologies import LocalRedisCluster
 
         with tempfile.TemporaryDirectory(prefix="kezek-cluster-") as tmp, LocalRedisCluster(Path(tmp)) as cluster:
             yield cluster.url
@@ -116,8 +151,11 @@ def redis_url(redis_server_url: str) -> str:
     async def flush() -> None:
         client = redis_client_for(redis_server_url)
         try:
-            await client.flushall()
-            await client.script_flush()
+            if SHARED_REDIS:  # maybe shared with other workers, each in its own database: only ours
+                await client.flushdb()
+            else:
+                await client.flushall()
+                await client.script_flush()
         finally:
             await client.aclose()
 
@@ -170,3 +208,29 @@ def app(settings: Settings, keys: KeySet) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def kezek_server(redis_server_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Starts ``kezek serve`` for this test: ``kezek_server(database_url, redis_url, name="serve", **options)``.
+
+    Returns a :class:`devservices.KezekServer` that is ready (``/ready`` answers and every worker has
+    started), in ``tmp_path / name`` (two servers of one test: two names); ``options`` are its own
+    (``workers``, ``server``, ``key_file``, settings as ``name="value"``).  A test's servers share one
+    signing key, ``tmp_path / "signing-key.pem"``, as a deployment's nodes do.  On the suite's Redis
+    they speak the suite's Redis mode (a cluster in the cluster pass).  Whatever still runs at the end
+    of the test is stopped by its PID; ``with kezek_server(...) as server:`` stops it earlier.
+    """
+    started: list[KezekServer] = []
+
+    def start(database_url: str, redis_url: str, *, name: str = "serve", **options: Any) -> KezekServer:
+        if redis_url == redis_server_url:
+            options.setdefault("redis_mode", "cluster" if REDIS_MODE == "cluster" else "standalone")
+        options.setdefault("key_file", tmp_path / "signing-key.pem")
+        server = KezekServer(tmp_path / name, database_url, redis_url, **options)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in reversed(started):
+        server.stop()

@@ -24,9 +24,8 @@ async def test_ready_when_redis_and_postgres_answer(client: AsyncTestClient[Lite
 
 
 async def test_not_ready_when_redis_is_down(settings: Settings, keys: object) -> None:
-    from devservices import free_port
-
     from admission.signing_keys import KeySet
+    from devservices import free_port
     from queue_service.app import create_app
 
     assert isinstance(keys, KeySet)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from conftest import with_database
 from litestar.testing import AsyncTestClient
 
 from admission import db as database
 from admission.signing_keys import KeySet
+from devservices import with_database
 from queue_service.app import create_app
 from queue_service.settings import Settings
 

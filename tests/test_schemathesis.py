@@ -12,23 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from devservices import free_port
 
 from admission import reference
 from admission.iin import make_iin
 from admission.signing_keys import KeySet, mint_admin_token
+from devservices import ServerFactory
 from queue_service.settings import Settings
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -112,50 +108,10 @@ async def schools(database_url: str) -> tuple[str, str, str, str]:
 
 
 @pytest.fixture
-def served(settings: Settings, tmp_path: Path, schools: tuple[str, str, str, str]) -> Iterator[tuple[str, KeySet]]:
+def served(settings: Settings, kezek_server: ServerFactory, schools: tuple[str, str, str, str]) -> tuple[str, KeySet]:
     """``kezek serve`` (granian, 1 worker) on a free port, on this test's Redis and PostgreSQL."""
-    key_file = tmp_path / "key.pem"
-    keys = KeySet.load_or_create(key_file)
-    port = free_port()
-    env = {
-        **os.environ,
-        "KEZEK_REDIS_URL": settings.redis_url,
-        "KEZEK_DATABASE_URL": settings.database_url,
-        "KEZEK_SIGNING_KEY_FILE": str(key_file),
-        "KEZEK_PORT": str(port),
-        "KEZEK_WORKERS": "1",
-        "KEZEK_LOG_LEVEL": "WARNING",
-        "KEZEK_DB_POOL_MIN": "1",
-        "KEZEK_OUTBOX_PUBLISHER": "0",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "kezek"), "serve", "--server", "granian", "--workers", "1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/ready", timeout=1) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert proc.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
-            yield url, keys
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    server = kezek_server(settings.database_url, settings.redis_url, workers=1, outbox_publisher="0")
+    return server.url, server.keys
 
 
 def _schemathesis(url: str, tmp_path: Path, label: str, config: Path = CONFIG) -> subprocess.Popen[str]:

@@ -20,7 +20,6 @@ OrderKind = Literal["admission", "expulsion"]
 # housing document, the proof of leaving.  Bullying needs none: a child is not
 # made to prove what happened to them before the transfer is considered.
 GROUNDS_NEEDING_DOCUMENT: frozenset[str] = frozenset({"court_decision", "relocation", "leaving_country"})
-LIVE: tuple[Status, ...] = ("pending", "accepted", "departed")
 
 Bin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 Iin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]

@@ -17,7 +17,6 @@ import json
 from typing import Any, TypeVar
 
 import jwt
-import msgspec
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -87,11 +86,3 @@ def verify(token: str, public_key: Ed25519PublicKey) -> bytes:
     except (jwt.PyJWTError, CryptoInvalidSignature, ValueError) as exc:
         raise InvalidSignature(str(exc)) from exc
     return payload
-
-
-def verify_as(token: str, public_key: Ed25519PublicKey, type_: type[T]) -> T:
-    """Verify ``token`` and decode its payload as ``type_``."""
-    try:
-        return msgspec.json.decode(verify(token, public_key), type=type_)
-    except msgspec.ValidationError as exc:
-        raise InvalidSignature(str(exc)) from exc

@@ -44,11 +44,6 @@ def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _kz_holidays()
 
 
-def holiday_name(day: dt.date) -> str | None:
-    name: str | None = _kz_holidays().get(day)
-    return name
-
-
 def next_working_day(day: dt.date) -> dt.date:
     """The first working day strictly after ``day``."""
     day += dt.timedelta(days=1)

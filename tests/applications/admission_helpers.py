@@ -1,7 +1,6 @@
-"""Helpers and fixtures of the admission tests: test schools, children, access tokens, filing.
+"""Helpers of the admission tests: test schools, children, access tokens, filing.
 
-Test modules import the fixtures they use (``schools``, ``claims``) from here: a ``conftest.py`` in
-this folder would shadow ``tests/conftest.py`` as the module ``conftest``.
+The fixtures (``schools``, ``claims``) are in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import itertools
 
 import asyncpg
 import msgspec
-import pytest
 import redis.asyncio as aioredis
 
 from admission.access import AccessClaims, mint_access_token, verify_access_token
@@ -113,34 +111,3 @@ async def seat_counters(pool: asyncpg.Pool, school: str = SCHOOL, language: str 
     )
     assert row is not None
     return row
-
-
-@pytest.fixture(name="schools")
-async def schools_fixture(db_pool: asyncpg.Pool) -> None:
-    async with db_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO schools (bin, region_slug, name_kk, name_ru, locality, address) VALUES"
-            " ($1, 'astana', '№900 мектеп', 'Школа №900', 'Астана', 'Астана, Сынақ көшесі, 1'),"
-            " ($2, 'astana', '№901 мектеп', 'Школа №901', 'Астана', 'Астана, Сынақ көшесі, 2'),"
-            " ($3, 'abai', '№902 мектеп', 'Школа №902', 'Семей', 'Семей, Сынақ көшесі, 3')",
-            SCHOOL,
-            OTHER_SCHOOL,
-            ABAI_SCHOOL,
-        )
-        await conn.execute(
-            "INSERT INTO school_classes (school_bin, grade, language, classes, seats_per_class) VALUES"
-            " ($1, 1, 'kk', 1, $4), ($2, 1, 'kk', 2, 20), ($2, 1, 'ru', 1, 20), ($3, 1, 'kk', 1, 25)",
-            SCHOOL,
-            OTHER_SCHOOL,
-            ABAI_SCHOOL,
-            GENERAL_SEATS + ROSTER_SIZE,
-        )
-        await conn.executemany(
-            "INSERT INTO preschool_roster (school_bin, child_iin, language) VALUES ($1, $2, 'kk')",
-            [(SCHOOL, iin) for iin in ROSTER],
-        )
-
-
-@pytest.fixture(name="claims")
-def claims_fixture(keys: KeySet) -> AccessClaims:
-    return access(keys)

@@ -14,7 +14,6 @@ from admission_helpers import (
     SCHOOL,
     access_token,
     child_iin,
-    schools_fixture,  # noqa: F401 - fixtures
     seat_counters,
     slot_token,
 )

@@ -11,7 +11,6 @@ from admission_helpers import (
     APPLICANT,
     SCHOOL,
     child_iin,
-    schools_fixture,  # noqa: F401 - fixtures
 )
 from litestar.testing import AsyncTestClient
 from portal_helpers import Portal

@@ -7,7 +7,7 @@ import datetime as dt
 
 import asyncpg
 import pytest
-from admission_helpers import (  # noqa: F401 - fixtures
+from admission_helpers import (
     GENERAL_SEATS,
     OTHER_SCHOOL,
     ROSTER,
@@ -16,8 +16,6 @@ from admission_helpers import (  # noqa: F401 - fixtures
     access,
     apply,
     child_iin,
-    claims_fixture,
-    schools_fixture,
     seat_counters,
 )
 

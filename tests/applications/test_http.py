@@ -15,7 +15,6 @@ from admission_helpers import (
     SCHOOL,
     access_token,
     child_iin,
-    schools_fixture,  # noqa: F401 - fixtures
     slot_token,
 )
 from litestar import Litestar

@@ -11,15 +11,12 @@ import asyncio
 
 import asyncpg
 import pytest
-from admission_helpers import (  # noqa: F401 - fixtures
+from admission_helpers import (
     APPLICANT,
     NOW,
-    SCHOOL,
     access,
-    apply,
     child_iin,
     form,
-    schools_fixture,
     seat_counters,
 )
 

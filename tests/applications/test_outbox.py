@@ -9,7 +9,7 @@ import random
 
 import asyncpg
 import pytest
-from admission_helpers import OTHER_SCHOOL, SCHOOL, apply, child_iin, claims_fixture, schools_fixture  # noqa: F401 - fixtures
+from admission_helpers import OTHER_SCHOOL, SCHOOL, apply, child_iin
 
 from admission.access import AccessClaims
 from admission.applications import confirm, withdraw

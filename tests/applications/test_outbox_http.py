@@ -16,10 +16,10 @@ import asyncpg
 import httpx
 import pytest
 from admission_helpers import child_iin
-from devservices import free_port
 
 from admission.contingent import Enrol, Leave, Publisher, enqueue_many
 from admission.contingent.http_store import HttpContingentStore
+from devservices import free_port
 
 RECEIVER = Path(__file__).with_name("contingent_receiver.py")
 

@@ -8,14 +8,12 @@ import json
 import asyncpg
 import msgspec
 import pytest
-from admission_helpers import (  # noqa: F401 - fixtures
+from admission_helpers import (
     NOW,
     OTHER_SCHOOL,
     apply,
     child_iin,
-    claims_fixture,
     form,
-    schools_fixture,
     seat_counters,
 )
 from litestar import Litestar

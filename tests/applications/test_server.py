@@ -4,15 +4,7 @@ publisher running in the app's lifespan delivers confirmed admissions to the con
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -24,46 +16,23 @@ from admission_helpers import (
     ROSTER,
     SCHOOL,
     child_iin,
-    schools_fixture,  # noqa: F401 - fixtures
     slot_token,
 )
-from devservices import free_port
 
 from admission.reference import set_window
 from admission.signing_keys import KeySet, mint_admin_token
+from devservices import ServerFactory
 
 pytestmark = pytest.mark.usefixtures("schools")
 
 
 @pytest.fixture
-def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, KeySet]]:
-    port = free_port()
-    key_file = tmp_path / "key.pem"
-    keys = KeySet.load_or_create(key_file)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")}
-    env |= {"KEZEK_PORT": str(port), "KEZEK_DATABASE_URL": database_url, "KEZEK_REDIS_URL": redis_url,
-            "KEZEK_SIGNING_KEY_FILE": str(key_file), "KEZEK_OUTBOX_POLL_SECONDS": "0.1",
-            "KEZEK_DB_POOL_MAX": "20", "KEZEK_CHILDREN_PER_SLOT": "1000"}  # fmt: skip
-    kezek = Path(sys.executable).parent / "kezek"
-    with (tmp_path / "server.log").open("wb") as log:
-        proc = subprocess.Popen([str(kezek), "serve", "--server", "uvicorn", "--workers", "2"], env=env,
-                                stdout=log, stderr=log, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/ready").status_code == 200:
-                    break
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
-        yield url, keys
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+def server(database_url: str, redis_url: str, kezek_server: ServerFactory) -> tuple[str, KeySet]:
+    served = kezek_server(
+        database_url, redis_url, server="uvicorn", workers=2,
+        outbox_poll_seconds="0.1", db_pool_max="20", children_per_slot="1000",
+    )  # fmt: skip
+    return served.url, served.keys
 
 
 async def test_concurrent_http_applications_against_a_real_server(

@@ -1,18 +1,16 @@
 """Hand-made census extracts: a few children whose categories are known by construction.
 
-(A module of its own, not a conftest: the suite's top conftest is imported by name elsewhere, so a
-second module named conftest would shadow it.  Test modules import the ``conn`` fixture (``conn_fixture``) from here.)
+The ``conn`` fixture is in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
 from admission.iin import check_digit, make_iin
@@ -136,9 +134,3 @@ async def end_enrolment(conn: asyncpg.Connection, child: str, reason: str) -> No
         AS_OF,
         reason,
     )
-
-
-@pytest.fixture(name="conn")
-async def conn_fixture(db_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    async with db_pool.acquire() as connection:
-        yield connection

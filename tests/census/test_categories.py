@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import asyncpg
-from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
+from census_helpers import (
     AS_OF,
     COLLEGE,
     NOW,
@@ -14,7 +14,6 @@ from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
     PRESCHOOL,
     REGION,
     SCHOOL,
-    conn_fixture,
     end_enrolment,
     enrol,
     exempt_child,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
+from census_helpers import (
     AS_OF,
     COLLEGE,
     NOW,
@@ -15,7 +15,6 @@ from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
     PRESCHOOL,
     REGION,
     SCHOOL,
-    conn_fixture,
     enrol,
     iin,
     person,

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import asyncpg
 import msgspec
-from census_helpers import (  # noqa: F401 - conn_fixture is the conn fixture
+from census_helpers import (
     OTHER_SCHOOL,
     PRESCHOOL,
     REGION,
     SCHOOL,
-    conn_fixture,
     iin,
     person,
     pupil,

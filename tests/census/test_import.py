@@ -12,7 +12,6 @@ from census_helpers import (
     AS_OF,
     NOW,
     REGION,
-    conn_fixture,  # noqa: F401 - the conn fixture
     exempt_child,
     iin,
     person,

@@ -15,7 +15,6 @@ from census_helpers import (
     OTHER_SCHOOL,
     REGION,
     SCHOOL,
-    conn_fixture,  # noqa: F401 - the conn fixture
     enrol,
     iin,
     person,

@@ -1,28 +1,15 @@
-"""Faces test helpers and fixtures: the app on a real port with Astana open now, a headless Chromium,
-screenshots at desktop and phone widths.
+"""Faces test helpers: screenshots at desktop and phone widths, Chromium's arguments.
 
-Test modules import the fixtures they use from here (a ``conftest.py`` in this folder would shadow
-``tests/conftest.py`` as the module ``conftest``).  Screenshots of every page go to ``KEZEK_SCREENSHOTS``
+The fixtures (the app on a real port, a headless Chromium) are in this folder's ``conftest.py``.
+Screenshots of every page go to ``KEZEK_SCREENSHOTS``
 (default ``.kezek/screenshots/``), one file per page and width, for a person to look at.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
-import msgspec
-import pytest
-from devservices import in_thread
-from playwright.async_api import Browser, Page, async_playwright
-
-from admission import reference
-from admission.signing_keys import KeySet
-from queue_service.app import create_app
-from queue_service.settings import Settings
+from playwright.async_api import Page
 
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
@@ -31,43 +18,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-@pytest.fixture(name="open_windows")
-async def open_windows_fixture(database_url: str) -> None:
-    """Astana's window opens now (as demo mode does); Zhetisu's in two days."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        now = dt.datetime.now(dt.UTC)
-        await reference.open_demo_window(conn, "astana", now - dt.timedelta(minutes=1))
-        await reference.set_window(conn, "zhetisu", now + dt.timedelta(days=2), now + dt.timedelta(days=30))
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(name="live_server")
-def live_server_fixture(settings: Settings, keys: KeySet, open_windows: None) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread); rooms swept often so the pages move quickly."""
-    fast = msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200, schools_cache_seconds=0)
-    with in_thread(create_app(fast, keys=keys), name="live-server") as url:
-        yield url
-
-
-@pytest.fixture(name="browser")
-async def browser_fixture() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture(scope="session", name="screenshots")
-def screenshots_fixture() -> Path:
-    folder = Path(os.environ.get("KEZEK_SCREENSHOTS") or ROOT / ".kezek" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def shoot(page: Page, folder: Path, name: str) -> None:

@@ -6,11 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from faces_helpers import (  # noqa: F401 - fixtures
-    browser_fixture,
-    live_server_fixture,
-    open_windows_fixture,
-    screenshots_fixture,
+from faces_helpers import (
     shoot,
 )
 from playwright.async_api import Browser, Route, expect

@@ -9,12 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from faces_helpers import (  # noqa: F401 - fixtures
+from faces_helpers import (
     PHONE,
-    browser_fixture,
-    live_server_fixture,
-    open_windows_fixture,
-    screenshots_fixture,
     shoot,
 )
 from playwright.async_api import Browser, expect

@@ -7,25 +7,26 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from pathlib import Path
 
 import asyncpg
 import httpx
 import msgspec
-from faults_support import Served, children_iins, parents, prepare_database
+from faults_support import children_iins, parents, prepare_database
+
+from devservices import ServerFactory
 
 SCHOOL = "150645269256"
 
 
 async def test_the_same_form_refiled_after_a_dropped_answer_gets_the_original_decision(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
     prepare_database(database_url)
     parent, other_parent = parents(2)
     child, other_child = children_iins(2)
     form = {"applicant_iin": parent, "child_iin": child, "school_bin": SCHOOL, "language": "kk", "consent": True}
     body = msgspec.json.encode(form)
-    with Served(database_url, redis_url, tmp_path, workers=1) as served:
+    with kezek_server(database_url, redis_url, workers=1) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
             view = (await client.post("/v1/rooms/astana/visitors", json={"applicant_iin": parent})).json()
             token = view["access_token"]

@@ -13,7 +13,9 @@ from typing import Any
 
 import asyncpg
 import httpx
-from faults_support import Served, children_iins, own_servers, parents, prepare_database
+from faults_support import children_iins, own_servers, parents, prepare_database
+
+from devservices import ServerFactory
 
 SCHOOL = "150645269256"  # Astana school №1: 3 kk classes of 30
 FAMILIES = 72
@@ -80,10 +82,12 @@ async def _family(client: httpx.AsyncClient, parent: str, child: str, journal: J
     await call("DELETE", "/v1/rooms/astana/sessions/me", headers={"Authorization": f"Bearer {view['access_token']}"})
 
 
-async def test_postgres_killed_mid_surge_loses_nothing_acknowledged_and_holds_the_room(tmp_path: Path) -> None:
+async def test_postgres_killed_mid_surge_loses_nothing_acknowledged_and_holds_the_room(
+    tmp_path: Path, kezek_server: ServerFactory
+) -> None:
     with (
         own_servers(tmp_path) as (redis_server, postgres),
-        Served(postgres.url, redis_server.url, tmp_path, workers=2) as served,
+        kezek_server(postgres.url, redis_server.url, workers=2) as served,
     ):
         admin = served.admin()
         async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
@@ -146,11 +150,11 @@ async def own_database(url: str) -> Any:
 
 
 async def test_a_pooled_connection_terminated_under_an_application_answers_503(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
     prepare_database(database_url)
     parent, child = parents(1)[0], children_iins(1)[0]
-    with Served(database_url, redis_url, tmp_path, workers=1) as served:
+    with kezek_server(database_url, redis_url, workers=1) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client, own_database(database_url) as db:
             view = (await client.post("/v1/rooms/astana/visitors", json={"applicant_iin": parent})).json()
             assert view["status"] == "admitted"

@@ -12,11 +12,11 @@ import time
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from devservices import free_port
 
 from admission import reference
 from admission.room_truth import RoomKeeper, fingerprint_key, load
 from admission.waiting_room import WaitingRoom
+from devservices import free_port
 
 REGIONS = ["astana", "zhetisu"]
 

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from devservices import LocalRedis
-from faults_support import KEZEK, Served, parents, prepare_database
+from faults_support import parents, prepare_database
 
 from admission.room_truth import APPLICATION_NAME
+from devservices import LocalRedis, ServerFactory
+from devservices.kezek import KEZEK
 
 
 def _phase(url: str, region: str) -> str:
@@ -41,9 +42,9 @@ def _until_phase(url: str, region: str, phase: str, timeout: float = 10.0) -> fl
 
 
 def test_cli_window_changes_reach_a_running_room_within_two_seconds(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
-    with Served(database_url, redis_url, tmp_path, workers=2, room_reconcile_seconds="3600") as served:
+    with kezek_server(database_url, redis_url, workers=2, room_reconcile_seconds="3600") as served:
         assert _phase(served.url, "zhetisu") != "open"  # annex 2: not this time of year
         subprocess.run([str(KEZEK), "demo-window", "zhetisu"], env=served.env, check=True, capture_output=True)
         opened = _until_phase(served.url, "zhetisu", "open")
@@ -78,12 +79,14 @@ def test_cli_window_changes_reach_a_running_room_within_two_seconds(
         _until_phase(served.url, "zhetisu", "open")
 
 
-def test_admin_room_settings_survive_redis_restarted_empty(database_url: str, tmp_path: Path) -> None:
+def test_admin_room_settings_survive_redis_restarted_empty(
+    database_url: str, tmp_path: Path, kezek_server: ServerFactory
+) -> None:
     prepare_database(database_url)
     with tempfile.TemporaryDirectory(prefix="kezek-redis-") as tmp:
         redis_server = LocalRedis(Path(tmp)).start()
         try:
-            with Served(database_url, redis_server.url, tmp_path, workers=2) as served:
+            with kezek_server(database_url, redis_server.url, workers=2) as served:
                 admin = served.admin()
                 changed = httpx.patch(
                     f"{served.url}/v1/admin/rooms/astana",

@@ -11,28 +11,28 @@ import asyncio
 import os
 import signal
 import time
-from pathlib import Path
 
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-from faults_support import Served, children_iins, parents, prepare_database
+from faults_support import children_iins, parents, prepare_database
 
 from admission.room_truth import fingerprint_key
 from admission.waiting_room.keys import room_keys
+from devservices import KezekServer, ServerFactory
 
 SCHOOL = "150645269256"
 CRASH_LOOP_SECONDS = 6.0
 
 
-def _kill_and_wait_ready(served: Served, victims: list[int]) -> float:
+def _kill_and_wait_ready(served: KezekServer, victims: list[int]) -> float:
     """kill -9 ``victims``; seconds until ``/ready`` answered 200 again."""
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
     return served.wait_ready(10)
 
 
-def _respawned(served: Served, dead: set[int]) -> list[int]:
+def _respawned(served: KezekServer, dead: set[int]) -> list[int]:
     deadline = time.monotonic() + 20
     while True:
         workers = served.worker_pids()
@@ -81,13 +81,13 @@ async def _room_rebuilt(redis_url: str) -> bool:
 
 
 def test_killed_workers_are_replaced_and_their_background_work_comes_back(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
     prepare_database(database_url)
     families = list(zip(parents(3), children_iins(3), strict=True))
     # only the sweeper rebuilds a lost room here (the keeper's periodic reconciliation is off)
-    with Served(
-        database_url, redis_url, tmp_path, workers=2, outbox_poll_seconds="0.2", room_reconcile_seconds="3600"
+    with kezek_server(
+        database_url, redis_url, workers=2, outbox_poll_seconds="0.2", room_reconcile_seconds="3600"
     ) as served:
         admin = served.admin()
         auto = {"enabled": True}

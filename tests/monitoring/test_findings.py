@@ -20,8 +20,6 @@ from monitoring_helpers import (
     Admins,
     Client,
     accept_transfer,
-    admins_fixture,  # noqa: F401 - fixtures
-    api_fixture,  # noqa: F401
     apply,
     child,
     commission,
@@ -34,10 +32,8 @@ from monitoring_helpers import (
     open_window,
     pupil,
     put_roster,
-    quiet_app_fixture,  # noqa: F401
     request_transfer,
     schedule,
-    schools_fixture,  # noqa: F401
     set_classes,
     today,
     withdraw,

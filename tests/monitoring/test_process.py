@@ -17,13 +17,9 @@ from monitoring_helpers import (
     REGION,
     Admins,
     Client,
-    admins_fixture,  # noqa: F401 - fixtures
-    api_fixture,  # noqa: F401
     commission,
     decide_monitoring,
-    quiet_app_fixture,  # noqa: F401
     schedule,
-    schools_fixture,  # noqa: F401
     today,
     workday,
     year,

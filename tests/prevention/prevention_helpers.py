@@ -1,7 +1,6 @@
 """Helpers of the intra-school registration tests: schools, pupils, admins, a council, sittings, cases.
 
-(A module of its own, not a conftest: the suite's top conftest is imported by name elsewhere, so a
-second module named conftest would shadow it.  Test modules import the ``pv`` fixture from here.)
+The ``world`` fixture is in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
 from admission.iin import make_iin
@@ -212,11 +210,6 @@ class World:
             " AND ($1::text IS NULL OR action = $1) ORDER BY id",
             action,
         )
-
-
-@pytest.fixture(name="world")
-async def world_fixture(db_pool: asyncpg.Pool, keys: KeySet) -> World:
-    return World(db_pool, keys)
 
 
 # ---------------------------------------------------------------- tiny census extracts

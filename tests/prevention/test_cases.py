@@ -18,7 +18,6 @@ from prevention_helpers import (
     assessment,
     kz,
     plan,
-    world_fixture,  # noqa: F401 - the world fixture
 )
 
 from admission.prevention import service

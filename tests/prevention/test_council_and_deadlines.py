@@ -15,7 +15,6 @@ from prevention_helpers import (
     assessment,
     council,
     kz,
-    world_fixture,  # noqa: F401 - the world fixture
 )
 
 from admission.prevention import deadlines, service

@@ -22,7 +22,6 @@ from prevention_helpers import (
     World,
     census_files,
     kz,
-    world_fixture,  # noqa: F401 - the world fixture
 )
 
 from admission.census import importer

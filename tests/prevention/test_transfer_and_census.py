@@ -20,7 +20,6 @@ from prevention_helpers import (
     attendance_file,
     census_files,
     kz,
-    world_fixture,  # noqa: F401 - the world fixture
 )
 
 from admission.census import importer

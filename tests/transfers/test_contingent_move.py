@@ -48,7 +48,7 @@ async def interrupted(pool: asyncpg.Pool, table: str, when: str = "INSERT OR UPD
 async def watched(pool: asyncpg.Pool, child: str) -> AsyncIterator[set[tuple[str, ...]]]:
     """Every distinct set of current schools a reader sees for ``child`` while the block runs."""
     seen: set[tuple[str, ...]] = set()
-    stop = asyncio.Event()
+    stop, watching = asyncio.Event(), asyncio.Event()
 
     async def watch() -> None:
         async with pool.acquire() as conn:
@@ -57,9 +57,11 @@ async def watched(pool: asyncpg.Pool, child: str) -> AsyncIterator[set[tuple[str
                     "SELECT school_bin FROM contingent.enrolments WHERE child_iin = $1 AND ended_on IS NULL", child
                 )
                 seen.add(tuple(sorted(r["school_bin"] for r in rows)))
+                watching.set()
                 await asyncio.sleep(0)
 
     task = asyncio.create_task(watch())
+    await watching.wait()  # the block starts once the reader has a connection and a first sample
     try:
         yield seen
     finally:

@@ -1,9 +1,9 @@
-"""Waiting-room fixtures: a room on the real Redis; an app whose Astana room is open now."""
+"""Waiting-room fixtures: a room on the real Redis; an app whose Astana room is open now (in-process, on a port)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import msgspec
@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from room_helpers import live_app
 
 from admission import reference
 from admission.signing_keys import KeySet, mint_admin_token
@@ -59,3 +60,10 @@ def ministry(keys: KeySet) -> dict[str, str]:
 def refs(keys: KeySet) -> ApplicantRefs:
     """The applicant references the app's room keeps (its ticket secret is derived from ``keys``)."""
     return ApplicantRefs(derive_ticket_secret("", keys.raw_private))
+
+
+@pytest.fixture
+def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread), Astana open now."""
+    with live_app(settings, keys) as url:
+        yield url

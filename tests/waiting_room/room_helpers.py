@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
-from devservices import find_binary, free_port
 
 from admission.iin import make_iin
 from admission.reference import KZ
+from admission.signing_keys import KeySet
 from admission.waiting_room import RoomSettings, WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices import find_binary, free_port, in_thread
+from queue_service.app import create_app
 from queue_service.settings import Settings
 
 # Astana's window (pilot annex 2): 2026-05-27 00:00 to 2026-09-01 00:00, UTC+5.
@@ -93,49 +92,12 @@ async def http_many(host: str, port: int, calls: list[Call], connections: int = 
 
 
 @contextlib.contextmanager
-def served(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
-    """``kezek serve`` (granian, 2 workers) on a free port, as production runs it; its URL.  ``env``: more KEZEK_*."""
-    port = free_port()
-    environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KEZEK_")},
-        "KEZEK_REDIS_URL": settings.redis_url,
-        "KEZEK_REDIS_MODE": settings.redis_mode,
-        "KEZEK_DATABASE_URL": settings.database_url,
-        "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "key.pem"),
-        "KEZEK_PORT": str(port),
-        "KEZEK_LOG_LEVEL": "WARNING",
-        "KEZEK_DB_POOL_MIN": "1",
-        "KEZEK_OUTBOX_PUBLISHER": "0",
-        "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # the tests' families all join from 127.0.0.1
-        **env,
-    }
-    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "server.log"
-    kezek = Path(sys.executable).parent / "kezek"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(kezek), "serve", "--server", "granian", "--workers", "2"],
-            env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/v1/rooms/astana", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        time.sleep(1.0)  # both workers
+def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
+    """The app on a real port (uvicorn in a thread) with these settings."""
+    with in_thread(
+        create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
+    ) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 class KillableRedis:

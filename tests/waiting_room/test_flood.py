@@ -18,7 +18,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Page, async_playwright
 from room_helpers import iins
-from test_rooms_page import CHROMIUM_ARGS, live_server  # noqa: F401 - the fixture
+from test_rooms_page import CHROMIUM_ARGS
 
 from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.app import create_app
@@ -173,7 +173,7 @@ async def widget_verified(page: Page, within: float) -> bool:
 
 @pytest.mark.browser
 async def test_a_real_browser_solves_the_challenge_under_the_page_csp_and_joins(
-    live_server: str,  # noqa: F811 - the fixture
+    live_server: str,
     keys: KeySet,
 ) -> None:
     ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}

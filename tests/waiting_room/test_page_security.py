@@ -9,13 +9,13 @@ import httpx
 import pytest
 from playwright.async_api import ConsoleMessage, async_playwright, expect
 from room_helpers import iins
-from test_rooms_page import CHROMIUM_ARGS, live_server  # noqa: F401 - the fixture
+from test_rooms_page import CHROMIUM_ARGS
 
 PAGES = ("/rooms/astana?lang=en", "/apply/astana?lang=en", "/docs", "/docs/swagger")
 
 
 @pytest.mark.browser
-async def test_pages_work_under_their_csp_and_refuse_framing(live_server: str) -> None:  # noqa: F811
+async def test_pages_work_under_their_csp_and_refuse_framing(live_server: str) -> None:
     async with httpx.AsyncClient(base_url=live_server) as http:
         for path in ("/v1/regions", "/v1/nothing-here", *PAGES):
             response = await http.get(path)

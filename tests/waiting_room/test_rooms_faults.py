@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
-from room_helpers import KillableRedis, SlotWatch, iins, served
+from room_helpers import KillableRedis, SlotWatch, iins
 
 from admission.waiting_room import WaitingRoom
+from devservices import ServerFactory
 from queue_service.settings import Settings
 
 MAX_ACTIVE = 10
@@ -94,18 +94,15 @@ async def watched_room(redis_server: KillableRedis) -> AsyncIterator[tuple[Waiti
 async def test_redis_killed_mid_surge_nobody_with_a_ticket_or_a_slot_loses_it(
     settings: Settings,
     astana_open_now: None,
-    tmp_path: Path,
+    kezek_server: ServerFactory,
     redis_server: KillableRedis,
     watched_room: tuple[WaitingRoom, SlotWatch],
 ) -> None:
     room, slots_held = watched_room
-    config = msgspec.structs.replace(
-        settings, redis_url=redis_server.url, redis_mode="standalone"
-    )  # its own Redis, killed
     limits = {"max_active": MAX_ACTIVE, "arrival_grace": 600, "abandon_after": 600}
-    env = {"KEZEK_ROOM_RECOVERY_SECONDS": str(RECOVERY_SECONDS), "KEZEK_ROOM_SWEEP_MS": "200"}
-    with served(config, tmp_path, **env) as url:
-        async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=50), timeout=30) as http:
+    env = {"room_recovery_seconds": str(RECOVERY_SECONDS), "room_sweep_ms": "200", "outbox_publisher": "0"}
+    with kezek_server(settings.database_url, redis_server.url, **env) as server:  # its own Redis, killed
+        async with httpx.AsyncClient(base_url=server.url, limits=httpx.Limits(max_connections=50), timeout=30) as http:
             parents = Client(http)
             await room.configure("astana", limits)
             # the surge: 120 families; 10 admitted (they arrive at the form), 110 waiting in join order

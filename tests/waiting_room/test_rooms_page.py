@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from devservices import in_thread
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import async_playwright, expect
-from room_helpers import KillableRedis, iins
+from room_helpers import KillableRedis, iins, live_app
 
 from admission.iin import make_iin
 from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
-from queue_service.app import create_app
 from queue_service.settings import Settings
 
 CHROMIUM_ARGS = [
@@ -41,22 +37,6 @@ async def test_the_page_speaks_kazakh_by_default_then_russian_or_english(rooms: 
     english = await rooms.get("/rooms/astana?lang=en", headers={"Accept-Language": "ru"})
     assert "Waiting room" in english.text
     assert (await rooms.get("/rooms/atlantis")).status_code == 404
-
-
-@contextlib.contextmanager
-def live_app(settings: Settings, keys: KeySet) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread) with these settings."""
-    with in_thread(
-        create_app(msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200), keys=keys)
-    ) as url:
-        yield url
-
-
-@pytest.fixture
-def live_server(settings: Settings, keys: KeySet, astana_open_now: None) -> Iterator[str]:
-    """The app on a real port (uvicorn in a thread), Astana open now."""
-    with live_app(settings, keys) as url:
-        yield url
 
 
 @pytest.mark.browser

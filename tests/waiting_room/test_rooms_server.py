@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from room_helpers import Call, SlotWatch, http_many, iins, served
+from room_helpers import Call, SlotWatch, http_many, iins
 
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices import ServerFactory
 from queue_service.settings import Settings
 
 
 @pytest.fixture
-def server(settings: Settings, astana_open_now: None, tmp_path: Path) -> Iterator[str]:
-    with served(settings, tmp_path) as url:
-        yield url
+def server(settings: Settings, astana_open_now: None, kezek_server: ServerFactory) -> str:
+    return kezek_server(settings.database_url, settings.redis_url, outbox_publisher="0").url
 
 
 async def test_two_thousand_concurrent_joins_over_http_two_workers_never_exceed_max_active(

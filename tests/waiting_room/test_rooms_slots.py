@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import itertools
 import time
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,11 +14,12 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from room_helpers import DURING, SlotWatch, iins, open_room, served
+from room_helpers import DURING, SlotWatch, iins, open_room
 
 from admission.iin import make_iin
 from admission.waiting_room import RoomSettings, WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices import ServerFactory
 from queue_service.settings import Settings
 
 MAX_ACTIVE = 8
@@ -101,7 +101,11 @@ class Filing:
 
 @pytest.mark.timeout(180)
 async def test_filing_at_once_never_exceeds_the_slots_and_each_slot_files_for_three_children_at_most(
-    settings: Settings, astana_open_now: None, tmp_path: Path, redis_client: aioredis.Redis, database_url: str
+    settings: Settings,
+    astana_open_now: None,
+    kezek_server: ServerFactory,
+    redis_client: aioredis.Redis,
+    database_url: str,
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
@@ -113,9 +117,9 @@ async def test_filing_at_once_never_exceeds_the_slots_and_each_slot_files_for_th
         await conn.close()
     room = WaitingRoom(redis_client)
     filings: list[Filing] = []
-    with served(settings, tmp_path, KEZEK_ROOM_SWEEP_MS="100") as url:
+    with kezek_server(settings.database_url, settings.redis_url, outbox_publisher="0", room_sweep_ms="100") as server:
         limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
             await room.configure("astana", {"max_active": MAX_ACTIVE, "session_ttl": LEASE, "abandon_after": 600})
 
             async def file(family: str, token: str, kid: str, kind: str) -> Filing:

@@ -8,8 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from wave_support import kezek_serve
-
+from devservices import ServerFactory
 from loadtest import invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +51,12 @@ def _connections(host: str, mode: str) -> int:
 
 
 def test_pooled_connections_are_kept_past_1024_descriptors_and_a_distributed_wave_runs(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, tmp_path: Path, kezek_server: ServerFactory
 ) -> None:
     env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem")}
     kezek = str(Path(sys.executable).parent / "kezek")
     subprocess.run([kezek, "demo-window", "astana"], env=env, check=True, capture_output=True)  # read at start
-    with kezek_serve(database_url, redis_url, tmp_path) as server:
+    with kezek_server(database_url, redis_url) as server:
         # geventhttpclient's own check (select) calls every socket above descriptor 1023 dead: one connection
         # per request; with loadtest.common.pooling one connection carries them all
         assert _connections(server.host, "unpatched") == 20

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
-from devredis import LocalRedisCluster, LocalSentinels, RedisProcess
 
 from admission.iin import make_iin
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices.topologies import LocalRedisCluster, LocalSentinels, RedisProcess
 from queue_service.resources import create_redis, redis_client
 from queue_service.settings import Settings
 

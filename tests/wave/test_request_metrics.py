@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from wave_support import kezek_serve
+
+from devservices import ServerFactory
 
 REQUESTS = 300
 
@@ -34,9 +35,9 @@ async def _one_request_per_connection(url: str) -> int:
 
 
 async def test_every_workers_requests_are_counted_in_one_scrape(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, tmp_path: Path, kezek_server: ServerFactory
 ) -> None:
-    with kezek_serve(database_url, redis_url, tmp_path, workers=2) as server:
+    with kezek_server(database_url, redis_url, workers=2) as server:
         ok = await _one_request_per_connection(f"{server.host}/v1/rooms/astana")
         missing = await _one_request_per_connection(f"{server.host}/v1/rooms/atlantis")
         assert (ok, missing) == (REQUESTS, 0)

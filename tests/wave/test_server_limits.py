@@ -14,7 +14,9 @@ from pathlib import Path
 
 import msgspec
 import psutil
-from wave_support import kezek_serve, listen_queue
+from wave_support import listen_queue
+
+from devservices import ServerFactory
 
 HELD = 1500  # more than granian's default allows at once (backpressure = backlog 1024 / workers, per worker)
 
@@ -33,11 +35,11 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, p
 
 
 async def test_many_open_keep_alive_connections_never_stall_a_newcomer(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, HELD * 2 + 1024)), hard))
-    with kezek_serve(database_url, redis_url, tmp_path, backlog="4096") as server:
+    with kezek_server(database_url, redis_url, backlog="4096") as server:
         # the listen socket has the configured accept queue (the kernel caps it at net.core.somaxconn)
         somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())  # noqa: ASYNC240
         assert listen_queue(server.port)[1] == min(4096, somaxconn)
@@ -81,11 +83,9 @@ def _closed_by_server(sock: socket.socket, within: float) -> tuple[bool, bytes]:
 
 
 def test_slow_bodies_slow_headers_and_idle_connections_are_cut(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, kezek_server: ServerFactory
 ) -> None:
-    with kezek_serve(
-        database_url, redis_url, tmp_path, body_timeout_seconds="1.5", keep_alive_ms="1500", workers=1
-    ) as server:
+    with kezek_server(database_url, redis_url, body_timeout_seconds="1.5", keep_alive_ms="1500", workers=1) as server:
         address = ("127.0.0.1", server.port)
         body = b'{"applicant_iin": "850101300011"}'
         head = (

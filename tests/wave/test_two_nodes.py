@@ -16,13 +16,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-from wave_support import haproxy, kezek_serve
+from wave_support import haproxy
 
 from admission import reference
 from admission.iin import make_iin
 from admission.signing_keys import KeySet, mint_admin_token
 from admission.waiting_room import WaitingRoom
 from admission.waiting_room.keys import room_keys
+from devservices import ServerFactory
 
 MAX_ACTIVE = 5
 ROUNDS = 4
@@ -41,7 +42,7 @@ def _sweeper_admissions(metrics: str) -> float:
 
 
 async def test_two_nodes_behind_haproxy_share_tickets_and_the_cap(
-    database_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, tmp_path: Path, kezek_server: ServerFactory
 ) -> None:
     node_settings = {"room_sweep_ms": "50", "room_snapshot_ms": "0", "outbox_publisher": "0"}
     conn = await asyncpg.connect(database_url)
@@ -52,8 +53,8 @@ async def test_two_nodes_behind_haproxy_share_tickets_and_the_cap(
     keys = KeySet.load_or_create(str(tmp_path / "signing-key.pem"))
     ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'qa', 'ministry')}"}
     with (
-        kezek_serve(database_url, redis_url, tmp_path, "node1", workers=1, **node_settings) as node1,
-        kezek_serve(database_url, redis_url, tmp_path, "node2", workers=1, **node_settings) as node2,
+        kezek_server(database_url, redis_url, name="node1", workers=1, **node_settings) as node1,
+        kezek_server(database_url, redis_url, name="node2", workers=1, **node_settings) as node2,
         haproxy([node1, node2], tmp_path, request_timeout="2s") as lb,
     ):
         redis = aioredis.Redis.from_url(redis_url)

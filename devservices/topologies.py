@@ -1,6 +1,6 @@
 """Throwaway Redis topologies for tests and benchmarks: a Redis Cluster, a master with a replica and Sentinels.
 
-Stdlib only, like ``devservices.py`` (whose helpers it uses): every server listens on
+Like :mod:`devservices.local` (whose helpers it uses), every server listens on
 127.0.0.1 on a free port, keeps its files in a folder of its own and is stopped by the
 PID started here, never by name.
 
@@ -16,9 +16,10 @@ import contextlib
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from devservices import ServiceError, _stop, _wait_for_port, find_binary, free_port
+from devservices.local import ServiceError, find_binary, free_port, stop_process, wait_for_port
 
 
 class RedisProcess:
@@ -52,7 +53,7 @@ class RedisProcess:
                 "--logfile", str(log), *self.extra,
             ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        _wait_for_port(self.port, self.proc, args[0], log)
+        wait_for_port(self.port, self.proc, args[0], log)
         return self
 
     def kill(self) -> None:
@@ -62,7 +63,7 @@ class RedisProcess:
             self.proc.wait(5)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
 
     def cli(self, *command: str) -> str:
         result = subprocess.run(
@@ -72,10 +73,10 @@ class RedisProcess:
         return result.stdout
 
 
-def _until(check: object, what: str, timeout: float = 30.0) -> None:
+def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     raise ServiceError(f"{what} within {timeout:.0f} s")
@@ -147,11 +148,12 @@ class LocalSentinels:
     def start(self) -> LocalSentinels:
         try:
             self.master.start()
-            self.replica = RedisProcess(
-                self.directory / "replica", "--replicaof", "127.0.0.1", str(self.master.port)
-            ).start()
-            _until(lambda: "master_link_status:up" in self.replica.cli("info", "replication"),  # type: ignore[union-attr]
-                   "the replica did not sync with the master")  # fmt: skip
+            replica = RedisProcess(self.directory / "replica", "--replicaof", "127.0.0.1", str(self.master.port))
+            self.replica = replica.start()
+            _until(
+                lambda: "master_link_status:up" in replica.cli("info", "replication"),
+                "the replica did not sync with the master",
+            )
             conf = (
                 f"sentinel monitor {self.name} 127.0.0.1 {self.master.port} 2\n"
                 f"sentinel down-after-milliseconds {self.name} 1000\n"

@@ -1,39 +1,26 @@
 """Throwaway local Redis and PostgreSQL servers for development and tests.
 
-Stdlib only: ``scripts/run`` and the test suite both use it before the
-project's own dependencies matter.  Each server listens on 127.0.0.1 on a free
-port, keeps its data in a folder of its own and is stopped by the PID this
-module started, never by name.
+Each server listens on 127.0.0.1 on a free port, keeps its data in a folder of its own
+and is stopped by the PID this module started, never by name.
 
 PostgreSQL refuses to run as root, so when we are root the cluster is created
 and run as the ``postgres`` system user (setuid in the child), in a folder
 that user owns.
-
-Command line (used by ``scripts/run``)::
-
-    python scripts/devservices.py up --dir .kezek/services --env-file .kezek/services.env
-
-starts both, writes ``KEZEK_REDIS_URL`` / ``KEZEK_DATABASE_URL`` to the env file,
-prints them and waits; SIGINT or SIGTERM stops both servers and exits.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -50,27 +37,7 @@ def free_port() -> int:
         return port
 
 
-@contextlib.contextmanager
-def in_thread(app: Any, name: str = "live-app") -> Iterator[str]:
-    """An ASGI ``app`` served by uvicorn in a thread on a free port (for browser tests); its URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -88,7 +55,7 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
     if proc is None or proc.poll() is not None:
         return
     proc.send_signal(sig)
@@ -106,6 +73,12 @@ def _kill(proc: subprocess.Popen[bytes] | None) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (a PostgreSQL server's URL) naming the database ``name`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def find_binary(name: str) -> str:
@@ -153,11 +126,11 @@ class LocalRedis:
             "--logfile", str(log),
         ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        _wait_for_port(self.port, self.proc, "redis-server", log)
+        wait_for_port(self.port, self.proc, "redis-server", log)
         return self
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
 
     def kill(self) -> None:
         """``kill -9`` the server (a crash): what it had not yet written to its append-only file is lost."""
@@ -248,7 +221,7 @@ class LocalPostgres:
                 cwd=self.directory,
                 **self._owner(),
             )
-        _wait_for_port(self.port, self.proc, "postgres", log)
+        wait_for_port(self.port, self.proc, "postgres", log)
         self._wait_ready(log)
         self._create_database(self.database)
         return self
@@ -278,7 +251,7 @@ class LocalPostgres:
 
     def stop(self) -> None:
         # SIGINT is PostgreSQL's "fast shutdown": roll back and exit cleanly.
-        _stop(self.proc, signal.SIGINT)
+        stop_process(self.proc, signal.SIGINT)
         if self._temporary:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -343,52 +316,3 @@ class Services:
             self.postgres.stop()
         if self.redis:
             self.redis.stop()
-
-
-def _up(args: argparse.Namespace) -> int:
-    directory = Path(args.dir).resolve()
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    # Under scripts/run, Ctrl-C reaches every process at once; the script stops the
-    # server first and then us with SIGTERM, so the server never loses its databases mid-request.
-    signal.signal(signal.SIGINT, signal.SIG_IGN if args.ignore_sigint else on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    only = tuple(part for part in args.only.split(",") if part)
-    with Services(directory, args.redis_port, args.pg_port, only) as services:
-        env = ""
-        if services.redis:
-            env += f"KEZEK_REDIS_URL={services.redis.url}\n"
-        if services.postgres:
-            env += f"KEZEK_DATABASE_URL={services.postgres.url}\n"
-        if args.env_file:
-            Path(args.env_file).write_text(env)
-        print(env, end="", flush=True)
-        while not stop:
-            for server in (services.redis, services.postgres):
-                if server and server.proc and server.proc.poll() is not None:
-                    print(f"{type(server).__name__} stopped unexpectedly", file=sys.stderr)
-                    return 1
-            time.sleep(0.2)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start Redis and PostgreSQL and wait for SIGINT/SIGTERM")
-    up.add_argument("--dir", default=".kezek/services", help="where the servers keep their data")
-    up.add_argument("--env-file", help="write KEZEK_REDIS_URL and KEZEK_DATABASE_URL here")
-    up.add_argument("--redis-port", type=int, default=None, help="default: a free port")
-    up.add_argument("--pg-port", type=int, default=None, help="default: a free port")
-    up.add_argument("--only", default="redis,postgres", help="which servers to start (comma-separated)")
-    up.add_argument("--ignore-sigint", action="store_true", help="stop on SIGTERM only")
-    args = parser.parse_args(argv)
-    return _up(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
