@@ -110,6 +110,7 @@ class KezekServer:
             "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started_in = 0.0  # seconds its cold start took, until every worker had started (this machine, now)
 
     @property
     def keys(self) -> KeySet:
@@ -142,9 +143,11 @@ class KezekServer:
                 command, env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
             )
         try:
+            began = time.monotonic()
             self.wait_ready(self.ready_timeout)
             if self.server == "granian":
                 self._until(lambda: self.log.read_bytes().count(STARTED) >= self.workers, "every worker started")
+            self.started_in = time.monotonic() - began
         except BaseException:
             self.stop()
             raise
