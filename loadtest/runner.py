@@ -69,7 +69,13 @@ def _http(method: str, url: str, body: Any = None, token: str | None = None, tim
 
 
 class LocalService:
-    """Redis + PostgreSQL + ``kezek serve`` on free ports, stopped by the PIDs started here."""
+    """Redis + PostgreSQL + ``kezek serve`` (:class:`devservices.KezekServer`) on free ports, stopped by
+    the PIDs started here.  The caller's own ``KEZEK_*`` settings reach the service (QA tunes it that
+    way), except those that say where it runs and what it talks to."""
+
+    OWN = frozenset(
+        {"HOST", "PORT", "PUBLIC_URL", "WORKERS", "DATABASE_URL", "REDIS_URL", "REDIS_MODE", "SIGNING_KEY_FILE"}
+    )
 
     def __init__(self, workers: int, region: str, log: Path, also_open: tuple[str, ...] = ()) -> None:
         self.workers = workers
@@ -77,64 +83,44 @@ class LocalService:
         self.log = log
         self.tmp = Path(tempfile.mkdtemp(prefix="kezek-loadtest-"))
         self.services: Any = None
-        self.server: subprocess.Popen[bytes] | None = None
-        self.env: dict[str, str] = {}
+        self.server: devservices.KezekServer | None = None
 
     @property
     def host(self) -> str:
-        return f"http://127.0.0.1:{self.env['KEZEK_PORT']}"
+        assert self.server is not None
+        return self.server.url
+
+    @property
+    def env(self) -> dict[str, str]:
+        assert self.server is not None
+        return self.server.env
 
     def start(self) -> LocalService:
         self.services = devservices.Services(self.tmp / "services").__enter__()
-        port = devservices.free_port()
-        metrics_dir = self.tmp / "metrics"
-        metrics_dir.mkdir()
-        self.env = {
-            **os.environ,
-            "KEZEK_REDIS_URL": self.services.redis.url,
-            "KEZEK_DATABASE_URL": self.services.postgres.url,
-            "KEZEK_SIGNING_KEY_FILE": str(self.tmp / "signing-key.pem"),
-            "KEZEK_HOST": "127.0.0.1",
-            "KEZEK_PORT": str(port),
-            "KEZEK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "KEZEK_WORKERS": str(self.workers),
-            "KEZEK_JOIN_RATE_PER_MINUTE": "0",  # every simulated family comes from this one address
-            "KEZEK_LOG_LEVEL": os.environ.get("KEZEK_LOG_LEVEL", "WARNING"),
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        callers = {
+            name.removeprefix("KEZEK_").lower(): value
+            for name, value in os.environ.items()
+            if name.startswith("KEZEK_") and name.removeprefix("KEZEK_") not in self.OWN
         }
+        self.server = devservices.KezekServer(
+            self.tmp / "serve",
+            self.services.postgres.url,
+            self.services.redis.url,
+            workers=self.workers,
+            key_file=self.tmp / "signing-key.pem",
+            **callers,
+        )
+        self.server.log = self.log
         kezek = str(BIN / "kezek")
         commands = [["migrate"], ["load-reference"], *(["demo-window", r] for r in self.regions), ["generate-key"]]
         for command in commands:
-            subprocess.run([kezek, *command], env=self.env, check=True, capture_output=True)
-        with self.log.open("ab") as log:
-            self.server = subprocess.Popen(
-                [kezek, "serve"], env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-        self._wait_ready()
+            subprocess.run([kezek, *command], env=self.server.env, check=True, capture_output=True)
+        self.server.start()
         return self
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.server is not None and self.server.poll() is not None:
-                raise RuntimeError(f"kezek serve exited with {self.server.returncode}; see {self.log}")
-            if _http("GET", f"{self.host}/ready", timeout=2)[0] == 200:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"kezek serve was not ready within {timeout:.0f} s; see {self.log}")
-
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            # granian's workers share the session we created for it: signal that group, by its leader's PID
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.server.pid, signal.SIGTERM)
-            try:
-                self.server.wait(20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait(5)
+        if self.server is not None:
+            self.server.stop()
         if self.services is not None:
             self.services.__exit__(None, None, None)
         shutil.rmtree(self.tmp, ignore_errors=True)

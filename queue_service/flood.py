@@ -7,7 +7,7 @@ costs no round trip of its own.
 ``too_many_requests`` with ``Retry-After`` and RateLimit-* headers.  The counter is per room (its
 key carries the room's hash tag, so the count and the join stay one script on one Redis Cluster
 slot): a client joining two regions has an allowance in each.  A client behind
-``KEZEK_TRUSTED_PROXIES`` is its last ``X-Forwarded-For`` entry (``client_address``, the one place
+``KEZEK_TRUSTED_PROXIES`` is its last ``X-Forwarded-For`` entry (``Door.client``, the one place
 that decides who a request comes from).
 
 **Proof of work** (a room's ``challenge`` setting, ``PATCH /v1/admin/rooms/{region}``): the
@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import altcha
@@ -44,19 +43,6 @@ CHALLENGE_COOKIE = "altcha"
 CHALLENGE_HEADER = "x-altcha"
 ALGORITHM = "SHA-256"
 RATE_WINDOW_SECONDS = 60
-
-
-def client_address(trusted_proxies: frozenset[str]) -> Callable[[Request[Any, Any, Any]], str]:
-    """Who a request comes from: its peer, or (from one of our proxies) the client it forwards."""
-
-    def address(request: Request[Any, Any, Any]) -> str:
-        peer = request.client.host if request.client else "unknown"
-        if peer in trusted_proxies:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            return forwarded.rsplit(",", 1)[-1].strip() or peer
-        return peer
-
-    return address
 
 
 class ChallengeSecrets:
@@ -86,12 +72,19 @@ class Door:
     """
 
     def __init__(self, settings: Settings, keyset: KeySet) -> None:
-        proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
-        self.client = client_address(proxies)
+        self.proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
         self.per_window = max(settings.join_rate_per_minute, 0)
         self.secrets = ChallengeSecrets(keyset)
         self.challenge_max_number = settings.challenge_max_number
         self.challenge_ttl = dt.timedelta(seconds=settings.challenge_ttl_seconds)
+
+    def client(self, request: Request[Any, Any, Any]) -> str:
+        """Who a request comes from: its peer, or (from one of our proxies) the client it forwards."""
+        peer = request.client.host if request.client else "unknown"
+        if peer in self.proxies:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            return forwarded.rsplit(",", 1)[-1].strip() or peer
+        return peer
 
     async def check(self, request: Request[Any, Any, Any], region: str, visitors: Visitors) -> JoinDoor:
         """The client to count and the verified challenge to use once (403 when the room asks one
