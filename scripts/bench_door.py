@@ -5,19 +5,23 @@
                                            [--profile-seconds 0]
 
 Three servers (granian, 2 workers each) on one Redis and PostgreSQL, measured in alternating
-rounds with ``wrk`` (as ``scripts/bench rooms``): each one's ``/health`` ceiling, then its join:
+rounds (each round in another order) with ``wrk`` (as ``scripts/bench rooms``): each one's
+``/health`` ceiling, then its join, back to back (the round's ratio is join req/s / that ceiling's
+req/s, as ``scripts/bench rooms`` defines it):
 
 * ``off``: no rate limit, no challenge (the baseline);
-* ``rate``: the join rate limit (counted by the join's own script call), every join from a new
-  client (``X-Forwarded-For`` from a trusted proxy), so each is counted and let through;
-* ``rate+pow``: the rate limit and the room's proof of work (every join with a fresh solved
-  ALTCHA payload, verified by the worker and marked used by the join's script call).
+* ``rate``: the join rate limit alone (counted by the join's own script call), every join from a
+  new client (``X-Forwarded-For`` from a trusted proxy), so each is counted and let through;
+* ``challenge``: the room's proof of work alone (every join with a fresh ALTCHA payload, solved
+  before the timed part, verified by the worker and marked used by the join's script call).
 
-Prints join/ceiling per server, the ratio against ``off`` and the CPU per join; then the time a
+Prints, per server, the medians over the rounds of: the join ratio and its drop against ``off``
+in the same round (issue 12's criterion: each drop at most 10 %), and the CPU per join (the
+service's, and the service's plus Redis's: steadier on a shared machine); then the time a
 headless Chromium takes to solve the waiting page's challenge (median of ``--browser-runs``
 page loads).  ``--profile-seconds N``: after the measured rounds, one more join run per server
-with py-spy sampling one worker (the thread holding the GIL), and where its time goes (the defence's parts by inclusive
-time, the hottest functions by own time).  Never asserts; prints the load average.
+with py-spy sampling one worker (the thread holding the GIL), and where its time goes (the defence's
+parts by inclusive time, the hottest functions by own time).  Never asserts; prints the load average.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import altcha
 import asyncpg
 import psutil
 from bench_rooms import JOIN_LUA as ROOMS_JOIN_LUA
-from bench_rooms import Probe, Result, Server, median
+from bench_rooms import Probe, Result, Server
 
 from admission import db as database
 from admission import reference
@@ -212,7 +216,7 @@ def main() -> None:
         configs = {
             "off": ({"KEZEK_JOIN_RATE_PER_MINUTE": "0"}, "astana", None),
             "rate": ({"KEZEK_JOIN_RATE_PER_MINUTE": "30"}, "astana", None),
-            "rate+pow": ({"KEZEK_JOIN_RATE_PER_MINUTE": "30"}, "abai", True),
+            "challenge": ({"KEZEK_JOIN_RATE_PER_MINUTE": "0"}, "abai", True),
         }
         servers = {}
         for name, (extra, _, _) in configs.items():
@@ -225,7 +229,11 @@ def main() -> None:
         ceilings: dict[str, list[Result]] = {name: [] for name in configs}
         joins: dict[str, list[Result]] = {name: [] for name in configs}
         for round_ in range(opts.rounds):
-            for name, (_, region, payload_path) in configs.items():
+            # each round in another order (off, rate, challenge; rate, challenge, off; ...): no server is
+            # always the one measured after the others (a neighbour's load, a Redis grown by the round)
+            names = list(configs)
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                _, region, payload_path = configs[name]
                 server = servers[name]
                 probe = Probe(server.proc.pid, redis_url)
                 ceilings[name].append(
@@ -243,18 +251,26 @@ def main() -> None:
         for name in configs:
             for result in [*ceilings[name], *joins[name]]:
                 print("  " + result.line())
-        print("\nmedians (join / its server's ceiling; CPU per join = service + Redis):")
-        base_ratio = base_cpu = 0.0
+        print(
+            "\nmedians over the rounds (ratio = join / the ceiling measured just before it; drop = 1 - ratio / "
+            "off's ratio in the same round; CPU per join: the service's, and + Redis's):"
+        )
         for name in configs:
-            ceiling, join = median(ceilings[name]), median(joins[name])
-            ratio = join.rps / ceiling.rps
-            cpu = statistics.median(r.server_us + r.redis_us for r in joins[name])
-            if name == "off":
-                base_ratio, base_cpu = ratio, cpu
+            ratios = [j.rps / c.rps for c, j in zip(ceilings[name], joins[name], strict=True)]
+            drops = [
+                1 - ratio / (j.rps / c.rps) for ratio, c, j in zip(ratios, ceilings["off"], joins["off"], strict=True)
+            ]
+            service = statistics.median(r.server_us for r in joins[name])
+            both = statistics.median(r.server_us + r.redis_us for r in joins[name])
+            off_service = statistics.median(r.server_us for r in joins["off"])
+            off_both = statistics.median(r.server_us + r.redis_us for r in joins["off"])
+            errors = sum(j.errors for j in joins[name])
             print(
-                f"  {name:<9} join {join.rps:6.0f} req/s, ceiling {ceiling.rps:6.0f} req/s -> ratio {ratio:.3f} "
-                f"({ratio / base_ratio:6.1%} of off); CPU/join {cpu:5.0f} µs ({cpu / base_cpu:6.1%} of off); "
-                f"errors {join.errors}/{join.total}"
+                f"  {name:<9} join/ceiling {statistics.median(ratios):.3f} (rounds "
+                f"{' '.join(f'{r:.3f}' for r in ratios)}), drop vs off {statistics.median(drops):+6.1%}; "
+                f"CPU/join service {service:4.0f} µs ({service / off_service - 1:+6.1%}), "
+                f"service + Redis {both:4.0f} µs ({both / off_both - 1:+6.1%}); "
+                f"errors {errors}/{sum(j.total for j in joins[name])}"
             )
         print(f"load average after: {os.getloadavg()}")
         if opts.profile_seconds:
@@ -274,7 +290,7 @@ def main() -> None:
                 spy.wait(timeout=60)
                 print("\n".join(profile_summary(name, raw)))
         if opts.browser_runs:
-            seconds = asyncio.run(browser_cost(servers["rate+pow"].url, opts.browser_runs))
+            seconds = asyncio.run(browser_cost(servers["challenge"].url, opts.browser_runs))
             print(
                 f"\nheadless Chromium solving the waiting page's challenge (KEZEK_CHALLENGE_MAX_NUMBER default, "
                 f"{opts.browser_runs} page loads): median {statistics.median(seconds):.2f} s, "

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
+import hmac
 import json
+import time
 from typing import Any
 
 import altcha
@@ -14,6 +17,10 @@ import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+from altcha.v2 import _canonical_json as altcha_canonical_json
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Page, async_playwright
@@ -22,6 +29,7 @@ from test_rooms_page import CHROMIUM_ARGS
 
 from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.app import create_app
+from queue_service.flood import ALGORITHM, ChallengeFailed, Door, our_payload
 from queue_service.settings import Settings
 
 JOIN = "/v1/rooms/astana/visitors"
@@ -195,3 +203,218 @@ async def test_a_real_browser_solves_the_challenge_under_the_page_csp_and_joins(
             assert [p for p in problems if "Content Security Policy" in p] == []
         finally:
             await browser.close()
+
+
+# The door's shortcut for answers to challenges of our own shape (queue_service/flood.py): the same
+# bytes signed and the same verdict as the altcha library's, or the library decides.
+
+SHAPE = ("algorithm", "cost", "keyLength", "keyPrefix", "nonce", "salt", "keySignature", "expiresAt")
+HEX = st.from_regex(r"[0-9a-f]{1,64}", fullmatch=True)
+SMALL = st.integers(1, 2**53)
+OUR_SHAPE = st.fixed_dictionaries(
+    {"algorithm": st.just("SHA-256"), "cost": SMALL, "keyLength": SMALL, "keyPrefix": HEX, "nonce": HEX,
+     "salt": HEX, "keySignature": HEX, "expiresAt": SMALL}
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.sampled_from(["SHA-256", "\ud800", "ab\n"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=4,
+)
+
+
+@st.composite
+def hostile_parameters(draw: st.DrawFn) -> dict[str, Any]:
+    """Our shape with members replaced by any JSON (big numbers, unicode, lone surrogates, nulls,
+    floats, nesting), dropped, or joined by others (``data``, ``memoryCost``, ``__proto__``, anything)."""
+    parameters = dict(draw(OUR_SHAPE))
+    for key in draw(st.lists(st.sampled_from(SHAPE), max_size=3)):
+        parameters[key] = draw(JSON_VALUES)
+    for key in draw(st.lists(st.sampled_from(SHAPE), max_size=1)):
+        parameters.pop(key, None)
+    extra = st.sampled_from(["data", "memoryCost", "parallelism", "__proto__", "0", "keyprefix"]) | st.text()
+    parameters.update(draw(st.dictionaries(extra, JSON_VALUES, max_size=2)))
+    return parameters
+
+
+def _answer(parameters: object, ensure_ascii: bool = True) -> bytes:
+    document = {"challenge": {"parameters": parameters, "signature": "ab" * 32},
+                "solution": {"counter": 1, "derivedKey": "cd" * 32}}  # fmt: skip
+    return json.dumps(document, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+
+
+def _library_canonical(answer: bytes) -> bytes:
+    parameters = altcha.Payload.from_dict(json.loads(answer)).challenge.parameters
+    return altcha_canonical_json(parameters.to_dict()).encode()
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(OUR_SHAPE, st.booleans())
+def test_the_shortcut_signs_our_shape_byte_for_byte_as_the_library(parameters: dict[str, Any], ascii_: bool) -> None:
+    ours = our_payload(_answer(parameters, ascii_))
+    assert ours is not None
+    assert ours.challenge.parameters.canonical() == _library_canonical(_answer(parameters))
+
+
+@hypothesis_settings(max_examples=600, deadline=None)
+@given(hostile_parameters(), st.booleans())
+def test_the_shortcut_takes_only_what_it_signs_as_the_library(parameters: dict[str, Any], ascii_: bool) -> None:
+    """Whatever the shortcut accepts it signs byte for byte as the library; the rest is the library's."""
+    answer = _answer(parameters, ascii_)
+    ours = our_payload(answer)
+    if ours is not None:
+        assert ours.challenge.parameters.canonical() == _library_canonical(answer)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"keyPrefix": "AB"}, {"nonce": "é1"}, {"salt": "ab\n"}, {"salt": "\u2028"}, {"keySignature": None},
+        {"cost": 2**53 + 1}, {"expiresAt": 2**64}, {"cost": 1.0}, {"cost": True}, {"keyLength": 0},
+        {"algorithm": "SHA-512"}, {"data": {}}, {"memoryCost": None}, {"__proto__": 1}, {"extra": "x"},
+    ],
+)  # fmt: skip
+def test_answers_off_our_shape_go_to_the_library(change: dict[str, Any]) -> None:
+    parameters = {"algorithm": "SHA-256", "cost": 1, "keyLength": 32, "keyPrefix": "ab", "nonce": "cd", "salt": "ef",
+                  "keySignature": "01", "expiresAt": 1_900_000_000}  # fmt: skip
+    assert our_payload(_answer(parameters)) is not None
+    assert our_payload(_answer({**parameters, **change})) is None
+
+
+def _verdict(door: Door, payload: str, region: str) -> tuple[str, int] | str:
+    try:
+        return door.verify(payload, region)
+    except ChallengeFailed:
+        return "refused"
+
+
+def _library_verdict(door: Door, payload: str, region: str) -> tuple[str, int] | str:
+    try:
+        parsed = altcha.Payload.from_base64(payload)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return "refused"
+    keys = door.secrets
+    if not altcha.verify_solution(parsed, keys.challenge(region), hmac_key_secret=keys.key).verified:
+        return "refused"
+    return parsed.challenge.signature or "", int(parsed.challenge.parameters.expires_at or 0)
+
+
+@pytest.fixture(scope="module")
+def door() -> Door:
+    return Door(Settings(), KeySet.generate())
+
+
+def _issued(door: Door, region: str = "astana", **options: Any) -> dict[str, Any]:
+    """A challenge the door issues (``options``: other ones the library signs with our secrets), solved."""
+    keys = door.secrets
+    options.setdefault("expires_at", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    challenge = altcha.create_challenge(
+        ALGORITHM, cost=1, counter=3, hmac_secret=keys.challenge(region), hmac_key_secret=keys.key, **options
+    )
+    solution = altcha.solve_challenge(challenge)
+    assert solution is not None
+    document: dict[str, Any] = altcha.Payload(challenge, solution).to_dict()
+    return document
+
+
+def _encoded(document: Any) -> str:
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def _parameters(document: dict[str, Any]) -> dict[str, Any]:
+    parameters: dict[str, Any] = document["challenge"]["parameters"]
+    return parameters
+
+
+MUTATIONS: list[tuple[str, Any]] = [
+    ("as issued", lambda d: None),
+    ("another derived key", lambda d: d["solution"].update(derivedKey="00" * 32)),
+    ("a derived key in capitals", lambda d: d["solution"].update(derivedKey=d["solution"]["derivedKey"].upper())),
+    ("an odd derived key", lambda d: d["solution"].update(derivedKey=d["solution"]["derivedKey"][:-1])),
+    ("a derived key that is not hex", lambda d: d["solution"].update(derivedKey="zz" * 32)),
+    ("no counter", lambda d: d["solution"].pop("counter")),
+    ("an easier prefix", lambda d: d["challenge"]["parameters"].update(keyPrefix="00")),
+    ("a later expiry", lambda d: _parameters(d).update(expiresAt=_parameters(d)["expiresAt"] + 1)),
+    ("another key signature", lambda d: d["challenge"]["parameters"].update(keySignature="00" * 32)),
+    ("no key signature", lambda d: d["challenge"]["parameters"].pop("keySignature")),
+    ("a null key signature", lambda d: d["challenge"]["parameters"].update(keySignature=None)),
+    ("no expiry", lambda d: d["challenge"]["parameters"].pop("expiresAt")),
+    ("a data member", lambda d: d["challenge"]["parameters"].update(data={"region": "astana"})),
+    ("no signature", lambda d: d["challenge"].pop("signature")),
+    ("a signature in capitals", lambda d: d["challenge"].update(signature=d["challenge"]["signature"].upper())),
+    ("another signature", lambda d: d["challenge"].update(signature="00" * 32)),
+    ("members reordered", lambda d: d["challenge"].update(parameters=dict(reversed(_parameters(d).items())))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_the_door_gives_the_library_verdict(door: Door, label: str, mutate: Any) -> None:
+    """Answers as issued, tampered, or signed by us off our shape: refused or accepted exactly when the
+    library refuses or accepts them, for this region and for another one (its own secret)."""
+    document = _issued(door)
+    mutate(document)
+    payload = _encoded(document)
+    for region in ("astana", "abai"):
+        assert _verdict(door, payload, region) == _library_verdict(door, payload, region), (label, region)
+    if label == "as issued":
+        assert _verdict(door, payload, "astana") != "refused"
+        assert _verdict(door, payload, "abai") == "refused"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"data": {"region": "astana", "note": "é\u2028\ud800"}},
+        {"expires_at": int(time.time()) - 5},
+        {"expires_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=1)},
+        {"key_length": 16},
+        {"memory_cost": 8},
+    ],
+)
+def test_challenges_we_sign_in_another_shape_get_the_library_verdict(door: Door, options: dict[str, Any]) -> None:
+    payload = _encoded(_issued(door, **options))
+    assert _verdict(door, payload, "astana") == _library_verdict(door, payload, "astana")
+
+
+def test_an_expired_answer_of_our_shape_is_refused_as_expired(door: Door) -> None:
+    payload = _encoded(_issued(door, expires_at=int(time.time()) - 1))
+    assert our_payload(base64.b64decode(payload)) is not None
+    with pytest.raises(ChallengeFailed, match="expired"):
+        door.verify(payload, "astana")
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text() | st.binary().map(lambda b: base64.b64encode(b).decode()) | hostile_parameters().map(
+    lambda p: base64.b64encode(_answer(p)).decode()))  # fmt: skip
+def test_any_answer_gets_the_library_verdict(door: Door, payload: str) -> None:
+    assert _verdict(door, payload, "astana") == _library_verdict(door, payload, "astana")
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    OUR_SHAPE,
+    st.from_regex(r"(?:[0-9a-fA-F]{2}){1,40}", fullmatch=True),
+    st.integers(-600, 600),
+    st.sampled_from(["astana", "abai"]),
+    st.booleans(),
+)
+def test_answers_we_signed_get_the_library_verdict(
+    door: Door, parameters: dict[str, Any], derived: str, expires_in: int, region: str, key_signed: bool
+) -> None:
+    """Parameters of our shape (any hex, any small number), signed with astana's secret as the library
+    signs them, their key signed or not: accepted, expired or refused as the library decides."""
+    keys = door.secrets
+    signed_key = hmac.digest(keys.key, bytes.fromhex(derived), "sha256").hex()
+    parameters |= {"expiresAt": int(time.time()) + expires_in, "keySignature": signed_key if key_signed else "ab"}
+    canonical = altcha_canonical_json(altcha.ChallengeParameters.from_dict(parameters).to_dict())
+    signature = hmac.digest(keys.challenge("astana"), canonical.encode(), "sha256").hex()
+    payload = _encoded({"challenge": {"parameters": parameters, "signature": signature},
+                        "solution": {"counter": 7, "derivedKey": derived}})  # fmt: skip
+    verdict = _verdict(door, payload, region)
+    assert verdict == _library_verdict(door, payload, region)
+    if region == "astana" and key_signed and expires_in > 1:
+        assert verdict == (signature, parameters["expiresAt"])
