@@ -71,6 +71,23 @@ class ChallengeSecrets:
         self._raw = keyset.raw_private
         self.key = hmac.new(self._raw, b"kezek altcha key", hashlib.sha256).hexdigest().encode()
         self._challenge: dict[str, bytes] = {}
+        self._signers: dict[str, hmac.HMAC] = {}
+        self._key_signer = hmac.new(self.key, digestmod=hashlib.sha256)
+
+    def signed(self, region: str, data: bytes) -> str:
+        """HMAC-SHA-256 (hex) of ``data`` with ``region``'s challenge secret, from a keyed copy made once."""
+        signer = self._signers.get(region)
+        if signer is None:
+            signer = self._signers[region] = hmac.new(self.challenge(region), digestmod=hashlib.sha256)
+        mac = signer.copy()
+        mac.update(data)
+        return mac.hexdigest()
+
+    def key_signed(self, derived_key: bytes) -> str:
+        """HMAC-SHA-256 (hex) of an answer's derived key with the key secret."""
+        mac = self._key_signer.copy()
+        mac.update(derived_key)
+        return mac.hexdigest()
 
     def challenge(self, region: str) -> bytes:
         """The secret that signs ``region``'s challenges (only real regions reach here: a bounded cache)."""
@@ -192,11 +209,9 @@ class Door:
         # altcha.verify_solution's checks, in its order, for parameters whose canonical JSON is known
         if parameters.expires_at < time.time():
             raise ChallengeFailed("expired")
-        signature = hmac.digest(keys.challenge(region), parameters.canonical(), "sha256").hex()
-        if not hmac.compare_digest(signature, ours.challenge.signature):
+        if not hmac.compare_digest(keys.signed(region, parameters.canonical()), ours.challenge.signature):
             raise ChallengeFailed("not ours for this region")
-        derived = hmac.digest(keys.key, bytes.fromhex(ours.solution.derived_key), "sha256").hex()
-        if not hmac.compare_digest(derived, parameters.key_signature):
+        if not hmac.compare_digest(keys.key_signed(bytes.fromhex(ours.solution.derived_key)), parameters.key_signature):
             raise ChallengeFailed("not solved")
         return ours.challenge.signature, parameters.expires_at
 

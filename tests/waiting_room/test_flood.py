@@ -154,6 +154,20 @@ async def test_a_room_with_the_challenge_on_admits_only_solved_unused_challenges
     assert (await guarded.post(JOIN, json={"applicant_iin": people[3]})).status_code == 200
 
 
+async def test_an_answer_used_once_is_refused_however_it_is_written(guarded: AsyncTestClient[Any]) -> None:
+    """The same solved challenge sent again in another spelling the library accepts (the derived key in
+    capitals, so not our shape: the library verifies it) is still the same challenge: replayed."""
+    people = iins(2, start=700)
+    payload = await _solved(guarded)
+    joined = await guarded.post(JOIN, json={"applicant_iin": people[0]}, headers={"X-Altcha": payload})
+    assert joined.status_code == 200, joined.text
+    respelled = _tampered(payload, lambda d: d["solution"].update(derivedKey=d["solution"]["derivedKey"].upper()))
+    assert our_payload(base64.b64decode(respelled)) is None
+    again = await guarded.post(JOIN, json={"applicant_iin": people[1]}, headers={"X-Altcha": respelled})
+    assert (again.status_code, again.json()["code"]) == (403, "challenge_failed")
+    assert "already used" in again.json()["detail"]
+
+
 async def test_an_expired_challenge_is_refused(settings: Settings, keys: KeySet, astana_open_now: None) -> None:
     quick = msgspec.structs.replace(settings, challenge_ttl_seconds=1, room_snapshot_ms=0)
     async with AsyncTestClient(app=create_app(quick, keys=keys)) as client:
