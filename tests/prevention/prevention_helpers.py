@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from admins import Admins
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
 from admission.iin import make_iin
@@ -31,7 +32,7 @@ from admission.prevention.models import (
     SittingIn,
 )
 from admission.reference import KZ
-from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
+from admission.signing_keys import AdminPrincipal, KeySet
 
 REGION = "astana"
 SCHOOL = "150645269256"  # №1, Астана (reference data)
@@ -95,7 +96,7 @@ def plan(row_count: int = 2, **overrides: Any) -> PlanIn:
     return PlanIn(**values)
 
 
-class World:
+class World(Admins):
     """The reference schools, pupils enrolled in the contingent store, admins and the council's steps."""
 
     def __init__(self, pool: asyncpg.Pool, keys: KeySet) -> None:
@@ -124,16 +125,6 @@ class World:
     def school_admin(self, school: str = SCHOOL) -> AdminPrincipal:
         region = "abai" if school == FAR_SCHOOL else REGION
         return AdminPrincipal(subject=f"head-{school}", role="school", region=region, school=school)
-
-    def region_admin(self, region: str = REGION) -> AdminPrincipal:
-        return AdminPrincipal(subject=f"office-{region}", role="region", region=region)
-
-    def ministry(self) -> AdminPrincipal:
-        return AdminPrincipal(subject="ministry", role="ministry")
-
-    def bearer(self, admin: AdminPrincipal) -> dict[str, str]:
-        token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
-        return {"Authorization": f"Bearer {token}"}
 
     def request_case(self, pupil: str, **overrides: Any) -> CaseIn:
         values: dict[str, Any] = {
