@@ -180,13 +180,16 @@ class World(Admins):
         async with self.pool.acquire() as conn:
             return await service.open_case(conn, self.school_admin(school), school, self.request_case(pupil), now)
 
+    async def case_before_council(self, school: str = SCHOOL, pupil: str | None = None) -> tuple[Case, Sitting]:
+        """An open case at ``school`` and a sitting of its council: all a decision needs but the materials."""
+        await self.council(school)
+        return await self.open_case(school, pupil), await self.sitting(school)
+
     async def registered_case(
         self, school: str = SCHOOL, grounds: Sequence[int] = (5,), pupil: str | None = None
     ) -> tuple[Case, Sitting]:
         """A case through council, assessment and a decision to register; with a plan."""
-        await self.council(school)
-        case = await self.open_case(school, pupil)
-        sitting = await self.sitting(school)
+        case, sitting = await self.case_before_council(school, pupil)
         admin = self.school_admin(school)
         async with self.pool.acquire() as conn:
             await service.set_assessment(conn, admin, school, case.id, assessment(), MONDAY)

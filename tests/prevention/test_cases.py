@@ -55,9 +55,7 @@ async def test_para_22_para_23_register_on_several_grounds_then_remove_at_a_late
 
 
 async def test_para_14_para_15_refusal_names_no_grounds_and_registration_names_at_least_one(world: World) -> None:
-    await world.council()
-    sitting = await world.sitting()
-    case = await world.open_case()
+    case, sitting = await world.case_before_council()
     admin = world.school_admin()
     async with world.pool.acquire() as conn:
         with pytest.raises(AssessmentMissing):  # para 14: the materials come before the decision
