@@ -7,7 +7,7 @@ import itertools
 from typing import Any
 
 import asyncpg
-from admins import Admins
+from admin_helpers import Admins
 
 from admission.iin import make_iin
 from admission.reference import KZ

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 import redis.asyncio as aioredis
-from raw_http import read_response
+from http_helpers import read_response
 
 from admission.iin import make_iin
 from admission.reference import KZ
@@ -71,7 +71,7 @@ class Call(msgspec.Struct, frozen=True):
 async def http_many(host: str, port: int, calls: list[Call], connections: int = 100) -> list[tuple[int, Any]]:
     """Send ``calls`` over ``connections`` concurrent keep-alive HTTP/1.1 connections; (status, JSON) each.
 
-    Asyncio streams rather than httpx (:mod:`raw_http` says why).
+    Asyncio streams rather than httpx (:mod:`http_helpers` says why).
     """
     results: list[tuple[int, Any]] = [(0, None)] * len(calls)
     queue: asyncio.Queue[int] = asyncio.Queue()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import msgspec
 import psutil
-from raw_http import read_response
+from http_helpers import read_response
 from wave_support import listen_queue
 
 from devservices import ServerFactory
