@@ -62,7 +62,7 @@ SELECT census.lock_load($1);
 SELECT census.sweep_loads();
 
 -- name: census_create_load
-SELECT census.create_load($1);
+SELECT census.load_step($1, 'create');
 
 -- name: census_use_work
 -- The import's scratch schema first on this session's search_path (a pooled
@@ -70,10 +70,10 @@ SELECT census.create_load($1);
 SELECT set_config('search_path', format('census_work_%s, public', $1::bigint), false);
 
 -- name: census_index_load
-SELECT census.index_load($1);
+SELECT census.load_step($1, 'index');
 
 -- name: census_attach_load
-SELECT census.attach_load($1);
+SELECT census.load_step($1, 'attach');
 
 -- name: census_drop_work
 SELECT census.drop_work($1, $2);
@@ -123,7 +123,7 @@ WHERE ($1::text IS NULL OR region_slug = $1)
 ORDER BY region_slug, period DESC;
 
 -- name: census_drop_load
-SELECT census.drop_load($1);
+SELECT census.load_step($1, 'drop');
 
 -- name: census_clear_issues
 DELETE FROM census.issues WHERE snapshot_id = $1;
@@ -133,27 +133,20 @@ DELETE FROM census.issues WHERE snapshot_id = $1;
 -- (one pass; census_find_duplicates then finds the ИИН given on several rows
 -- that pass), and its half of the ИИН space for the merge.  The fenced subquery
 -- turns each field into a number once; a birth date is looked up in
--- census.days (a hash join), not parsed.
+-- census.days (a hash join), not parsed.  The checks both extracts make are
+-- census.child_row_reason's; each extract's own follow.
 CREATE UNLOGGED TABLE persons_checked AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.sex, s.citizenship, s.kandas,
        s.locality, s.district, s.address, s.registered, s.born_ymd, hashtext(s.iin) & 1 AS half,
-    CASE
-        WHEN s.fields <> 12 THEN 'field_count'
-        WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
-             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
-        WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
-        WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
-        WHEN s.born_ymd > $1::integer THEN 'invalid_date'
-        WHEN s.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
-        WHEN trim(s.surname) = '' OR trim(s.name) = '' OR trim(s.locality) = '' THEN 'missing_field'
+    coalesce(census.child_row_reason(s.fields, 12, s.garbled, s.iin_number, s.born_ymd, $1, s.surname, s.name), CASE
+        WHEN trim(s.locality) = '' THEN 'missing_field'
         WHEN s.sex NOT IN ('M', 'F') OR (s.sex = 'M') <> (s.iin_number / 100000 % 2 = 1) THEN 'sex_mismatch'
         WHEN s.citizenship <> 'XXA'  -- else two Latin capitals, tested by code (ltrim over 26 letters is slow in UTF-8)
              AND NOT (octet_length(s.citizenship) = 2 AND ascii(s.citizenship) BETWEEN 65 AND 90
                       AND ascii(substr(s.citizenship, 2)) BETWEEN 65 AND 90)
             THEN 'invalid_value'
         WHEN s.kandas NOT IN ('0', '1') OR s.registered NOT IN ('0', '1') THEN 'invalid_value'
-    END AS reason
+    END) AS reason
 FROM (
     SELECT v.*, census.number_of(v.iin, 12) AS iin_number, d.ymd AS born_ymd
     FROM stage_persons v
@@ -165,16 +158,7 @@ FROM (
 CREATE UNLOGGED TABLE bbazh_checked AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.org_bin, s.org_name, s.org_kind,
        s.ownership, s.grade, s.health_exempt, s.born_ymd, s.kind, s.exempt, hashtext(s.iin) & 1 AS half,
-    CASE
-        WHEN s.fields <> 11 THEN 'field_count'
-        WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
-             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
-        WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
-        WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
-        WHEN s.born_ymd > $1::integer THEN 'invalid_date'
-        WHEN s.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
-        WHEN trim(s.surname) = '' OR trim(s.name) = '' THEN 'missing_field'
+    coalesce(census.child_row_reason(s.fields, 11, s.garbled, s.iin_number, s.born_ymd, $1, s.surname, s.name), CASE
         WHEN s.exempt NOT IN ('0', '1') THEN 'invalid_value'
         WHEN s.kind IS NULL AND s.exempt = '1' THEN NULL  -- known to the education system, attends nothing
         WHEN s.kind IS NULL THEN 'missing_field'
@@ -187,7 +171,7 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
             '10', '11', '12'
         ) THEN 'invalid_value'
         WHEN s.kind <> 'school' AND trim(s.grade) NOT IN ('', '0') THEN 'invalid_value'
-    END AS reason
+    END) AS reason
 FROM (
     SELECT v.*, census.number_of(v.iin, 12) AS iin_number, d.ymd AS born_ymd,
            census.number_of(v.org_bin, 12) AS org_number, nullif(trim(v.org_kind), '') AS kind,
@@ -269,7 +253,7 @@ FROM (
 -- are a hashed IN, not a join: the planner, misjudging the join's size,
 -- sorted the million merged rows to disk for a merge join with them.
 -- $8: truant days counted per month (else summed over $5..$6, the school
--- year so far; Readings.truant_period); a truant is a pupil of a school or a
+-- year so far; Readings.truant_period; census.truants); a truant is a pupil of a school or a
 -- college aged 6 or more (para 2.5).  $9: a private college's students count
 -- as non_state too (Readings.private_colleges_non_state; para 11.4).
 INSERT INTO load_children (
@@ -280,11 +264,7 @@ INSERT INTO load_children (
     enrolled_school_bin, not_covered, truant
 )
 WITH truants AS MATERIALIZED (
-    SELECT DISTINCT iin
-    FROM census.attendance
-    WHERE region_slug = $4 AND month BETWEEN $5 AND $6
-    GROUP BY iin, CASE WHEN $8::boolean THEN month END
-    HAVING sum(days_missed) >= 10
+    SELECT iin FROM census.truants($4, $5, $6, $8)
 )
 SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, (($2::integer - m.born_ymd) / 10000)::smallint,
        m.in_persons, m.in_bbazh, m.citizenship, m.kandas, m.locality, m.district, m.address, m.registered,
@@ -340,20 +320,16 @@ RETURNING children, rejected, warnings;
 
 -- name: census_cross_check
 -- Para 10: education data against the state register, again (the contingent
--- and the attendance feed move on after the import).  Truants: 10+ calendar
--- days missed without a reason in one month of $3..$4 (the quarter) when $5,
--- else summed over $3..$4 (the school year so far); pupils of schools and
+-- and the attendance feed move on after the import).  Truants (census.truants):
+-- 10+ calendar days missed without a reason in one month of $3..$4 (the quarter)
+-- when $5, else summed over $3..$4 (the school year so far); pupils of schools and
 -- colleges aged 6+ only (para 2.5).  $1 is the snapshot's load.  One scan finds the children
 -- whose result changed; only those rows are written (found again by their
 -- ctid, no second scan).  Truants are a hashed IN, not a join (as in
 -- census_merge_children): once the feed has statistics the planner would
 -- sort the million children for a merge join with them.
 WITH truants AS MATERIALIZED (
-    SELECT DISTINCT iin
-    FROM census.attendance
-    WHERE region_slug = $2 AND month BETWEEN $3 AND $4
-    GROUP BY iin, CASE WHEN $5::boolean THEN month END
-    HAVING sum(days_missed) >= 10
+    SELECT iin FROM census.truants($2, $3, $4, $5)
 ), changed AS MATERIALIZED (
     SELECT c.ctid AS row_id, live.*
     FROM census.children c

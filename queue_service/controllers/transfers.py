@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import reference
 from admission.db import Connection
-from admission.errors import Unauthenticated
+from admission.errors import Forbidden, Unauthenticated
 from admission.portal import Applicant
 from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import calendar, service, signing
@@ -406,12 +406,10 @@ class AdminTransferController(Controller):
         after_id: FromQuery[RowId] = 0,
         limit: FromQuery[EventLimit] = 500,
     ) -> EventsOut:
-        if admin.role != "ministry":
-            if region is None:
-                region = admin.region
-            admin.require_region(region or "")
+        if admin.role == "school":
+            raise Forbidden(f"school admin {admin.subject} may not act in region {admin.region}")
         async with db.acquire() as conn:
-            found = await service.events(conn, region, after_id, limit)
+            found = await service.events(conn, admin.region_in_scope(region), after_id, limit)
         return EventsOut(events=found, next_after_id=found[-1].id if found else after_id)
 
 

@@ -319,7 +319,9 @@ async def test_an_import_sweeps_what_a_dead_import_left_and_spares_a_live_one(
         loads = []
         for conn in (dead, alive):
             load = await conn.fetchval("SELECT nextval('census.load_ids')")
-            await conn.execute("SELECT census.lock_load($1); SELECT census.create_load($1)".replace("$1", str(load)))
+            await conn.execute(
+                "SELECT census.lock_load($1); SELECT census.load_step($1, 'create')".replace("$1", str(load))
+            )
             loads.append(load)
         await dead.close()  # killed: its lock is gone with its session, its tables stay
         kid = iin(dt.date(2016, 1, 1))
