@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import contingent_helpers
 from admin_helpers import Admins
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
@@ -109,15 +110,7 @@ class World(Admins):
         return make_iin(born, True, next(self._serial) * 3)
 
     async def enrol(self, pupil: str, school: str = SCHOOL, grade: int = 5) -> str:
-        await self.pool.execute(
-            "INSERT INTO contingent.enrolments"
-            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
-            " VALUES ($1, $2, $3, 'kk', 'seed', '2025-09-01', '2025-09-01')",
-            pupil,
-            school,
-            grade,
-        )
-        return pupil
+        return await contingent_helpers.enrol(self.pool, pupil, school, grade)
 
     async def enrolled_pupil(self, school: str = SCHOOL, grade: int = 5) -> str:
         return await self.enrol(self.pupil(), school, grade)

@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 import asyncpg
+import contingent_helpers
 from admin_helpers import Admins
 
 from admission.iin import make_iin
@@ -49,16 +50,7 @@ class World(Admins):
         return make_iin(born, True, next(self._serial) * 7)
 
     async def enrol(self, child: str, school: str, grade: int = 5, language: str = "kk") -> str:
-        await self.pool.execute(
-            "INSERT INTO contingent.enrolments"
-            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
-            " VALUES ($1, $2, $3, $4, 'seed', '2025-09-01', '2025-09-01')",
-            child,
-            school,
-            grade,
-            language,
-        )
-        return child
+        return await contingent_helpers.enrol(self.pool, child, school, grade, language=language)
 
     async def enrolled_child(self, school: str, grade: int = 5, language: str = "kk") -> str:
         return await self.enrol(self.child(), school, grade, language)
