@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
@@ -39,7 +39,7 @@ from queue_service.auth import (
     bearer_token,
     requires,
 )
-from queue_service.controllers.shared import named
+from queue_service.controllers.shared import step_route
 from queue_service.params import EventLimit, PageLimit, RowId
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
@@ -281,24 +281,18 @@ Stage = Callable[..., Awaitable[Transfer]]
 
 
 def _stage(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], act: Stage) -> HTTPRouteHandler:
-    """The handler of one stage a school takes a transfer through (decision, departure, order,
-    prevention reference): every stage is the same call, the admin and the transfer from the path
-    and the fields of the stage's JSON body, named as the service's function names its parameters,
-    so it is written once and each stage is a row of ``route``, the body's type and the function.
-    """
-
-    async def handler(
-        self: Controller,  # noqa: ARG001 - Litestar binds the controller
-        db: DbDep,
-        admin: AdminDep,
-        transfer_id: FromPath[uuid.UUID],
-        data: Any,
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await act(conn, admin, transfer_id, now=_now(), **msgspec.structs.asdict(data))
-            return await _out(conn, t, admin=admin)
-
-    return route(named(handler, "AdminTransferController", name, data=cast(Any, JSONBody)[body]))
+    """A stage a school takes a transfer through (decision, departure, order, prevention reference):
+    :func:`shared.step_route` with the transfer from the path, answering it as its schools see it."""
+    return step_route(
+        "AdminTransferController",
+        name,
+        route,
+        key="transfer_id",
+        body=body,
+        act=act,
+        returns=TransferOut,
+        present=lambda conn, admin, t: _out(conn, t, admin=admin),
+    )
 
 
 class AdminTransferController(Controller):
