@@ -432,26 +432,45 @@ UPDATE census.snapshots SET reported_at = $2, reported_by = $3
 WHERE id = $1 AND completed_at IS NOT NULL AND reported_at IS NULL
 RETURNING id;
 
--- name: census_region_counts
--- Counts per category of one snapshot; $2 school BIN restricts to its service territory.
-SELECT count(*) AS children,
-       count(*) FILTER (WHERE c.preschool_age) AS preschool_age,
-       count(*) FILTER (WHERE c.school_age) AS school_age,
-       count(*) FILTER (WHERE c.not_subject) AS not_subject,
-       count(*) FILTER (WHERE c.tvet) AS tvet,
-       count(*) FILTER (WHERE c.non_state) AS non_state,
-       count(*) FILTER (WHERE c.kandas) AS kandas,
-       count(*) FILTER (WHERE c.foreign_stateless) AS foreign_stateless,
-       count(*) FILTER (WHERE c.not_covered) AS not_covered,
-       count(*) FILTER (WHERE c.truant) AS truant,
-       count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
-       count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
-FROM census.children c
-WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-  AND ($2::text IS NULL OR EXISTS (
-      SELECT 1 FROM census.service_territories t
-      WHERE t.school_bin = $2 AND t.locality = c.locality AND t.district IN ('', c.district)
-  ));
+-- name: census_counts
+-- Counts per category of one snapshot ($1): the whole region's (school_bin NULL) when $2, and
+-- each school's whose service territory its children live in, for the schools of region $3
+-- (or only school $4).  A child counts once for every school whose territory they live in,
+-- even when the school lists both a whole locality and one of its districts.
+WITH c AS NOT MATERIALIZED (
+    SELECT * FROM census.children WHERE load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
+), areas AS (
+    SELECT t.school_bin, t.locality, t.district
+    FROM census.service_territories t
+    JOIN schools s ON s.bin = t.school_bin
+    WHERE ($3::text IS NULL OR s.region_slug = $3) AND ($4::text IS NULL OR s.bin = $4)
+      AND ($3::text IS NOT NULL OR $4::text IS NOT NULL)
+      AND (t.district = '' OR NOT EXISTS (
+          SELECT 1 FROM census.service_territories w
+          WHERE w.school_bin = t.school_bin AND w.locality = t.locality AND w.district = ''
+      ))
+), scoped AS (
+    SELECT NULL::text AS school_bin, c.* FROM c WHERE $2
+    UNION ALL
+    SELECT a.school_bin, c.* FROM areas a JOIN c ON c.locality = a.locality AND a.district IN ('', c.district)
+)
+SELECT k.school_bin, s.name_kk, s.name_ru,
+       count(*) AS children,
+       count(*) FILTER (WHERE k.preschool_age) AS preschool_age,
+       count(*) FILTER (WHERE k.school_age) AS school_age,
+       count(*) FILTER (WHERE k.not_subject) AS not_subject,
+       count(*) FILTER (WHERE k.tvet) AS tvet,
+       count(*) FILTER (WHERE k.non_state) AS non_state,
+       count(*) FILTER (WHERE k.kandas) AS kandas,
+       count(*) FILTER (WHERE k.foreign_stateless) AS foreign_stateless,
+       count(*) FILTER (WHERE k.not_covered) AS not_covered,
+       count(*) FILTER (WHERE k.truant) AS truant,
+       count(*) FILTER (WHERE k.in_persons AND NOT k.registered) AS not_registered,
+       count(*) FILTER (WHERE NOT k.in_persons) AS residence_unknown
+FROM scoped k
+LEFT JOIN schools s ON s.bin = k.school_bin
+GROUP BY k.school_bin, s.name_kk, s.name_ru
+ORDER BY k.school_bin NULLS FIRST;
 
 -- name: census_list_children
 -- One category's children of a snapshot (optionally of one school's service
@@ -516,30 +535,6 @@ SELECT 1 FROM regions WHERE slug = $1;
 
 -- name: census_list_region_slugs
 SELECT slug FROM regions ORDER BY slug;
-
--- name: census_counts_by_school
--- The counts of census_region_counts for every school of the region with a
--- service territory ($2 region); a child living in two schools' territories
--- counts for both.
-SELECT s.bin AS school_bin, s.name_kk, s.name_ru,
-       count(*) AS children,
-       count(*) FILTER (WHERE c.preschool_age) AS preschool_age,
-       count(*) FILTER (WHERE c.school_age) AS school_age,
-       count(*) FILTER (WHERE c.not_subject) AS not_subject,
-       count(*) FILTER (WHERE c.tvet) AS tvet,
-       count(*) FILTER (WHERE c.non_state) AS non_state,
-       count(*) FILTER (WHERE c.kandas) AS kandas,
-       count(*) FILTER (WHERE c.foreign_stateless) AS foreign_stateless,
-       count(*) FILTER (WHERE c.not_covered) AS not_covered,
-       count(*) FILTER (WHERE c.truant) AS truant,
-       count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
-       count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
-FROM census.children c
-JOIN census.service_territories t ON t.locality = c.locality AND t.district IN ('', c.district)
-JOIN schools s ON s.bin = t.school_bin AND s.region_slug = $2
-WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-GROUP BY s.bin, s.name_kk, s.name_ru
-ORDER BY s.bin;
 
 -- name: census_due_for_grade1
 -- Children of the snapshot who are 6 by 1 September of the admission year

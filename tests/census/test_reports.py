@@ -165,3 +165,26 @@ def test_the_region_report_is_csv_with_kazakh_and_russian_headers(
     assert listing.exit_code == 0, listing.output
     assert kid in listing.output
     assert listing.output.startswith("ЖСН / ИИН;Тегі / Фамилия")
+
+
+async def test_a_child_counts_once_for_a_school_listing_a_locality_and_one_of_its_districts(
+    census: Census, client: AsyncTestClient[Litestar]
+) -> None:
+    near = census.child(dt.date(2014, 4, 4))
+    far = census.child(dt.date(2014, 5, 5))
+    await census.load([census.person(near, district="1-шағын аудан"), census.person(far, district="9-шағын аудан")], [])
+    region_admin = census.bearer(census.region_admin())
+    areas = [{"locality": "Астана", "district": ""}, {"locality": "Астана", "district": "1-шағын аудан"}]
+    put = await client.put(
+        f"/v1/admin/census/schools/{census.school}/territory", json={"areas": areas}, headers=region_admin
+    )
+    assert put.status_code == 200, put.text
+
+    school = await client.get(f"/v1/admin/census/schools/{census.school}/report", headers=region_admin)
+    region = (await client.get(f"/v1/admin/census/regions/{census.region}/report", headers=region_admin)).json()
+    assert school.json()["children"] == 2
+    assert [(s["school_bin"], s["counts"]) for s in region["schools"]] == [(census.school, school.json())]
+    assert region["counts"]["children"] == 2
+    # a school without a service territory counts nobody
+    other = await client.get(f"/v1/admin/census/schools/{census.other_school}/report", headers=region_admin)
+    assert (other.status_code, other.json()["children"]) == (200, 0)
