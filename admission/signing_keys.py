@@ -130,6 +130,16 @@ class AdminPrincipal(msgspec.Struct, frozen=True, kw_only=True):
             return
         raise Forbidden(f"{self.role} admin {self.subject} may not act in region {region}")
 
+    def region_in_scope(self, region: str | None) -> str | None:
+        """The region a list this ministry or region admin reads is scoped to: ``region`` (None: every
+        region, for the ministry), which a region admin may leave out for its own; another is Forbidden.
+        A school admin's lists are its school's: the caller scopes those, before asking this."""
+        if self.role == "region":
+            region = region or self.region
+        if region is not None:
+            self.require_region(region)
+        return region
+
     def require_school(self, school_bin: str, school_region: str) -> None:
         """Forbidden unless this admin may act for the school ``school_bin`` of ``school_region``."""
         if self.role == "school":
