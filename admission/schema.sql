@@ -34,18 +34,6 @@ CREATE SCHEMA contingent;
 CREATE SCHEMA prevention;
 
 --
--- Name: attach_load(bigint); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.attach_load(load bigint) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
-END
-$$;
-
---
 -- Name: check_digit_ok(bigint); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -62,32 +50,23 @@ CREATE FUNCTION census.check_digit_ok(n bigint) RETURNS boolean
 $$;
 
 --
--- Name: create_load(bigint); Type: FUNCTION; Schema: census; Owner: -
+-- Name: child_row_reason(integer, integer, boolean, bigint, integer, integer, text, text); Type: FUNCTION; Schema: census; Owner: -
 --
 
-CREATE FUNCTION census.create_load(load bigint) RETURNS void
-    LANGUAGE plpgsql
+CREATE FUNCTION census.child_row_reason(fields integer, expected integer, garbled boolean, iin bigint, born integer, as_of integer, surname text, name text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-BEGIN
-    EXECUTE format('CREATE SCHEMA %I', 'census_work_' || load);
-    EXECUTE format(
-        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
-        'children_' || load, load
-    );
-    EXECUTE format('CREATE VIEW %I.load_children AS SELECT * FROM census.%I', 'census_work_' || load, 'children_' || load);
-END
-$$;
-
---
--- Name: drop_load(bigint); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.drop_load(load bigint) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
-END
+    SELECT CASE
+        WHEN fields <> expected THEN 'field_count'
+        WHEN garbled THEN 'invalid_encoding'
+        WHEN iin IS NULL OR NOT census.check_digit_ok(iin)
+             OR iin / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
+        WHEN born IS NULL THEN 'invalid_date'  -- not a real day (census.days)
+        WHEN NOT census.iin_matches_birth_date(iin, born) THEN 'birth_date_mismatch'
+        WHEN born > as_of THEN 'invalid_date'
+        WHEN born <= as_of - 180000 THEN 'not_a_child'
+        WHEN trim(surname) = '' OR trim(name) = '' THEN 'missing_field'
+    END
 $$;
 
 --
@@ -101,7 +80,7 @@ CREATE FUNCTION census.drop_work(load bigint, keep_load boolean) RETURNS void
 BEGIN
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', 'census_work_' || load);
     IF NOT keep_load THEN
-        PERFORM census.drop_load(load);
+        PERFORM census.load_step(load, 'drop');
     END IF;
 END
 $$;
@@ -129,19 +108,6 @@ CREATE FUNCTION census.iin_valid(iin text) RETURNS boolean
 $$;
 
 --
--- Name: index_load(bigint); Type: FUNCTION; Schema: census; Owner: -
---
-
-CREATE FUNCTION census.index_load(load bigint) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
-    EXECUTE format('ANALYZE census.%I', 'children_' || load);
-END
-$$;
-
---
 -- Name: is_digits(text); Type: FUNCTION; Schema: census; Owner: -
 --
 
@@ -149,6 +115,36 @@ CREATE FUNCTION census.is_digits(value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT value <> '' AND ltrim(value, '0123456789') = ''
+$$;
+
+--
+-- Name: load_step(bigint, text); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.load_step(load bigint, step text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    load_table constant text := format('census.%I', 'children_' || load);
+    work constant text := format('%I', 'census_work_' || load);
+BEGIN
+    CASE step
+    WHEN 'create' THEN
+        EXECUTE 'CREATE SCHEMA ' || work;
+        EXECUTE format(
+            'CREATE TABLE %s (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+            load_table, load
+        );
+        EXECUTE format('CREATE VIEW %s.load_children AS SELECT * FROM %s', work, load_table);
+    WHEN 'index' THEN
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (iin)', load_table);
+        EXECUTE 'ANALYZE ' || load_table;
+    WHEN 'attach' THEN
+        EXECUTE format('ALTER TABLE census.children ATTACH PARTITION %s FOR VALUES IN (%s)', load_table, load);
+    WHEN 'drop' THEN
+        EXECUTE 'DROP TABLE IF EXISTS ' || load_table;
+    END CASE;
+END
 $$;
 
 --
@@ -244,6 +240,20 @@ BEGIN
     RETURN swept;
 END
 $_$;
+
+--
+-- Name: truants(text, date, date, boolean); Type: FUNCTION; Schema: census; Owner: -
+--
+
+CREATE FUNCTION census.truants(region text, first_month date, last_month date, per_month boolean) RETURNS TABLE(iin text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT DISTINCT a.iin
+    FROM census.attendance a
+    WHERE a.region_slug = region AND a.month BETWEEN first_month AND last_month
+    GROUP BY a.iin, CASE WHEN per_month THEN a.month END
+    HAVING sum(a.days_missed) >= 10
+$$;
 
 --
 -- Name: ymd_date(integer); Type: FUNCTION; Schema: census; Owner: -

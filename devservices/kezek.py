@@ -24,9 +24,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from devservices.local import free_port
+from devservices.local import LocalServer, free_port
 
 if TYPE_CHECKING:
     from admission.signing_keys import KeySet
@@ -60,7 +60,7 @@ def status_of(url: str, timeout: float = 5) -> int:
         return 0
 
 
-class KezekServer:
+class KezekServer(LocalServer):
     """``kezek serve`` on a free port over the given PostgreSQL and Redis, in ``folder`` (log, key, metrics).
 
     Its environment is this process's without any ``KEZEK_*`` or ``PROMETHEUS_*`` variable (a developer's
@@ -85,11 +85,10 @@ class KezekServer:
         ready_timeout: float = 60.0,
         **settings: str,
     ) -> None:
-        self.folder = folder
+        super().__init__(folder)
         self.workers = workers
         self.server = server
         self.ready_timeout = ready_timeout
-        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "server.log"
         self.key_file = key_file or folder / "key.pem"
@@ -109,7 +108,6 @@ class KezekServer:
             **{f"KEZEK_{name.upper()}": value for name, value in settings.items()},
             "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
         }
-        self.proc: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0  # seconds its cold start took, until every worker had started (this machine, now)
 
     @property
@@ -130,7 +128,7 @@ class KezekServer:
         """The base URL (the name the load kit uses)."""
         return self.url
 
-    def start(self) -> KezekServer:
+    def start(self) -> Self:
         """Start it and wait until it is ready (every worker started); a second call does nothing."""
         if self.proc is not None:
             return self
@@ -165,12 +163,6 @@ class KezekServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
-
-    def __enter__(self) -> KezekServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def wait_ready(self, timeout: float) -> float:
         """Seconds until ``/ready`` answered 200 (also after a worker or a database came back)."""

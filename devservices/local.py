@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -92,7 +93,36 @@ def find_binary(name: str) -> str:
     raise ServiceError(f"{name} not found: install the Debian package (scripts/setup does this)")
 
 
-class LocalRedis:
+class LocalServer:
+    """A server this process starts on ``port`` (default a free one) of 127.0.0.1, with its files in
+    ``directory``, and stops by the PID it started (:attr:`proc`), never by name.
+
+    A subclass starts it (:meth:`start` sets :attr:`proc` and returns the server); ``with`` starts
+    and stops it; :meth:`kill` is a crash: SIGKILL to the process group the server leads.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+    def kill(self) -> None:
+        _kill(self.proc)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LocalRedis(LocalServer):
     """A redis-server on 127.0.0.1 with its data in ``directory``.
 
     Append-only persistence by default (``appendonly yes``, ``appendfsync everysec``), as
@@ -100,17 +130,19 @@ class LocalRedis:
     second.  ``persistent=False`` keeps nothing on disk.
     """
 
-    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True) -> None:
-        self.directory = directory
-        self.port = port or free_port()
+    def __init__(
+        self, directory: Path, port: int | None = None, *, persistent: bool = True, extra: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(directory, port)
         self.persistent = persistent
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.extra = extra
+        """More ``redis-server`` arguments (a replica's ``--replicaof``, a cluster node's)."""
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> LocalRedis:
+    def start(self) -> Self:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory / "redis.log"
         args = [
@@ -124,17 +156,15 @@ class LocalRedis:
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--logfile", str(log),
+            *self.extra,
         ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         wait_for_port(self.port, self.proc, "redis-server", log)
         return self
 
-    def stop(self) -> None:
-        stop_process(self.proc)
-
     def kill(self) -> None:
         """``kill -9`` the server (a crash): what it had not yet written to its append-only file is lost."""
-        _kill(self.proc)
+        super().kill()
 
     def wipe(self) -> None:
         """Forget everything on disk (for a restart empty); the server must be stopped."""
@@ -142,14 +172,8 @@ class LocalRedis:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         (self.directory / "dump.rdb").unlink(missing_ok=True)
 
-    def __enter__(self) -> LocalRedis:
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class LocalPostgres:
+class LocalPostgres(LocalServer):
     """A throwaway PostgreSQL cluster on 127.0.0.1 with trust auth for user ``kezek``.
 
     ``directory`` is where the cluster should live.  As root the cluster runs as
@@ -162,11 +186,9 @@ class LocalPostgres:
     database = "kezek"
 
     def __init__(self, directory: Path, port: int | None = None, *, durable: bool = False) -> None:
-        self.directory = pg_directory(directory)
+        super().__init__(pg_directory(directory), port)
         self._temporary = self.directory != directory
-        self.port = port or free_port()
         self.durable = durable
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -257,13 +279,7 @@ class LocalPostgres:
 
     def kill(self) -> None:
         """``kill -9`` the postmaster and every backend at once (a crash); :meth:`start` recovers it."""
-        _kill(self.proc)
-
-    def __enter__(self) -> LocalPostgres:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().kill()
 
 
 def pg_directory(preferred: Path) -> Path:

@@ -13,57 +13,42 @@ PID started here, never by name.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
-from devservices.local import ServiceError, find_binary, free_port, stop_process, wait_for_port
+from devservices.local import LocalRedis, ServiceError, find_binary, free_port, wait_for_port
 
 
-class RedisProcess:
-    """One ``redis-server`` (or ``redis-sentinel``) with extra arguments, stopped by its PID."""
+class RedisProcess(LocalRedis):
+    """One ``redis-server`` keeping nothing on disk, with extra arguments; or, given ``sentinel_conf``,
+    a ``redis-sentinel`` with that configuration."""
 
     def __init__(self, directory: Path, *extra: str, sentinel_conf: str | None = None) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.extra = extra
+        super().__init__(directory, persistent=False, extra=extra)
         self.sentinel_conf = sentinel_conf
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> RedisProcess:
+    def start(self) -> Self:
+        if self.sentinel_conf is None:
+            return super().start()
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory / "redis.log"
-        if self.sentinel_conf is not None:
-            conf = self.directory / "sentinel.conf"
-            if not conf.exists():  # Sentinel rewrites its own file: keep it across a restart
-                conf.write_text(
-                    f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nlogfile {log}\n{self.sentinel_conf}"
-                )
-            args = [find_binary("redis-sentinel"), str(conf)]
-        else:
-            args = [
-                find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port),
-                "--dir", str(self.directory), "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--logfile", str(log), *self.extra,
-            ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_for_port(self.port, self.proc, args[0], log)
+        conf = self.directory / "sentinel.conf"
+        if not conf.exists():  # Sentinel rewrites its own file: keep it across a restart
+            conf.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nlogfile {log}\n{self.sentinel_conf}"
+            )
+        self.proc = subprocess.Popen(
+            [find_binary("redis-sentinel"), str(conf)], stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for_port(self.port, self.proc, "redis-sentinel", log)
         return self
-
-    def kill(self) -> None:
-        """kill -9, as a crash does."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(5)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
 
     def cli(self, *command: str) -> str:
         result = subprocess.run(

@@ -1,4 +1,6 @@
-"""The poll's fast path: ``GET /v1/rooms/{region}/visitors/me`` answered in front of Litestar's stack.
+"""The waiting room's hot paths answered in front of Litestar's stack: the poll
+(``GET /v1/rooms/{region}/visitors/me``), the heartbeat (``POST .../sessions/heartbeat``) and the
+release (``DELETE .../sessions/me``).
 
 Polls are most of an opening's requests (77 % in ``scripts/bench wave``) and the poll's own
 work is a few µs: the ticket from the worker's cache, the position from the worker's snapshot of
@@ -16,6 +18,12 @@ Redis ``visit`` answers the same place again).  The answer carries what Litestar
 security headers, JSON, its length; it is counted in the request metrics under the route's template.
 The route stays declared in Litestar (``RoomsController.poll``): the OpenAPI document, and the
 fallback.
+
+The heartbeat and the release of an admitted family's slot, the same way (each once per family in a
+wave, with the join the rest of its requests): an ordinary one (no query string, no body, a bearer
+token) is answered here, anything else and any exception by Litestar, which runs it again -- a
+heartbeat renews the lease again, a release of a slot already freed answers the same 204.  Through
+Litestar each cost ~25 µs more in-process (``scripts/bench wave``'s figures in the README).
 """
 
 from __future__ import annotations
@@ -37,11 +45,24 @@ from queue_service.metrics import TALLY, Tally
 PREFIX = "/v1/rooms/"
 SUFFIX = "/visitors/me"
 TEMPLATE = PREFIX + "{region}" + SUFFIX
+HEARTBEAT_SUFFIX = "/sessions/heartbeat"
+HEARTBEAT = PREFIX + "{region}" + HEARTBEAT_SUFFIX
+RELEASE_SUFFIX = "/sessions/me"
+RELEASE = PREFIX + "{region}" + RELEASE_SUFFIX
+BASELINE_HEADERS = [*((name.lower().encode(), value.encode()) for name, value in BASELINE.items())]
 HEADERS = [
     *((name.lower().encode(), value.encode()) for name, value in BASELINE.items()),
     (b"content-type", b"application/json"),
 ]
 _ENCODER = msgspec.json.Encoder()
+
+
+def _region(path: str, suffix: str) -> str | None:
+    """The region of ``/v1/rooms/{region}<suffix>``; None for any other path."""
+    if not (path.startswith(PREFIX) and path.endswith(suffix)):
+        return None
+    region = path[len(PREFIX) : -len(suffix)]
+    return region if region and "/" not in region and "\x00" not in region else None
 
 
 def _ticket_of(scope: Scope) -> str | None:
@@ -75,15 +96,56 @@ class PollFastPath:
         self.tally = tally
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" and not scope["query_string"]:
-            path = scope["path"]
-            region = path[len(PREFIX) : -len(SUFFIX)]
-            if path.startswith(PREFIX) and path.endswith(SUFFIX) and region and "/" not in region:
-                ticket = _ticket_of(scope) if "\x00" not in region else None
-                visitors: Visitors | None = self.app.state.get("visitors")
-                if ticket is not None and visitors is not None and await self._answer(visitors, region, ticket, send):
+        if scope["type"] == ScopeType.HTTP and not scope["query_string"]:
+            method, path = scope["method"], scope["path"]
+            if method == "GET":
+                region = _region(path, SUFFIX)
+                if region is not None and await self._poll(scope, region, send):
+                    return
+            elif method == "POST":
+                region = _region(path, HEARTBEAT_SUFFIX)
+                if region is not None and await self._session(scope, region, send, HEARTBEAT):
+                    return
+            elif method == "DELETE":
+                region = _region(path, RELEASE_SUFFIX)
+                if region is not None and await self._session(scope, region, send, RELEASE):
                     return
         await self.handler(scope, receive, send)
+
+    async def _poll(self, scope: Scope, region: str, send: Send) -> bool:
+        ticket = _ticket_of(scope)
+        visitors: Visitors | None = self.app.state.get("visitors")
+        return ticket is not None and visitors is not None and await self._answer(visitors, region, ticket, send)
+
+    async def _session(self, scope: Scope, region: str, send: Send, template: str) -> bool:
+        """A heartbeat (200, the renewed lease and token) or a release (204) of the slot a bearer token holds."""
+        token = _ticket_of(scope)
+        visitors: Visitors | None = self.app.state.get("visitors")
+        if token is None or visitors is None:
+            return False
+        method = "POST" if template == HEARTBEAT else "DELETE"
+        started = time.perf_counter()
+        self.tally.started(method, template)
+        try:
+            if template == HEARTBEAT:
+                body = _ENCODER.encode(await visitors.heartbeat(region, token, dt.datetime.now(dt.UTC)))
+            else:
+                await visitors.leave(region, token, dt.datetime.now(dt.UTC))
+                body = b""
+        except Exception:  # noqa: BLE001 - Litestar runs it again and answers the error as usual (and counts it)
+            self.tally.handed_on(method, template)
+            return False
+        except BaseException:  # cancelled: the client left
+            self.tally.handed_on(method, template)
+            raise
+        status = 200 if body else 204
+        headers: list[Any] = [*HEADERS, (b"content-length", str(len(body)).encode())] if body else BASELINE_HEADERS
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+        finally:
+            self.tally.finished(method, template, status, time.perf_counter() - started)
+        return True
 
     async def _answer(self, visitors: Visitors, region: str, ticket: str, send: Send) -> bool:
         started = time.perf_counter()

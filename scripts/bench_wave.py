@@ -26,7 +26,20 @@ column ``bare``) -- and the capacity model: families per 60 s per core of servic
 (the service's CPU while idle -- sweepers, outbox publisher -- measured first and
 taken out of the per-request and per-family figures).
 
+Then the wave's request MIX at rate (``--at-rate``, 6,000 requests/s; 0 skips it): a paced wave of 8,000
+families runs at ~1,100 requests/s, where each request wakes a worker alone, but the capacity model
+speaks of 100,000 families in 60 s, ~7,000 requests/s, where a worker serves several per wake-up and a
+request costs far less.  ``loadtest/at_rate.py`` (``--at-rate-processes`` processes, open-loop, over
+``--at-rate-connections`` keep-alive connections) sends the largest wave's proportions of joins of new
+families, polls of the waiting ones (round-robin: each waiting family in turn) and each admitted family's
+schools, heartbeat, filing and release, to a room that queues, for ``--at-rate-seconds``; then ``GET
+/health`` at the rate the mix reached, the same way.  Printed: per-kind counts and p50/p99, the service's
+CPU per request of each and their ratio, the capacity model at rate (CPU per request x the wave's
+requests per family), the generator's own CPU and event-loop lag, and how often it found no free
+connection (the service, or the generator, behind).  ``--only-at-rate`` skips the waves (a default mix).
+
     scripts/bench wave                       # 1000, 2000, 4000… families
+    scripts/bench wave --only-at-rate --hold 0   # the mix at rate only (~1.5 min)
     scripts/bench wave --start 200 --max-families 800 --arrival-seconds 20 --runs 1
 """
 
@@ -45,6 +58,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -171,7 +185,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     ]  # fmt: skip
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
-    server_cpu = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
+    server_cpu = CpuMeter(service.server.granian_pid()).start()  # type: ignore[union-attr]
     sockets = SocketWatch(int(service.env["KEZEK_PORT"])).start()
     started = time.monotonic()
     locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -179,7 +193,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     if args.profile_seconds and not args.profiled:
         args.profiled = True
         time.sleep(args.arrival_seconds / 2)  # the wave in full swing: joins and polls
-        worker = psutil.Process(service.server.pid).children()[0]  # type: ignore[union-attr]
+        worker = psutil.Process(service.server.granian_pid()).children()[0]  # type: ignore[union-attr]
         raw = out / "profile.txt"
         subprocess.run(
             [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
@@ -208,7 +222,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     # the bare endpoint paced like this wave: its request rate, one connection per family (at most 4,000)
     figures["paced_bare_us"] = asyncio.run(
         _ceiling_cpu(
-            int(service.env["KEZEK_PORT"]), service.server.pid, seconds=10,  # type: ignore[union-attr]
+            int(service.env["KEZEK_PORT"]), service.server.granian_pid(), seconds=10,  # type: ignore[union-attr]
             connections=min(families, 4000), rate=max(float(figures["rps"]), 1.0),  # type: ignore[arg-type]
             idle=args.idle_cpu_per_s,
         )
@@ -256,6 +270,156 @@ async def _ceiling_cpu(
     return max(meter.stop() - idle * (time.monotonic() - started), 0.0) / max(count, 1) * 1e6
 
 
+DEFAULT_MIX = {"join": 0.115, "poll": 0.77, "steps": 0.115}
+"""A wave's proportions when no wave ran first (8,000 families on main: 77 % polls, 11.5 % joins, the rest
+an admitted family's schools, heartbeat, filing and release in about equal parts)."""
+
+
+def wave_mix(rows: list[dict[str, str]]) -> dict[str, float]:
+    """The proportions of joins, polls and an admitted family's steps in a wave's locust statistics."""
+    counts = {r["Name"]: float(r["Request Count"]) for r in rows if r["Name"] != "Aggregated"}
+    join = counts.get("/v1/rooms/[region]/visitors", 0.0)
+    poll = counts.get("/v1/rooms/[region]/visitors/me", 0.0)
+    steps = sum(counts.get(name, 0.0) for name in (
+        "/v1/regions/[region]/schools", "/v1/rooms/[region]/sessions/heartbeat", "/v1/applications",
+        "/v1/rooms/[region]/sessions/me",
+    ))  # fmt: skip
+    total = join + poll + steps
+    return {"join": join / total, "poll": poll / total, "steps": steps / total} if total else dict(DEFAULT_MIX)
+
+
+def _generate(
+    specs: list[dict[str, object]], pid: int, idle: float, during: Any = None
+) -> tuple[list[dict[str, Any]], float, float]:
+    """Run ``loadtest.at_rate`` processes together; (their reports, the service's CPU seconds over their run,
+    that CPU without the idle background)."""
+    start_at = time.time() + 3 + len(specs) * max(int(s["connections"]) for s in specs) / 2000  # type: ignore[call-overload]
+    folder = Path(tempfile.mkdtemp(prefix="kezek-at-rate-"))
+    outs = [folder / f"{i}.json" for i in range(len(specs))]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "loadtest.at_rate",
+                          json.dumps({**spec, "start_at": start_at, "out": str(out)})], cwd=ROOT)
+        for spec, out in zip(specs, outs, strict=True)
+    ]  # fmt: skip
+    time.sleep(max(start_at - time.time(), 0))
+    meter = CpuMeter(pid).start()
+    began = time.monotonic()
+    if during is not None:
+        threading.Thread(target=during, daemon=True).start()
+    time.sleep(float(specs[0]["seconds"]))  # type: ignore[arg-type]
+    cpu = meter.stop()
+    wall = time.monotonic() - began
+    for p in procs:
+        p.wait(timeout=60)
+    reports = [json.loads(out.read_text()) for out in outs]
+    return reports, cpu, max(cpu - idle * wall, 0.0)
+
+
+def _merged(reports: list[dict[str, Any]], field: str) -> dict[str, int]:
+    return {k: sum(int(r[field][k]) for r in reports) for k in reports[0][field]}
+
+
+def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: dict[str, float]) -> dict[str, object]:
+    """The wave's mix at ``--at-rate`` requests/s, then ``GET /health`` at the rate the mix reached, the same
+    way (open-loop, the same connections and generator processes): service CPU per request of each."""
+    port = int(service.env["KEZEK_PORT"])
+    pid = service.server.granian_pid()  # type: ignore[union-attr]
+    # slots enough that admitted families flow (each needs ~4 steps and is found by the poll round-robin within
+    # seconds), few enough that the room queues: joins arrive ~4 times faster than families finish
+    max_active = max(200, int(args.at_rate * mix["steps"] / 4 * 5))
+    _patch_room(service, region, mint_region_admin(service.env["KEZEK_SIGNING_KEY_FILE"], region),
+                {"max_active": max_active})  # fmt: skip
+    processes, connections = args.at_rate_processes, args.at_rate_connections
+
+    def specs(mode: str, rate: float) -> list[dict[str, object]]:
+        return [
+            {"mode": mode, "region": region, "port": port, "rate": rate / processes, "seconds": args.at_rate_seconds,
+             "connections": connections // processes, "weights": mix, "seed": random.randrange(1 << 30)}
+            for _ in range(processes)
+        ]  # fmt: skip
+
+    load_before = os.getloadavg()[0]
+    during = None
+    if args.profile_seconds and args.only_at_rate:
+
+        def during() -> None:  # py-spy one worker in the middle of the mix
+            time.sleep(max(args.at_rate_seconds - args.profile_seconds, 0) / 2)
+            worker = psutil.Process(pid).children()[0]
+            raw = args.out / "profile-at-rate.txt"
+            subprocess.run(
+                [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
+                 "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
+                capture_output=True, check=False,
+            )  # fmt: skip
+            args.profile = profile_summary(raw, 0)
+
+    sockets = SocketWatch(port).start()
+    mixed, cpu, net = _generate(specs("mix", args.at_rate), pid, args.idle_cpu_per_s, during)
+    sockets.stop()
+    sent = _merged(mixed, "sent")
+    requests = max(sum(sent.values()), 1)
+    wall = max(r["wall"] for r in mixed)
+    rate = requests / wall
+    bare, _, bare_net = _generate(specs("bare", rate), pid, args.idle_cpu_per_s)
+    bare_requests = max(sum(_merged(bare, "sent").values()), 1)
+    latencies: dict[str, list[float]] = {}
+    for r in mixed:
+        for kind, values in r["latency"].items():
+            latencies.setdefault(kind, []).extend(values)
+    return {
+        "rate": rate, "target": args.at_rate, "requests": requests, "sent": sent, "max_active": max_active,
+        "ok": _merged(mixed, "ok"), "refused": _merged(mixed, "refused"), "failed": _merged(mixed, "failed"),
+        "no_connection": sum(r["no_connection"] for r in mixed),
+        "cpu_us": cpu / requests * 1e6, "net_us": net / requests * 1e6,
+        "bare_rate": bare_requests / max(r["wall"] for r in bare), "bare_net_us": bare_net / bare_requests * 1e6,
+        "bare_failed": sum(_merged(bare, "failed").values()) + sum(_merged(bare, "refused").values()),
+        "generator_cpu": sum(r["cpu"] for r in mixed) / wall, "bare_generator_cpu": sum(r["cpu"] for r in bare) / wall,
+        "lag_p99_ms": max(r["lag_p99"] for r in mixed) * 1e3, "lag_max_ms": max(r["lag_max"] for r in mixed) * 1e3,
+        "waiting_left": sum(r["waiting"] for r in mixed), "service_share": cpu / wall / psutil.cpu_count(),
+        "latency": {k: sorted(v) for k, v in latencies.items()}, "connections": connections,
+        "open_seen": sockets.connections, "accept_queue": sockets.accept_queue,
+        "opened": sum(r["opened"] for r in mixed),
+        "load": (load_before, os.getloadavg()[0]),
+    }  # fmt: skip
+
+
+def at_rate_lines(a: dict[str, object], requests_per_family: float, source: str) -> list[str]:
+    sent, ok, refused, failed = a["sent"], a["ok"], a["refused"], a["failed"]
+    requests = float(a["requests"])  # type: ignore[arg-type]
+    net, bare = float(a["net_us"]), float(a["bare_net_us"])  # type: ignore[arg-type]
+    per_family_s = net * requests_per_family / 1e6
+    target, connections, active = a["target"], a["connections"], a["max_active"]
+    load = a["load"]
+    lines = [
+        (f"the wave's mix at rate (open-loop, target {target:,.0f} requests/s over {connections:,} keep-alive "
+         f"connections, max_active {active}; load average {load[0]:.1f} -> {load[1]:.1f}):"),  # type: ignore[index]
+        (f"  {requests:,.0f} requests at {a['rate']:,.0f}/s; {a['no_connection']} found no free connection; "
+         f"{a['waiting_left']:,} families still waiting at the end (the room queued)"),
+        (f"  connections: {a['opened']:,} opened by the generator, {a['open_seen']:,} open at most (ss), accept "
+         f"queue at most {a['accept_queue']}"),
+    ]  # fmt: skip
+    for kind, count in sent.items():  # type: ignore[attr-defined]
+        if count:
+            values = a["latency"].get(kind, [0.0])  # type: ignore[attr-defined]
+            lines.append(
+                f"  {kind:<9} {count:>8,} ({count / requests:5.1%})  2xx {ok[kind]:>7,}  4xx {refused[kind]:>6,}  "  # type: ignore[index]
+                f"failed {failed[kind]:>4}  p50 {values[len(values) // 2] * 1e3:6.1f} ms  "  # type: ignore[index]
+                f"p99 {values[int(len(values) * 0.99)] * 1e3:6.1f} ms"
+            )  # fmt: skip
+    lines += [
+        (f"  service CPU {a['cpu_us']:.0f} µs per request, {net:.0f} without the idle background "
+         f"({a['service_share']:.0%} of the machine); {per_family_s * 1e3:.2f} ms per family "
+         f"({requests_per_family:.1f} requests per family, {source})"),
+        (f"  bare GET /health the same way at {a['bare_rate']:,.0f}/s: {bare:.0f} µs per request "
+         f"({a['bare_failed']} not 2xx); ratio {net / max(bare, 1):.2f}"),
+        (f"  capacity model at rate: {60 / per_family_s:,.0f} families per 60 s per core of service CPU, "
+         f"{60 / per_family_s * 2:,.0f} on 2 cores"),
+        (f"  generator: {a['generator_cpu']:.0%} of a core (mix), {a['bare_generator_cpu']:.0%} (bare); its event "
+         f"loop's lag p99 {a['lag_p99_ms']:.1f} ms, max {a['lag_max_ms']:.1f} ms"),
+    ]  # fmt: skip
+    return lines
+
+
 # What a worker's CPU goes to: each sample goes to the innermost frame (leaf first) that names a category.
 PROFILE_CATEGORIES = {
     "logging": ("logging/",),
@@ -294,7 +458,8 @@ def profile_summary(raw: Path, families: int) -> list[str]:
             "other",
         )  # fmt: skip
         shares[category] += c
-    lines = [f"py-spy, one service worker, {total} busy samples during a {families}-family wave:"]
+    what = f"a {families}-family wave" if families else "the wave's mix at rate"
+    lines = [f"py-spy, one service worker, {total} busy samples during {what}:"]
     lines += [f"  {c / total:6.1%}  {name}" for name, c in sorted(shares.items(), key=lambda x: -x[1]) if c]
     lines.append("  hottest functions by own time:")
     lines += [f"  {c / total:6.1%}  {f}" for f, c in sorted(own.items(), key=lambda x: -x[1])[:15]]
@@ -391,9 +556,15 @@ def main() -> int:
                         help="first hold this many idle keep-alive connections: memory per connection (0 = skip)")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=0,
                         help="py-spy one service worker this long in the first wave, print where its CPU goes")  # fmt: skip
+    parser.add_argument("--at-rate", type=float, default=6000.0,
+                        help="then the wave's mix open-loop at this many requests/s, and GET /health the same way (0 = skip)")  # fmt: skip
+    parser.add_argument("--at-rate-seconds", type=float, default=20.0)
+    parser.add_argument("--at-rate-connections", type=int, default=2000)
+    parser.add_argument("--at-rate-processes", type=int, default=2, help="generator processes")
+    parser.add_argument("--only-at-rate", action="store_true", help="skip the waves (the mix: a wave's default)")
     args = parser.parse_args()
     args.profiled, args.profile = False, []
-    out = Path(tempfile.mkdtemp(prefix="kezek-bench-wave-"))
+    out = args.out = Path(tempfile.mkdtemp(prefix="kezek-bench-wave-"))
     print(f"machine: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; service: kezek serve, "
           f"{args.workers} workers; locust: {args.processes} process(es), FastHttpUser (pooled connections kept); "
           f"arrival {args.arrival_seconds:.0f} s, then {args.tail_seconds:.0f} s of polling; max_active = "
@@ -403,7 +574,7 @@ def main() -> int:
           "ms/fam = service CPU (all its processes); bare = µs/req of GET /health paced like the wave; svcCPU/locCPU = share of the machine; load1 = load average")  # fmt: skip
     print(HEADER, flush=True)
     held, lost = 0, 0
-    regions = iter(REGIONS[:-1])
+    regions = iter(REGIONS[:-2])  # the last two: the warm-up, the mix at rate
     results: dict[int, dict[str, object]] = {}
     os.environ.setdefault("KEZEK_LOG_LEVEL", "ERROR")
     service = LocalService(args.workers, REGIONS[0], out / "service.log", also_open=tuple(REGIONS[1:])).start()
@@ -435,15 +606,16 @@ def main() -> int:
         # the last region first, so connection pools and scripts are loaded before anything is measured.
         warm = argparse.Namespace(**{**vars(args), "arrival_seconds": 5.0, "tail_seconds": 5.0, "profiled": True})
         wave(service, REGIONS[-1], 100, warm, out)
-        idle = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
+        idle = CpuMeter(service.server.granian_pid()).start()  # type: ignore[union-attr]
         time.sleep(10)
         args.idle_cpu_per_s = idle.stop() / 10
-        ceiling_us = asyncio.run(_ceiling_cpu(int(service.env["KEZEK_PORT"]), service.server.pid))  # type: ignore[union-attr]
+        ceiling_us = asyncio.run(_ceiling_cpu(int(service.env["KEZEK_PORT"]), service.server.granian_pid()))  # type: ignore[union-attr]
         if args.hold:
-            held_figures = asyncio.run(_hold_connections(int(service.env["KEZEK_PORT"]), service.server.pid, args.hold))  # type: ignore[union-attr]
+            server = service.server.granian_pid()  # type: ignore[union-attr]
+            held_figures = asyncio.run(_hold_connections(int(service.env["KEZEK_PORT"]), server, args.hold))
             print(held_figures, flush=True)
         families = args.start
-        while families <= args.max_families:
+        while families <= args.max_families and not args.only_at_rate:
             if step(families):
                 held = families
                 families *= 2
@@ -458,6 +630,10 @@ def main() -> int:
                 else:
                     lost = middle
         redis_figures = _redis_costs(service.env["KEZEK_REDIS_URL"])
+        rated: dict[str, object] | None = None
+        if args.at_rate:
+            best = results.get(held) or (results[max(results)] if results else None)
+            rated = at_rate(service, REGIONS[-2], args, wave_mix(best["rows"]) if best else dict(DEFAULT_MIX))  # type: ignore[arg-type]
     finally:
         service.stop()
     print()
@@ -489,8 +665,17 @@ def main() -> int:
               f"(service: {r['service_cpu_share']:.0%})")  # fmt: skip
         if not lost:
             print("(every wave up to --max-families held; the machine may hold more)")
-    else:
+    elif not args.only_at_rate:
         print(f"even {args.start} families were not held; try --start {max(args.start // 4, 10)}")
+    if rated is not None:
+        best = results.get(held) or (results[max(results)] if results else None)
+        if best:
+            families = int(best["families"])  # type: ignore[call-overload]
+            per_family, source = float(best["requests"]) / families, f"the {families}-family wave's"  # type: ignore[arg-type]
+        else:
+            per_family, source = 1 / DEFAULT_MIX["join"], "a wave's default mix: one join per family"
+        for text in at_rate_lines(rated, per_family, source):
+            print(text)
     if held_figures:
         print(held_figures)
     print(redis_figures)

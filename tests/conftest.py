@@ -26,8 +26,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from browser_helpers import CHROMIUM_ARGS
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, async_playwright
 from redis.asyncio.cluster import RedisCluster
 
 from admission import db as database
@@ -208,6 +210,17 @@ def app(settings: Settings, keys: KeySet) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium for this test, closed at its end."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import IO, Literal
 
+import asyncpg
 import msgspec
 
 from admission import audit
@@ -200,24 +201,27 @@ class RegionStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def category_counts(conn: Connection, snapshot_id: int, school_bin: str | None = None) -> CategoryCounts:
-    row = await conn.fetchrow(QUERIES["census_region_counts"], snapshot_id, school_bin)
-    return CategoryCounts(**dict(row or {}))
+    """The snapshot's counts: the whole region's, or those of ``school_bin``'s service territory."""
+    rows = await conn.fetch(QUERIES["census_counts"], snapshot_id, school_bin is None, None, school_bin)
+    return _counts(rows[0] if rows else None)
 
 
 async def region_report(conn: Connection, region: str, period: dt.date | None = None) -> RegionReport:
+    """The region's counts and each of its schools' (of the schools with a service territory), one query."""
     snapshot = await get_snapshot(conn, region, period)
-    counts = await category_counts(conn, snapshot.id)
-    rows = await conn.fetch(QUERIES["census_counts_by_school"], snapshot.id, region)
+    rows = await conn.fetch(QUERIES["census_counts"], snapshot.id, True, region, None)
+    whole = rows[0] if rows and rows[0]["school_bin"] is None else None  # no row: a snapshot of no child
     schools = [
-        SchoolCounts(
-            school_bin=r["school_bin"],
-            name_kk=r["name_kk"],
-            name_ru=r["name_ru"],
-            counts=CategoryCounts(**{f: r[f] for f in COUNT_FIELDS}),
-        )
+        SchoolCounts(school_bin=r["school_bin"], name_kk=r["name_kk"], name_ru=r["name_ru"], counts=_counts(r))
         for r in rows
+        if r is not whole
     ]
-    return RegionReport(snapshot=snapshot, counts=counts, schools=schools)
+    return RegionReport(snapshot=snapshot, counts=_counts(whole), schools=schools)
+
+
+def _counts(row: asyncpg.Record | None) -> CategoryCounts:
+    """A row of ``census_counts`` (None: nobody counted, all zero)."""
+    return CategoryCounts(**{f: row[f] if row else 0 for f in COUNT_FIELDS})
 
 
 async def list_children(

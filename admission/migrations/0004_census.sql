@@ -80,6 +80,31 @@ AS $$
                                                   WHEN 4 THEN 19 WHEN 5 THEN 20 WHEN 6 THEN 20 END
 $$;
 
+-- The first check a child's row of either extract fails, or NULL: its shape
+-- (``fields`` against the ``expected`` count, ``garbled`` encoding), its ИИН
+-- (as a number: 12 digits, a century digit 1-6 and a valid check digit), its
+-- birth date (YYYYMMDD from census.days: a real day, the one the ИИН encodes,
+-- not after ``as_of``), under 18 on ``as_of``, and a surname and a name.
+-- What each extract checks besides follows in its own statement.  Inlined
+-- by the planner into the set-based check, as the functions it calls.
+CREATE FUNCTION census.child_row_reason(
+    fields integer, expected integer, garbled boolean, iin bigint, born integer, as_of integer, surname text, name text
+) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN fields <> expected THEN 'field_count'
+        WHEN garbled THEN 'invalid_encoding'
+        WHEN iin IS NULL OR NOT census.check_digit_ok(iin)
+             OR iin / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
+        WHEN born IS NULL THEN 'invalid_date'  -- not a real day (census.days)
+        WHEN NOT census.iin_matches_birth_date(iin, born) THEN 'birth_date_mismatch'
+        WHEN born > as_of THEN 'invalid_date'
+        WHEN born <= as_of - 180000 THEN 'not_a_child'
+        WHEN trim(surname) = '' OR trim(name) = '' THEN 'missing_field'
+    END
+$$;
+
 -- One line of a ``;``-separated file split into its fields.  Lines without
 -- quotes (nearly all) split in C; quoted fields ("a;b", "say ""hi""") take
 -- the slower regular-expression path.  A field cannot hold a line break.
@@ -194,47 +219,39 @@ AS $$
     SELECT pg_advisory_lock(7312, load::integer)
 $$;
 
--- The scratch schema and the empty load table of a new import, and in the
--- schema the view load_children onto the load table.
-CREATE FUNCTION census.create_load(load bigint) RETURNS void
+-- A load's table, census.children_<load> (a partition of census.children once
+-- attached), through its life, one ``step`` at a time, its name and its DDL in
+-- one place:
+--   create  the import's scratch schema census_work_<load>, the empty table,
+--           and in the schema the view load_children onto it;
+--   index   the filled table's index (one ИИН once) and statistics;
+--   attach  to census.children, in the import's last transaction (ATTACH takes
+--           only a SHARE UPDATE EXCLUSIVE lock there, and the table's CHECK
+--           spares the validation scan);
+--   drop    the table, if there.
+CREATE FUNCTION census.load_step(load bigint, step text) RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    load_table constant text := format('census.%I', 'children_' || load);
+    work constant text := format('%I', 'census_work_' || load);
 BEGIN
-    EXECUTE format('CREATE SCHEMA %I', 'census_work_' || load);
-    EXECUTE format(
-        'CREATE TABLE census.%I (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
-        'children_' || load, load
-    );
-    EXECUTE format('CREATE VIEW %I.load_children AS SELECT * FROM census.%I', 'census_work_' || load, 'children_' || load);
-END
-$$;
-
--- A filled load gets its index (one ИИН once) and statistics; it is then
--- attached to census.children in the import's last transaction (ATTACH takes
--- only a SHARE UPDATE EXCLUSIVE lock there, and the load's CHECK spares the
--- validation scan).
-CREATE FUNCTION census.index_load(load bigint) RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    EXECUTE format('CREATE UNIQUE INDEX ON census.%I (iin)', 'children_' || load);
-    EXECUTE format('ANALYZE census.%I', 'children_' || load);
-END
-$$;
-
-CREATE FUNCTION census.attach_load(load bigint) RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    EXECUTE format('ALTER TABLE census.children ATTACH PARTITION census.%I FOR VALUES IN (%s)', 'children_' || load, load);
-END
-$$;
-
-CREATE FUNCTION census.drop_load(load bigint) RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    EXECUTE format('DROP TABLE IF EXISTS census.%I', 'children_' || load);
+    CASE step
+    WHEN 'create' THEN
+        EXECUTE 'CREATE SCHEMA ' || work;
+        EXECUTE format(
+            'CREATE TABLE %s (LIKE census.children INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (load_id = %s))',
+            load_table, load
+        );
+        EXECUTE format('CREATE VIEW %s.load_children AS SELECT * FROM %s', work, load_table);
+    WHEN 'index' THEN
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (iin)', load_table);
+        EXECUTE 'ANALYZE ' || load_table;
+    WHEN 'attach' THEN
+        EXECUTE format('ALTER TABLE census.children ATTACH PARTITION %s FOR VALUES IN (%s)', load_table, load);
+    WHEN 'drop' THEN
+        EXECUTE 'DROP TABLE IF EXISTS ' || load_table;
+    END CASE;
 END
 $$;
 
@@ -247,7 +264,7 @@ AS $$
 BEGIN
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', 'census_work_' || load);
     IF NOT keep_load THEN
-        PERFORM census.drop_load(load);
+        PERFORM census.load_step(load, 'drop');
     END IF;
 END
 $$;
@@ -321,6 +338,22 @@ CREATE TABLE census.attendance (
     PRIMARY KEY (region_slug, month, iin, org_bin),
     FOREIGN KEY (region_slug, month) REFERENCES census.attendance_feeds (region_slug, month) ON DELETE CASCADE
 );
+
+-- The children of ``region`` the feed shows missing 10 or more calendar days
+-- without a valid reason in one month of ``first_month``..``last_month`` when
+-- ``per_month``, else summed over them (Readings.truant_period): what makes a
+-- systematic truant of a pupil old enough (census.may_be_truant, para 2.5).
+-- The merge and the cross-check read it; inlined by the planner.
+CREATE FUNCTION census.truants(region text, first_month date, last_month date, per_month boolean)
+RETURNS TABLE (iin text)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT DISTINCT a.iin
+    FROM census.attendance a
+    WHERE a.region_slug = region AND a.month BETWEEN first_month AND last_month
+    GROUP BY a.iin, CASE WHEN per_month THEN a.month END
+    HAVING sum(a.days_missed) >= 10
+$$;
 
 -- Rows of the files that were rejected, or kept with a warning: file, line, reason.
 CREATE TABLE census.issues (

@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from admission import catalogues
 from admission.db import QUERIES, Connection
 from admission.monitoring import service
 from admission.monitoring.models import (
@@ -32,108 +33,10 @@ _ENV = Environment(
     loader=PackageLoader("admission.monitoring", "templates"), autoescape=select_autoescape(), trim_blocks=True
 )
 
-TEXT: dict[CertificateLanguage, dict[str, str]] = {
-    "kk": {
-        "title": "Мониторинг жүргізу қорытындылары туралы анықтама",
-        "basis": "Орта білім беру ұйымдарына қабылдау қорытындылары бойынша мониторинг "
-        "(Қазақстан Республикасы Оқу-ағарту министрінің 2023 жылғы 25 тамыздағы № 271 бұйрығы)",
-        "order": "Мониторинг жүргізу туралы шешім: бұйрық",
-        "dated": "күні",
-        "year": "Қабылдау жылы",
-        "school": "Білім беру ұйымы",
-        "period": "Мониторинг мерзімі",
-        "working_days": "жұмыс күні",
-        "copy_mark": "{n}-дана (барлығы 2 дана)",
-        "holder_lead": "комиссия жетекшісінде сақталады",
-        "holder_school": "білім беру ұйымында сақталады",
-        "commission": "Комиссия құрамы",
-        "chair": "комиссия төрағасы",
-        "lead": "комиссия жетекшісі",
-        "member": "комиссия мүшесі",
-        "findings": "Анықталған сәйкессіздіктер",
-        "none": "Сәйкессіздіктер анықталған жоқ.",
-        "commission_found": "комиссия анықтады",
-        "evidence": "Қосымша",
-        "attachments": "Қосымшалар: растайтын құжаттардың көшірмелері",
-        "remediation": "Білім беру ұйымы күнтізбелік {plan_days} күн ішінде ({plan_due} дейін) ескертулерді жою "
-        "жөніндегі іс-шаралар жоспарын бекітеді және білім басқармасына күнтізбелік {report_days} күн ішінде "
-        "({report_due} дейін) ескертулерді жою туралы есеп ұсынады.",
-        "signatures": "Комиссия мүшелерінің қолдары",
-        "signature": "қолы",
-        "head": "Анықтамамен таныстым: білім беру ұйымының басшысы",
-        "stamp": "М.О.",
-        "draft": "ЖОБА: анықтамаға әлі қол қойылған жоқ",
-        "signed_on": "Анықтама жасалған күн",
-        "records": "Kezek деректері бойынша дәлелдер",
-    },
-    "ru": {
-        "title": "Справка о результатах проведения мониторинга",
-        "basis": "Мониторинг по итогам приёма в организации среднего образования "
-        "(приказ Министра просвещения Республики Казахстан от 25 августа 2023 года № 271)",
-        "order": "Решение о проведении мониторинга: приказ",
-        "dated": "от",
-        "year": "Год приёма",
-        "school": "Организация образования",
-        "period": "Сроки мониторинга",
-        "working_days": "рабочих дн.",
-        "copy_mark": "Экземпляр {n} (всего 2 экземпляра)",
-        "holder_lead": "хранится у руководителя комиссии",
-        "holder_school": "хранится в организации образования",
-        "commission": "Состав комиссии",
-        "chair": "председатель комиссии",
-        "lead": "руководитель комиссии",
-        "member": "член комиссии",
-        "findings": "Выявленные несоответствия",
-        "none": "Несоответствия не выявлены.",
-        "commission_found": "выявлено комиссией",
-        "evidence": "Приложение",
-        "attachments": "Приложения: копии подтверждающих документов",
-        "remediation": "Организация образования в течение {plan_days} календарных дней (до {plan_due}) разрабатывает "
-        "и утверждает план мероприятий по устранению замечаний и в течение {report_days} календарных дней "
-        "(до {report_due}) представляет в управление образования отчёт об устранении замечаний.",
-        "signatures": "Подписи членов комиссии",
-        "signature": "подпись",
-        "head": "Со справкой ознакомлен(а): руководитель организации образования",
-        "stamp": "М.П.",
-        "draft": "ПРОЕКТ: справка ещё не подписана",
-        "signed_on": "Дата составления справки",
-        "records": "Доказательства по данным Kezek",
-    },
-}
-
-LABELS: dict[CertificateLanguage, dict[str, str]] = {
-    "kk": {
-        "application_id": "өтініш", "child_iin": "баланың ЖСН", "decided_at": "шешім уақыты",
-        "window": "қабылдау кезеңі", "refusal_code": "бас тарту коды", "refusal_ground": "бас тарту негізі",
-        "at": "уақыты", "capacity": "сыйымдылық", "taken": "бос емес орын", "language": "оқыту тілі",
-        "held_for_roster": "мектепалды тізіміне сақталған", "free": "бос орын", "roster_language": "тізімдегі тілі",
-        "withdrawn_at": "қайтарылған уақыты", "due_by": "мерзімі", "order_number": "бұйрық нөмірі",
-        "order_date": "бұйрық күні", "confirmed_at": "бекітілген уақыты", "enrolments": "контингенттегі жазбалар",
-        "outbox_events": "жіберілген оқиғалар", "outbox_undelivered": "жеткізілмеген оқиғалар",
-        "transfer_id": "ауысу", "requested_at": "өтініш уақыты", "decision_due_at": "шешім мерзімі",
-        "grade": "сынып", "occupied": "бос емес орын", "audit_entry_id": "аудит жазбасы",
-        "most_seats_over_capacity": "сыйымдылықтан ең көп асуы", "general_taken": "жалпы негізде алынған",
-        "roster_taken": "тізім бойынша алынған", "live_applications": "күшіндегі өтініштер",
-        "seats_not_freed": "босатылмаған орын", "audit_entry_ids": "аудит жазбалары",
-        "outbox_event_ids": "шығыс кезегінің оқиғалары", "enrolment_ids": "контингент жазбалары",
-    },
-    "ru": {
-        "application_id": "заявление", "child_iin": "ИИН ребёнка", "decided_at": "время решения",
-        "window": "период приёма", "refusal_code": "код отказа", "refusal_ground": "основание отказа",
-        "at": "время", "capacity": "вместимость", "taken": "занято мест", "language": "язык обучения",
-        "held_for_roster": "закреплено за предшкольным списком", "free": "свободно",
-        "roster_language": "язык по списку",
-        "withdrawn_at": "время отзыва", "due_by": "срок", "order_number": "номер приказа",
-        "order_date": "дата приказа", "confirmed_at": "время утверждения", "enrolments": "записей в контингенте",
-        "outbox_events": "отправленных событий", "outbox_undelivered": "недоставленных событий",
-        "transfer_id": "перевод", "requested_at": "время заявки", "decision_due_at": "срок решения",
-        "grade": "класс", "occupied": "занято мест", "audit_entry_id": "запись аудита",
-        "most_seats_over_capacity": "наибольшее превышение вместимости", "general_taken": "занято на общих основаниях",
-        "roster_taken": "занято по списку", "live_applications": "действующих заявлений",
-        "seats_not_freed": "неосвобождённых мест", "audit_entry_ids": "записи аудита",
-        "outbox_event_ids": "события исходящей очереди", "enrolment_ids": "записи контингента",
-    },
-}  # fmt: skip
+# The certificate's words and the names of its evidence's fields (``certificate.toml``).
+_CATALOGUE = catalogues.read("admission.monitoring", "certificate.toml")
+TEXT: dict[CertificateLanguage, dict[str, str]] = catalogues.by_language(_CATALOGUE["text"], ("kk", "ru"))
+LABELS: dict[CertificateLanguage, dict[str, str]] = catalogues.by_language(_CATALOGUE["labels"], ("kk", "ru"))
 
 
 def _date(day: dt.date) -> str:

@@ -116,15 +116,6 @@ def require_owner(admin: AdminPrincipal, decision: Decision) -> None:
     admin.require_region(decision.region_slug)
 
 
-def region_in_scope(admin: AdminPrincipal, region: str | None) -> str | None:
-    """The region a ministry or region admin acts in: a region admin's own unless another is asked (Forbidden)."""
-    if admin.role == "region":
-        region = region or admin.region
-    if region is not None:
-        admin.require_region(region)
-    return region
-
-
 async def get_decision(conn: Connection, decision_id: uuid.UUID, *, lock: bool = False) -> Decision:
     row = await conn.fetchrow(QUERIES["mon_lock_decision" if lock else "mon_get_decision"], decision_id)
     if row is None:
@@ -148,7 +139,7 @@ async def create_decision(
     """Record the order deciding to monitor ``admission_year``'s admission (para 3)."""
     if admin.role == "school":
         raise Forbidden("a school admin does not decide on monitoring")
-    region = region_in_scope(admin, region)
+    region = admin.region_in_scope(region)
     order_number = order_number.strip()
     if not order_number:
         raise InvalidMonitoringStep(problem="the order number is empty")
@@ -366,7 +357,7 @@ async def list_visits(
             raise Forbidden(f"school admin {admin.subject} reads only school {admin.school}")
         school_bin = admin.school
     else:
-        region = region_in_scope(admin, region)
+        region = admin.region_in_scope(region)
     rows = await conn.fetch(QUERIES["mon_list_visits"], decision_id, region, school_bin, year)
     today = today_in_kz(now)
     return [_visit(r, today) for r in rows]
@@ -377,7 +368,7 @@ async def list_decisions(
 ) -> list[Decision]:
     if admin.role == "school":
         raise Forbidden("a school admin reads its visits, not the decisions")
-    region = region_in_scope(admin, region)
+    region = admin.region_in_scope(region)
     return [Decision(**dict(r)) for r in await conn.fetch(QUERIES["mon_list_decisions"], region, year)]
 
 

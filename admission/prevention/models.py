@@ -256,12 +256,11 @@ class Referral(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
-class CaseRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of ``prevention.cases``."""
+class CaseFields(msgspec.Struct, frozen=True, kw_only=True):
+    """The stored fields of a case its school reads: what :class:`CaseRow` and :class:`Case` share."""
 
     id: uuid.UUID
     school_bin: str
-    region_slug: str
     state: str
     source: str
     requested_by_role: str | None
@@ -277,10 +276,8 @@ class CaseRow(msgspec.Struct, frozen=True, kw_only=True):
     registered_address: str
     situation: str
     received_at: dt.datetime
-    registration_due_at: dt.datetime | None
     registration_number: str | None
     registered_at: dt.datetime | None
-    initial_data_due_at: dt.datetime
     initial_data: dict[str, object] | None
     initial_data_at: dt.datetime | None
     assessment: dict[str, object] | None
@@ -289,55 +286,30 @@ class CaseRow(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: dt.datetime | None
     grounds: list[int]
     decision_note: str | None
-    report_due_at: dt.datetime | None
     reported_at: dt.datetime | None
     removal_sitting_id: uuid.UUID | None
     removed_at: dt.datetime | None
     removal_reason: str | None
     removal_note: str | None
     arrived_at: dt.datetime | None
+
+
+class CaseRow(CaseFields, frozen=True, kw_only=True):
+    """One row of ``prevention.cases``: the fields the school reads and the service's own bookkeeping."""
+
+    region_slug: str
+    registration_due_at: dt.datetime | None
+    initial_data_due_at: dt.datetime
+    report_due_at: dt.datetime | None
     created_at: dt.datetime
 
 
-class Case(msgspec.Struct, frozen=True, kw_only=True):
+class Case(CaseFields, frozen=True, kw_only=True):
     """A case as its school reads it: the stored fields, the deadlines, the plan and the referrals."""
 
-    id: uuid.UUID
-    school_bin: str
-    state: str
-    source: str
-    requested_by_role: str | None
-    requested_by_name: str | None
-    proposed_by_name: str | None
-    outside_body: str | None
-    outside_body_name: str | None
-    outside_reference: str | None
-    pupil_iin: str
-    pupil_full_name: str
     pupil_birth_date: dt.date
-    grade: int | None
-    address: str
-    registered_address: str
-    situation: str
-    received_at: dt.datetime
-    registration_number: str | None
-    registered_at: dt.datetime | None
-    initial_data: dict[str, object] | None
-    initial_data_at: dt.datetime | None
-    assessment: dict[str, object] | None
-    assessment_at: dt.datetime | None
-    decision_sitting_id: uuid.UUID | None
-    decided_at: dt.datetime | None
-    grounds: list[int]
-    decision_note: str | None
-    reported_at: dt.datetime | None
-    removal_sitting_id: uuid.UUID | None
-    removed_at: dt.datetime | None
-    removal_reason: str | None
-    removal_note: str | None
     incoming: bool
     """True when the case arrived with the pupil's transfer (para 24)."""
-    arrived_at: dt.datetime | None
     deadlines: list[Deadline]
     plan: Plan | None
     referrals: list[Referral]

@@ -55,6 +55,7 @@ from admission.prevention.models import (
     Candidate,
     Candidates,
     Case,
+    CaseFields,
     CaseIn,
     CaseRow,
     CaseState,
@@ -85,7 +86,7 @@ from admission.transfers.errors import MinistryOnly
 
 MIN_COUNCIL = 5  # para 6
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a received_at this far ahead of the server's clock is still "now"
-_CASE_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Case))
+_CASE_FIELDS = frozenset(f.name for f in msgspec.structs.fields(CaseFields))
 
 
 # ---------------------------------------------------------------- access and audit

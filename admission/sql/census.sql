@@ -62,7 +62,7 @@ SELECT census.lock_load($1);
 SELECT census.sweep_loads();
 
 -- name: census_create_load
-SELECT census.create_load($1);
+SELECT census.load_step($1, 'create');
 
 -- name: census_use_work
 -- The import's scratch schema first on this session's search_path (a pooled
@@ -70,10 +70,10 @@ SELECT census.create_load($1);
 SELECT set_config('search_path', format('census_work_%s, public', $1::bigint), false);
 
 -- name: census_index_load
-SELECT census.index_load($1);
+SELECT census.load_step($1, 'index');
 
 -- name: census_attach_load
-SELECT census.attach_load($1);
+SELECT census.load_step($1, 'attach');
 
 -- name: census_drop_work
 SELECT census.drop_work($1, $2);
@@ -123,7 +123,7 @@ WHERE ($1::text IS NULL OR region_slug = $1)
 ORDER BY region_slug, period DESC;
 
 -- name: census_drop_load
-SELECT census.drop_load($1);
+SELECT census.load_step($1, 'drop');
 
 -- name: census_clear_issues
 DELETE FROM census.issues WHERE snapshot_id = $1;
@@ -133,27 +133,20 @@ DELETE FROM census.issues WHERE snapshot_id = $1;
 -- (one pass; census_find_duplicates then finds the ИИН given on several rows
 -- that pass), and its half of the ИИН space for the merge.  The fenced subquery
 -- turns each field into a number once; a birth date is looked up in
--- census.days (a hash join), not parsed.
+-- census.days (a hash join), not parsed.  The checks both extracts make are
+-- census.child_row_reason's; each extract's own follow.
 CREATE UNLOGGED TABLE persons_checked AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.sex, s.citizenship, s.kandas,
        s.locality, s.district, s.address, s.registered, s.born_ymd, hashtext(s.iin) & 1 AS half,
-    CASE
-        WHEN s.fields <> 12 THEN 'field_count'
-        WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
-             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
-        WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
-        WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
-        WHEN s.born_ymd > $1::integer THEN 'invalid_date'
-        WHEN s.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
-        WHEN trim(s.surname) = '' OR trim(s.name) = '' OR trim(s.locality) = '' THEN 'missing_field'
+    coalesce(census.child_row_reason(s.fields, 12, s.garbled, s.iin_number, s.born_ymd, $1, s.surname, s.name), CASE
+        WHEN trim(s.locality) = '' THEN 'missing_field'
         WHEN s.sex NOT IN ('M', 'F') OR (s.sex = 'M') <> (s.iin_number / 100000 % 2 = 1) THEN 'sex_mismatch'
         WHEN s.citizenship <> 'XXA'  -- else two Latin capitals, tested by code (ltrim over 26 letters is slow in UTF-8)
              AND NOT (octet_length(s.citizenship) = 2 AND ascii(s.citizenship) BETWEEN 65 AND 90
                       AND ascii(substr(s.citizenship, 2)) BETWEEN 65 AND 90)
             THEN 'invalid_value'
         WHEN s.kandas NOT IN ('0', '1') OR s.registered NOT IN ('0', '1') THEN 'invalid_value'
-    END AS reason
+    END) AS reason
 FROM (
     SELECT v.*, census.number_of(v.iin, 12) AS iin_number, d.ymd AS born_ymd
     FROM stage_persons v
@@ -165,16 +158,7 @@ FROM (
 CREATE UNLOGGED TABLE bbazh_checked AS
 SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s.org_bin, s.org_name, s.org_kind,
        s.ownership, s.grade, s.health_exempt, s.born_ymd, s.kind, s.exempt, hashtext(s.iin) & 1 AS half,
-    CASE
-        WHEN s.fields <> 11 THEN 'field_count'
-        WHEN s.garbled THEN 'invalid_encoding'
-        WHEN s.iin_number IS NULL OR NOT census.check_digit_ok(s.iin_number)
-             OR s.iin_number / 100000 % 10 NOT BETWEEN 1 AND 6 THEN 'invalid_iin'  -- 7th digit: no century
-        WHEN s.born_ymd IS NULL THEN 'invalid_date'  -- not a real day (census.days)
-        WHEN NOT census.iin_matches_birth_date(s.iin_number, s.born_ymd) THEN 'birth_date_mismatch'
-        WHEN s.born_ymd > $1::integer THEN 'invalid_date'
-        WHEN s.born_ymd <= $1::integer - 180000 THEN 'not_a_child'
-        WHEN trim(s.surname) = '' OR trim(s.name) = '' THEN 'missing_field'
+    coalesce(census.child_row_reason(s.fields, 11, s.garbled, s.iin_number, s.born_ymd, $1, s.surname, s.name), CASE
         WHEN s.exempt NOT IN ('0', '1') THEN 'invalid_value'
         WHEN s.kind IS NULL AND s.exempt = '1' THEN NULL  -- known to the education system, attends nothing
         WHEN s.kind IS NULL THEN 'missing_field'
@@ -187,7 +171,7 @@ SELECT s.line, s.fields, s.iin, s.surname, s.name, s.patronymic, s.birth_date, s
             '10', '11', '12'
         ) THEN 'invalid_value'
         WHEN s.kind <> 'school' AND trim(s.grade) NOT IN ('', '0') THEN 'invalid_value'
-    END AS reason
+    END) AS reason
 FROM (
     SELECT v.*, census.number_of(v.iin, 12) AS iin_number, d.ymd AS born_ymd,
            census.number_of(v.org_bin, 12) AS org_number, nullif(trim(v.org_kind), '') AS kind,
@@ -269,7 +253,7 @@ FROM (
 -- are a hashed IN, not a join: the planner, misjudging the join's size,
 -- sorted the million merged rows to disk for a merge join with them.
 -- $8: truant days counted per month (else summed over $5..$6, the school
--- year so far; Readings.truant_period); a truant is a pupil of a school or a
+-- year so far; Readings.truant_period; census.truants); a truant is a pupil of a school or a
 -- college aged 6 or more (para 2.5).  $9: a private college's students count
 -- as non_state too (Readings.private_colleges_non_state; para 11.4).
 INSERT INTO load_children (
@@ -280,11 +264,7 @@ INSERT INTO load_children (
     enrolled_school_bin, not_covered, truant
 )
 WITH truants AS MATERIALIZED (
-    SELECT DISTINCT iin
-    FROM census.attendance
-    WHERE region_slug = $4 AND month BETWEEN $5 AND $6
-    GROUP BY iin, CASE WHEN $8::boolean THEN month END
-    HAVING sum(days_missed) >= 10
+    SELECT iin FROM census.truants($4, $5, $6, $8)
 )
 SELECT $1, m.iin, m.surname, m.name, m.patronymic, m.born, (($2::integer - m.born_ymd) / 10000)::smallint,
        m.in_persons, m.in_bbazh, m.citizenship, m.kandas, m.locality, m.district, m.address, m.registered,
@@ -340,20 +320,16 @@ RETURNING children, rejected, warnings;
 
 -- name: census_cross_check
 -- Para 10: education data against the state register, again (the contingent
--- and the attendance feed move on after the import).  Truants: 10+ calendar
--- days missed without a reason in one month of $3..$4 (the quarter) when $5,
--- else summed over $3..$4 (the school year so far); pupils of schools and
+-- and the attendance feed move on after the import).  Truants (census.truants):
+-- 10+ calendar days missed without a reason in one month of $3..$4 (the quarter)
+-- when $5, else summed over $3..$4 (the school year so far); pupils of schools and
 -- colleges aged 6+ only (para 2.5).  $1 is the snapshot's load.  One scan finds the children
 -- whose result changed; only those rows are written (found again by their
 -- ctid, no second scan).  Truants are a hashed IN, not a join (as in
 -- census_merge_children): once the feed has statistics the planner would
 -- sort the million children for a merge join with them.
 WITH truants AS MATERIALIZED (
-    SELECT DISTINCT iin
-    FROM census.attendance
-    WHERE region_slug = $2 AND month BETWEEN $3 AND $4
-    GROUP BY iin, CASE WHEN $5::boolean THEN month END
-    HAVING sum(days_missed) >= 10
+    SELECT iin FROM census.truants($2, $3, $4, $5)
 ), changed AS MATERIALIZED (
     SELECT c.ctid AS row_id, live.*
     FROM census.children c
@@ -456,26 +432,45 @@ UPDATE census.snapshots SET reported_at = $2, reported_by = $3
 WHERE id = $1 AND completed_at IS NOT NULL AND reported_at IS NULL
 RETURNING id;
 
--- name: census_region_counts
--- Counts per category of one snapshot; $2 school BIN restricts to its service territory.
-SELECT count(*) AS children,
-       count(*) FILTER (WHERE c.preschool_age) AS preschool_age,
-       count(*) FILTER (WHERE c.school_age) AS school_age,
-       count(*) FILTER (WHERE c.not_subject) AS not_subject,
-       count(*) FILTER (WHERE c.tvet) AS tvet,
-       count(*) FILTER (WHERE c.non_state) AS non_state,
-       count(*) FILTER (WHERE c.kandas) AS kandas,
-       count(*) FILTER (WHERE c.foreign_stateless) AS foreign_stateless,
-       count(*) FILTER (WHERE c.not_covered) AS not_covered,
-       count(*) FILTER (WHERE c.truant) AS truant,
-       count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
-       count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
-FROM census.children c
-WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-  AND ($2::text IS NULL OR EXISTS (
-      SELECT 1 FROM census.service_territories t
-      WHERE t.school_bin = $2 AND t.locality = c.locality AND t.district IN ('', c.district)
-  ));
+-- name: census_counts
+-- Counts per category of one snapshot ($1): the whole region's (school_bin NULL) when $2, and
+-- each school's whose service territory its children live in, for the schools of region $3
+-- (or only school $4).  A child counts once for every school whose territory they live in,
+-- even when the school lists both a whole locality and one of its districts.
+WITH c AS NOT MATERIALIZED (
+    SELECT * FROM census.children WHERE load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
+), areas AS (
+    SELECT t.school_bin, t.locality, t.district
+    FROM census.service_territories t
+    JOIN schools s ON s.bin = t.school_bin
+    WHERE ($3::text IS NULL OR s.region_slug = $3) AND ($4::text IS NULL OR s.bin = $4)
+      AND ($3::text IS NOT NULL OR $4::text IS NOT NULL)
+      AND (t.district = '' OR NOT EXISTS (
+          SELECT 1 FROM census.service_territories w
+          WHERE w.school_bin = t.school_bin AND w.locality = t.locality AND w.district = ''
+      ))
+), scoped AS (
+    SELECT NULL::text AS school_bin, c.* FROM c WHERE $2
+    UNION ALL
+    SELECT a.school_bin, c.* FROM areas a JOIN c ON c.locality = a.locality AND a.district IN ('', c.district)
+)
+SELECT k.school_bin, s.name_kk, s.name_ru,
+       count(*) AS children,
+       count(*) FILTER (WHERE k.preschool_age) AS preschool_age,
+       count(*) FILTER (WHERE k.school_age) AS school_age,
+       count(*) FILTER (WHERE k.not_subject) AS not_subject,
+       count(*) FILTER (WHERE k.tvet) AS tvet,
+       count(*) FILTER (WHERE k.non_state) AS non_state,
+       count(*) FILTER (WHERE k.kandas) AS kandas,
+       count(*) FILTER (WHERE k.foreign_stateless) AS foreign_stateless,
+       count(*) FILTER (WHERE k.not_covered) AS not_covered,
+       count(*) FILTER (WHERE k.truant) AS truant,
+       count(*) FILTER (WHERE k.in_persons AND NOT k.registered) AS not_registered,
+       count(*) FILTER (WHERE NOT k.in_persons) AS residence_unknown
+FROM scoped k
+LEFT JOIN schools s ON s.bin = k.school_bin
+GROUP BY k.school_bin, s.name_kk, s.name_ru
+ORDER BY k.school_bin NULLS FIRST;
 
 -- name: census_list_children
 -- One category's children of a snapshot (optionally of one school's service
@@ -540,30 +535,6 @@ SELECT 1 FROM regions WHERE slug = $1;
 
 -- name: census_list_region_slugs
 SELECT slug FROM regions ORDER BY slug;
-
--- name: census_counts_by_school
--- The counts of census_region_counts for every school of the region with a
--- service territory ($2 region); a child living in two schools' territories
--- counts for both.
-SELECT s.bin AS school_bin, s.name_kk, s.name_ru,
-       count(*) AS children,
-       count(*) FILTER (WHERE c.preschool_age) AS preschool_age,
-       count(*) FILTER (WHERE c.school_age) AS school_age,
-       count(*) FILTER (WHERE c.not_subject) AS not_subject,
-       count(*) FILTER (WHERE c.tvet) AS tvet,
-       count(*) FILTER (WHERE c.non_state) AS non_state,
-       count(*) FILTER (WHERE c.kandas) AS kandas,
-       count(*) FILTER (WHERE c.foreign_stateless) AS foreign_stateless,
-       count(*) FILTER (WHERE c.not_covered) AS not_covered,
-       count(*) FILTER (WHERE c.truant) AS truant,
-       count(*) FILTER (WHERE c.in_persons AND NOT c.registered) AS not_registered,
-       count(*) FILTER (WHERE NOT c.in_persons) AS residence_unknown
-FROM census.children c
-JOIN census.service_territories t ON t.locality = c.locality AND t.district IN ('', c.district)
-JOIN schools s ON s.bin = t.school_bin AND s.region_slug = $2
-WHERE c.load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
-GROUP BY s.bin, s.name_kk, s.name_ru
-ORDER BY s.bin;
 
 -- name: census_due_for_grade1
 -- Children of the snapshot who are 6 by 1 September of the admission year

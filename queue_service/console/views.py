@@ -465,12 +465,7 @@ async def audit_page(
     before: FromQuery[OptionalRowId] = None,
 ) -> Template:
     admin = _admin(request)
-    if admin.role == "school":
-        raise Forbidden("a school admin does not read the audit log")
-    if admin.role == "region":
-        region = region or admin.region
-    if region:
-        admin.require_region(region)
+    region = audit.region_to_read(admin, region)
     end = _day(until)
     which = audit.AuditFilter(
         region=region or None,

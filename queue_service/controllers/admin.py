@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from admission import applications, audit, reference
 from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
-from admission.errors import Forbidden, InvalidInput
+from admission.errors import InvalidInput
 from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
@@ -190,11 +190,5 @@ class AdminController(AdminScoped):
         limit: FromQuery[AuditLimit] = 100,
         before_id: FromQuery[OptionalRowId] = None,
     ) -> list[audit.AuditEntry]:
-        if admin.role == "school":
-            raise Forbidden("a school admin does not read the audit log")
-        if admin.role == "region":
-            region = region or admin.region
-        if region is not None:
-            admin.require_region(region)
         async with db.acquire() as conn:
-            return await audit.entries(conn, region, limit, before_id)
+            return await audit.entries(conn, audit.region_to_read(admin, region), limit, before_id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Response, get, post, put
+from litestar import MediaType, Response, get, post, put
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec.structs import asdict
@@ -35,7 +35,7 @@ from admission.monitoring.models import (
     Visit,
 )
 from queue_service.auth import AdminDep
-from queue_service.controllers.shared import AdminScoped, named, now
+from queue_service.controllers.shared import AdminScoped, now, step_route
 from queue_service.params import OptionalYear, RowId
 from queue_service.resources import DbDep
 
@@ -95,29 +95,12 @@ class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     summary: LongText
 
 
-# A request body's fields are the service function's keyword arguments of the same names: handlers
-# pass them on with ``**asdict(data)``.
-
-
 def _visit_step(
     name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: Callable[..., Awaitable[Any]], returns: type
 ) -> HTTPRouteHandler:
-    """The handler of one step of a visit that takes a JSON body (a finding, the certificate, the
-    plan, the report): every one is the same call, the admin and the visit from the path and the
-    body's fields handed to the service's function for it, so it is written once and each step is a
-    row of ``route``, the body's type, the function and what it answers (:func:`shared.named`)."""
-
-    async def handler(
-        self: Controller,  # noqa: ARG001 - Litestar binds the controller
-        admin: AdminDep,
-        db: DbDep,
-        visit_id: FromPath[uuid.UUID],
-        data: Any,
-    ) -> Any:
-        async with db.acquire() as conn:
-            return await step(conn, admin, visit_id, **asdict(data), now=now())
-
-    return route(named(handler, "MonitoringController", name, data=cast(Any, JSONBody)[body], **{"return": returns}))
+    """A step of a visit that takes a JSON body (a finding, the certificate, the plan, the report):
+    :func:`shared.step_route` with the visit from the path, answering what the service returns."""
+    return step_route("MonitoringController", name, route, key="visit_id", body=body, act=step, returns=returns)
 
 
 class MonitoringController(AdminScoped):

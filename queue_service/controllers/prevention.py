@@ -10,9 +10,10 @@ is audited.  No public route reads any of it.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, cast, get_type_hints
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
@@ -24,27 +25,16 @@ from admission.db import Connection
 from admission.prevention import labels, service
 from admission.prevention.errors import NoPlan
 from admission.prevention.models import (
-    AssessmentIn,
     Candidates,
     Case,
     CaseIn,
     CaseState,
     CaseSummary,
-    Council,
-    CouncilIn,
     Counts,
-    DecisionIn,
-    Handovers,
-    InitialDataIn,
     Minutes,
-    PlanIn,
-    ReferralIn,
     RegionCounts,
     RegistrationIn,
-    RemovalIn,
-    ReportBackIn,
     Sitting,
-    SittingIn,
 )
 from admission.reference import school_card
 from admission.signing_keys import AdminPrincipal
@@ -87,15 +77,25 @@ _ADMIN_ROUTE: dict[str, Any] = {
 }
 
 
+def _body_and_answer(call: Callable[..., Any], position: int) -> tuple[Any, Any]:
+    """The types a service's function declares for its JSON body (its parameter at ``position``) and
+    its answer: a route serving the function documents and decodes exactly what the function takes."""
+    hints = get_type_hints(call)
+    return hints[list(inspect.signature(call).parameters)[position]], hints["return"]
+
+
 # What a step of a case is in the domain: (conn, admin, school, case, the step's body, now) -> the case.
 CaseStep = Callable[[Connection, AdminPrincipal, str, uuid.UUID, Any, dt.datetime], Awaitable[Case]]
 
 
-def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], step: CaseStep) -> HTTPRouteHandler:
+def _case_step(
+    name: str, method: Callable[..., HTTPRouteHandler], path: str, summary: str, step: CaseStep
+) -> HTTPRouteHandler:
     """The handler of one step of a case (initial data, decision, plan, removal, ...): every step is
     the same call, the school's admin and the case from the path and the step's JSON body handed to
-    the service's function for it, so it is written once and each step is a row of ``route``, the
-    body's type and the function.  ``name`` is the handler's name (:func:`shared.named`).
+    the service's function for it, answered with the case (200), so it is written once and each step
+    is a row: ``name`` (the handler's, :func:`shared.named`), the HTTP method, the path under the
+    case, the summary and the function, whose own ``data`` annotation is the body's type.
     """
 
     async def handler(
@@ -109,6 +109,8 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
         async with db.acquire() as conn:
             return await step(conn, admin, school_bin, case_id, data, now())
 
+    body, _ = _body_and_answer(step, 4)
+    route = method(f"/cases/{{case_id:uuid}}/{path}", status_code=200, summary=summary)
     return route(named(handler, "PreventionController", name, data=cast(Any, JSONBody)[body]))
 
 
@@ -116,12 +118,11 @@ def _case_step(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], s
 SchoolRead = Callable[[Connection, AdminPrincipal, str], Awaitable[msgspec.Struct]]
 
 
-def _school_read(
-    name: str, route: HTTPRouteHandler, returns: type[msgspec.Struct], read: SchoolRead
-) -> HTTPRouteHandler:
-    """The handler of a read of the school as a whole (its council, its handovers, its counts): the
-    admin and the school from the path handed to the service's function, so it is written once and
-    each read is a row of ``route``, the answer's type and the function (:func:`shared.named`).
+def _school_read(name: str, summary: str, read: SchoolRead) -> HTTPRouteHandler:
+    """The handler of ``GET /<name>``, a read of the school as a whole (its council, its handovers, its
+    counts): the admin and the school from the path handed to the service's function, so it is written
+    once and each read is a row of its name (:func:`shared.named`), its summary and the function,
+    whose own return annotation is the answer's type.
     """
 
     async def handler(
@@ -133,7 +134,35 @@ def _school_read(
         async with db.acquire() as conn:
             return await read(conn, admin, school_bin)
 
-    return route(named(handler, "PreventionController", name, **{"return": returns}))
+    returns = get_type_hints(read)["return"]
+    return get(f"/{name}", summary=summary)(named(handler, "PreventionController", name, **{"return": returns}))
+
+
+# What a write to the school as a whole is in the domain: (conn, admin, school, body, now) -> what was written.
+SchoolWrite = Callable[[Connection, AdminPrincipal, str, Any, dt.datetime], Awaitable[msgspec.Struct]]
+
+
+def _school_write(
+    name: str, method: Callable[..., HTTPRouteHandler], path: str, summary: str, write: SchoolWrite
+) -> HTTPRouteHandler:
+    """The handler of a write to the school as a whole (its council, a sitting): the admin and the
+    school from the path and the JSON body handed to the service's function, which answers what it
+    wrote; as :func:`_case_step`, the function's own annotations give the body's type and the answer's.
+    """
+
+    async def handler(
+        self: Controller,  # noqa: ARG001 - Litestar binds the controller
+        db: DbDep,
+        admin: AdminDep,
+        school_bin: FromPath[str],
+        data: Any,
+    ) -> msgspec.Struct:
+        async with db.acquire() as conn:
+            return await write(conn, admin, school_bin, data, now())
+
+    body, answer = _body_and_answer(write, 3)
+    typed = named(handler, "PreventionController", name, data=cast(Any, JSONBody)[body], **{"return": answer})
+    return method(path, summary=summary)(typed)
 
 
 class PreventionController(AdminScoped):
@@ -143,19 +172,15 @@ class PreventionController(AdminScoped):
 
     # ---------------------------------------------------------------- council and sittings
 
-    council = _school_read(
-        "council", get("/council", summary="The prevention council (paras 6-7)"), Council, service.get_council
-    )
+    council = _school_read("council", "The prevention council (paras 6-7)", service.get_council)
 
-    @put(
+    put_council = _school_write(
+        "put_council",
+        put,
         "/council",
-        summary="Record the council approved by the head's order: >= 5 staff, one chair, one secretary",
+        "Record the council approved by the head's order: >= 5 staff, one chair, one secretary",
+        service.put_council,
     )
-    async def put_council(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[CouncilIn]
-    ) -> Council:
-        async with db.acquire() as conn:
-            return await service.put_council(conn, admin, school_bin, data, now())
 
     @get("/sittings", summary="The council's sittings, newest first")
     async def sittings(
@@ -164,12 +189,13 @@ class PreventionController(AdminScoped):
         async with db.acquire() as conn:
             return await service.list_sittings(conn, admin, school_bin, limit)
 
-    @post("/sittings", summary="Record a sitting: date, participants, agenda, what was heard (para 17)")
-    async def create_sitting(
-        self, db: DbDep, admin: AdminDep, school_bin: FromPath[str], data: JSONBody[SittingIn]
-    ) -> Sitting:
-        async with db.acquire() as conn:
-            return await service.create_sitting(conn, admin, school_bin, data, now())
+    create_sitting = _school_write(
+        "create_sitting",
+        post,
+        "/sittings",
+        "Record a sitting: date, participants, agenda, what was heard (para 17)",
+        service.create_sitting,
+    )
 
     @get("/sittings/{sitting_id:uuid}/minutes", summary="A sitting's minutes with its decisions (audited read)")
     async def minutes(
@@ -233,42 +259,29 @@ class PreventionController(AdminScoped):
 
     initial_data = _case_step(
         "initial_data",
-        put("/cases/{case_id:uuid}/initial-data", summary="The initial data on the pupil and family (para 12)"),
-        InitialDataIn,
+        put,
+        "initial-data",
+        "The initial data on the pupil and family (para 12)",
         service.set_initial_data,
     )
     assessment = _case_step(
-        "assessment",
-        put("/cases/{case_id:uuid}/assessment", summary="The initial assessment materials (para 14)"),
-        AssessmentIn,
-        service.set_assessment,
+        "assessment", put, "assessment", "The initial assessment materials (para 14)", service.set_assessment
     )
     decision = _case_step(
         "decision",
-        post(
-            "/cases/{case_id:uuid}/decision",
-            status_code=200,
-            summary="The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
-        ),
-        DecisionIn,
+        post,
+        "decision",
+        "The council's decision at a sitting: register on grounds of para 22, or refuse (para 15)",
         service.decide,
     )
     report_back = _case_step(
         "report_back",
-        post(
-            "/cases/{case_id:uuid}/report-back",
-            status_code=200,
-            summary="The decision was reported to the outside body (para 20, 1 working day)",
-        ),
-        ReportBackIn,
+        post,
+        "report-back",
+        "The decision was reported to the outside body (para 20, 1 working day)",
         service.report_back,
     )
-    plan = _case_step(
-        "plan",
-        put("/cases/{case_id:uuid}/plan", summary="The individual prevention plan with its rows (annex 1)"),
-        PlanIn,
-        service.set_plan,
-    )
+    plan = _case_step("plan", put, "plan", "The individual prevention plan with its rows (annex 1)", service.set_plan)
 
     @_printable("/cases/{case_id:uuid}/plan/print", "The individual plan for printing (annex 1)")
     async def print_plan(
@@ -281,31 +294,16 @@ class PreventionController(AdminScoped):
             school = await school_card(conn, school_bin)
         return _html(print_views.render_plan(found, school, language), language)
 
-    removal = _case_step(
-        "removal",
-        post(
-            "/cases/{case_id:uuid}/removal", status_code=200, summary="Remove from the register at a sitting (para 23)"
-        ),
-        RemovalIn,
-        service.remove,
-    )
+    removal = _case_step("removal", post, "removal", "Remove from the register at a sitting (para 23)", service.remove)
     referral = _case_step(
-        "referral",
-        post(
-            "/cases/{case_id:uuid}/referrals",
-            status_code=200,
-            summary="Refer to the territorial commission for minors (para 21)",
-        ),
-        ReferralIn,
-        service.refer,
+        "referral", post, "referrals", "Refer to the territorial commission for minors (para 21)", service.refer
     )
 
     # ---------------------------------------------------------------- tie-ins and counts
 
     handovers = _school_read(
         "handovers",
-        get("/handovers", summary="Cases handed over with transfers (para 24): outgoing (when, to whom) and incoming"),
-        Handovers,
+        "Cases handed over with transfers (para 24): outgoing (when, to whom) and incoming",
         service.handovers,
     )
 
@@ -321,10 +319,7 @@ class PreventionController(AdminScoped):
             return await service.truant_candidates(conn, admin, school_bin, limit)
 
     counts = _school_read(
-        "counts",
-        get("/counts", summary="Counts only (the school, its region's admins, the ministry): no names"),
-        Counts,
-        service.school_counts,
+        "counts", "Counts only (the school, its region's admins, the ministry): no names", service.school_counts
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import reference
 from admission.db import Connection
-from admission.errors import Unauthenticated
+from admission.errors import Forbidden, Unauthenticated
 from admission.portal import Applicant
 from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import calendar, service, signing
@@ -39,7 +39,7 @@ from queue_service.auth import (
     bearer_token,
     requires,
 )
-from queue_service.controllers.shared import named
+from queue_service.controllers.shared import step_route
 from queue_service.params import EventLimit, PageLimit, RowId
 from queue_service.resources import DbDep, KeysDep, SettingsDep
 
@@ -281,24 +281,18 @@ Stage = Callable[..., Awaitable[Transfer]]
 
 
 def _stage(name: str, route: HTTPRouteHandler, body: type[msgspec.Struct], act: Stage) -> HTTPRouteHandler:
-    """The handler of one stage a school takes a transfer through (decision, departure, order,
-    prevention reference): every stage is the same call, the admin and the transfer from the path
-    and the fields of the stage's JSON body, named as the service's function names its parameters,
-    so it is written once and each stage is a row of ``route``, the body's type and the function.
-    """
-
-    async def handler(
-        self: Controller,  # noqa: ARG001 - Litestar binds the controller
-        db: DbDep,
-        admin: AdminDep,
-        transfer_id: FromPath[uuid.UUID],
-        data: Any,
-    ) -> TransferOut:
-        async with db.acquire() as conn:
-            t = await act(conn, admin, transfer_id, now=_now(), **msgspec.structs.asdict(data))
-            return await _out(conn, t, admin=admin)
-
-    return route(named(handler, "AdminTransferController", name, data=cast(Any, JSONBody)[body]))
+    """A stage a school takes a transfer through (decision, departure, order, prevention reference):
+    :func:`shared.step_route` with the transfer from the path, answering it as its schools see it."""
+    return step_route(
+        "AdminTransferController",
+        name,
+        route,
+        key="transfer_id",
+        body=body,
+        act=act,
+        returns=TransferOut,
+        present=lambda conn, admin, t: _out(conn, t, admin=admin),
+    )
 
 
 class AdminTransferController(Controller):
@@ -406,12 +400,10 @@ class AdminTransferController(Controller):
         after_id: FromQuery[RowId] = 0,
         limit: FromQuery[EventLimit] = 500,
     ) -> EventsOut:
-        if admin.role != "ministry":
-            if region is None:
-                region = admin.region
-            admin.require_region(region or "")
+        if admin.role == "school":
+            raise Forbidden(f"school admin {admin.subject} may not act in region {admin.region}")
         async with db.acquire() as conn:
-            found = await service.events(conn, region, after_id, limit)
+            found = await service.events(conn, admin.region_in_scope(region), after_id, limit)
         return EventsOut(events=found, next_after_id=found[-1].id if found else after_id)
 
 

@@ -15,47 +15,18 @@ from litestar import MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from admission import reference
+from admission import catalogues, reference
 from admission.db import Pool
-from admission.errors import Language, UnknownRegion
+from admission.errors import LANGUAGES, Language, UnknownRegion
 from queue_service.headers import CSP, new_nonce, page_csp
 from queue_service.i18n import negotiate
 
 _ENV = Environment(loader=PackageLoader("queue_service.pages", "templates"), autoescape=select_autoescape())
 
 # The frame every parents' page shares: the service's name, the helpline, the privacy note.
-FRAME_TEXT: dict[Language, dict[str, str]] = {
-    "kk": {
-        "service": "1-сыныпқа электрондық кезек",
-        "gov": "Білім беру ұйымдарына қабылдау · мемлекеттік қызмет",
-        "skip": "Негізгі мазмұнға өту",
-        "language_choice": "Тіл",
-        "helpline": "Байланыс орталығы: 1414 (тегін)",
-        "helpline_hours": "Дүйсенбі–жұма 09:00–18:30",
-        "privacy": "ЖСН тек кезектегі орныңызды сақтау және өтінішті тексеру үшін пайдаланылады, басқаларға "
-        "көрсетілмейді. Деректер «Дербес деректер және оларды қорғау туралы» ҚР Заңына сәйкес өңделеді.",
-    },
-    "ru": {
-        "service": "Электронная очередь в 1 класс",
-        "gov": "Приём в организации образования · государственная услуга",
-        "skip": "Перейти к содержанию",
-        "language_choice": "Язык",
-        "helpline": "Контакт-центр: 1414 (бесплатно)",
-        "helpline_hours": "Понедельник–пятница 09:00–18:30",
-        "privacy": "ИИН используется только для того, чтобы хранить ваше место в очереди и проверить заявление; "
-        "другим он не показывается. Данные обрабатываются по Закону РК «О персональных данных и их защите».",
-    },
-    "en": {
-        "service": "Grade 1 electronic queue",
-        "gov": "Admission to schools · a public service",
-        "skip": "Skip to content",
-        "language_choice": "Language",
-        "helpline": "Contact centre: 1414 (free of charge)",
-        "helpline_hours": "Monday–Friday 09:00–18:30",
-        "privacy": "Your IIN is used only to keep your place in the queue and to check your application; it is "
-        "shown to no one else. Data are processed under the Law of Kazakhstan on personal data and their protection.",
-    },
-}
+FRAME_TEXT: dict[Language, dict[str, str]] = catalogues.by_language(
+    catalogues.read("queue_service.pages", "frame.toml"), LANGUAGES
+)
 
 
 _SCRIPTS: dict[str, bytes] = {}

@@ -1,12 +1,14 @@
-"""Helpers of the admission tests: test schools, children, access tokens, filing.
+"""Helpers of the admission tests: test schools, children, access tokens, filing, the outbox drained.
 
 The fixtures (``schools``, ``claims``) are in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import time
 
 import asyncpg
 import msgspec
@@ -111,3 +113,12 @@ async def seat_counters(pool: asyncpg.Pool, school: str = SCHOOL, language: str 
     )
     assert row is not None
     return row
+
+
+async def until_delivered(pool: asyncpg.Pool, seconds: float) -> None:
+    """Returns once every outbox event is delivered, or after ``seconds`` (the caller's checks say what is missing)."""
+    deadline = time.monotonic() + seconds
+    while await pool.fetchval("SELECT count(*) FROM contingent_outbox WHERE delivered_at IS NULL"):
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.02)

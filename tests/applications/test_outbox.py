@@ -9,7 +9,7 @@ import random
 
 import asyncpg
 import pytest
-from admission_helpers import OTHER_SCHOOL, SCHOOL, apply, child_iin
+from admission_helpers import OTHER_SCHOOL, SCHOOL, apply, child_iin, until_delivered
 
 from admission.access import AccessClaims
 from admission.applications import confirm, withdraw
@@ -82,10 +82,7 @@ async def test_confirmed_admissions_reach_the_store_exactly_once_and_revocations
     try:
         await asyncio.gather(*work)
         await confirm_all(SCHOOL)  # what a withdrawal left accepted
-        for _ in range(1000):
-            if not await db_pool.fetchval("SELECT count(*) FROM contingent_outbox WHERE delivered_at IS NULL"):
-                break
-            await asyncio.sleep(0.01)
+        await until_delivered(db_pool, 10)
     finally:
         stop.set()
         await asyncio.gather(*running)

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from admission_helpers import child_iin
+from admission_helpers import child_iin, until_delivered
 
 from admission.contingent import Enrol, Leave, Publisher, enqueue_many
 from admission.contingent.http_store import HttpContingentStore
@@ -107,10 +107,7 @@ async def test_every_event_reaches_a_flaky_and_hanging_register_once_in_per_chil
         await asyncio.sleep(0.8)
         assert await open_transactions(db_pool) == 0  # nothing waits on the register inside a transaction
         set_mode(receiver, "flaky")
-        for _ in range(1500):
-            if not await db_pool.fetchval("SELECT count(*) FROM contingent_outbox WHERE delivered_at IS NULL"):
-                break
-            await asyncio.sleep(0.02)
+        await until_delivered(db_pool, 30)
     finally:
         stop.set()
         await asyncio.gather(*running)

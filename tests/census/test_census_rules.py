@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import asyncpg
 import pytest
-from census_helpers import (
-    AS_OF,
-    COLLEGE,
-    NOW,
-    OTHER_SCHOOL,
-    PRESCHOOL,
-    REGION,
-    SCHOOL,
-    enrol,
-    iin,
-    person,
-    pupil,
-    write_attendance,
-    write_extracts,
-)
+from census_helpers import Census
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -29,7 +14,6 @@ from admission.census import importer, reports
 from admission.census.errors import NotACensusMonth
 from admission.iin import check_digit
 from admission.readings import Readings
-from admission.signing_keys import KeySet, mint_admin_token
 
 
 def _no_century(born: dt.date, century_digit: str) -> str:
@@ -51,19 +35,16 @@ async def _children(conn: asyncpg.Connection, snapshot_id: int) -> dict[str, asy
 
 
 async def test_census_para_11_an_iin_without_a_century_digit_is_rejected_invalid_iin(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Para 11 keys every child by ИИН: ``150505080014`` (7th digit 0, valid check digit) is no child's."""
     assert check_digit("15050508001") == 4  # the issue's example is valid but for its century
     bad = ["150505080014", *(_no_century(dt.date(2015, 5, 5), d) for d in "789")]
-    good = iin(dt.date(2015, 5, 5))
-    row = person(good)
-    persons, bbazh = write_extracts(
-        tmp_path,
-        [row, *([b, *row[1:4], "05.05.2015", "M", *row[6:]] for b in bad)],
-        [pupil(good), *([b, *pupil(good)[1:4], "05.05.2015", *pupil(good)[5:]] for b in bad)],
+    good = census.child(dt.date(2015, 5, 5))
+    report = await census.load(
+        [census.person(good), *(census.person(b, birth_date="05.05.2015", sex="M") for b in bad)],
+        [census.pupil(good), *(census.pupil(b, birth_date="05.05.2015") for b in bad)],
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     assert set(await _children(conn, report.snapshot_id)) == {good}
     issues = await reports.list_issues(conn, report.snapshot_id)
     assert sorted((i.source, i.iin, i.code) for i in issues) == sorted(
@@ -74,152 +55,144 @@ async def test_census_para_11_an_iin_without_a_century_digit_is_rejected_invalid
 
 
 async def test_census_para_11_9_a_repeated_attendance_row_is_rejected_with_its_line_not_the_feed(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """A repeated (child, organisation) row of the monthly feed is a bad row; that month's truants survive."""
-    truant, repeated = iin(dt.date(2013, 2, 1)), iin(dt.date(2013, 2, 2))
-    persons, bbazh = write_extracts(tmp_path, [person(k) for k in (truant, repeated)], [pupil(truant), pupil(repeated)])
+    truant, repeated = census.child(dt.date(2013, 2, 1)), census.child(dt.date(2013, 2, 2))
     for kid in (truant, repeated):
-        await enrol(conn, kid, SCHOOL, grade=7)
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
-    feed = write_attendance(
-        tmp_path / "attendance.csv",
+        await census.enrol(kid, grade=7)
+    await census.load([census.person(k) for k in (truant, repeated)], [census.pupil(truant), census.pupil(repeated)])
+    report = await census.attendance(
+        dt.date(2026, 9, 1),
         [
-            (truant, SCHOOL, "2026-09", 12),  # line 2
-            (repeated, SCHOOL, "2026-09", 3),  # line 3
-            (repeated, SCHOOL, "2026-09", 3),  # line 4: the same child and organisation again
-            (repeated, OTHER_SCHOOL, "2026-09", 2),  # line 5: another organisation is another row
+            (truant, census.school, "2026-09", 12),  # line 2
+            (repeated, census.school, "2026-09", 3),  # line 3
+            (repeated, census.school, "2026-09", 3),  # line 4: the same child and organisation again
+            (repeated, census.other_school, "2026-09", 2),  # line 5: another organisation is another row
         ],
     )
-    report = await importer.import_attendance(conn, REGION, dt.date(2026, 9, 1), feed, now=NOW)
     assert (report.rows, report.rejected) == (3, 1)
-    issues = await reports.list_attendance_issues(conn, REGION, dt.date(2026, 9, 1))
+    issues = await reports.list_attendance_issues(conn, census.region, dt.date(2026, 9, 1))
     assert [(i.line, i.iin, i.code) for i in issues] == [(4, repeated, "duplicate_iin")]
     assert "line 3" in issues[0].detail
-    await importer.cross_check(conn, REGION, now=NOW)
-    snapshot = await importer.get_snapshot(conn, REGION)
+    await census.cross_check()
+    snapshot = await importer.get_snapshot(conn, census.region)
     assert {c.iin for c in await reports.list_children(conn, snapshot.id, "truant")} == {truant}
 
 
 async def test_census_para_2_5_truants_are_pupils_of_schools_and_colleges_aged_6_to_18(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    kindergarten = iin(dt.date(2022, 3, 1))  # 4, missing kindergarten days
-    preschool_six = iin(dt.date(2020, 3, 1))  # 6, still in a preschool group
-    pupil_seven = iin(dt.date(2019, 3, 1))
-    student = iin(dt.date(2010, 3, 1))  # 16, a college student
+    kindergarten = census.child(dt.date(2022, 3, 1))  # 4, missing kindergarten days
+    preschool_six = census.child(dt.date(2020, 3, 1))  # 6, still in a preschool group
+    pupil_seven = census.child(dt.date(2019, 3, 1))
+    student = census.child(dt.date(2010, 3, 1))  # 16, a college student
     kids = (kindergarten, preschool_six, pupil_seven, student)
-    persons, bbazh = write_extracts(
-        tmp_path,
-        [person(k) for k in kids],
+    files = census.extracts(
+        [census.person(k) for k in kids],
         [
-            pupil(kindergarten, org=PRESCHOOL, kind="preschool"),
-            pupil(preschool_six, org=PRESCHOOL, kind="preschool"),
-            pupil(pupil_seven, grade="1"),
-            pupil(student, org=COLLEGE, kind="tvet"),
+            census.pupil(kindergarten, org_kind="preschool"),
+            census.pupil(preschool_six, org_kind="preschool"),
+            census.pupil(pupil_seven, grade="1"),
+            census.pupil(student, org_kind="tvet"),
         ],
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
-    feed = write_attendance(
-        tmp_path / "attendance.csv",
+    report = await census.import_extracts(*files)
+    await census.attendance(
+        dt.date(2026, 9, 1),
         [
-            (kindergarten, PRESCHOOL, "2026-09", 15),
-            (preschool_six, PRESCHOOL, "2026-09", 15),
-            (pupil_seven, SCHOOL, "2026-09", 10),
-            (student, COLLEGE, "2026-09", 11),
+            (kindergarten, census.preschool, "2026-09", 15),
+            (preschool_six, census.preschool, "2026-09", 15),
+            (pupil_seven, census.school, "2026-09", 10),
+            (student, census.college, "2026-09", 11),
         ],
     )
-    await importer.import_attendance(conn, REGION, dt.date(2026, 9, 1), feed, now=NOW)
-    await importer.cross_check(conn, REGION, now=NOW)
+    await census.cross_check()
     assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {pupil_seven, student}
     # The import judges the same way when the feed is already there (a re-import of the quarter).
-    again = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    again = await census.import_extracts(*files)
     assert {c.iin for c in await reports.list_children(conn, again.snapshot_id, "truant")} == {pupil_seven, student}
 
 
 async def test_census_para_2_5_truant_days_per_month_by_default_or_over_the_school_year(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Para 2.5 sets no period: ``month`` (default) or ``school_year`` (Readings.truant_period)."""
-    spread = iin(dt.date(2012, 4, 1))  # 6 in September, 6 in October, 6 in November: never 10 in a month
-    once = iin(dt.date(2012, 4, 2))  # 10 in October
-    persons, bbazh = write_extracts(tmp_path, [person(k) for k in (spread, once)], [pupil(spread), pupil(once)])
+    spread = census.child(dt.date(2012, 4, 1))  # 6 in September, 6 in October, 6 in November: never 10 in a month
+    once = census.child(dt.date(2012, 4, 2))  # 10 in October
     december = dt.date(2026, 12, 10)
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=december, now=NOW)
+    report = await census.load(
+        [census.person(k) for k in (spread, once)], [census.pupil(spread), census.pupil(once)], as_of=december
+    )
+    school = census.school
     for month, rows in (
-        ("2026-09", [(spread, SCHOOL, "2026-09", 6)]),
-        ("2026-10", [(spread, SCHOOL, "2026-10", 6), (once, SCHOOL, "2026-10", 10)]),
-        ("2026-11", [(spread, SCHOOL, "2026-11", 6)]),
+        ("2026-09", [(spread, school, "2026-09", 6)]),
+        ("2026-10", [(spread, school, "2026-10", 6), (once, school, "2026-10", 10)]),
+        ("2026-11", [(spread, school, "2026-11", 6)]),
     ):
-        feed = write_attendance(tmp_path / f"attendance-{month}.csv", rows)
-        await importer.import_attendance(conn, REGION, dt.date.fromisoformat(f"{month}-01"), feed, now=NOW)
-    await importer.cross_check(conn, REGION, now=NOW)
+        await census.attendance(dt.date.fromisoformat(f"{month}-01"), rows)
+    await census.cross_check()
     assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {once}
-    await importer.cross_check(conn, REGION, now=NOW, readings=Readings(truant_period="school_year"))
+    await census.cross_check(readings=Readings(truant_period="school_year"))
     assert {c.iin for c in await reports.list_children(conn, report.snapshot_id, "truant")} == {spread, once}
     assert importer.truant_months(dt.date(2027, 3, 1), Readings(truant_period="school_year")) == dt.date(2026, 9, 1)
 
 
 async def test_census_para_11_4_private_colleges_are_tvet_not_non_state_by_default(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Para 11.4 names non-state preschool and secondary education organisations; colleges are para 11.3's."""
-    private_college = iin(dt.date(2010, 6, 1))
-    private_school = iin(dt.date(2015, 6, 1))
-    private_kindergarten = iin(dt.date(2022, 6, 1))
+    private_college = census.child(dt.date(2010, 6, 1))
+    private_school = census.child(dt.date(2015, 6, 1))
+    private_kindergarten = census.child(dt.date(2022, 6, 1))
     kids = (private_college, private_school, private_kindergarten)
-    persons, bbazh = write_extracts(
-        tmp_path,
-        [person(k) for k in kids],
+    files = census.extracts(
+        [census.person(k) for k in kids],
         [
-            pupil(private_college, org=COLLEGE, kind="tvet", ownership="private"),
-            pupil(private_school, ownership="private"),
-            pupil(private_kindergarten, org=PRESCHOOL, kind="preschool", ownership="private"),
+            census.pupil(private_college, org_kind="tvet", ownership="private"),
+            census.pupil(private_school, ownership="private"),
+            census.pupil(private_kindergarten, org_kind="preschool", ownership="private"),
         ],
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await census.import_extracts(*files)
     children = await _children(conn, report.snapshot_id)
     assert {k for k, r in children.items() if r["non_state"]} == {private_school, private_kindergarten}
     assert children[private_college]["tvet"]
-    counted = await importer.import_extract(
-        db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW, readings=Readings(private_colleges_non_state=True)
-    )
+    counted = await census.import_extracts(*files, readings=Readings(private_colleges_non_state=True))
     children = await _children(conn, counted.snapshot_id)
     assert {k for k, r in children.items() if r["non_state"]} == set(kids)
 
 
 async def test_census_para_13_unenrolled_seven_year_olds_are_due_for_school_too(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Para 13.2-13.3: the 5-6 year-olds due for grade 1 and the 6-7 year-olds due for school."""
-    six = iin(dt.date(2020, 5, 1))
-    seven_home = iin(dt.date(2019, 5, 1))  # 7 on 1 September 2026, in no school
-    seven_kindergarten = iin(dt.date(2019, 6, 1))  # 7, still in a preschool group
-    seven_pupil = iin(dt.date(2019, 7, 1))  # 7, in grade 1 already
-    eight_home = iin(dt.date(2018, 5, 1))  # 8: past para 13's ages (the not-covered list has them)
+    six = census.child(dt.date(2020, 5, 1))
+    seven_home = census.child(dt.date(2019, 5, 1))  # 7 on 1 September 2026, in no school
+    seven_kindergarten = census.child(dt.date(2019, 6, 1))  # 7, still in a preschool group
+    seven_pupil = census.child(dt.date(2019, 7, 1))  # 7, in grade 1 already
+    eight_home = census.child(dt.date(2018, 5, 1))  # 8: past para 13's ages (the not-covered list has them)
     kids = (six, seven_home, seven_kindergarten, seven_pupil, eight_home)
-    persons, bbazh = write_extracts(
-        tmp_path,
-        [person(k) for k in kids],
-        [pupil(seven_kindergarten, org=PRESCHOOL, kind="preschool"), pupil(seven_pupil, grade="1")],
+    await census.enrol(seven_pupil)
+    await census.load(
+        [census.person(k) for k in kids],
+        [census.pupil(seven_kindergarten, org_kind="preschool"), census.pupil(seven_pupil, grade="1")],
+        as_of=dt.date(2026, 6, 5),
     )
-    await enrol(conn, seven_pupil, SCHOOL)
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=dt.date(2026, 6, 5), now=NOW)
-    due = {d.iin: d.age_group for d in await reports.due_for_grade1(conn, REGION, 2026)}
+    due = {d.iin: d.age_group for d in await reports.due_for_grade1(conn, census.region, 2026)}
     assert due == {six: 6, seven_home: 7, seven_kindergarten: 7}
 
 
 async def test_census_para_3_para_5_para_14_4_every_child_is_counted_registered_or_not(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Paras 2.6, 3, 5: one database of every child 0-18 living here, registered or not, from both extracts;
     para 14.4: those whose residence was not found are listed."""
-    registered, unregistered = iin(dt.date(2014, 9, 1)), iin(dt.date(2014, 9, 2))
-    only_bbazh = iin(dt.date(2014, 9, 3))  # known to the education system only: residence not found (para 14.4)
-    persons, bbazh = write_extracts(
-        tmp_path, [person(registered), person(unregistered, registered=False)], [pupil(only_bbazh)]
+    registered, unregistered = census.child(dt.date(2014, 9, 1)), census.child(dt.date(2014, 9, 2))
+    only_bbazh = census.child(dt.date(2014, 9, 3))  # known to the education system only: residence not found (14.4)
+    report = await census.load(
+        [census.person(registered), census.person(unregistered, registered="0")], [census.pupil(only_bbazh)]
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     counts = await reports.category_counts(conn, report.snapshot_id)
     assert (counts.children, counts.not_registered, counts.residence_unknown) == (3, 1, 1)
     assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "residence_unknown")] == [only_bbazh]
@@ -235,35 +208,34 @@ def test_census_para_4_and_para_6_quarterly_complete_by_20_september_reported_by
 
 
 async def test_census_para_2_2_and_para_10_the_cross_check_finds_children_not_covered(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
     """Para 10 (and para 2.2, "not studying"): school age, not exempt, not in a college, enrolled nowhere."""
-    covered_later = iin(dt.date(2013, 10, 1))
-    college = iin(dt.date(2010, 10, 1))
-    persons, bbazh = write_extracts(
-        tmp_path, [person(covered_later), person(college)], [pupil(college, org=COLLEGE, kind="tvet")]
+    covered_later = census.child(dt.date(2013, 10, 1))
+    college = census.child(dt.date(2010, 10, 1))
+    report = await census.load(
+        [census.person(covered_later), census.person(college)], [census.pupil(college, org_kind="tvet")]
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
     assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "not_covered")] == [covered_later]
-    await enrol(conn, covered_later, SCHOOL, grade=6)
-    assert await importer.cross_check(conn, REGION, now=NOW) == 1
+    await census.enrol(covered_later, grade=6)
+    assert await census.cross_check() == 1
     assert await reports.list_children(conn, report.snapshot_id, "not_covered") == []
 
 
 async def test_census_para_12_1_and_para_14_1_counts_per_school_service_territory(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    here, there = iin(dt.date(2015, 11, 1)), iin(dt.date(2015, 11, 2))
-    persons, bbazh = write_extracts(
-        tmp_path, [person(here, district="1-шағын аудан"), person(there, district="9-шағын аудан")], []
+    here, there = census.child(dt.date(2015, 11, 1)), census.child(dt.date(2015, 11, 2))
+    await census.load(
+        [census.person(here, district="1-шағын аудан"), census.person(there, district="9-шағын аудан")], []
     )
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    school = census.school
     await importer.replace_territories(
-        conn, {SCHOOL: [importer.TerritoryArea(locality="Астана", district="1-шағын аудан")]}
+        conn, {school: [importer.TerritoryArea(locality="Астана", district="1-шағын аудан")]}
     )
-    report = await reports.region_report(conn, REGION)
+    report = await reports.region_report(conn, census.region)
     by_school = {s.school_bin: s.counts for s in report.schools}
-    assert (report.counts.children, by_school[SCHOOL].children, by_school[SCHOOL].not_covered) == (2, 1, 1)
+    assert (report.counts.children, by_school[school].children, by_school[school].not_covered) == (2, 1, 1)
 
 
 async def _enrolment(
@@ -284,20 +256,19 @@ async def _enrolment(
 
 
 async def test_census_para_14_8_to_para_14_13_where_grade_9_leavers_went_as_of_20_september(
-    conn: asyncpg.Connection, client: AsyncTestClient[Litestar], keys: KeySet
+    census: Census, conn: asyncpg.Connection, client: AsyncTestClient[Litestar]
 ) -> None:
     graduated = dt.date(2026, 6, 10)
-    to_school, to_college, nowhere, stays, grade_8 = (iin(dt.date(2010, 1, d)) for d in range(10, 15))
+    to_school, to_college, nowhere, stays, grade_8 = (census.child(dt.date(2010, 1, d)) for d in range(10, 15))
     for child in (to_school, to_college, nowhere):
-        await _enrolment(conn, child, SCHOOL, 9, dt.date(2025, 9, 1), graduated)
-    await _enrolment(conn, to_school, OTHER_SCHOOL, 10, dt.date(2026, 9, 1))  # admitted elsewhere (contingent)
-    await _enrolment(conn, stays, SCHOOL, 9, dt.date(2025, 9, 1))  # stays on: no promotion event, not a leaver
-    await _enrolment(conn, grade_8, SCHOOL, 8, dt.date(2025, 9, 1), graduated)
-    school = {"Authorization": f"Bearer {mint_admin_token(keys, 'director', 'school', region=REGION, school=SCHOOL)}"}
-    other = mint_admin_token(keys, "director-2", "school", region=REGION, school=OTHER_SCHOOL)
-    url = f"/v1/admin/census/schools/{SCHOOL}/leavers"
+        await _enrolment(conn, child, census.school, 9, dt.date(2025, 9, 1), graduated)
+    await _enrolment(conn, to_school, census.other_school, 10, dt.date(2026, 9, 1))  # admitted elsewhere (contingent)
+    await _enrolment(conn, stays, census.school, 9, dt.date(2025, 9, 1))  # stays on: no promotion event, not a leaver
+    await _enrolment(conn, grade_8, census.school, 8, dt.date(2025, 9, 1), graduated)
+    school = census.bearer(census.school_admin())
+    url = f"/v1/admin/census/schools/{census.school}/leavers"
     confirmation = {
-        "to_org_bin": COLLEGE,
+        "to_org_bin": census.college,
         "to_org_name": "Астана политехникалық колледжі",
         "confirmation_number": "01-12/345",
         "confirmation_date": "2026-09-05",
@@ -308,11 +279,11 @@ async def test_census_para_14_8_to_para_14_13_where_grade_9_leavers_went_as_of_2
         partial = {k: v for k, v in confirmation.items() if k != missing}
         response = await client.put(f"{url}/{to_college}/confirmation", json=partial, headers=school)
         assert response.status_code == 400, (missing, response.text)
-    denied = await client.put(
-        f"{url}/{to_college}/confirmation", json=confirmation, headers={"Authorization": f"Bearer {other}"}
-    )
+    other = census.bearer(census.school_admin(census.other_school))
+    denied = await client.put(f"{url}/{to_college}/confirmation", json=confirmation, headers=other)
     assert denied.status_code == 403
-    stranger = await client.put(f"{url}/{iin(dt.date(2010, 2, 2))}/confirmation", json=confirmation, headers=school)
+    not_a_leaver = census.child(dt.date(2010, 2, 2))
+    stranger = await client.put(f"{url}/{not_a_leaver}/confirmation", json=confirmation, headers=school)
     assert (stranger.status_code, stranger.json()["code"]) == (409, "census_not_a_leaver")
     recorded = await client.put(f"{url}/{to_college}/confirmation", json=confirmation, headers=school)
     assert recorded.status_code == 200, recorded.text
@@ -326,7 +297,7 @@ async def test_census_para_14_8_to_para_14_13_where_grade_9_leavers_went_as_of_2
         nowhere: "not_continuing",
     }
     assert (by_child[to_school]["enrolled_school_bin"], by_child[to_school]["enrolled_order_number"]) == (
-        OTHER_SCHOOL,
+        census.other_school,
         "10-Қ",
     )
     assert by_child[to_college]["confirmation"] == confirmation

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 
 import asyncpg
 import msgspec
-from census_helpers import (
-    OTHER_SCHOOL,
-    PRESCHOOL,
-    REGION,
-    SCHOOL,
-    iin,
-    person,
-    pupil,
-    write_extracts,
-)
+from census_helpers import Census
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -30,24 +20,21 @@ from admission.contingent.publisher import Publisher
 from admission.contingent.store import PostgresContingentStore
 from admission.iin import make_iin
 from admission.reference import KZ
-from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
 
 JUNE = dt.date(2026, 6, 5)  # the June census, before the admission window of Astana opens (27 May … 31 Aug)
 FILED = dt.datetime(2026, 6, 10, 10, 0, tzinfo=KZ)
 APPLICANT = make_iin(dt.date(1990, 4, 12), False, 100)
-SCHOOL_ADMIN = AdminPrincipal(subject="director", role="school", region=REGION, school=SCHOOL)
-OTHER_ADMIN = AdminPrincipal(subject="director-2", role="school", region=REGION, school=OTHER_SCHOOL)
 
 
-async def _apply(conn: asyncpg.Connection, keys: KeySet, child: str, school: str, now: dt.datetime = FILED) -> str:
+async def _apply(census: Census, child: str, school: str, now: dt.datetime = FILED) -> str:
     """Files a grade-1 application as the portal would; returns its withdraw token."""
-    token = mint_access_token(keys, REGION, APPLICANT, dt.timedelta(minutes=15))
-    claims = verify_access_token(keys, token, REGION)
+    token = mint_access_token(census.keys, census.region, APPLICANT, dt.timedelta(minutes=15))
+    claims = verify_access_token(census.keys, token, census.region)
     form = msgspec.convert(
         {"applicant_iin": APPLICANT, "child_iin": child, "school_bin": school, "language": "kk", "consent": True},
         ApplicationRequest,
     )
-    filed = await file_application(conn, form, claims=claims, age_rule=AgeRule(), now=now)
+    filed = await file_application(census.conn, form, claims=claims, age_rule=AgeRule(), now=now)
     assert filed.application.status == "accepted", filed
     return filed.withdraw_token
 
@@ -64,39 +51,40 @@ async def _publish(db_pool: asyncpg.Pool) -> None:
 
 
 async def test_the_due_list_of_a_school_territory_follows_applications_acceptances_and_confirmations(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, keys: KeySet, tmp_path: Path
+    census: Census, conn: asyncpg.Connection, db_pool: asyncpg.Pool
 ) -> None:
-    confirmed = iin(dt.date(2020, 3, 3))
-    accepted_elsewhere = iin(dt.date(2020, 4, 4))
-    withdrawn = iin(dt.date(2019, 9, 2))  # turned 6 on 2 September 2025: due in 2026, not 2025
-    nothing_yet = iin(dt.date(2020, 9, 1))  # 6 exactly on 1 September
-    too_young = iin(dt.date(2020, 9, 2))  # 6 on 2 September: next year's list
-    too_old = iin(dt.date(2019, 9, 1))  # was due last year; 7 and in no school: due for school still (para 13.3)
-    across_town = iin(dt.date(2020, 5, 5))  # lives in another school's territory
+    confirmed = census.child(dt.date(2020, 3, 3))
+    accepted_elsewhere = census.child(dt.date(2020, 4, 4))
+    withdrawn = census.child(dt.date(2019, 9, 2))  # turned 6 on 2 September 2025: due in 2026, not 2025
+    nothing_yet = census.child(dt.date(2020, 9, 1))  # 6 exactly on 1 September
+    too_young = census.child(dt.date(2020, 9, 2))  # 6 on 2 September: next year's list
+    too_old = census.child(dt.date(2019, 9, 1))  # due last year; 7 and in no school: due for school still (para 13.3)
+    across_town = census.child(dt.date(2020, 5, 5))  # lives in another school's territory
     here = "1-шағын аудан"
-    persons, bbazh = write_extracts(
-        tmp_path,
+    await census.load(
         [
-            *(person(k, district=here) for k in (confirmed, accepted_elsewhere, withdrawn, nothing_yet, too_young)),
-            person(too_old, district=here),
-            person(across_town, district="7-шағын аудан"),
+            *(census.person(k, district=here) for k in (confirmed, accepted_elsewhere, withdrawn, nothing_yet)),
+            *(census.person(k, district=here) for k in (too_young, too_old)),
+            census.person(across_town, district="7-шағын аудан"),
         ],
-        [pupil(k, org=PRESCHOOL, kind="preschool") for k in (confirmed, nothing_yet)],
+        [census.pupil(k, org_kind="preschool") for k in (confirmed, nothing_yet)],
+        as_of=JUNE,
+        now=FILED,
     )
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=JUNE, now=FILED)
-    await importer.replace_territories(conn, {SCHOOL: [importer.TerritoryArea(locality="Астана", district=here)]})
+    school, other_school = census.school, census.other_school
+    await importer.replace_territories(conn, {school: [importer.TerritoryArea(locality="Астана", district=here)]})
 
-    await _apply(conn, keys, confirmed, SCHOOL)
-    await _apply(conn, keys, accepted_elsewhere, OTHER_SCHOOL)
-    token = await _apply(conn, keys, withdrawn, SCHOOL)
+    await _apply(census, confirmed, school)
+    await _apply(census, accepted_elsewhere, other_school)
+    token = await _apply(census, withdrawn, school)
     await withdraw(conn, await _application_id(conn, withdrawn), token, FILED + dt.timedelta(hours=1))
     await confirm(
-        conn, SCHOOL_ADMIN, SCHOOL, order_number="12-Б", order_date=dt.date(2026, 8, 25),
+        conn, census.school_admin(), school, order_number="12-Б", order_date=dt.date(2026, 8, 25),
         application_id=None, now=FILED + dt.timedelta(days=1),
     )  # fmt: skip
     await _publish(db_pool)
 
-    due = {d.iin: d for d in await reports.due_for_grade1(conn, REGION, 2026, school_bin=SCHOOL)}
+    due = {d.iin: d for d in await reports.due_for_grade1(conn, census.region, 2026, school_bin=school)}
     assert set(due) == {confirmed, accepted_elsewhere, withdrawn, nothing_yet, too_old}
     status = {k: (d.applied, d.accepted, d.confirmed, d.application_status) for k, d in due.items()}
     assert status == {
@@ -107,35 +95,36 @@ async def test_the_due_list_of_a_school_territory_follows_applications_acceptanc
         too_old: (False, False, False, None),
     }
     assert {k for k, d in due.items() if d.age_group == 7} == {too_old}
-    assert due[accepted_elsewhere].application_school_bin == OTHER_SCHOOL
-    assert (due[confirmed].enrolled_school_bin, due[confirmed].enrolled_grade) == (SCHOOL, 1)
+    assert due[accepted_elsewhere].application_school_bin == other_school
+    assert (due[confirmed].enrolled_school_bin, due[confirmed].enrolled_grade) == (school, 1)
     assert due[nothing_yet].org_kind == "preschool"
-    region_wide = {d.iin for d in await reports.due_for_grade1(conn, REGION, 2026)}
+    region_wide = {d.iin for d in await reports.due_for_grade1(conn, census.region, 2026)}
     assert region_wide == {*due, across_town}
 
     # A second application for the withdrawn child, now accepted, shows as the live one.
-    await _apply(conn, keys, withdrawn, OTHER_SCHOOL, FILED + dt.timedelta(days=2))
-    due = {d.iin: d for d in await reports.due_for_grade1(conn, REGION, 2026, school_bin=SCHOOL)}
+    await _apply(census, withdrawn, other_school, FILED + dt.timedelta(days=2))
+    due = {d.iin: d for d in await reports.due_for_grade1(conn, census.region, 2026, school_bin=school)}
     assert (due[withdrawn].application_status, due[withdrawn].accepted) == ("accepted", True)
 
 
 async def test_not_covered_agrees_with_the_contingent_store_after_withdrawals_and_transfers(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, keys: KeySet, tmp_path: Path
+    census: Census, conn: asyncpg.Connection, db_pool: asyncpg.Pool
 ) -> None:
-    stays = iin(dt.date(2020, 3, 3))
-    withdrawn = iin(dt.date(2020, 4, 4))
-    transferred = iin(dt.date(2020, 5, 5))
+    stays = census.child(dt.date(2020, 3, 3))
+    withdrawn = census.child(dt.date(2020, 4, 4))
+    transferred = census.child(dt.date(2020, 5, 5))
     kids = (stays, withdrawn, transferred)
-    tokens = {k: await _apply(conn, keys, k, SCHOOL) for k in kids}
+    school, other_school = census.school, census.other_school
+    tokens = {k: await _apply(census, k, school) for k in kids}
     await confirm(
-        conn, SCHOOL_ADMIN, SCHOOL, order_number="12-Б", order_date=dt.date(2026, 8, 25),
+        conn, census.school_admin(), school, order_number="12-Б", order_date=dt.date(2026, 8, 25),
         application_id=None, now=FILED + dt.timedelta(days=1),
     )  # fmt: skip
     await _publish(db_pool)
 
     september = dt.date(2026, 9, 10)  # the September census: now they are of school age
-    persons, bbazh = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k, grade="1") for k in kids])
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=september, now=FILED)
+    persons, bbazh = [census.person(k) for k in kids], [census.pupil(k, grade="1") for k in kids]
+    report = await census.load(persons, bbazh, as_of=september, now=FILED)
     assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "not_covered")] == []
 
     await withdraw(conn, await _application_id(conn, withdrawn), tokens[withdrawn], FILED + dt.timedelta(days=95))
@@ -144,32 +133,32 @@ async def test_not_covered_agrees_with_the_contingent_store_after_withdrawals_an
     await store.apply(
         10_000_001,
         Move(
-            child_iin=transferred, from_school_bin=SCHOOL, to_school_bin=OTHER_SCHOOL, grade=1, language="kk",
+            child_iin=transferred, from_school_bin=school, to_school_bin=other_school, grade=1, language="kk",
             order_number="3-Б", order_date=dt.date(2026, 9, 15), since=dt.date(2026, 9, 15),
         ),
     )  # fmt: skip
-    assert await importer.cross_check(conn, REGION, now=FILED) == 2
+    assert await importer.cross_check(conn, census.region, now=FILED) == 2
 
     children = {c.iin: c for c in await reports.list_children(conn, report.snapshot_id, "all")}
     assert {k for k, c in children.items() if c.enrolled_school_bin is None} == {withdrawn}
-    assert children[transferred].enrolled_school_bin == OTHER_SCHOOL
-    assert children[stays].enrolled_school_bin == SCHOOL
+    assert children[transferred].enrolled_school_bin == other_school
+    assert children[stays].enrolled_school_bin == school
     assert [c.iin for c in await reports.list_children(conn, report.snapshot_id, "not_covered")] == [withdrawn]
     current = await conn.fetch("SELECT child_iin, school_bin FROM contingent.enrolments WHERE ended_on IS NULL")
-    assert {r["child_iin"]: r["school_bin"] for r in current} == {stays: SCHOOL, transferred: OTHER_SCHOOL}
+    assert {r["child_iin"]: r["school_bin"] for r in current} == {stays: school, transferred: other_school}
 
 
 async def test_a_school_admin_reads_its_due_list_over_http(
-    client: AsyncTestClient[Litestar], keys: KeySet, conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, client: AsyncTestClient[Litestar], conn: asyncpg.Connection
 ) -> None:
-    child = iin(dt.date(2020, 2, 2))
-    persons, bbazh = write_extracts(tmp_path, [person(child, district="")], [])
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=JUNE, now=FILED)
-    await importer.replace_territories(conn, {SCHOOL: [importer.TerritoryArea(locality="Астана")]})
-    await _apply(conn, keys, child, SCHOOL)
-    token = mint_admin_token(keys, "director", "school", region=REGION, school=SCHOOL)
+    child = census.child(dt.date(2020, 2, 2))
+    await census.load([census.person(child, district="")], [], as_of=JUNE, now=FILED)
+    await importer.replace_territories(conn, {census.school: [importer.TerritoryArea(locality="Астана")]})
+    await _apply(census, child, census.school)
     response = await client.get(
-        f"/v1/admin/census/schools/{SCHOOL}/grade1", params={"year": 2026}, headers={"Authorization": f"Bearer {token}"}
+        f"/v1/admin/census/schools/{census.school}/grade1",
+        params={"year": 2026},
+        headers=census.bearer(census.school_admin()),
     )
     assert response.status_code == 200, response.text
     (only,) = response.json()

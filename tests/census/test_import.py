@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
 
 import asyncpg
 import pytest
-from census_helpers import (
-    AS_OF,
-    NOW,
-    REGION,
-    exempt_child,
-    iin,
-    person,
-    pupil,
-    write_extracts,
-)
+from census_helpers import Census
 
 from admission.census import importer, reports
 from admission.census.errors import BadExtractFile, NotACensusMonth, SnapshotCompleted
 from admission.census.formats import PERSONS_COLUMNS
-from admission.signing_keys import AdminPrincipal
-
-REGION_ADMIN = AdminPrincipal(subject="akimat-astana", role="region", region=REGION)
 
 
 async def _children(conn: asyncpg.Connection, snapshot_id: int) -> list[dict[str, object]]:
@@ -36,18 +23,18 @@ async def _children(conn: asyncpg.Connection, snapshot_id: int) -> list[dict[str
     return [{k: v for k, v in r.items() if k != "load_id"} for r in rows]
 
 
-async def test_the_two_extracts_merge_into_one_record_per_child(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
-) -> None:
-    both = iin(dt.date(2015, 4, 2))
-    register_only = iin(dt.date(2012, 1, 20), male=False)
-    education_only = iin(dt.date(2016, 7, 7))
-    persons, bbazh = write_extracts(
-        tmp_path,
-        [person(both, locality="Астана", district="2-шағын аудан"), person(register_only, registered=False)],
-        [pupil(both, grade="5"), pupil(education_only, surname="Сейітов", name="Айдос")],
+async def test_the_two_extracts_merge_into_one_record_per_child(census: Census, conn: asyncpg.Connection) -> None:
+    both = census.child(dt.date(2015, 4, 2))
+    register_only = census.child(dt.date(2012, 1, 20), male=False)
+    education_only = census.child(dt.date(2016, 7, 7))
+    persons, bbazh = census.extracts(
+        [
+            census.person(both, locality="Астана", district="2-шағын аудан"),
+            census.person(register_only, registered="0"),
+        ],
+        [census.pupil(both, grade="5"), census.pupil(education_only, surname="Сейітов", name="Айдос")],
     )
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await census.import_extracts(persons, bbazh)
     assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 2, 3, 0)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert set(rows) == {both, register_only, education_only}
@@ -66,66 +53,51 @@ async def test_the_two_extracts_merge_into_one_record_per_child(
 
 
 async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_imported(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    good = [iin(dt.date(2014, 3, d)) for d in (1, 2, 3)]
-    bad_check = iin(dt.date(2014, 5, 5))
+    good = [census.child(dt.date(2014, 3, d)) for d in (1, 2, 3)]
+    bad_check = census.child(dt.date(2014, 5, 5))
     bad_check = bad_check[:11] + str((int(bad_check[11]) + 1) % 10)
-    mismatched = iin(dt.date(2013, 6, 6))
-    adult = iin(dt.date(2007, 1, 1))
-    wrong_date = person(iin(dt.date(2014, 8, 8)))
-    wrong_date[4] = "31.02.2014"
-    wrong_sex = person(iin(dt.date(2014, 9, 9)))
-    wrong_sex[5] = "F"
-    short = person(iin(dt.date(2014, 10, 10)))[:9]
-    date_off = person(mismatched)
-    date_off[4] = "07.06.2013"
-    persons_rows = [
-        person(good[0]),  # line 2
-        person(bad_check),  # line 3
-        short,  # line 4
-        wrong_date,  # line 5
-        date_off,  # line 6
-        person(adult),  # line 7
-        wrong_sex,  # line 8
-        person(good[1]),  # line 9
-        person(good[0], surname="Екінші"),  # line 10: the same ИИН again
+    mismatched = census.child(dt.date(2013, 6, 6))
+    adult = census.child(dt.date(2007, 1, 1))
+    rejected, warned = "rejected", "warning"
+    # Every line of the two files after their header (line 1), and what the import says of it: nothing,
+    # or its code and severity.
+    persons_lines: list[tuple[list[str], tuple[str, str] | None]] = [
+        (census.person(good[0]), None),
+        (census.person(bad_check), ("invalid_iin", rejected)),
+        (census.person(census.child(dt.date(2014, 10, 10)))[:9], ("field_count", rejected)),
+        (census.person(census.child(dt.date(2014, 8, 8)), birth_date="31.02.2014"), ("invalid_date", rejected)),
+        (census.person(mismatched, birth_date="07.06.2013"), ("birth_date_mismatch", rejected)),
+        (census.person(adult), ("not_a_child", rejected)),
+        (census.person(census.child(dt.date(2014, 9, 9)), sex="F"), ("sex_mismatch", rejected)),
+        (census.person(good[1]), None),
+        (census.person(good[0], surname="Екінші"), ("duplicate_iin", rejected)),  # the same ИИН again
     ]
-    bad_kind = pupil(good[2])
-    bad_kind[7] = "university"
-    persons, bbazh = write_extracts(
-        tmp_path,
-        persons_rows,
-        [
-            pupil(good[0]),  # line 2
-            bad_kind,  # line 3
-            pupil(good[1], surname="Басқа"),  # line 4: kept, warned
-            pupil(good[2], grade="13"),  # line 5
-            pupil(good[0], surname="Үшінші", grade="9"),  # line 6: the same ИИН again, neither kept nor warned of
-        ],
-    )
+    bbazh_lines: list[tuple[list[str], tuple[str, str] | None]] = [
+        (census.pupil(good[0]), None),
+        (census.pupil(good[2], org_kind="university"), ("invalid_value", rejected)),
+        (census.pupil(good[1], surname="Басқа"), ("name_mismatch", warned)),  # kept
+        (census.pupil(good[2], grade="13"), ("invalid_value", rejected)),
+        # The same ИИН again: rejected, and its other name is not warned of.
+        (census.pupil(good[0], surname="Үшінші", grade="9"), ("duplicate_iin", rejected)),
+    ]
+    persons, bbazh = census.extracts([r for r, _ in persons_lines], [r for r, _ in bbazh_lines])
     # Bytes that are not UTF-8 on line 11 of the persons file.
     with persons.open("ab") as out:
-        out.write(b"\xff\xfe;" + ";".join(person(good[2])[1:]).encode() + b"\r\n")
+        out.write(b"\xff\xfe;" + ";".join(census.person(good[2])[1:]).encode() + b"\r\n")
 
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    report = await census.import_extracts(persons, bbazh)
 
     issues = await reports.list_issues(conn, report.snapshot_id)
     found = {(i.file, i.line, i.code, i.severity) for i in issues}
-    assert found == {
-        ("persons.csv", 3, "invalid_iin", "rejected"),
-        ("persons.csv", 4, "field_count", "rejected"),
-        ("persons.csv", 5, "invalid_date", "rejected"),
-        ("persons.csv", 6, "birth_date_mismatch", "rejected"),
-        ("persons.csv", 7, "not_a_child", "rejected"),
-        ("persons.csv", 8, "sex_mismatch", "rejected"),
-        ("persons.csv", 10, "duplicate_iin", "rejected"),
-        ("persons.csv", 11, "invalid_encoding", "rejected"),
-        ("bbazh.csv", 3, "invalid_value", "rejected"),
-        ("bbazh.csv", 5, "invalid_value", "rejected"),
-        ("bbazh.csv", 6, "duplicate_iin", "rejected"),
-        ("bbazh.csv", 4, "name_mismatch", "warning"),
+    said_of_lines = {
+        (file, line, *said)
+        for file, lines in (("persons.csv", persons_lines), ("bbazh.csv", bbazh_lines))
+        for line, (_, said) in enumerate(lines, start=2)
+        if said
     }
+    assert found == said_of_lines | {("persons.csv", 11, "invalid_encoding", rejected)}
     assert {i.detail for i in issues if i.code == "duplicate_iin"} == {"ИИН already on line 2"}
     assert next(i for i in issues if i.code == "field_count").detail == "expected 12 fields, got 9"
     assert (report.rejected, report.warnings) == (11, 1)
@@ -136,82 +108,75 @@ async def test_bad_rows_are_reported_with_file_line_and_reason_and_the_rest_is_i
     assert rows[good[1]]["surname"] == "Ахметов"  # the persons register wins over ББАЖ's spelling
 
 
-async def test_importing_the_same_files_twice_gives_the_same_snapshot(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
-) -> None:
-    kids = [iin(dt.date(2010 + n, 2, 3)) for n in range(8)]
-    broken = person(kids[0])
-    broken[0] = "12345"
-    persons, bbazh = write_extracts(
-        tmp_path, [person(k) for k in kids[:6]] + [broken], [pupil(k) for k in kids[3:]] + [exempt_child(kids[1])]
+async def test_importing_the_same_files_twice_gives_the_same_snapshot(census: Census, conn: asyncpg.Connection) -> None:
+    kids = [census.child(dt.date(2010 + n, 2, 3)) for n in range(8)]
+    broken = census.person(kids[0], iin="12345")
+    persons, bbazh = census.extracts(
+        [census.person(k) for k in kids[:6]] + [broken],
+        [census.pupil(k) for k in kids[3:]] + [census.exempt(kids[1])],
     )
-    first = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    first = await census.import_extracts(persons, bbazh)
     before = (await _children(conn, first.snapshot_id), await reports.list_issues(conn, first.snapshot_id))
-    second = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    second = await census.import_extracts(persons, bbazh)
     after = (await _children(conn, second.snapshot_id), await reports.list_issues(conn, second.snapshot_id))
     assert second.snapshot_id == first.snapshot_id
     assert (second.children, second.rejected) == (first.children, first.rejected) == (8, 1)
     assert after == before
-    assert len(await importer.list_snapshots(conn, REGION)) == 1
+    assert len(await importer.list_snapshots(conn, census.region)) == 1
 
 
-async def test_the_next_quarter_keeps_the_previous_snapshot(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
-) -> None:
-    kids = [iin(dt.date(2014, 1, d)) for d in range(1, 6)]
-    newcomer = iin(dt.date(2015, 5, 5))
-    september = write_extracts(tmp_path, [person(k) for k in kids], [pupil(k) for k in kids], "-09")
-    december = write_extracts(tmp_path, [person(k) for k in [*kids[1:], newcomer]], [], "-12")
-    sept = await importer.import_extract(db_pool, REGION, *september, as_of=AS_OF, now=NOW)
-    await reports.mark_complete(conn, REGION_ADMIN, REGION, AS_OF, NOW)
+async def test_the_next_quarter_keeps_the_previous_snapshot(census: Census, conn: asyncpg.Connection) -> None:
+    kids = [census.child(dt.date(2014, 1, d)) for d in range(1, 6)]
+    newcomer = census.child(dt.date(2015, 5, 5))
+    september = census.extracts([census.person(k) for k in kids], [census.pupil(k) for k in kids], "-09")
+    december = census.extracts([census.person(k) for k in [*kids[1:], newcomer]], [], "-12")
+    sept = await census.import_extracts(*september)
+    await reports.mark_complete(conn, census.region_admin(), census.region, census.as_of, census.now)
     dec_day = dt.date(2026, 12, 5)
-    dec = await importer.import_extract(db_pool, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=86))
-    dec_again = await importer.import_extract(
-        db_pool, REGION, *december, as_of=dec_day, now=NOW + dt.timedelta(days=87)
-    )
+    dec = await census.import_extracts(*december, as_of=dec_day, now=census.now + dt.timedelta(days=86))
+    dec_again = await census.import_extracts(*december, as_of=dec_day, now=census.now + dt.timedelta(days=87))
     assert dec.snapshot_id == dec_again.snapshot_id != sept.snapshot_id
-    history = await importer.list_snapshots(conn, REGION)
+    history = await importer.list_snapshots(conn, census.region)
     assert [(s.period, s.children) for s in history] == [(dt.date(2026, 12, 1), 5), (dt.date(2026, 9, 1), 5)]
     assert {r["iin"] for r in await _children(conn, sept.snapshot_id)} == set(kids)
     assert {r["iin"] for r in await _children(conn, dec.snapshot_id)} == {*kids[1:], newcomer}
     # The completed September census is frozen: re-importing it is refused and changes nothing.
     with pytest.raises(SnapshotCompleted):
-        await importer.import_extract(db_pool, REGION, *december, as_of=AS_OF, now=NOW)
+        await census.import_extracts(*december)
     assert {r["iin"] for r in await _children(conn, sept.snapshot_id)} == set(kids)
 
 
 async def test_a_file_of_another_format_is_refused_before_anything_changes(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    kid = iin(dt.date(2014, 2, 2))
-    persons, bbazh = write_extracts(tmp_path, [person(kid)], [pupil(kid)])
-    await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    kid = census.child(dt.date(2014, 2, 2))
+    persons, bbazh = census.extracts([census.person(kid)], [census.pupil(kid)])
+    await census.import_extracts(persons, bbazh)
     with pytest.raises(BadExtractFile) as caught:  # the ББАЖ file given as the persons extract
-        await importer.import_extract(db_pool, REGION, bbazh, bbazh, as_of=AS_OF, now=NOW)
+        await census.import_extracts(bbazh, bbazh)
     assert ";".join(PERSONS_COLUMNS) in str(caught.value)
-    snapshot = await importer.get_snapshot(conn, REGION)
+    snapshot = await importer.get_snapshot(conn, census.region)
     assert (snapshot.children, snapshot.persons_file) == (1, "persons.csv")
 
 
-async def test_the_census_is_quarterly(conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path) -> None:
-    kid = iin(dt.date(2014, 2, 2))
-    persons, bbazh = write_extracts(tmp_path, [person(kid)], [])
+async def test_the_census_is_quarterly(census: Census, conn: asyncpg.Connection) -> None:
+    kid = census.child(dt.date(2014, 2, 2))
+    persons, bbazh = census.extracts([census.person(kid)], [])
     with pytest.raises(NotACensusMonth):
-        await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=dt.date(2026, 10, 1), now=NOW)
-    assert await importer.list_snapshots(conn, REGION) == []
+        await census.import_extracts(persons, bbazh, as_of=dt.date(2026, 10, 1))
+    assert await importer.list_snapshots(conn, census.region) == []
 
 
 async def test_quoted_fields_blank_lines_and_line_numbers_as_spreadsheets_export_them(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    first, second, third = (iin(dt.date(2013, 3, d)) for d in (4, 5, 6))
-    quoted = person(first)
-    quoted[10] = 'Астана; "Нұр Әлем" ТК, 5'  # a delimiter and quotes inside one field
-    persons, bbazh = write_extracts(tmp_path, [quoted, person(second)], [])
+    first, second, third = (census.child(dt.date(2013, 3, d)) for d in (4, 5, 6))
+    quoted = census.person(first, address='Астана; "Нұр Әлем" ТК, 5')  # a delimiter and quotes inside one field
+    persons, bbazh = census.extracts([quoted, census.person(second)], [])
     with persons.open("a", encoding="utf-8", newline="") as out:
         out.write("\r\n")  # line 4: blank, not a row
-        out.write(";".join(person(third)[:5]) + "\r\n")  # line 5: too few fields
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+        out.write(";".join(census.person(third)[:5]) + "\r\n")  # line 5: too few fields
+    report = await census.import_extracts(persons, bbazh)
     assert (report.persons_rows, report.children, report.rejected) == (3, 2, 1)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[first]["address"] == 'Астана; "Нұр Әлем" ТК, 5'
@@ -229,14 +194,11 @@ async def _leftovers(conn: asyncpg.Connection) -> list[str]:
 
 
 async def test_readers_see_the_previous_load_unblocked_until_the_import_commits(
-    db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, db_pool: asyncpg.Pool
 ) -> None:
-    kids = [iin(dt.date(2014, 7, d)) for d in range(1, 4)]
-    done = await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kids[0])], []),
-                                         as_of=AS_OF, now=NOW)  # fmt: skip
-    second = tmp_path / "second"
-    second.mkdir()
-    files = write_extracts(second, [person(k) for k in kids], [pupil(k) for k in kids])
+    kids = [census.child(dt.date(2014, 7, d)) for d in range(1, 4)]
+    done = await census.load([census.person(kids[0])], [])
+    files = census.extracts([census.person(k) for k in kids], [census.pupil(k) for k in kids], "-2")
     seen: list[int] = []
     importing = True
 
@@ -250,7 +212,7 @@ async def test_readers_see_the_previous_load_unblocked_until_the_import_commits(
     reader = asyncio.create_task(read())
     await asyncio.sleep(0.05)
     try:
-        again = await importer.import_extract(db_pool, REGION, *files, as_of=AS_OF, now=NOW)
+        again = await census.import_extracts(*files)
     finally:
         importing = False
         await reader
@@ -264,48 +226,37 @@ async def test_readers_see_the_previous_load_unblocked_until_the_import_commits(
 
 
 async def test_a_failed_import_leaves_the_snapshot_as_it_was_and_nothing_behind(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    kids = [iin(dt.date(2015, 3, d)) for d in range(1, 4)]
-    first = await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kids[0])], []),
-                                          as_of=AS_OF, now=NOW)  # fmt: skip
-    before = await importer.get_snapshot(conn, REGION)
+    kids = [census.child(dt.date(2015, 3, d)) for d in range(1, 4)]
+    first = await census.load([census.person(kids[0])], [])
+    before = await importer.get_snapshot(conn, census.region)
     await conn.execute(
         "CREATE FUNCTION pg_temp.fail() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN RAISE EXCEPTION 'the database went away'; END $$;"
         " CREATE TRIGGER fail BEFORE UPDATE ON census.snapshots FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
     )  # the import's last transaction fails, after both halves were merged into the new load
-    second = tmp_path / "second"
-    second.mkdir()
     with pytest.raises(asyncpg.RaiseError, match="went away"):
-        await importer.import_extract(db_pool, REGION, *write_extracts(second, [person(k) for k in kids], []),
-                                      as_of=AS_OF, now=NOW)  # fmt: skip
-    assert await importer.get_snapshot(conn, REGION) == before
+        await census.import_extracts(*census.extracts([census.person(k) for k in kids], [], "-2"))
+    assert await importer.get_snapshot(conn, census.region) == before
     assert (await reports.category_counts(conn, first.snapshot_id)).children == 1
     assert await _leftovers(conn) == []
 
 
 async def test_a_second_import_of_a_quarter_waits_for_the_first_and_replaces_it_whole(
-    db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, db_pool: asyncpg.Pool
 ) -> None:
     sets, said = {}, {}
     for size in (3, 5):
-        folder = tmp_path / str(size)
-        folder.mkdir()
-        kids = [iin(dt.date(2013, 5, d)) for d in range(1, size + 1)]
-        sets[size] = write_extracts(folder, [person(k) for k in kids], [pupil(k) for k in kids])
+        kids = [census.child(dt.date(2013, 5, d)) for d in range(1, size + 1)]
+        sets[size] = census.extracts([census.person(k) for k in kids], [census.pupil(k) for k in kids], f"-{size}")
         said[size] = []
-    done = await asyncio.gather(
-        *(
-            importer.import_extract(db_pool, REGION, *sets[size], as_of=AS_OF, now=NOW, step=said[size].append)
-            for size in (3, 5)
-        )
-    )
+    done = await asyncio.gather(*(census.import_extracts(*sets[size], step=said[size].append) for size in (3, 5)))
     assert done[0].snapshot_id == done[1].snapshot_id
     waited = [size for size, steps in said.items() if any(s.startswith("waiting for another import") for s in steps)]
     assert len(waited) == 1, said  # one ran, the other waited for it
     async with db_pool.acquire() as conn:
-        snapshot = await importer.get_snapshot(conn, REGION)
+        snapshot = await importer.get_snapshot(conn, census.region)
         assert snapshot.children == waited[0]  # the one that waited committed last, whole
         assert await conn.fetchval("SELECT count(*) FROM census.children") == snapshot.children
         assert await conn.fetchval("SELECT count(DISTINCT load_id) FROM census.children") == 1
@@ -313,48 +264,46 @@ async def test_a_second_import_of_a_quarter_waits_for_the_first_and_replaces_it_
 
 
 async def test_an_import_sweeps_what_a_dead_import_left_and_spares_a_live_one(
-    db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, db_pool: asyncpg.Pool
 ) -> None:
     async with db_pool.acquire() as dead, db_pool.acquire() as alive:
         loads = []
         for conn in (dead, alive):
             load = await conn.fetchval("SELECT nextval('census.load_ids')")
-            await conn.execute("SELECT census.lock_load($1); SELECT census.create_load($1)".replace("$1", str(load)))
+            await conn.execute(
+                "SELECT census.lock_load($1); SELECT census.load_step($1, 'create')".replace("$1", str(load))
+            )
             loads.append(load)
         await dead.close()  # killed: its lock is gone with its session, its tables stay
-        kid = iin(dt.date(2016, 1, 1))
-        await importer.import_extract(db_pool, REGION, *write_extracts(tmp_path, [person(kid)], []),
-                                      as_of=AS_OF, now=NOW)  # fmt: skip
+        kid = census.child(dt.date(2016, 1, 1))
+        await census.load([census.person(kid)], [])
         assert await _leftovers(alive) == [f"census_work_{loads[1]}", f"children_{loads[1]}"]
 
 
 async def test_files_copy_refuses_are_read_line_by_line_with_nothing_lost(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
+    census: Census, conn: asyncpg.Connection
 ) -> None:
-    first, second, third = (iin(dt.date(2013, 4, d)) for d in (4, 5, 6))
-    odd_address = person(second)
-    odd_address[10] = "Астана\x02 5-үй"  # the raw COPY's quote byte inside a field
-    persons, bbazh = write_extracts(tmp_path, [person(first), odd_address], [pupil(first)])
+    first, second, third = (census.child(dt.date(2013, 4, d)) for d in (4, 5, 6))
+    odd_address = census.person(second, address="Астана\x02 5-үй")  # the raw COPY's quote byte inside a field
+    persons, bbazh = census.extracts([census.person(first), odd_address], [census.pupil(first)])
     with bbazh.open("ab") as out:  # a CRLF file with one line ending LF: COPY refuses mixed endings
-        out.write(";".join(pupil(second)).encode() + b"\n")
-        out.write(";".join(pupil(third)).encode() + b"\r\n")
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+        out.write(";".join(census.pupil(second)).encode() + b"\n")
+        out.write(";".join(census.pupil(third)).encode() + b"\r\n")
+    report = await census.import_extracts(persons, bbazh)
     assert (report.persons_rows, report.bbazh_rows, report.children, report.rejected) == (2, 3, 3, 0)
     rows = {r["iin"]: r for r in await _children(conn, report.snapshot_id)}
     assert rows[second]["address"] == "Астана\x02 5-үй"
     assert (rows[second]["in_bbazh"], rows[third]["in_bbazh"], rows[third]["in_persons"]) == (True, True, False)
 
 
-async def test_coded_values_outside_their_lists_are_rejected(
-    conn: asyncpg.Connection, db_pool: asyncpg.Pool, tmp_path: Path
-) -> None:
-    kids = [iin(dt.date(2012, 5, d)) for d in range(1, 12)]
+async def test_coded_values_outside_their_lists_are_rejected(census: Census, conn: asyncpg.Connection) -> None:
+    kids = [census.child(dt.date(2012, 5, d)) for d in range(1, 12)]
     citizenships = ["KZ", "XXA", "RU", "kz", "K1", "KAZ", "Қ"]  # lines 2-8: the first three are fine
-    persons_rows = [person(k, citizenship=c) for k, c in zip(kids, citizenships, strict=False)]
+    persons_rows = [census.person(k, citizenship=c) for k, c in zip(kids, citizenships, strict=False)]
     grades = ["0", "09", "12", "1a", "012", "", "13", "-1"]  # ББАЖ lines 2-9: the first three are fine
-    bbazh_rows = [pupil(k, grade=g) for k, g in zip(kids, grades, strict=False)]
-    persons, bbazh = write_extracts(tmp_path, persons_rows, bbazh_rows)
-    report = await importer.import_extract(db_pool, REGION, persons, bbazh, as_of=AS_OF, now=NOW)
+    bbazh_rows = [census.pupil(k, grade=g) for k, g in zip(kids, grades, strict=False)]
+    persons, bbazh = census.extracts(persons_rows, bbazh_rows)
+    report = await census.import_extracts(persons, bbazh)
     issues = {
         (i.file, i.line) for i in await reports.list_issues(conn, report.snapshot_id) if i.code == "invalid_value"
     }

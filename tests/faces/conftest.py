@@ -1,18 +1,17 @@
-"""Fixtures of the faces tests: the app on a real port with Astana open now, a headless Chromium, the
-screenshots folder (``KEZEK_SCREENSHOTS``, default ``.kezek/screenshots/``)."""
+"""Fixtures of the faces tests: the app on a real port with Astana open now, the screenshots folder
+(``KEZEK_SCREENSHOTS``, default ``.kezek/screenshots/``); the headless Chromium is ``tests/conftest.py``'s."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import msgspec
 import pytest
-from faces_helpers import CHROMIUM_ARGS, ROOT
-from playwright.async_api import Browser, async_playwright
+from faces_helpers import ROOT
 
 from admission import reference
 from admission.signing_keys import KeySet
@@ -39,16 +38,6 @@ def live_server_fixture(settings: Settings, keys: KeySet, open_windows: None) ->
     fast = msgspec.structs.replace(settings, room_snapshot_ms=100, room_sweep_ms=200, schools_cache_seconds=0)
     with in_thread(create_app(fast, keys=keys), name="live-server") as url:
         yield url
-
-
-@pytest.fixture(name="browser")
-async def browser_fixture() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture(scope="session", name="screenshots")

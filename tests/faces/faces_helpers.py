@@ -1,6 +1,7 @@
-"""Faces test helpers: screenshots at desktop and phone widths, Chromium's arguments.
+"""Faces test helpers: screenshots at desktop and phone widths.
 
-The fixtures (the app on a real port, a headless Chromium) are in this folder's ``conftest.py``.
+The fixtures are in this folder's ``conftest.py`` (the app on a real port) and ``tests/conftest.py``
+(a headless Chromium).
 Screenshots of every page go to ``KEZEK_SCREENSHOTS``
 (default ``.kezek/screenshots/``), one file per page and width, for a person to look at.
 """
@@ -14,10 +15,6 @@ from playwright.async_api import Page
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 async def shoot(page: Page, folder: Path, name: str) -> None:

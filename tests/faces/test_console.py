@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_helpers import join_the_queue
 from faces_helpers import (
     shoot,
 )
@@ -95,8 +96,7 @@ async def test_a_region_admin_watches_the_room_admits_more_and_pauses_it_for_par
 
         parent_page = await browser.new_page()
         await parent_page.goto(f"{live_server}/rooms/astana?lang=ru")
-        await parent_page.fill("#iin", _parents(1, 900)[0])
-        await parent_page.click("#join button[type=submit]")
+        await join_the_queue(parent_page, _parents(1, 900)[0])
         await expect(parent_page.locator("#paused")).to_be_visible(timeout=15_000)
         await expect(parent_page.locator("#paused")).to_contain_text("Техникалық жұмыстар: 15 минуттан кейін")
         await expect(parent_page.locator("#announce")).to_have_text("Ваше место в очереди: 1. Перед вами: 0 чел.")

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_helpers import join_the_queue, refused_then_accepted
 from faces_helpers import (
     PHONE,
     shoot,
@@ -37,8 +38,7 @@ async def test_a_parent_in_russian_files_reloads_prints_and_withdraws_after_conf
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await expect(page.locator("footer")).to_contain_text("1414")
     await shoot(page, screenshots, "parent-room")
-    await page.fill("#iin", parent)
-    await page.click("#join button[type=submit]")
+    await join_the_queue(page, parent)
 
     # admitted at once: the form comes in Russian, the language carried through the redirect
     await page.wait_for_url("**/apply/astana?lang=ru*", timeout=15_000)
@@ -49,23 +49,11 @@ async def test_a_parent_in_russian_files_reloads_prints_and_withdraws_after_conf
     await expect(first_option).to_have_text("№5 — Общеобразовательная школа (Астана)")
     await shoot(page, screenshots, "parent-form")
 
-    # no consent: refused on ground 6, with the annex 2 receipt
-    await page.fill("#child", twin_a)
-    await page.select_option("#school", SCHOOL)
-    await page.select_option("#language", "ru")
-    await page.click("#application button[type=submit]")
-    refused = page.locator("section.decision[data-status=refused]")
+    # no consent: refused on ground 6, with the annex 2 receipt; the twin, with consent: accepted, with
+    # school, child, number and date
+    refused, accepted = await refused_then_accepted(page, twin_a, twin_b, SCHOOL, "ru")
     await expect(refused.locator(".decision-text")).to_have_text("В приёме заявления отказано.")
     await expect(refused).to_contain_text("Основание 6")
-
-    # the twin, with consent: accepted, with school, child, number and date
-    await page.click("#another")
-    await page.fill("#child", twin_b)
-    await page.select_option("#school", SCHOOL)
-    await page.select_option("#language", "ru")
-    await page.check("#consent")
-    await page.click("#application button[type=submit]")
-    accepted = page.locator("section.decision[data-status=accepted]")
     await expect(accepted.locator(".decision-text")).to_have_text("Заявление принято: место за вами.")
     for fact in (twin_b, "№1 — Общеобразовательная школа (Астана)", "Номер заявления", "Дата решения"):
         await expect(accepted).to_contain_text(fact)
@@ -144,8 +132,7 @@ async def test_the_waiting_page_counts_down_to_the_opening_and_the_english_form_
     # English: the number comes first and the school is named (in Russian: there is no English name)
     await page.set_viewport_size(PHONE)
     await page.goto(f"{live_server}/rooms/astana?lang=en")
-    await page.fill("#iin", make_iin(dt.date(1987, 7, 7), True, 77))
-    await page.click("#join button[type=submit]")
+    await join_the_queue(page, make_iin(dt.date(1987, 7, 7), True, 77))
     await page.wait_for_url("**/apply/astana?lang=en*", timeout=15_000)
     await expect(page.locator("#school option").first).to_have_text("№5 — Общеобразовательная школа (Астана)")
     select = page.locator("#school")

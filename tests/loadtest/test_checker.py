@@ -54,11 +54,14 @@ def _journal(folder: Path, *events: dict[str, object]) -> Path:
     return folder
 
 
+JOINS = ({"ev": "join", "iin": "a", "t0": 0.0, "t1": 0.1}, {"ev": "join", "iin": "b", "t0": 1.0, "t1": 1.1})
+"""Two visitors, a then b, join a second apart: what the clean and the broken run of the next test share."""
+
+
 def test_journal_checks_pass_on_a_clean_run_and_fail_on_broken_promises(tmp_path: Path) -> None:
     clean = _journal(
         tmp_path / "clean",
-        {"ev": "join", "iin": "a", "t0": 0.0, "t1": 0.1},
-        {"ev": "join", "iin": "b", "t0": 1.0, "t1": 1.1},
+        *JOINS,
         {"ev": "admitted", "iin": "a", "t_wait": 2.0, "t_seen": 3.0},
         {"ev": "admitted", "iin": "b", "t_wait": 3.5, "t_seen": 4.0},
         {"ev": "released", "iin": "a", "t": 5.0},
@@ -76,8 +79,7 @@ def test_journal_checks_pass_on_a_clean_run_and_fail_on_broken_promises(tmp_path
 
     broken = _journal(
         tmp_path / "broken",
-        {"ev": "join", "iin": "a", "t0": 0.0, "t1": 0.1},
-        {"ev": "join", "iin": "b", "t0": 1.0, "t1": 1.1},
+        *JOINS,
         {"ev": "admitted", "iin": "a", "t_wait": 9.0, "t_seen": 10.0},
         {"ev": "admitted", "iin": "b", "t_wait": 2.0, "t_seen": 3.0},
         {"ev": "rejoin", "iin": "b", "same_place": False},

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import contingent_helpers
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -175,15 +176,7 @@ async def deliver_outbox(pool: asyncpg.Pool) -> None:
 
 async def enrol(pool: asyncpg.Pool, iin: str, school: str, grade: int, language: str = "kk") -> None:
     """A pupil already in the contingent store (the register the transfers start from)."""
-    await pool.execute(
-        "INSERT INTO contingent.enrolments (child_iin, school_bin, grade, language, order_number, order_date, since)"
-        " VALUES ($1, $2, $3, $4, 'seed', $5, $5)",
-        iin,
-        school,
-        grade,
-        language,
-        today() - dt.timedelta(days=200),
-    )
+    await contingent_helpers.enrol(pool, iin, school, grade, language=language, since=today() - dt.timedelta(days=200))
 
 
 async def request_transfer(api: Client, iin: str, to_school: str, grade: int) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import contingent_helpers
+from admin_helpers import Admins
 
 from admission.census.formats import ATTENDANCE_COLUMNS, BBAZH_COLUMNS, PERSONS_COLUMNS
 from admission.iin import make_iin
@@ -31,7 +33,7 @@ from admission.prevention.models import (
     SittingIn,
 )
 from admission.reference import KZ
-from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
+from admission.signing_keys import AdminPrincipal, KeySet
 
 REGION = "astana"
 SCHOOL = "150645269256"  # №1, Астана (reference data)
@@ -95,7 +97,7 @@ def plan(row_count: int = 2, **overrides: Any) -> PlanIn:
     return PlanIn(**values)
 
 
-class World:
+class World(Admins):
     """The reference schools, pupils enrolled in the contingent store, admins and the council's steps."""
 
     def __init__(self, pool: asyncpg.Pool, keys: KeySet) -> None:
@@ -108,15 +110,7 @@ class World:
         return make_iin(born, True, next(self._serial) * 3)
 
     async def enrol(self, pupil: str, school: str = SCHOOL, grade: int = 5) -> str:
-        await self.pool.execute(
-            "INSERT INTO contingent.enrolments"
-            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
-            " VALUES ($1, $2, $3, 'kk', 'seed', '2025-09-01', '2025-09-01')",
-            pupil,
-            school,
-            grade,
-        )
-        return pupil
+        return await contingent_helpers.enrol(self.pool, pupil, school, grade)
 
     async def enrolled_pupil(self, school: str = SCHOOL, grade: int = 5) -> str:
         return await self.enrol(self.pupil(), school, grade)
@@ -124,16 +118,6 @@ class World:
     def school_admin(self, school: str = SCHOOL) -> AdminPrincipal:
         region = "abai" if school == FAR_SCHOOL else REGION
         return AdminPrincipal(subject=f"head-{school}", role="school", region=region, school=school)
-
-    def region_admin(self, region: str = REGION) -> AdminPrincipal:
-        return AdminPrincipal(subject=f"office-{region}", role="region", region=region)
-
-    def ministry(self) -> AdminPrincipal:
-        return AdminPrincipal(subject="ministry", role="ministry")
-
-    def bearer(self, admin: AdminPrincipal) -> dict[str, str]:
-        token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
-        return {"Authorization": f"Bearer {token}"}
 
     def request_case(self, pupil: str, **overrides: Any) -> CaseIn:
         values: dict[str, Any] = {
@@ -189,13 +173,16 @@ class World:
         async with self.pool.acquire() as conn:
             return await service.open_case(conn, self.school_admin(school), school, self.request_case(pupil), now)
 
+    async def case_before_council(self, school: str = SCHOOL, pupil: str | None = None) -> tuple[Case, Sitting]:
+        """An open case at ``school`` and a sitting of its council: all a decision needs but the materials."""
+        await self.council(school)
+        return await self.open_case(school, pupil), await self.sitting(school)
+
     async def registered_case(
         self, school: str = SCHOOL, grounds: Sequence[int] = (5,), pupil: str | None = None
     ) -> tuple[Case, Sitting]:
         """A case through council, assessment and a decision to register; with a plan."""
-        await self.council(school)
-        case = await self.open_case(school, pupil)
-        sitting = await self.sitting(school)
+        case, sitting = await self.case_before_council(school, pupil)
         admin = self.school_admin(school)
         async with self.pool.acquire() as conn:
             await service.set_assessment(conn, admin, school, case.id, assessment(), MONDAY)

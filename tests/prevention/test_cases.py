@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -55,9 +57,7 @@ async def test_para_22_para_23_register_on_several_grounds_then_remove_at_a_late
 
 
 async def test_para_14_para_15_refusal_names_no_grounds_and_registration_names_at_least_one(world: World) -> None:
-    await world.council()
-    sitting = await world.sitting()
-    case = await world.open_case()
+    case, sitting = await world.case_before_council()
     admin = world.school_admin()
     async with world.pool.acquire() as conn:
         with pytest.raises(AssessmentMissing):  # para 14: the materials come before the decision
@@ -169,6 +169,9 @@ async def test_para_16_para_17_annex_1_the_whole_case_over_http_with_printable_m
 ) -> None:
     headers = world.bearer(world.school_admin())
     base = f"/v1/admin/schools/{SCHOOL}/prevention"
+    # What a school's own system sends for the case's assessment and plan, kept as the JSON documents they
+    # are: the field names the API promises clients (the plan's dates and names are what its print shows).
+    bodies = json.loads((Path(__file__).parent / "case_bodies.json").read_text(encoding="utf-8"))
     await world.council()
     sitting_body = {
         "number": "4",
@@ -201,18 +204,7 @@ async def test_para_16_para_17_annex_1_the_whole_case_over_http_with_printable_m
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
     assert opened.json()["grade"] == 5  # from the contingent store
-    answer = await client.put(
-        f"{base}/cases/{case_id}/assessment",
-        json={
-            "class_teacher_reference": "Сабаққа жиі кешігеді.",
-            "psychologist_conclusion": "Мазасыздық жоғары.",
-            "work_summary": "Әңгіме өткізілді.",
-            "submitted_to": "Ахметова Гүлнар",
-            "submitted_on": "2026-11-19",
-            "home_visit": {"visited_on": "2026-11-18", "findings": "Тұрмыс жағдайы қанағаттанарлық."},
-        },
-        headers=headers,
-    )
+    answer = await client.put(f"{base}/cases/{case_id}/assessment", json=bodies["assessment"], headers=headers)
     assert answer.status_code == 200, answer.text
     decided = await client.post(
         f"{base}/cases/{case_id}/decision",
@@ -228,28 +220,7 @@ async def test_para_16_para_17_annex_1_the_whole_case_over_http_with_printable_m
     assert bad_ground.status_code == 400
     no_plan = await client.get(f"{base}/cases/{case_id}/plan/print", headers=headers)
     assert no_plan.json()["code"] == "prevention_no_plan"
-    planned = await client.put(
-        f"{base}/cases/{case_id}/plan",
-        json={
-            "period_from": "2026-11-23",
-            "period_to": "2027-05-25",
-            "situation": "Бір айда 12 сабақ себепсіз босатылды.",
-            "approved_by": "Жұмабаев Ерлан",
-            "approved_on": "2026-11-21",
-            "parent_name": "Серікбаева Дана",
-            "acknowledged_on": "2026-11-21",
-            "rows": [
-                {
-                    "kind_of_help": "Сабаққа қатысуын бақылау",
-                    "responsible": "сынып жетекшісі",
-                    "period_volume": "күн сайын",
-                    "deadline": "2026-12-25",
-                    "quality_indicator": "қатысу 95 %",
-                }
-            ],
-        },
-        headers=headers,
-    )
+    planned = await client.put(f"{base}/cases/{case_id}/plan", json=bodies["plan"], headers=headers)
     assert planned.status_code == 200, planned.text
 
     kk = await client.get(f"{base}/cases/{case_id}/plan/print", headers=headers)

@@ -124,9 +124,7 @@ async def test_para_24_a_completed_transfer_moves_the_case_and_its_plan_to_the_r
 
 
 async def test_a_closed_case_stays_and_a_pupil_without_a_case_moves_nothing(world: World) -> None:
-    await world.council()
-    refused = await world.open_case()
-    sitting = await world.sitting()
+    refused, sitting = await world.case_before_council()
     admin = world.school_admin()
     async with world.pool.acquire() as conn:
         await service.set_assessment(conn, admin, SCHOOL, refused.id, assessment(), MONDAY)

@@ -103,8 +103,7 @@ async def _order(world: World, t: Transfer, kind: OrderKind) -> Transfer:
 async def test_a_pupil_is_never_in_two_schools_or_none_when_a_transfer_is_interrupted(
     world: World, failing_table: str, store_table: str, store_when: str
 ) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, school_from, school_to = await world.moving_pupil()
     publisher = Publisher(world.pool, PostgresContingentStore(world.pool), backoff_seconds=0.001)
 
     async with watched(world.pool, child) as seen:

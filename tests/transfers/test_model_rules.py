@@ -141,8 +141,7 @@ async def test_para_19_a_school_refusal_is_motivated_and_its_receipt_has_the_for
 async def test_annex_2_form_a_request_without_the_form_fields_is_a_400(
     world: World, client: AsyncTestClient[Litestar]
 ) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, _, school_to = await world.moving_pupil()
     body = world.portal_body(child, school_to, "bullying")
     for missing in ("applicant_full_name", "applicant_phone", "registered_address", "consent"):
         partial = {k: v for k, v in body.items() if k != missing}

@@ -69,8 +69,7 @@ def _with(payload: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
 async def test_an_accepted_transfer_carries_a_notification_signed_by_the_receiving_school(
     world: World, client: AsyncTestClient[Litestar]
 ) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, school_from, school_to = await world.moving_pupil()
     async with world.pool.acquire() as conn:
         t = await service.request_transfer(conn, world.request(child, school_to), ACCEPTED_AT)
         t = await service.decide(conn, world.school_admin(school_to), t.id, ACCEPTED_AT, accept=True)

@@ -90,8 +90,7 @@ async def test_only_the_departing_school_issues_the_departure_talon(world: World
 
 
 async def test_a_paper_request_is_registered_by_the_receiving_school_only(world: World) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, school_from, school_to = await world.moving_pupil()
     request = world.request(child, school_to, path="paper")
     async with world.pool.acquire() as conn:
         for wrong in (world.school_admin(school_from), world.region_admin("abai")):
@@ -214,8 +213,7 @@ async def test_the_portal_path_over_http_with_orders_prevention_ref_and_event_lo
 async def test_the_region_admin_sees_overdue_transfers_over_http(
     world: World, client: AsyncTestClient[Litestar]
 ) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, _, school_to = await world.moving_pupil()
     async with world.pool.acquire() as conn:
         t = await service.request_transfer(conn, world.request(child, school_to), kz(2026, 11, 2, 10))
     office = world.bearer(world.region_admin("astana"))

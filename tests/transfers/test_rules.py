@@ -28,8 +28,7 @@ DOCUMENTS = {
 async def test_every_ground_inside_and_outside_school_holidays(
     world: World, ground: str, when: dt.datetime, label: str
 ) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, school_from, school_to = await world.moving_pupil()
     to_school = None if ground == "leaving_country" else school_to
     request = world.request(child, to_school, ground=ground, document_ref=DOCUMENTS[ground])
     async with world.pool.acquire() as conn:
@@ -46,8 +45,7 @@ async def test_every_ground_inside_and_outside_school_holidays(
 
 
 async def test_grounds_needing_proof_are_rejected_without_it(world: World) -> None:
-    school_from, school_to = world.schools["astana"][:2]
-    child = await world.enrolled_child(school_from)
+    child, _, school_to = await world.moving_pupil()
     async with world.pool.acquire() as conn:
         for ground in ("court_decision", "relocation", "leaving_country"):
             to_school = None if ground == "leaving_country" else school_to

@@ -7,10 +7,12 @@ import itertools
 from typing import Any
 
 import asyncpg
+import contingent_helpers
+from admin_helpers import Admins
 
 from admission.iin import make_iin
 from admission.reference import KZ
-from admission.signing_keys import AdminPrincipal, KeySet, mint_admin_token
+from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import service
 from admission.transfers.models import Employee, Transfer, TransferRequest
 
@@ -32,7 +34,7 @@ def kz(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.d
 HEAD = Employee(full_name="Қасымова Гүлнар Ерланқызы", position="директордың оқу ісі жөніндегі орынбасары")
 
 
-class World:
+class World(Admins):
     """The reference schools plus helpers to enrol pupils and speak as admins."""
 
     def __init__(self, pool: asyncpg.Pool, keys: KeySet, schools: dict[str, list[str]]) -> None:
@@ -48,19 +50,15 @@ class World:
         return make_iin(born, True, next(self._serial) * 7)
 
     async def enrol(self, child: str, school: str, grade: int = 5, language: str = "kk") -> str:
-        await self.pool.execute(
-            "INSERT INTO contingent.enrolments"
-            " (child_iin, school_bin, grade, language, order_number, order_date, since)"
-            " VALUES ($1, $2, $3, $4, 'seed', '2025-09-01', '2025-09-01')",
-            child,
-            school,
-            grade,
-            language,
-        )
-        return child
+        return await contingent_helpers.enrol(self.pool, child, school, grade, language=language)
 
     async def enrolled_child(self, school: str, grade: int = 5, language: str = "kk") -> str:
         return await self.enrol(self.child(), school, grade, language)
+
+    async def moving_pupil(self, region: str = "astana") -> tuple[str, str, str]:
+        """A pupil enrolled at ``region``'s first school, that school, and the second one (where it may move)."""
+        school_from, school_to = self.schools[region][:2]
+        return await self.enrolled_child(school_from), school_from, school_to
 
     async def fill(self, school: str, grade: int, language: str, count: int) -> None:
         """Enrol ``count`` filler pupils (their ИИН only match the format)."""
@@ -105,20 +103,9 @@ class World:
     def school_admin(self, school: str) -> AdminPrincipal:
         return AdminPrincipal(subject=f"head-{school}", role="school", region=self.region_of(school), school=school)
 
-    def region_admin(self, region: str) -> AdminPrincipal:
-        return AdminPrincipal(subject=f"office-{region}", role="region", region=region)
-
-    def ministry(self) -> AdminPrincipal:
-        return AdminPrincipal(subject="ministry", role="ministry")
-
-    def bearer(self, admin: AdminPrincipal) -> dict[str, str]:
-        token = mint_admin_token(self.keys, admin.subject, admin.role, region=admin.region, school=admin.school)
-        return {"Authorization": f"Bearer {token}"}
-
     async def accepted_paper_transfer(self, region: str, at: dt.datetime) -> tuple[Transfer, str, str, str]:
         """A pupil of ``region``'s first school whose paper request the second one accepted at ``at`` (a talon)."""
-        school_from, school_to = self.schools[region][:2]
-        child = await self.enrolled_child(school_from)
+        child, school_from, school_to = await self.moving_pupil(region)
         async with self.pool.acquire() as conn:
             t = await service.request_transfer(
                 conn,

@@ -1,4 +1,4 @@
-"""Waiting-room test helpers: Astana's window, a clock, ИИНs, an open room."""
+"""Waiting-room test helpers: Astana's window, a clock, ИИНs, an open room, its first-grade classes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 import redis.asyncio as aioredis
+from http_helpers import read_response
 
 from admission.iin import make_iin
 from admission.reference import KZ
@@ -45,6 +47,20 @@ async def open_room(room: WaitingRoom, region: str = "astana", now: dt.datetime 
     await room.ensure(region, ASTANA_OPENS, ASTANA_CLOSES, RoomSettings(**settings), now=now)  # type: ignore[arg-type]
 
 
+async def first_grade_classes(database_url: str) -> list[dict[str, str]]:
+    """Every first-grade class Astana's schools open, by BIN: an application's ``school_bin`` and ``language``."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
+            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin"
+        )
+    finally:
+        await conn.close()
+    assert rows, "the reference data opens no first-grade class in Astana"
+    return [{"school_bin": row["school_bin"], "language": row["language"]} for row in rows]
+
+
 class Call(msgspec.Struct, frozen=True):
     method: str
     path: str
@@ -55,8 +71,7 @@ class Call(msgspec.Struct, frozen=True):
 async def http_many(host: str, port: int, calls: list[Call], connections: int = 100) -> list[tuple[int, Any]]:
     """Send ``calls`` over ``connections`` concurrent keep-alive HTTP/1.1 connections; (status, JSON) each.
 
-    A few lines of asyncio streams rather than httpx: httpx's connection pool, not the server,
-    becomes the bottleneck past a few dozen concurrent requests.
+    Asyncio streams rather than httpx (:mod:`http_helpers` says why).
     """
     results: list[tuple[int, Any]] = [(0, None)] * len(calls)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -75,13 +90,7 @@ async def http_many(host: str, port: int, calls: list[Call], connections: int = 
                     f"Content-Length: {len(call.body)}\r\n{auth}\r\n"
                 )
                 writer.write(head.encode() + call.body)
-                status = int((await reader.readline()).split()[1])
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode().partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
+                status, body = await read_response(reader)
                 results[index] = (status, msgspec.json.decode(body) if body else None)
         finally:
             writer.close()

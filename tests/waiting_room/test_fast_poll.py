@@ -84,3 +84,87 @@ async def test_polls_the_fast_path_cannot_answer_get_the_frameworks_problems(roo
     # in the visitor's language, as the framework negotiates it
     russian = await rooms.get(POLL, headers={**bearer(ticket[:-2] + "xx"), "Accept-Language": "ru"})
     assert russian.json()["title"] != answers["forged"].json()["title"]
+
+
+def _counted(text: str, method: str, path: str, status: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "kezek_requests_total"
+        and (sample.labels["method"], sample.labels["path"], sample.labels["status_code"]) == (method, path, status)
+    )
+
+
+async def _admitted(rooms: Client, ministry: dict[str, str], start: int) -> list[str]:
+    """Access tokens of two visitors admitted to astana."""
+    assert (await rooms.patch("/v1/admin/rooms/astana", json={"max_active": 50}, headers=ministry)).status_code == 200
+    tokens = []
+    for iin in iins(2, start=start):
+        view = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": iin})).json()
+        assert view["status"] == "admitted"
+        tokens.append(view["access_token"])
+    return tokens
+
+
+async def test_a_heartbeat_and_a_release_answer_as_the_frameworks_handlers(
+    rooms: Client, ministry: dict[str, str]
+) -> None:
+    heartbeat, release = "/v1/rooms/astana/sessions/heartbeat", "/v1/rooms/astana/sessions/me"
+    metrics_before = (await rooms.get("/metrics")).text
+    fast_token, framework_token = await _admitted(rooms, ministry, 740)
+    fast = await rooms.post(heartbeat, headers=bearer(fast_token))
+    framework = await rooms.post(f"{heartbeat}?lang=en", headers=bearer(framework_token))
+    assert fast.status_code == framework.status_code == 200
+    assert _headers(fast) == _headers(framework)
+    assert fast.headers["content-length"] == str(len(fast.content))
+    fast_body, framework_body = fast.json(), framework.json()
+    assert set(fast_body) == set(framework_body) == {"status", "lease_expires_at", "access_token"}
+    assert fast_body["status"] == framework_body["status"] == "active"
+    # the renewed tokens hold the slot: the next heartbeat with each passes, both ways
+    assert (await rooms.post(heartbeat, headers=bearer(framework_body["access_token"]))).status_code == 200
+    assert (await rooms.post(f"{heartbeat}?lang=en", headers=bearer(fast_body["access_token"]))).status_code == 200
+    # releases: 204 without a body, the same headers; again (idempotent) the same answer both ways
+    for _ in range(2):
+        fast = await rooms.delete(release, headers=bearer(fast_token))
+        framework = await rooms.delete(f"{release}?lang=en", headers=bearer(framework_token))
+        assert fast.status_code == framework.status_code == 204
+        assert fast.content == framework.content == b""
+        assert dict(fast.headers) == dict(framework.headers)
+    # a released slot's heartbeat is the framework's problem, whichever way it came
+    ended = await rooms.post(heartbeat, headers=bearer(fast_token))
+    framework = await rooms.post(f"{heartbeat}?lang=en", headers=bearer(framework_token))
+    assert (ended.status_code, ended.json()["code"]) == (framework.status_code, framework.json()["code"])
+    assert ended.headers["content-type"] == "application/problem+json"
+    # every one counted under its route's template, whichever way it was answered
+    after = (await rooms.get("/metrics")).text
+    for method, path, status, count in (
+        ("POST", "/v1/rooms/{region}/sessions/heartbeat", "200", 4),
+        ("DELETE", "/v1/rooms/{region}/sessions/me", "204", 4),
+    ):
+        assert _counted(after, method, path, status) == _counted(metrics_before, method, path, status) + count
+
+
+async def test_sessions_the_fast_path_cannot_answer_get_the_frameworks_problems(
+    rooms: Client, ministry: dict[str, str]
+) -> None:
+    token, _ = await _admitted(rooms, ministry, 760)
+    heartbeat, release = "/v1/rooms/astana/sessions/heartbeat", "/v1/rooms/astana/sessions/me"
+    answers = {
+        "forged": await rooms.post(heartbeat, headers=bearer(token[:-3] + "xyz")),
+        "none": await rooms.post(heartbeat),
+        "other room": await rooms.post("/v1/rooms/abai/sessions/heartbeat", headers=bearer(token)),
+        "unknown room": await rooms.delete("/v1/rooms/atlantis/sessions/me", headers=bearer(token)),
+        "release forged": await rooms.delete(release, headers=bearer(token[:-3] + "xyz")),
+    }
+    codes = {name: (r.status_code, r.json()["code"]) for name, r in answers.items()}
+    framework = {
+        "forged": await rooms.post(f"{heartbeat}?lang=en", headers=bearer(token[:-3] + "xyz")),
+        "none": await rooms.post(f"{heartbeat}?lang=en"),
+        "other room": await rooms.post("/v1/rooms/abai/sessions/heartbeat?lang=en", headers=bearer(token)),
+        "unknown room": await rooms.delete("/v1/rooms/atlantis/sessions/me?lang=en", headers=bearer(token)),
+        "release forged": await rooms.delete(f"{release}?lang=en", headers=bearer(token[:-3] + "xyz")),
+    }
+    assert codes == {name: (r.status_code, r.json()["code"]) for name, r in framework.items()}
+    assert {status for status, _ in codes.values()} <= {401, 404}
+    assert {r.headers["content-type"] for r in answers.values()} == {"application/problem+json"}

@@ -18,14 +18,14 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 from altcha.v2 import _canonical_json as altcha_canonical_json
+from browser_helpers import join_the_queue
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 from room_helpers import iins
-from test_rooms_page import CHROMIUM_ARGS
 
 from admission.signing_keys import KeySet, mint_admin_token
 from queue_service.app import create_app
@@ -195,28 +195,21 @@ async def widget_verified(page: Page, within: float) -> bool:
 
 @pytest.mark.browser
 async def test_a_real_browser_solves_the_challenge_under_the_page_csp_and_joins(
-    live_server: str,
-    keys: KeySet,
+    live_server: str, keys: KeySet, browser: Browser
 ) -> None:
     ministry = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
     async with httpx.AsyncClient(base_url=live_server) as http:
         switched = await http.patch("/v1/admin/rooms/astana", json={"challenge": True}, headers=ministry)
         assert switched.status_code == 200
         await asyncio.sleep(0.3)  # the page reads the room from the worker's snapshot
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            await page.goto(f"{live_server}/rooms/astana?lang=en")
-            assert await widget_verified(page, 60.0)
-            await page.fill("#iin", iins(1, start=800)[0])
-            await page.click("button[type=submit]")
-            await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
-            assert [p for p in problems if "Content Security Policy" in p] == []
-        finally:
-            await browser.close()
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await page.goto(f"{live_server}/rooms/astana?lang=en")
+    assert await widget_verified(page, 60.0)
+    await join_the_queue(page, iins(1, start=800)[0])
+    await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
+    assert [p for p in problems if "Content Security Policy" in p] == []
 
 
 # The door's shortcut for answers to challenges of our own shape (queue_service/flood.py): the same

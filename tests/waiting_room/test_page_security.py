@@ -7,15 +7,15 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import ConsoleMessage, async_playwright, expect
+from browser_helpers import join_the_queue
+from playwright.async_api import Browser, ConsoleMessage, expect
 from room_helpers import iins
-from test_rooms_page import CHROMIUM_ARGS
 
 PAGES = ("/rooms/astana?lang=en", "/apply/astana?lang=en", "/docs", "/docs/swagger")
 
 
 @pytest.mark.browser
-async def test_pages_work_under_their_csp_and_refuse_framing(live_server: str) -> None:
+async def test_pages_work_under_their_csp_and_refuse_framing(live_server: str, browser: Browser) -> None:
     async with httpx.AsyncClient(base_url=live_server) as http:
         for path in ("/v1/regions", "/v1/nothing-here", *PAGES):
             response = await http.get(path)
@@ -33,32 +33,26 @@ async def test_pages_work_under_their_csp_and_refuse_framing(live_server: str) -
         assert '<script src="/assets/pages/room.js"' in page_html.text
         assert nonce.group(1) not in (await http.get("/rooms/astana")).headers["content-security-policy"]
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            violations: list[str] = []
+    page = await browser.new_page()
+    violations: list[str] = []
 
-            def watch(message: ConsoleMessage) -> None:
-                if "Content Security Policy" in message.text:
-                    violations.append(f"{page.url}: {message.text}")
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
 
-            page.on("console", watch)
-            for path in PAGES:
-                await page.goto(f"{live_server}{path}")
-            # The waiting page's script runs: it joins and shows the place.
-            await page.goto(f"{live_server}/rooms/astana?lang=en")
-            await page.fill("#iin", iins(1, start=900)[0])
-            await page.click("button[type=submit]")
-            await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
-            assert violations == []
-            await expect(page.locator("body")).to_contain_text("Applicant (IIN)")  # filled in by apply.js
-            # And nobody frames the page: Chromium refuses to render it inside another origin's frame.
-            frames: list[str] = []
-            page.on("console", lambda message: frames.append(message.text))
-            await page.set_content(f'<iframe src="{live_server}/rooms/astana"></iframe>')
-            await page.wait_for_timeout(500)
-            assert await page.frames[1].locator("#iin").count() == 0  # Chromium's error page, not ours
-            assert any("frame-ancestors" in text or "X-Frame-Options" in text for text in frames), frames
-        finally:
-            await browser.close()
+    page.on("console", watch)
+    for path in PAGES:
+        await page.goto(f"{live_server}{path}")
+    # The waiting page's script runs: it joins and shows the place.
+    await page.goto(f"{live_server}/rooms/astana?lang=en")
+    await join_the_queue(page, iins(1, start=900)[0])
+    await page.wait_for_url("**/apply/astana?lang=en#access_token=*", timeout=15_000)
+    assert violations == []
+    await expect(page.locator("body")).to_contain_text("Applicant (IIN)")  # filled in by apply.js
+    # And nobody frames the page: Chromium refuses to render it inside another origin's frame.
+    frames: list[str] = []
+    page.on("console", lambda message: frames.append(message.text))
+    await page.set_content(f'<iframe src="{live_server}/rooms/astana"></iframe>')
+    await page.wait_for_timeout(500)
+    assert await page.frames[1].locator("#iin").count() == 0  # Chromium's error page, not ours
+    assert any("frame-ancestors" in text or "X-Frame-Options" in text for text in frames), frames

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import asyncpg
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from room_helpers import iins
+from room_helpers import first_grade_classes, iins
 
 from admission.iin import make_iin
 from admission.waiting_room.applicants import ApplicantRefs
@@ -24,15 +23,7 @@ def bearer(token: str) -> dict[str, str]:
 async def test_one_slot_files_for_three_children_then_passes_to_the_next_visitor(
     rooms: Client, ministry: dict[str, str], database_url: str, redis_client: aioredis.Redis, refs: ApplicantRefs
 ) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        school = await conn.fetchrow(
-            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
-            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin LIMIT 1"
-        )
-    finally:
-        await conn.close()
-    assert school is not None
+    school = (await first_grade_classes(database_url))[0]
     assert (await rooms.patch("/v1/admin/rooms/astana", json={"max_active": 1}, headers=ministry)).status_code == 200
     first, second = iins(2)
     admitted = (await rooms.post("/v1/rooms/astana/visitors", json={"applicant_iin": first})).json()

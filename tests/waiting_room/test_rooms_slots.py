@@ -8,13 +8,12 @@ import itertools
 import time
 from typing import Any
 
-import asyncpg
 import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from room_helpers import DURING, SlotWatch, iins, open_room
+from room_helpers import DURING, SlotWatch, first_grade_classes, iins, open_room
 
 from admission.iin import make_iin
 from admission.waiting_room import RoomSettings, WaitingRoom
@@ -107,14 +106,7 @@ async def test_filing_at_once_never_exceeds_the_slots_and_each_slot_files_for_th
     redis_client: aioredis.Redis,
     database_url: str,
 ) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        schools = await conn.fetch(
-            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
-            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin"
-        )
-    finally:
-        await conn.close()
+    schools = await first_grade_classes(database_url)
     room = WaitingRoom(redis_client)
     filings: list[Filing] = []
     with kezek_server(settings.database_url, settings.redis_url, outbox_publisher="0", room_sweep_ms="100") as server:
@@ -246,7 +238,7 @@ async def test_filing_checks_and_uses_the_slot_in_one_redis_call(
 
     from queue_service.app import create_app
 
-    school = await _a_grade_1_class(database_url)
+    school = (await first_grade_classes(database_url))[0]
     quiet = msgspec.structs.replace(settings, room_snapshot_ms=60_000, room_sweep_ms=60_000)
     async with AsyncTestClient(app=create_app(quiet, keys=keys)) as client, RedisCalls(redis_client) as calls:
         costs: list[list[str]] = []
@@ -270,16 +262,3 @@ async def test_filing_checks_and_uses_the_slot_in_one_redis_call(
     shown = [[line[:70] for line in sent] for sent in costs]
     assert [len(sent) for sent in costs] == [1, 1, 2], shown
     assert all(line.startswith("tcp EVALSHA ") for sent in costs for line in sent), shown
-
-
-async def _a_grade_1_class(database_url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        row = await conn.fetchrow(
-            "SELECT c.school_bin, c.language FROM school_classes c JOIN schools s ON s.bin = c.school_bin"
-            " WHERE s.region_slug = 'astana' AND c.grade = 1 AND c.classes > 0 ORDER BY c.school_bin LIMIT 1"
-        )
-    finally:
-        await conn.close()
-    assert row is not None
-    return {"school_bin": row["school_bin"], "language": row["language"]}

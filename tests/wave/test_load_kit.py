@@ -3,10 +3,13 @@ number of users, and a wave run by distributed locust (a master and worker proce
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import httpx
 
 from devservices import ServerFactory
 from loadtest import invariants
@@ -87,3 +90,28 @@ def test_pooled_connections_are_kept_past_1024_descriptors_and_a_distributed_wav
         # one connection per family (each locust user keeps its own keep-alive connection)
         assert facts.connections <= 40 * 1.1, facts.connections
         assert "connections the load generator opened" in summary
+
+
+def test_the_mix_at_rate_sends_a_waves_requests_and_the_room_queues(
+    database_url: str, redis_url: str, tmp_path: Path, kezek_server: ServerFactory
+) -> None:
+    """``scripts/bench wave``'s generator at rate (``loadtest/at_rate.py``): joins, polls, and for each admitted
+    family its schools, heartbeat, filing and release, all answered 2xx by a real server; the room queues."""
+    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem")}
+    kezek = str(Path(sys.executable).parent / "kezek")
+    subprocess.run([kezek, "demo-window", "astana"], env=env, check=True, capture_output=True)
+    with kezek_server(database_url, redis_url) as server:
+        patched = httpx.patch(f"{server.url}/v1/admin/rooms/astana", json={"max_active": 20}, headers=server.admin())
+        assert patched.status_code == 200, patched.text
+        out = tmp_path / "mix.json"
+        spec = {
+            "mode": "mix", "region": "astana", "port": server.port, "rate": 150, "seconds": 6, "connections": 40,
+            "weights": {"join": 0.2, "poll": 0.6, "steps": 0.2}, "seed": 7, "out": str(out),
+        }  # fmt: skip
+        subprocess.run([sys.executable, "-m", "loadtest.at_rate", json.dumps(spec)], cwd=ROOT, check=True, timeout=120)
+    report = json.loads(out.read_text())
+    assert sum(report["failed"].values()) == 0, report["failed"]
+    for kind in ("join", "poll", "schools", "heartbeat", "apply", "release"):
+        assert report["ok"][kind] > 0, (kind, report["sent"])
+    assert report["waiting"] > 0  # more joined than 20 slots turned over: polls asked a queue
+    assert 0.4 < report["sent"]["poll"] / sum(report["sent"].values()) < 0.8

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 import psutil
+from http_helpers import read_response
 from wave_support import listen_queue
 
 from devservices import ServerFactory
@@ -24,13 +25,7 @@ HELD = 1500  # more than granian's default allows at once (backpressure = backlo
 async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str = "/health") -> int:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: kezek\r\n\r\n".encode())
     await writer.drain()
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode().partition(":")
-        if name.lower() == "content-length":
-            length = int(value)
-    await reader.readexactly(length)
+    status, _ = await read_response(reader)
     return status
 
 

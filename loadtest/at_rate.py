@@ -1,0 +1,257 @@
+"""A wave's request mix at a fixed high rate: what the service's CPU per request is where the capacity model points.
+
+``scripts/bench wave`` paces its waves as a real opening arrives (one connection per family, each
+request mostly alone): ~1,100 requests/s at 8,000 families.  Its capacity model extrapolates that
+cost to 100,000 families in 60 s, ~7,000 requests/s, where each worker wakes for several requests
+at once and a request costs far less.  This generator measures that regime directly: the same
+endpoints in a wave's proportions (joins of new families, polls of waiting ones round-robin --
+each waiting family polled in turn, as the page polls every few seconds -- and for each admitted
+family its schools, a heartbeat, its filing and its release), sent open-loop at ``rate``
+requests/s over ``connections`` keep-alive connections; or ``GET /health`` the same way (``bare``),
+the baseline.
+
+One process of it is ``python -m loadtest.at_rate '<json spec>'``; it writes a JSON file (``out``): what
+it sent and got per kind, the rate it reached, how often no connection was free (the service
+behind, or the generator), its own CPU seconds and its event loop's lag (so a saturated generator
+shows instead of passing for a slow service).  A tiny HTTP/1.1 client on ``asyncio.Protocol``
+(uvloop when installed): a generator in Python must stay cheap next to the service it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import random
+import resource
+import sys
+import time
+from typing import Any
+
+from loadtest.common import people
+
+KINDS = ("join", "poll", "schools", "heartbeat", "apply", "release", "health")
+STEPS = ("schools", "heartbeat", "apply", "release")
+"""What an admitted family does, in order (the locust Family's: schools, the open form's heartbeat, filing, release)."""
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; one request at a time; answers parsed by Content-Length."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.alive = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is None:
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"content-length:")
+        length = int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None]) if at >= 0 else 0
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        waiter, self.waiter = self.waiter, None
+        if not waiter.done():
+            waiter.set_result((int(head[9:12]), body))
+
+    def connection_lost(self, _exc: Exception | None) -> None:
+        self.alive = False
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+    async def send(self, raw: bytes) -> tuple[int, bytes]:
+        assert self.transport is not None
+        self.waiter = self.loop.create_future()
+        self.transport.write(raw)
+        return await self.waiter
+
+
+def _request(method: str, path: str, token: str | None = None, body: bytes | None = None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    if body is not None or method in {"POST", "DELETE"}:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body or b'')}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+class Family:
+    __slots__ = ("applicant", "steps", "ticket", "token")
+
+    def __init__(self, applicant: str) -> None:
+        self.applicant = applicant
+        self.ticket = ""
+        self.token = ""
+        self.steps: collections.deque[str] = collections.deque()
+
+
+class Generator:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.region: str = spec["region"]
+        self.rng = random.Random(spec.get("seed", 0))
+        self.people = people.People(self.rng)
+        self.schools = people.reference_region(self.region).schools if spec["mode"] == "mix" else ()
+        self.waiting: collections.deque[Family] = collections.deque()
+        self.admitted: collections.deque[Family] = collections.deque()
+        self.sent = dict.fromkeys(KINDS, 0)
+        self.ok = dict.fromkeys(KINDS, 0)
+        self.refused = dict.fromkeys(KINDS, 0)  # 4xx: counted, reported (a filing may be refused, a slot ended)
+        self.failed = dict.fromkeys(KINDS, 0)  # 5xx or no answer
+        self.latency: dict[str, list[float]] = {k: [] for k in KINDS}
+        self.no_connection = 0
+        self.lags: list[float] = []
+        self.idle: collections.deque[_Connection] = collections.deque()
+
+    def _kind(self) -> str:
+        if self.spec["mode"] == "bare":
+            return "health"
+        weights = self.spec["weights"]
+        pick = self.rng.random() * (weights["join"] + weights["poll"] + weights["steps"])
+        if pick < weights["steps"]:
+            if self.admitted:
+                return "step"
+        elif pick < weights["steps"] + weights["join"]:
+            return "join"
+        return "poll" if self.waiting else "join"  # nobody admitted yet: a poll (it finds the admitted)
+
+    def _next(self) -> tuple[str, bytes, Family | None]:
+        kind = self._kind()
+        region = self.region
+        if kind == "health":
+            return kind, _request("GET", "/health"), None
+        if kind == "join":
+            family = Family(self.people.applicant())
+            body = json.dumps({"applicant_iin": family.applicant}).encode()
+            return kind, _request("POST", f"/v1/rooms/{region}/visitors", body=body), family
+        if kind == "poll":
+            family = self.waiting.popleft()
+            return kind, _request("GET", f"/v1/rooms/{region}/visitors/me", family.ticket), family
+        family = self.admitted.popleft()
+        step = family.steps.popleft()
+        if step == "schools":
+            return step, _request("GET", f"/v1/regions/{region}/schools"), family
+        if step == "heartbeat":
+            return step, _request("POST", f"/v1/rooms/{region}/sessions/heartbeat", family.token), family
+        if step == "release":
+            return step, _request("DELETE", f"/v1/rooms/{region}/sessions/me", family.token), family
+        school = self.schools[self.rng.randrange(len(self.schools))]
+        form = {
+            "applicant_iin": family.applicant, "child_iin": self.people.child(), "school_bin": school.bin,
+            "language": school.languages[0], "consent": True,
+        }  # fmt: skip
+        return step, _request("POST", "/v1/applications", family.token, json.dumps(form).encode()), family
+
+    def _answered(self, kind: str, family: Family | None, status: int, body: bytes) -> None:
+        if family is None:
+            return
+        if kind in {"join", "poll"} and status == 200:
+            view = json.loads(body)
+            family.ticket = view.get("ticket") or family.ticket
+            if view.get("status") == "waiting":
+                self.waiting.append(family)
+            elif view.get("status") == "admitted":
+                family.token = view["access_token"]
+                family.steps.extend(STEPS)
+                self.admitted.append(family)
+            return
+        if kind == "heartbeat" and status == 200:
+            family.token = json.loads(body).get("access_token") or family.token
+        if kind in STEPS and family.steps:
+            self.admitted.append(family)  # a refused filing still releases its slot, as the portal does
+
+    async def _one(self, connection: _Connection, kind: str, raw: bytes, family: Family | None) -> None:
+        self.sent[kind] += 1
+        started = time.perf_counter()
+        try:
+            status, body = await connection.send(raw)
+        except (ConnectionError, OSError):
+            self.failed[kind] += 1
+            return
+        self.latency[kind].append(time.perf_counter() - started)
+        if status >= 500:
+            self.failed[kind] += 1
+        elif status >= 400:
+            self.refused[kind] += 1
+        else:
+            self.ok[kind] += 1
+        self._answered(kind, family, status, body)
+        if connection.alive:
+            self.idle.append(connection)
+
+    async def run(self) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        spec = self.spec
+        self.opened = spec["connections"]  # opened once, never again: a closed one is dropped (and counted failed)
+        for start in range(0, spec["connections"], 200):
+            made = await asyncio.gather(
+                *(
+                    loop.create_connection(lambda: _Connection(loop), "127.0.0.1", spec["port"])
+                    for _ in range(start, min(start + 200, spec["connections"]))
+                )
+            )
+            self.idle.extend(protocol for _, protocol in made)
+        await asyncio.sleep(spec.get("start_at", 0) - time.time())  # the processes of one run start together
+        rate, seconds = spec["rate"], spec["seconds"]
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        began = loop.time()
+        issued = 0
+        tick = 0.002
+        pending: set[asyncio.Task[None]] = set()
+        while (elapsed := loop.time() - began) < seconds:
+            due = int(elapsed * rate) - issued
+            for _ in range(due):
+                issued += 1
+                if not self.idle:
+                    self.no_connection += 1
+                    continue
+                kind, raw, family = self._next()
+                task = loop.create_task(self._one(self.idle.popleft(), kind, raw, family))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            intended = loop.time() + tick
+            await asyncio.sleep(tick)
+            self.lags.append(loop.time() - intended)
+        wall = loop.time() - began
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        lags = sorted(self.lags) or [0.0]
+        return {
+            "mode": spec["mode"], "wall": wall, "issued": issued, "no_connection": self.no_connection,
+            "opened": self.opened,
+            "sent": self.sent, "ok": self.ok, "refused": self.refused, "failed": self.failed,
+            "latency": {k: sorted(v) for k, v in self.latency.items() if v},
+            "cpu": (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
+            "lag_p99": lags[int(len(lags) * 0.99)], "lag_max": lags[-1],
+            "waiting": len(self.waiting), "admitted": len(self.admitted),
+        }  # fmt: skip
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    report = runner(Generator(spec).run())
+    with open(spec["out"], "w") as f:  # not stdout: the event loop may have left it non-blocking
+        json.dump(report, f)
+
+
+if __name__ == "__main__":
+    main()
