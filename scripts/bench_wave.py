@@ -171,7 +171,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     ]  # fmt: skip
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
-    server_cpu = CpuMeter(service.server.proc.pid).start()  # type: ignore[union-attr]
+    server_cpu = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
     sockets = SocketWatch(int(service.env["KEZEK_PORT"])).start()
     started = time.monotonic()
     locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -179,7 +179,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     if args.profile_seconds and not args.profiled:
         args.profiled = True
         time.sleep(args.arrival_seconds / 2)  # the wave in full swing: joins and polls
-        worker = psutil.Process(service.server.proc.pid).children()[0]  # type: ignore[union-attr]
+        worker = psutil.Process(service.server.pid).children()[0]  # type: ignore[union-attr]
         raw = out / "profile.txt"
         subprocess.run(
             [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
@@ -208,7 +208,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     # the bare endpoint paced like this wave: its request rate, one connection per family (at most 4,000)
     figures["paced_bare_us"] = asyncio.run(
         _ceiling_cpu(
-            int(service.env["KEZEK_PORT"]), service.server.proc.pid, seconds=10,  # type: ignore[union-attr]
+            int(service.env["KEZEK_PORT"]), service.server.pid, seconds=10,  # type: ignore[union-attr]
             connections=min(families, 4000), rate=max(float(figures["rps"]), 1.0),  # type: ignore[arg-type]
             idle=args.idle_cpu_per_s,
         )
@@ -435,14 +435,12 @@ def main() -> int:
         # the last region first, so connection pools and scripts are loaded before anything is measured.
         warm = argparse.Namespace(**{**vars(args), "arrival_seconds": 5.0, "tail_seconds": 5.0, "profiled": True})
         wave(service, REGIONS[-1], 100, warm, out)
-        idle = CpuMeter(service.server.proc.pid).start()  # type: ignore[union-attr]
+        idle = CpuMeter(service.server.pid).start()  # type: ignore[union-attr]
         time.sleep(10)
         args.idle_cpu_per_s = idle.stop() / 10
-        ceiling_us = asyncio.run(_ceiling_cpu(int(service.env["KEZEK_PORT"]), service.server.proc.pid))  # type: ignore[union-attr]
+        ceiling_us = asyncio.run(_ceiling_cpu(int(service.env["KEZEK_PORT"]), service.server.pid))  # type: ignore[union-attr]
         if args.hold:
-            held_figures = asyncio.run(
-                _hold_connections(int(service.env["KEZEK_PORT"]), service.server.proc.pid, args.hold)
-            )  # type: ignore[union-attr]
+            held_figures = asyncio.run(_hold_connections(int(service.env["KEZEK_PORT"]), service.server.pid, args.hold))  # type: ignore[union-attr]
             print(held_figures, flush=True)
         families = args.start
         while families <= args.max_families:
