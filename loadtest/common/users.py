@@ -45,6 +45,8 @@ _recent: collections.deque[tuple[str, str]] = collections.deque(maxlen=2000)
 _region_cache: dict[str, people.Region] = {}
 HEARTBEAT_SECONDS = 10.0
 """How often an open form renews its slot: under a quarter of the shortest lease (``session_ttl`` ≥ 30 s)."""
+ARRIVAL_SPREAD_SECONDS = 1.0
+"""How long locust's dispatcher takes to add one batch of users (one iteration, ~1 s)."""
 
 
 @events.test_start.add_listener
@@ -119,6 +121,10 @@ class Family(KezekUser):
         self.who = Family._people
         self.applicant = self.who.applicant()
         self.done = False
+        # locust starts a whole second's arrivals at once (its dispatcher adds floor(spawn rate) users
+        # per ~1 s iteration): 133 joins within ~20 ms each second of an 8,000-family wave, measured as
+        # the join's "queueing".  Each family comes at a random moment of its second, as people do.
+        gevent.sleep(self.rng.random() * ARRIVAL_SPREAD_SECONDS)
 
     @task
     def opening_day(self) -> None:

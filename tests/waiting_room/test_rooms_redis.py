@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from room_helpers import ASTANA_CLOSES, ASTANA_OPENS, DURING, SlotWatch, iins, open_room
 
+from admission.signing_keys import KeySet
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
@@ -280,3 +281,43 @@ async def test_the_opening_shuffle_is_fair_and_complete(room: WaitingRoom, redis
     await room.configure("astana", {"max_active": 5000}, opening)
     assert await _active(redis_client) == set(people)
     assert (await room.state("astana", opening)).waiting == 0
+
+
+async def test_joins_arriving_while_a_join_call_is_out_go_together_in_the_next_one_in_arrival_order(
+    room: WaitingRoom, redis_client: aioredis.Redis, keys: KeySet
+) -> None:
+    """A surge on one worker: joins arrive one per event-loop tick.  Each gets its own place in the
+    order it came, and they cost Redis a few script calls, not one each (a call in flight collects
+    the next batch)."""
+    from admission.waiting_room.tickets import TicketSigner
+    from admission.waiting_room.visitors import Visitors
+
+    await open_room(room, max_active=0)
+    refs = ApplicantRefs(b"r" * 32)
+    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, refs, regions=["astana"])
+    await visitors.snapshot("astana")
+    people = iins(60)
+    before = await _script_calls(redis_client)
+    joins = []
+    for iin in people:
+        joins.append(asyncio.create_task(visitors.join("astana", iin, DURING)))
+        await asyncio.sleep(0)  # the next join arrives in the next tick
+    views = await asyncio.gather(*joins)
+    calls = await _script_calls(redis_client) - before
+
+    assert [view.position for view in views] == list(range(1, 61))
+    assert calls <= 30, calls  # one call per join (per tick) before
+    # each ticket names its holder's place
+    for iin, view in zip(people, views, strict=True):
+        assert (await room.visit("astana", refs.ref(iin), DURING)).position == view.position
+
+
+async def _script_calls(redis_client: aioredis.Redis) -> int:
+    """Script calls the room's Redis ran (on a cluster: every node's)."""
+    if isinstance(redis_client, RedisCluster):
+        per_node = await redis_client.info("commandstats", target_nodes=RedisCluster.ALL_NODES)  # type: ignore[call-arg]
+        nodes = list(per_node.values())
+    else:
+        nodes = [await redis_client.info("commandstats")]
+    names = ("cmdstat_evalsha", "cmdstat_eval")
+    return sum(int(stats.get(name, {}).get("calls", 0)) for stats in nodes for name in names)
