@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -38,15 +39,45 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
+class PortTaken(ServiceError):
+    """Another process listens on the port a server was started on (a free port taken meanwhile)."""
+
+
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0, *, own: bool = False
+) -> None:
+    """Wait until ``port`` accepts connections; with ``own``, until ``proc`` itself listens on it.
+
+    A free port is only free when it is chosen: two test workers starting servers at once can be
+    given the same one, and the second server, failing to bind, would be mistaken for ready by a
+    mere connection -- to the first one's server (PortTaken)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(f"{what} exited with {proc.returncode}; log:\n{_tail(log)}")
+        exited = proc.poll() is not None
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
+            if own and (exited or not _listens(proc.pid, port)):
+                raise PortTaken(f"another process listens on port {port}, where {what} was started")
+            if not exited:
+                return
+        if exited:
+            raise ServiceError(f"{what} exited with {proc.returncode}; log:\n{_tail(log)}")
         time.sleep(0.05)
     raise ServiceError(f"{what} did not listen on port {port} within {timeout:.0f} s; log:\n{_tail(log)}")
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a TCP socket listening on ``port`` (Linux: /proc/net/tcp and its fds)."""
+    listening = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            listening.add(f"socket:[{fields[9]}]")
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in listening:
+                    return True
+    return False
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -104,7 +135,22 @@ class LocalServer:
     def __init__(self, directory: Path, port: int | None = None) -> None:
         self.directory = directory
         self.port = port or free_port()
+        self._port_given = port is not None
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _launch(self, spawn: Callable[[], subprocess.Popen[bytes]], what: str, log: Path, attempts: int = 3) -> None:
+        """Start the server (``spawn`` reads :attr:`port`) and wait until it listens on its port itself;
+        a free port another process took meanwhile is given up for another (a port given is kept)."""
+        for attempt in range(attempts):
+            self.proc = spawn()
+            try:
+                wait_for_port(self.port, self.proc, what, log, own=True)
+                return
+            except PortTaken:
+                stop_process(self.proc)
+                if self._port_given or attempt == attempts - 1:
+                    raise
+                self.port = free_port()
 
     def start(self) -> Self:
         raise NotImplementedError
@@ -145,7 +191,12 @@ class LocalRedis(LocalServer):
     def start(self) -> Self:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory / "redis.log"
-        args = [
+        self._launch(lambda: subprocess.Popen(self._args(log), stdin=subprocess.DEVNULL, start_new_session=True),
+                     "redis-server", log)  # fmt: skip
+        return self
+
+    def _args(self, log: Path) -> list[str]:
+        return [
             find_binary("redis-server"),
             "--bind", "127.0.0.1",
             "--port", str(self.port),
@@ -158,9 +209,6 @@ class LocalRedis(LocalServer):
             "--logfile", str(log),
             *self.extra,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_for_port(self.port, self.proc, "redis-server", log)
-        return self
 
     def kill(self) -> None:
         """``kill -9`` the server (a crash): what it had not yet written to its append-only file is lost."""
@@ -218,6 +266,12 @@ class LocalPostgres(LocalServer):
             )  # fmt: skip
             if result.returncode != 0:
                 raise ServiceError(f"initdb failed: {result.stderr.decode(errors='replace')}")
+        self._launch(lambda: self._spawn(data, log), "postgres", log)
+        self._wait_ready(log)
+        self._create_database(self.database)
+        return self
+
+    def _spawn(self, data: Path, log: Path) -> subprocess.Popen[bytes]:
         args = [
             find_binary("postgres"), "-D", str(data),
             "-c", "listen_addresses=127.0.0.1",
@@ -234,7 +288,7 @@ class LocalPostgres(LocalServer):
         with log.open("ab") as log_file:
             if IS_ROOT:
                 shutil.chown(log, "postgres", "postgres")
-            self.proc = subprocess.Popen(  # type: ignore[call-overload]
+            proc: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
                 args,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -243,10 +297,7 @@ class LocalPostgres(LocalServer):
                 cwd=self.directory,
                 **self._owner(),
             )
-        wait_for_port(self.port, self.proc, "postgres", log)
-        self._wait_ready(log)
-        self._create_database(self.database)
-        return self
+        return proc
 
     def _wait_ready(self, log: Path, timeout: float = 30.0) -> None:
         psql = find_binary("psql")
