@@ -320,7 +320,9 @@ class LocalPostgres(LocalServer):
             [*base, f"select 1 from pg_database where datname = '{name}'"], capture_output=True, check=True
         )
         if exists.stdout.strip() != b"1":
-            subprocess.run([*base, f'create database "{name}"'], capture_output=True, check=True)
+            created = subprocess.run([*base, f'create database "{name}"'], capture_output=True, check=False)
+            if created.returncode != 0:
+                raise ServiceError(f"create database {name}: {created.stderr.decode(errors='replace').strip()}")
 
     def stop(self) -> None:
         # SIGINT is PostgreSQL's "fast shutdown": roll back and exit cleanly.
