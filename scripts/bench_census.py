@@ -32,7 +32,7 @@ import asyncpg
 
 from admission import db as database
 from admission import reference
-from admission.census import importer, synthetic
+from admission.census import importer, reports, synthetic
 from admission.reference import KZ
 from devservices import LocalPostgres
 
@@ -163,6 +163,11 @@ async def run(url: str, children: int) -> None:
               f"{unchanged} changed in {again:.1f} s")  # fmt: skip
         print(f"  baseline, one scan of the snapshot joined to the contingent: {scan:.1f} s; "
               f"cross-check / scan = {cross / scan:.1f}×")  # fmt: skip
+        started = time.perf_counter()
+        region = await reports.region_report(conn, REGION)
+        counted = time.perf_counter() - started
+        print(f"region report (the region's and its {len(region.schools)} schools' category counts, one query): "
+              f"{counted:.1f} s; report / that scan = {counted / scan:.1f}×")  # fmt: skip
     finally:
         await conn.close()
 

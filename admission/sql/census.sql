@@ -437,8 +437,10 @@ RETURNING id;
 -- each school's whose service territory its children live in, for the schools of region $3
 -- (or only school $4).  A child counts once for every school whose territory they live in,
 -- even when the school lists both a whole locality and one of its districts.
-WITH c AS NOT MATERIALIZED (
-    SELECT * FROM census.children WHERE load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
+WITH c AS NOT MATERIALIZED (  -- only what is counted and where the child lives: narrow rows to group
+    SELECT locality, district, preschool_age, school_age, not_subject, tvet, non_state, kandas, foreign_stateless,
+           not_covered, truant, in_persons, registered
+    FROM census.children WHERE load_id = (SELECT load_id FROM census.snapshots WHERE id = $1)
 ), areas AS (
     SELECT t.school_bin, t.locality, t.district
     FROM census.service_territories t
@@ -454,22 +456,25 @@ WITH c AS NOT MATERIALIZED (
     UNION ALL
     SELECT a.school_bin, c.* FROM areas a JOIN c ON c.locality = a.locality AND a.district IN ('', c.district)
 )
-SELECT k.school_bin, s.name_kk, s.name_ru,
-       count(*) AS children,
-       count(*) FILTER (WHERE k.preschool_age) AS preschool_age,
-       count(*) FILTER (WHERE k.school_age) AS school_age,
-       count(*) FILTER (WHERE k.not_subject) AS not_subject,
-       count(*) FILTER (WHERE k.tvet) AS tvet,
-       count(*) FILTER (WHERE k.non_state) AS non_state,
-       count(*) FILTER (WHERE k.kandas) AS kandas,
-       count(*) FILTER (WHERE k.foreign_stateless) AS foreign_stateless,
-       count(*) FILTER (WHERE k.not_covered) AS not_covered,
-       count(*) FILTER (WHERE k.truant) AS truant,
-       count(*) FILTER (WHERE k.in_persons AND NOT k.registered) AS not_registered,
-       count(*) FILTER (WHERE NOT k.in_persons) AS residence_unknown
-FROM scoped k
+SELECT k.*, s.name_kk, s.name_ru
+FROM (
+    SELECT school_bin,
+           count(*) AS children,
+           count(*) FILTER (WHERE g.preschool_age) AS preschool_age,
+           count(*) FILTER (WHERE g.school_age) AS school_age,
+           count(*) FILTER (WHERE g.not_subject) AS not_subject,
+           count(*) FILTER (WHERE g.tvet) AS tvet,
+           count(*) FILTER (WHERE g.non_state) AS non_state,
+           count(*) FILTER (WHERE g.kandas) AS kandas,
+           count(*) FILTER (WHERE g.foreign_stateless) AS foreign_stateless,
+           count(*) FILTER (WHERE g.not_covered) AS not_covered,
+           count(*) FILTER (WHERE g.truant) AS truant,
+           count(*) FILTER (WHERE g.in_persons AND NOT g.registered) AS not_registered,
+           count(*) FILTER (WHERE NOT g.in_persons) AS residence_unknown
+    FROM scoped g
+    GROUP BY school_bin
+) k  -- grouped first: the schools' names joined to a row per school, not per child
 LEFT JOIN schools s ON s.bin = k.school_bin
-GROUP BY k.school_bin, s.name_kk, s.name_ru
 ORDER BY k.school_bin NULLS FIRST;
 
 -- name: census_list_children
