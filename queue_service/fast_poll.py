@@ -65,8 +65,9 @@ def _region(path: str, suffix: str) -> str | None:
     return region if region and "/" not in region and "\x00" not in region else None
 
 
-def _ticket_of(scope: Scope) -> str | None:
-    """The bearer ticket of an ordinary poll; None when Litestar should see the request."""
+def _bearer_of(scope: Scope) -> str | None:
+    """The bearer token (a poll's ticket, a slot's access token) of an ordinary request; None when
+    Litestar should see the request."""
     ticket: str | None = None
     host_seen = False
     for raw_name, value in scope["headers"]:
@@ -104,26 +105,25 @@ class PollFastPath:
                     return
             elif method == "POST":
                 region = _region(path, HEARTBEAT_SUFFIX)
-                if region is not None and await self._session(scope, region, send, HEARTBEAT):
+                if region is not None and await self._session(scope, region, send, "POST", HEARTBEAT):
                     return
             elif method == "DELETE":
                 region = _region(path, RELEASE_SUFFIX)
-                if region is not None and await self._session(scope, region, send, RELEASE):
+                if region is not None and await self._session(scope, region, send, "DELETE", RELEASE):
                     return
         await self.handler(scope, receive, send)
 
     async def _poll(self, scope: Scope, region: str, send: Send) -> bool:
-        ticket = _ticket_of(scope)
+        ticket = _bearer_of(scope)
         visitors: Visitors | None = self.app.state.get("visitors")
         return ticket is not None and visitors is not None and await self._answer(visitors, region, ticket, send)
 
-    async def _session(self, scope: Scope, region: str, send: Send, template: str) -> bool:
+    async def _session(self, scope: Scope, region: str, send: Send, method: str, template: str) -> bool:
         """A heartbeat (200, the renewed lease and token) or a release (204) of the slot a bearer token holds."""
-        token = _ticket_of(scope)
+        token = _bearer_of(scope)
         visitors: Visitors | None = self.app.state.get("visitors")
         if token is None or visitors is None:
             return False
-        method = "POST" if template == HEARTBEAT else "DELETE"
         started = time.perf_counter()
         self.tally.started(method, template)
         try:
