@@ -45,8 +45,10 @@ from typing import Annotated, Any, Literal
 import altcha
 import msgspec
 from litestar import Request, get
+from litestar._parsers import parse_cookie_string  # what request.cookies uses: both paths read the same cookie
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromPath
+from litestar.types import Scope
 
 from admission.signing_keys import KeySet
 from admission.waiting_room.errors import ChallengeFailed, ChallengeRequired, TooManyJoins
@@ -165,33 +167,36 @@ class Door:
         self.challenge_max_number = settings.challenge_max_number
         self.challenge_ttl = dt.timedelta(seconds=settings.challenge_ttl_seconds)
 
-    def client(self, request: Request[Any, Any, Any]) -> str:
+    def client(self, scope: Scope) -> str:
         """Who a request comes from: its peer, or (from one of our proxies) the client it forwards."""
-        peer = request.client.host if request.client else "unknown"
+        address = scope.get("client")
+        peer = address[0] if address else "unknown"
         if peer in self.proxies:
-            forwarded = _header(request, FORWARDED_FOR) or ""
+            forwarded = _header(scope, FORWARDED_FOR) or ""
             return forwarded.rsplit(",", 1)[-1].strip() or peer
         return peer
 
-    async def check(self, request: Request[Any, Any, Any], region: str, visitors: Visitors) -> JoinDoor:
+    async def check(self, scope: Scope, region: str, visitors: Visitors) -> JoinDoor:
         """The client to count and the verified challenge to use once (403 when the room asks one
-        and the join carries no valid answer); both are applied by the join script."""
+        and the join carries no valid answer); both are applied by the join script.  Reads the
+        request's ASGI scope: the join's fast path (``queue_service/fast_poll.py``) and its
+        Litestar handler ask the same door."""
         challenge, expires = "", 0
         if (await visitors.snapshot(region)).settings.challenge:
-            challenge, expires = self._solved(request, region)
+            challenge, expires = self._solved(scope, region)
         if not (challenge or self.per_window):
             return NO_DOOR
         return JoinDoor(
-            client=self.client(request) if self.per_window else "",
+            client=self.client(scope) if self.per_window else "",
             per_window=self.per_window,
             window_seconds=RATE_WINDOW_SECONDS,
             challenge=challenge,
             challenge_expires=expires,
         )
 
-    def _solved(self, request: Request[Any, Any, Any], region: str) -> tuple[str, int]:
+    def _solved(self, scope: Scope, region: str) -> tuple[str, int]:
         """The id (its signature) and expiry of the solved challenge of ``region`` the join carries."""
-        payload = _header(request, CHALLENGE_HEADER) or request.cookies.get(CHALLENGE_COOKIE)
+        payload = _header(scope, CHALLENGE_HEADER) or _cookie(scope, CHALLENGE_COOKIE)
         if not payload:
             raise ChallengeRequired()
         return self.verify(payload, region)
@@ -256,14 +261,21 @@ class Door:
         return answer
 
 
-def _header(request: Request[Any, Any, Any], name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     """The first ``name`` header's value (``name`` in lower case), as ``request.headers.get`` gives it,
     read from the ASGI scope: for one header a join asks, ``request.headers`` would build a
     case-insensitive multidict of them all (a few µs per join)."""
-    for key, value in request.scope["headers"]:
+    for key, value in scope["headers"]:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """The ``name`` cookie, parsed as ``request.cookies`` parses it (Litestar's own parser, first
+    ``Cookie`` header)."""
+    header = _header(scope, b"cookie")
+    return parse_cookie_string(header).get(name) if header else None
 
 
 def door_of(request: Request[Any, Any, Any]) -> Door:

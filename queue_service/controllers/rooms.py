@@ -126,7 +126,7 @@ class RoomsController(Controller):
         applicant = portal_credential(request).applicant(data.applicant_iin).iin
         door = door_of(request)  # flood defence: checked by the join's own Redis call
         try:
-            view = await visitors.join(region, applicant, _now(), await door.check(request, region, visitors))
+            view = await visitors.join(region, applicant, _now(), await door.check(request.scope, region, visitors))
         except TooManyJoins as refused:
             raise door.too_many(refused) from None
         return _ENCODER.encode(view)
