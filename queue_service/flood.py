@@ -32,7 +32,6 @@ both the bytes and the verdicts equal to the library's over many generated answe
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import hashlib
@@ -100,23 +99,23 @@ class ChallengeSecrets:
         return found
 
 
-_HEX = msgspec.Meta(pattern=r"^[0-9a-f]+\Z")
-_KEY = msgspec.Meta(pattern=r"^(?:[0-9a-f]{2})+\Z")  # bytes in hex, as the library's derived key must be
 _SMALL = msgspec.Meta(ge=1, le=2**53)  # JSON.stringify writes these as Python's int repr
+_LOWER_HEX = b"0123456789abcdef"
 
 
-class OurParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+class OurParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", gc=False):
     """A challenge's parameters in the one shape ``Door.new_challenge`` issues: text the canonical JSON
-    writes as it is (lowercase hex, the algorithm's name) and integers it writes as Python does; any
-    other member (``data``, ``memoryCost``, an explicit null…) is not this shape."""
+    writes as it is (non-empty lowercase hex, the algorithm's name; ``our_payload`` checks the hex) and
+    integers it writes as Python does; any other member (``data``, ``memoryCost``, an explicit null…)
+    is not this shape."""
 
     algorithm: Literal["SHA-256"]
     cost: Annotated[int, _SMALL]
     key_length: Annotated[int, _SMALL]
-    key_prefix: Annotated[str, _HEX]
-    nonce: Annotated[str, _HEX]
-    salt: Annotated[str, _HEX]
-    key_signature: Annotated[str, _HEX]
+    key_prefix: str
+    nonce: str
+    salt: str
+    key_signature: str
     expires_at: Annotated[int, _SMALL]
 
     def canonical(self) -> bytes:
@@ -128,17 +127,17 @@ class OurParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True, ren
         ).encode()
 
 
-class _OurChallenge(msgspec.Struct, frozen=True):
+class _OurChallenge(msgspec.Struct, frozen=True, gc=False):
     parameters: OurParameters
-    signature: Annotated[str, _HEX]
+    signature: str
 
 
-class _OurSolution(msgspec.Struct, frozen=True, rename="camel"):
+class _OurSolution(msgspec.Struct, frozen=True, rename="camel", gc=False):
     counter: int  # the library requires it; the key's signature, not the counter, proves the work
-    derived_key: Annotated[str, _KEY]
+    derived_key: str
 
 
-class _OurPayload(msgspec.Struct, frozen=True):
+class _OurPayload(msgspec.Struct, frozen=True, gc=False):
     challenge: _OurChallenge
     solution: _OurSolution
 
@@ -147,11 +146,24 @@ _OUR_PAYLOAD = msgspec.json.Decoder(_OurPayload)
 
 
 def our_payload(decoded: bytes) -> _OurPayload | None:
-    """The answer, if it is to a challenge of our shape (its base64 decoded); None: the library's to judge."""
+    """The answer, if it is to a challenge of our shape (its base64 decoded); None: the library's to judge.
+
+    Our shape's six texts (the four hex parameters, the signature, the derived key) are each non-empty
+    lowercase hex, and the derived key whole bytes: what the patterns ``^[0-9a-f]+\\Z`` and
+    ``^(?:[0-9a-f]{2})+\\Z`` accept, checked by C loops over the six joined (pure ASCII, then no byte
+    left once the sixteen hex digits are deleted) instead of six regular-expression searches (2.5 µs
+    of the 3 µs decoding took with them).  ``tests/waiting_room/test_flood.py`` proves the same
+    acceptance as the patterns."""
     try:
-        return _OUR_PAYLOAD.decode(decoded)
+        ours = _OUR_PAYLOAD.decode(decoded)
     except (msgspec.MsgspecError, UnicodeDecodeError):  # msgspec's own for text that is not UTF-8
         return None
+    parameters, signature, key = ours.challenge.parameters, ours.challenge.signature, ours.solution.derived_key
+    texts = (parameters.key_prefix, parameters.nonce, parameters.salt, parameters.key_signature, signature, key)
+    joined = "".join(texts)
+    if not all(texts) or len(key) % 2 or not joined.isascii() or joined.encode().translate(None, _LOWER_HEX):
+        return None
+    return ours
 
 
 class Door:
@@ -204,7 +216,8 @@ class Door:
     def verify(self, payload: str, region: str) -> tuple[str, int]:
         """``_solved`` for an answer as sent (base64): our shape here, any other by the library."""
         try:
-            decoded = base64.b64decode(payload)  # as the library decodes it (not validating)
+            # what base64.b64decode(payload) calls (the library's decoding, not validating), without its wrapper
+            decoded = binascii.a2b_base64(payload)
         except (binascii.Error, ValueError) as exc:
             raise ChallengeFailed("not an ALTCHA payload") from exc
         ours = our_payload(decoded)

@@ -10,7 +10,7 @@ import datetime as dt
 import hmac
 import json
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import altcha
 import httpx
@@ -290,6 +290,99 @@ def test_answers_off_our_shape_go_to_the_library(change: dict[str, Any]) -> None
                   "keySignature": "01", "expiresAt": 1_900_000_000}  # fmt: skip
     assert our_payload(_answer(parameters)) is not None
     assert our_payload(_answer({**parameters, **change})) is None
+
+
+# The shape as the shortcut first declared it, each text checked by a regular expression: the
+# shortcut's C-level checks must accept exactly this.
+_HEX_PATTERN = msgspec.Meta(pattern=r"^[0-9a-f]+\Z")
+_KEY_PATTERN = msgspec.Meta(pattern=r"^(?:[0-9a-f]{2})+\Z")
+
+
+class _PatternParameters(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    algorithm: Literal["SHA-256"]
+    cost: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    key_length: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    key_prefix: Annotated[str, _HEX_PATTERN]
+    nonce: Annotated[str, _HEX_PATTERN]
+    salt: Annotated[str, _HEX_PATTERN]
+    key_signature: Annotated[str, _HEX_PATTERN]
+    expires_at: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+
+
+class _PatternChallenge(msgspec.Struct):
+    parameters: _PatternParameters
+    signature: Annotated[str, _HEX_PATTERN]
+
+
+class _PatternSolution(msgspec.Struct, rename="camel"):
+    counter: int
+    derived_key: Annotated[str, _KEY_PATTERN]
+
+
+class _PatternPayload(msgspec.Struct):
+    challenge: _PatternChallenge
+    solution: _PatternSolution
+
+
+def _patterns_accept(answer: bytes) -> bool:
+    try:
+        msgspec.json.decode(answer, type=_PatternPayload)
+    except (msgspec.MsgspecError, UnicodeDecodeError):
+        return False
+    return True
+
+
+# Near misses of lowercase hex: capitals, other letters, whitespace and a final newline (which ``$``
+# would pass and ``\Z`` does not), NUL, non-ASCII digits and letters (Arabic-Indic three, fullwidth
+# f, a Latin-1 byte's character), characters needing an escape, a lone surrogate, the empty text.
+NEAR_HEX = st.text(
+    st.sampled_from('0123456789abcdefABCDEFgz \t\n\r\x00\x85\xa0é\u0663\uff46\u2028\ud800"\\'), max_size=6
+)
+WHOLE_BYTES = st.from_regex(r"(?:[0-9a-f]{2}){1,32}", fullmatch=True)
+TEXTS = ("keyPrefix", "nonce", "salt", "keySignature", "signature", "derivedKey")
+MOSTLY_HEX = {name: HEX | HEX | HEX | NEAR_HEX | HEX.map(lambda h: h + "\n") for name in TEXTS}
+
+
+def _with_texts(texts: dict[str, str], ensure_ascii: bool = True) -> bytes:
+    """An answer of our shape but for its six texts."""
+    parameters = {"algorithm": "SHA-256", "cost": 1, "keyLength": 32, "expiresAt": 1_900_000_000}
+    parameters |= {name: texts[name] for name in TEXTS[:4]}
+    document = {"challenge": {"parameters": parameters, "signature": texts["signature"]},
+                "solution": {"counter": 1, "derivedKey": texts["derivedKey"]}}  # fmt: skip
+    return json.dumps(document, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+
+
+@hypothesis_settings(max_examples=1500, deadline=None)
+@given(st.fixed_dictionaries(MOSTLY_HEX | {"derivedKey": WHOLE_BYTES | MOSTLY_HEX["derivedKey"]}), st.booleans())
+def test_the_shortcut_accepts_exactly_what_the_hex_patterns_accept(texts: dict[str, str], ascii_: bool) -> None:
+    """The six texts of our shape checked in C (non-empty, pure ASCII, nothing but lowercase hex
+    digits, the derived key of whole bytes) take exactly the answers the regular expressions took."""
+    answer = _with_texts(texts, ascii_)
+    assert (our_payload(answer) is not None) == _patterns_accept(answer)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"keyPrefix": ""}, {"nonce": "ab\n"}, {"salt": "\u0663"}, {"keySignature": "\uff46"}, {"nonce": "a b"},
+        {"salt": "\x00"}, {"keyPrefix": "ab\u2028"}, {"nonce": "é"}, {"signature": ""}, {"signature": "AB"},
+        {"derivedKey": "abc"}, {"derivedKey": ""}, {"derivedKey": "ab\n"}, {"derivedKey": "ab cd"},
+    ],
+)  # fmt: skip
+def test_texts_that_are_not_lowercase_hex_are_not_our_shape(change: dict[str, str]) -> None:
+    texts = {
+        "keyPrefix": "ab",
+        "nonce": "cd",
+        "salt": "ef",
+        "keySignature": "01",
+        "signature": "ab",
+        "derivedKey": "cd",
+    }
+    assert our_payload(_with_texts(texts)) is not None
+    for ascii_ in (True, False):
+        answer = _with_texts(texts | change, ascii_)
+        assert our_payload(answer) is None
+        assert not _patterns_accept(answer)
 
 
 def _verdict(door: Door, payload: str, region: str) -> tuple[str, int] | str:
