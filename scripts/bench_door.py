@@ -168,8 +168,11 @@ async def browser_cost(url: str, runs: int) -> list[float]:
 # Where a join's worker time goes: a sample counts for every part whose frame is on its stack.
 PROFILE_PARTS = {
     "the door's check (flood.py)": "queue_service/flood.py",
-    "  ALTCHA payload parsing": "from_base64",
-    "  ALTCHA verification": "verify_solution",
+    "  the answer read from the scope (_header)": "_header (queue_service/flood.py",
+    "  its verification (Door.verify)": "Door.verify (queue_service/flood.py",
+    "    decoded into our shape (our_payload)": "our_payload (queue_service/flood.py",
+    "    the two HMACs (ChallengeSecrets)": "ChallengeSecrets.",
+    "    by the library (another shape)": "Door._verified_by_library (",
     "the room's join (visitors.py)": "waiting_room/visitors.py",
     "redis-py (the script call, its reply)": "redis/",
     "the join handler (rooms.py)": "controllers/rooms.py",
@@ -245,11 +248,26 @@ class WrkWatch:
         return (self.last - self.started) / max(result.total, 1) * 1e6
 
 
-def measured(probe: Probe, wrk_us: list[float], *args: object) -> Result:
-    """``probe.run(*args)``, with wrk's own CPU per request in its timed part appended to ``wrk_us``."""
+def script_calls(redis_url: str) -> int:
+    """How many script calls (EVALSHA) Redis has run so far: a worker batches the joins that arrive
+    together into one call, so fewer joins per call would cost each join more."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
+def measured(probe: Probe, wrk_us: list[float], per_call: list[float], *args: object) -> Result:
+    """``probe.run(*args)``, with wrk's own CPU per request in its timed part appended to ``wrk_us``
+    and the joins per script call to ``per_call``."""
+    calls = script_calls(probe.redis_url)
     with WrkWatch() as watch:
         result = probe.run(*args)
     wrk_us.append(watch.per_request_us(result))
+    per_call.append(result.total / max(script_calls(probe.redis_url) - calls, 1))
     return result
 
 
@@ -261,6 +279,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--browser-runs", type=int, default=5)
     parser.add_argument("--profile-seconds", type=int, default=0)
+    parser.add_argument("--profile-dir", type=Path, help="keep py-spy's raw samples there (profile-NAME.txt)")
     opts = parser.parse_args()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kezek-bench-door-")))
@@ -278,8 +297,8 @@ def main() -> None:
         started = time.monotonic()
         per_round = opts.duration * 8000  # more than a round's joins: none is replayed
         payload_files = [tmp / f"payloads-{n}.txt" for n in range(opts.rounds + (1 if opts.profile_seconds else 0))]
-        for payload_file in payload_files:
-            payloads(keys, per_round, payload_file)
+        for n, payload_file in enumerate(payload_files):  # the last for the profile's run, if any
+            payloads(keys, per_round if n < opts.rounds else (opts.profile_seconds + 1) * 8000, payload_file)
         print(f"{opts.rounds * per_round:,} solved challenges prepared in {time.monotonic() - started:.0f} s")
         configs = {
             "off": ({"KEZEK_JOIN_RATE_PER_MINUTE": "0"}, "astana", None),
@@ -297,6 +316,7 @@ def main() -> None:
         ceilings: dict[str, list[Result]] = {name: [] for name in configs}
         joins: dict[str, list[Result]] = {name: [] for name in configs}
         wrk_us: dict[str, list[float]] = {name: [] for name in configs}  # wrk's CPU per join, timed part
+        per_call: dict[str, list[float]] = {name: [] for name in configs}  # joins per script call
         for round_ in range(opts.rounds):
             # each round in another order (off, rate, challenge; rate, challenge, off; ...): no server is
             # always the one measured after the others (a neighbour's load, a Redis grown by the round)
@@ -318,7 +338,7 @@ def main() -> None:
                 args.append(str(payload_files[round_]) if payload_path else "-")
                 probe = Probe(server.proc.pid, redis_url)
                 run = (f"join ({name})", server.url, opts.duration, opts.connections, script, *args)
-                joins[name].append(measured(probe, wrk_us[name], *run))
+                joins[name].append(measured(probe, wrk_us[name], per_call[name], *run))
         print("every run:")
         for name in configs:
             for result in ceilings[name]:
@@ -338,7 +358,7 @@ def main() -> None:
         print(
             "medians over the rounds: join / the round's ceiling, drop = 1 - join / off's join in the same round "
             "(issue 12: at most 10 %); [the earlier estimator: join / the same server's ceiling, its drop]; "
-            "CPU per join: the service's, + Redis's, wrk's:"
+            "CPU per join: the service's, + Redis's, wrk's (its timed part):"
         )
         off_service = statistics.median(r.server_us for r in joins["off"])
         off_both = statistics.median(r.server_us + r.redis_us for r in joins["off"])
@@ -358,6 +378,7 @@ def main() -> None:
                 f"CPU/join service {service:4.0f} µs ({service / off_service - 1:+6.1%}), "
                 f"+ Redis {both:4.0f} µs ({both / off_both - 1:+6.1%}), "
                 f"wrk's {statistics.median(wrk_us[name]):3.0f} µs; "
+                f"joins per script call {statistics.median(per_call[name]):.1f}; "
                 f"errors {errors}/{sum(j.total for j in joins[name])}"
             )
         print(f"load average after: {os.getloadavg()}")
@@ -367,7 +388,7 @@ def main() -> None:
             )
             for name, (_, region, payload_path) in configs.items():
                 server = servers[name]
-                raw = tmp / f"profile-{name}.txt"
+                raw = (opts.profile_dir or tmp) / f"profile-{name}.txt"
                 spy = profile(server.proc.pid, opts.profile_seconds, raw)
                 args = [region, str(opts.rounds * 20_000_000), str(per_round // 2)]
                 args.append(str(payload_files[-1]) if payload_path else "-")
