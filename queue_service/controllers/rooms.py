@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from admission import room_truth
+from admission.bodies import Body
 from admission.db import Pool
 from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.errors import TooManyJoins
@@ -51,7 +52,7 @@ class _JoinOperation(Operation):
         self.parameters = [*(self.parameters or []), assertion]
 
 
-class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RoomSettingsPatch(Body, frozen=True, kw_only=True):
     """Only the fields given change."""
 
     max_active: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
