@@ -7,8 +7,7 @@ keyword-only.  msgspec gives a subclass its base's ``forbid_unknown_fields`` and
 applies ``kw_only`` per class, like dataclasses; mypy reads ``frozen`` from each class line too.  So
 a body is declared ``class XIn(Body, frozen=True, kw_only=True)`` (mypy refuses one that is not
 frozen), and the refusal of unknown fields, which no checker would notice missing, is declared
-here once.  (The waiting room's join body, ``controllers.rooms.JoinIn``, decoded on the surge path,
-keeps its own declaration for now.)
+here once.
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ from litestar._asgi.utils import is_valid_host  # the router's own Host check, s
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from admission.bodies import Body
 from admission.portal import PortalIdentity
 from admission.waiting_room.visitors import Visitors
 from queue_service.flood import Door
@@ -76,7 +77,7 @@ HEADERS = [
 _ENCODER = msgspec.json.Encoder()
 
 
-class JoinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class JoinIn(Body, frozen=True, kw_only=True):
     applicant_iin: str
     """The applicant's (parent's) ИИН, as the portal authenticated it."""
 
