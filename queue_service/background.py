@@ -19,7 +19,7 @@ from typing import Any
 from litestar import Litestar
 from prometheus_client import Counter, Gauge
 
-from admission.contingent import ContingentStore, PostgresContingentStore, Publisher
+from admission.contingent import ContingentStore, Delivery, PostgresContingentStore, Publisher
 from admission.contingent.http_store import HttpContingentStore
 from admission.contingent.publisher import Lag, Round
 from admission.db import Pool
@@ -57,14 +57,15 @@ def contingent_store(settings: Settings, pool: Pool) -> ContingentStore:
 
 
 def publisher_for(settings: Settings, pool: Pool, **options: Any) -> Publisher:
-    return Publisher(
-        pool,
-        contingent_store(settings, pool),
+    """The publisher to the store the settings name; ``options`` are :class:`Delivery` fields the
+    caller sets itself (the CLI's batch, a worker's concurrency)."""
+    delivery = Delivery(
         retention=dt.timedelta(days=settings.outbox_retention_days),
         # an HTTP delivery may take its retries: the per-event bound covers them all
         timeout_seconds=settings.contingent_timeout_seconds * 4 if settings.contingent_url else 10.0,
         **options,
     )
+    return Publisher(pool, contingent_store(settings, pool), delivery)
 
 
 async def close_store(publisher: Publisher) -> None:

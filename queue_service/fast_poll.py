@@ -24,10 +24,21 @@ wave, with the join the rest of its requests): an ordinary one (no query string,
 token) is answered here, anything else and any exception by Litestar, which runs it again -- a
 heartbeat renews the lease again, a release of a slot already freed answers the same 204.  Through
 Litestar each cost ~25 µs more in-process (``scripts/bench wave``'s figures in the README).
+
+The join (``POST /v1/rooms/{region}/visitors``), the surge's first request, the same way: an ordinary
+one (no query string, a ``Content-Length`` body within ``KEZEK_MAX_BODY_BYTES``, a valid ``Host``)
+has its body read here against the body timeout (408 as ``queue_service/timeouts.py`` answers it),
+its ИИН vouched for by the portal identity, the door asked, and the room joined.  Anything this
+path will not answer goes to Litestar with the body replayed, and the handler does all of it again
+-- safe up to the room's join, which changes nothing before it.  The join itself is not run twice:
+a join that raises (the door's refusal in the script, a full room, Redis down) hands its exception
+to Litestar in the scope (``JOIN_FAILED``), and the handler raises that one instead of joining again
+(a second join would count the client twice and find its challenge used).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -36,11 +47,15 @@ import msgspec
 from litestar import Litestar
 from litestar._asgi.utils import is_valid_host  # the router's own Host check, so the two paths agree
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from admission.bodies import Body
+from admission.portal import PortalIdentity
 from admission.waiting_room.visitors import Visitors
+from queue_service.flood import Door
 from queue_service.headers import BASELINE
 from queue_service.metrics import TALLY, Tally
+from queue_service.timeouts import request_timeout
 
 PREFIX = "/v1/rooms/"
 SUFFIX = "/visitors/me"
@@ -49,12 +64,25 @@ HEARTBEAT_SUFFIX = "/sessions/heartbeat"
 HEARTBEAT = PREFIX + "{region}" + HEARTBEAT_SUFFIX
 RELEASE_SUFFIX = "/sessions/me"
 RELEASE = PREFIX + "{region}" + RELEASE_SUFFIX
+JOIN_SUFFIX = "/visitors"
+JOIN = PREFIX + "{region}" + JOIN_SUFFIX
+JOIN_FAILED = "kezek.join_failed"
+"""The key, in the scope's ``state``, of the exception of a join this path ran (the handler raises it)."""
+PORTAL_HEADER = b"x-portal-assertion"
 BASELINE_HEADERS = [*((name.lower().encode(), value.encode()) for name, value in BASELINE.items())]
 HEADERS = [
     *((name.lower().encode(), value.encode()) for name, value in BASELINE.items()),
     (b"content-type", b"application/json"),
 ]
 _ENCODER = msgspec.json.Encoder()
+
+
+class JoinIn(Body, frozen=True, kw_only=True):
+    applicant_iin: str
+    """The applicant's (parent's) ИИН, as the portal authenticated it."""
+
+
+JOIN_DECODER = msgspec.json.Decoder(JoinIn)
 
 
 def _region(path: str, suffix: str) -> str | None:
@@ -104,6 +132,10 @@ class PollFastPath:
                 if region is not None and await self._poll(scope, region, send):
                     return
             elif method == "POST":
+                region = _region(path, JOIN_SUFFIX)
+                if region is not None:
+                    await self._join(scope, region, receive, send)
+                    return
                 region = _region(path, HEARTBEAT_SUFFIX)
                 if region is not None and await self._session(scope, region, send, "POST", HEARTBEAT):
                     return
@@ -166,6 +198,112 @@ class PollFastPath:
         finally:
             self.tally.finished("GET", TEMPLATE, 200, time.perf_counter() - started)
         return True
+
+    async def _join(self, scope: Scope, region: str, receive: Receive, send: Send) -> None:
+        """A join answered here, or handed to Litestar with its body (and, once joined, its exception)."""
+        assertion, size = _join_headers(scope)
+        settings = self.app.state["settings"]
+        if size is None or size > settings.max_body_bytes:
+            await self.handler(scope, receive, send)  # no body, chunked, too large: Litestar's answers
+            return
+        read: list[ReceiveMessage] = []
+        try:
+            async with asyncio.timeout(settings.body_timeout_seconds if settings.body_timeout_seconds > 0 else None):
+                body = await _body(receive, read, settings.max_body_bytes)
+        except TimeoutError:
+            await request_timeout(scope, send, BASELINE_HEADERS)  # Litestar's before_send adds them there
+            return
+
+        async def replay() -> ReceiveMessage:
+            return read.pop(0) if read else await receive()
+
+        visitors: Visitors | None = self.app.state.get("visitors")
+        if body is None or visitors is None:
+            await self.handler(scope, replay, send)
+            return
+        started = time.perf_counter()
+        self.tally.started("POST", JOIN)
+        iin, admission = None, None
+        try:
+            iin = self._vouched(body, region, visitors, assertion)
+            if iin is not None:
+                door: Door = self.app.state["door"]
+                admission = await door.check(scope, region, visitors)
+        except Exception:  # noqa: BLE001 - nothing changed yet: Litestar checks again and answers
+            admission = None
+        if iin is None or admission is None:
+            self.tally.handed_on("POST", JOIN)
+            await self.handler(scope, replay, send)
+            return
+        try:
+            view = await visitors.join(region, iin, dt.datetime.now(dt.UTC), admission)
+        except Exception as exc:  # noqa: BLE001 - the handler raises it: Litestar answers (and counts) it
+            self.tally.handed_on("POST", JOIN)
+            scope.setdefault("state", {})[JOIN_FAILED] = exc
+            await self.handler(scope, replay, send)
+            return
+        except BaseException:  # cancelled: the client left
+            self.tally.handed_on("POST", JOIN)
+            raise
+        answer = _ENCODER.encode(view)
+        headers: list[Any] = [*HEADERS, (b"content-length", str(len(answer)).encode())]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer, "more_body": False})
+        finally:
+            self.tally.finished("POST", JOIN, 200, time.perf_counter() - started)
+
+    def _vouched(self, body: bytes, region: str, visitors: Visitors, assertion: str | None) -> str | None:
+        """The ИИН a well-formed join body claims, vouched for by the portal; None: Litestar's to answer."""
+        try:
+            data = JOIN_DECODER.decode(body)
+        except msgspec.MsgspecError:
+            return None
+        visitors.check_region(region)
+        portal: PortalIdentity = self.app.state["portal"]
+        return portal.applicant(data.applicant_iin, assertion)
+
+
+def _join_headers(scope: Scope) -> tuple[str | None, int | None]:
+    """A join's portal assertion and body length; length None when Litestar should see the request
+    (no or a malformed ``Content-Length``, ``Transfer-Encoding``, a bad ``Host``, repeated headers)."""
+    assertion: str | None = None
+    length: int | None = None
+    host_seen = False
+    for raw_name, value in scope["headers"]:
+        name = raw_name.lower()
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return None, None
+            length = int(value)
+        elif name == b"host":
+            if host_seen or not is_valid_host(value):
+                return None, None
+            host_seen = True
+        elif name == b"transfer-encoding":
+            return None, None
+        elif name == PORTAL_HEADER and assertion is None:
+            assertion = value.decode("latin-1")
+    return assertion, length
+
+
+async def _body(receive: Receive, read: list[ReceiveMessage], limit: int) -> bytes | None:
+    """The whole body, every message kept in ``read`` (to replay); None when it is not whole (the
+    client left) or larger than ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        read.append(message)
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def install(app: Litestar) -> Litestar:

@@ -12,6 +12,7 @@ body still incomplete at the deadline is answered ``408 request_timeout``
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -50,7 +51,7 @@ class BodyTimeout:
                     if message["type"] != "http.request" or not message.get("more_body") or size > self.max_body_bytes:
                         break  # whole, gone, or too large (the app answers 413 as it reads on)
         except TimeoutError:
-            await _request_timeout(scope, send)
+            await request_timeout(scope, send)
             return
 
         async def replay() -> ReceiveMessage:
@@ -68,7 +69,8 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
-async def _request_timeout(scope: Scope, send: Send) -> None:
+async def request_timeout(scope: Scope, send: Send, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """408 ``request_timeout`` (problem+json, the language negotiated) with ``Connection: close``."""
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
     query = dict(part.partition("=")[::2] for part in scope.get("query_string", b"").decode("latin-1").split("&"))
     language = negotiate(headers.get("accept-language"), query.get("lang") or None)
@@ -85,6 +87,7 @@ async def _request_timeout(scope: Scope, send: Send) -> None:
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
+        *extra,
     ]
     start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 408, "headers": response_headers}
     whole: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}

@@ -22,6 +22,7 @@ from admission.applications.models import (
     RosterConflict,
     TeachingLanguage,
 )
+from admission.bodies import Body
 from admission.db import QUERIES, Connection, from_row
 from admission.errors import Forbidden, InvalidInput, UnknownRegion, UnknownSchool
 from admission.iin import validate_iin
@@ -44,7 +45,7 @@ class School(SchoolCard, frozen=True, kw_only=True):
     region_slug: str
 
 
-class SchoolChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SchoolChanges(Body, frozen=True, kw_only=True):
     """The school card fields an admin may change; omitted ones stay."""
 
     name_kk: str | None = None

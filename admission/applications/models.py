@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
+from admission.bodies import Body
 from admission.errors import Conflict, Forbidden, InvalidInput, Language, NotFound, Unauthenticated
 
 Status = Literal["accepted", "refused", "withdrawn", "confirmed"]
@@ -121,7 +122,7 @@ LEGAL_BASIS: dict[RefusalCode, str] = {
 }
 
 
-class ApplicationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class ApplicationRequest(Body, frozen=True, kw_only=True):
     """The application form (pilot annex; model rules annex 2): who applies, for whom, where.
 
     ``applicant_full_name`` is printed on a refusal receipt (annex 2 form); the

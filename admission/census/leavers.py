@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from admission import audit
+from admission.bodies import Body
 from admission.census.errors import NotALeaver
 from admission.db import QUERIES, Connection, from_row
 from admission.iin import validate_iin
@@ -39,7 +40,7 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LeaverStatus = Literal["confirmed", "enrolled", "not_continuing"]
 
 
-class Confirmation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Confirmation(Body, frozen=True, kw_only=True):
     """The admitting organisation's confirmation (para 14.13): all four numbers and dates are required."""
 
     to_org_bin: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]

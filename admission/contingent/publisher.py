@@ -10,9 +10,9 @@ hangs.  Any number of publishers run side by side (one per app worker, plus
 delivered, a failed one is retried after an exponential backoff, and the
 child's later events wait behind it, so a revocation never overtakes its
 enrolment.  A publisher that dies mid-delivery leaves a claim that lapses
-after ``lease_seconds`` and the events go out again: the store is idempotent
+after its lease (:attr:`Delivery.lease`) and the events go out again: the store is idempotent
 by event id, so every event takes effect exactly once.  Delivered events are
-pruned after ``retention``.
+pruned after ``Delivery.retention``.
 
 Metrics are the edge's business: :meth:`Publisher.run` reports each round and
 the outbox's lag to an ``observe`` callback.
@@ -52,38 +52,46 @@ class Lag(msgspec.Struct, frozen=True, kw_only=True):
 Observer = Callable[[Round, Lag], None]
 
 
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """How a publisher claims and hands on events; the defaults suit the PostgreSQL stand-in
+    (``queue_service.background.publisher_for`` sets the register's from the settings)."""
+
+    batch: int = 200
+    """Events claimed per round (at most the oldest undelivered one per child)."""
+    backoff_seconds: float = 0.5
+    """A failed event waits this long before its first retry, twice as long after each further failure..."""
+    max_backoff_seconds: float = 60.0
+    """...up to this."""
+    concurrency: int = 8
+    """Deliveries in flight at once."""
+    timeout_seconds: float = 10.0
+    """The bound on one event's delivery, waiting for a delivery slot included."""
+    lease_seconds: float | None = None
+    """How long a claim keeps its events from other publishers; None: :attr:`lease`'s bound."""
+    retention: dt.timedelta = dt.timedelta(days=30)
+    """How long a delivered event is kept before :meth:`Publisher.prune` removes it."""
+
+    @property
+    def lease(self) -> float:
+        """The claim's lease in seconds: ``lease_seconds``, else long enough that a claim outlives
+        every delivery of its batch (each bounded by the timeout, waiting for a slot included)."""
+        batches = -(-self.batch // self.concurrency)
+        return self.lease_seconds or self.timeout_seconds * (batches + 1) + 5
+
+
 class Publisher:
-    def __init__(
-        self,
-        pool: Pool,
-        store: ContingentStore,
-        *,
-        batch: int = 200,
-        backoff_seconds: float = 0.5,
-        max_backoff_seconds: float = 60.0,
-        concurrency: int = 8,
-        timeout_seconds: float = 10.0,
-        lease_seconds: float | None = None,
-        retention: dt.timedelta = dt.timedelta(days=30),
-    ) -> None:
+    def __init__(self, pool: Pool, store: ContingentStore, delivery: Delivery | None = None) -> None:
         self.pool = pool
         self.store = store
-        self.batch = batch
-        self.backoff_seconds = backoff_seconds
-        self.max_backoff_seconds = max_backoff_seconds
-        self.timeout_seconds = timeout_seconds
-        # a claim outlives every delivery of its batch (each bounded by the timeout, waiting for a slot included)
-        batches = -(-batch // concurrency)
-        self.lease_seconds = lease_seconds or timeout_seconds * (batches + 1) + 5
-        self.retention = retention
-        self._slots = asyncio.Semaphore(concurrency)
+        self.delivery = delivery or Delivery()
+        self._slots = asyncio.Semaphore(self.delivery.concurrency)
 
     async def publish_once(self, now: dt.datetime | None = None) -> Round:
         """Claim one batch of due events (committed), deliver it outside any transaction, record the outcome."""
         claim = uuid.uuid4()
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                QUERIES["outbox_claim"], now or dt.datetime.now(dt.UTC), self.batch, self.lease_seconds, claim
+                QUERIES["outbox_claim"], now or dt.datetime.now(dt.UTC), self.delivery.batch, self.delivery.lease, claim
             )
         if not rows:
             return Round(claimed=0, delivered=0, failed=0)
@@ -101,15 +109,15 @@ class Publisher:
                     [event_id for event_id, _ in failed],
                     [error for _, error in failed],
                     done_at,
-                    self.backoff_seconds,
-                    self.max_backoff_seconds,
+                    self.delivery.backoff_seconds,
+                    self.delivery.max_backoff_seconds,
                     claim,
                 )
         return Round(claimed=len(rows), delivered=len(delivered), failed=len(failed))
 
     async def prune(self, now: dt.datetime | None = None, batch: int = 5000) -> int:
         """Remove events delivered longer than ``retention`` ago; return how many."""
-        cutoff = (now or dt.datetime.now(dt.UTC)) - self.retention
+        cutoff = (now or dt.datetime.now(dt.UTC)) - self.delivery.retention
         total = 0
         async with self.pool.acquire() as conn:
             while True:
@@ -122,7 +130,7 @@ class Publisher:
         """None when the store took the event, else what went wrong."""
         try:
             async with self._slots:
-                await asyncio.wait_for(self.store.apply(event_id, event), self.timeout_seconds)
+                await asyncio.wait_for(self.store.apply(event_id, event), self.delivery.timeout_seconds)
         except Exception as exc:  # noqa: BLE001 - any failure of the store (an outside system) means "retry later"
             log.warning("contingent event %s not delivered: %s: %s", event_id, type(exc).__name__, exc)
             return f"{type(exc).__name__}: {exc}"[:500]
@@ -177,6 +185,6 @@ class Publisher:
             except Exception:
                 log.exception("outbox publisher round failed")
                 result = Round(claimed=0, delivered=0, failed=0)
-            if result.claimed < self.batch:
+            if result.claimed < self.delivery.batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from admission.bodies import Body
 from admission.errors import Conflict, InvalidInput, Language, NotFound
 
 Affiliation = Literal["ministry", "office", "subordinate", "college", "school"]
@@ -121,7 +122,7 @@ class Computed(msgspec.Struct, frozen=True, kw_only=True):
     evidence: Evidence
 
 
-class Member(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Member(Body, frozen=True, kw_only=True):
     full_name: Text
     post: Text
     organisation: Text

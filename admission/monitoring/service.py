@@ -392,6 +392,13 @@ def _finding(row: asyncpg.Record) -> Finding:
     )
 
 
+async def _written_finding(conn: Connection, finding_id: int, visit_id: uuid.UUID) -> Finding:
+    """The finding as the caller's transaction has just written it: the answer to a review or an addition."""
+    row = await conn.fetchrow(QUERIES["mon_lock_finding"], finding_id, visit_id)
+    assert row is not None
+    return _finding(row)
+
+
 async def list_findings(conn: Connection, admin: AdminPrincipal, visit_id: uuid.UUID) -> list[Finding]:
     row = await _visit_row(conn, visit_id)
     admin.require_school(row["school_bin"], row["region_slug"])
@@ -450,9 +457,7 @@ async def review_finding(
             region=row["region_slug"], old={"verdict": old["verdict"], "description": old["description"]},
             new={"verdict": verdict, "description": description, "note": note},
         )  # fmt: skip
-        updated = await conn.fetchrow(QUERIES["mon_lock_finding"], finding_id, visit_id)
-    assert updated is not None
-    return _finding(updated)
+        return await _written_finding(conn, finding_id, visit_id)
 
 
 async def add_finding(
@@ -479,9 +484,7 @@ async def add_finding(
             conn, admin, "monitoring.finding.add", f"monitoring-visit:{visit_id}/finding:{finding_id}",
             region=row["region_slug"], old=None, new={"description": description},
         )  # fmt: skip
-        created = await conn.fetchrow(QUERIES["mon_lock_finding"], finding_id, visit_id)
-    assert created is not None
-    return _finding(created)
+        return await _written_finding(conn, finding_id, visit_id)
 
 
 def included(findings: list[Finding]) -> list[Finding]:

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from admission.bodies import Body
+
 CaseState = Literal["open", "registered", "refused", "removed"]
 LIVE_STATES: tuple[CaseState, ...] = ("open", "registered")
 Source = Literal["request", "outside"]
@@ -32,18 +34,18 @@ Instant = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 # ---------------------------------------------------------------- council and sittings
 
 
-class Person(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Person(Body, frozen=True, kw_only=True):
     """Someone at a council's table, by name and post: a member of the council or a participant of a sitting."""
 
     full_name: Name
     post: Short
 
 
-class CouncilMember(Person, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CouncilMember(Person, frozen=True, kw_only=True):
     role: CouncilRole = "member"
 
 
-class CouncilIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CouncilIn(Body, frozen=True, kw_only=True):
     """Paras 6-7: the composition approved by the head's order."""
 
     order_number: Short
@@ -59,11 +61,11 @@ class Council(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: dt.datetime
 
 
-class Participant(Person, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Participant(Person, frozen=True, kw_only=True):
     kind: ParticipantKind = "member"
 
 
-class SittingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SittingIn(Body, frozen=True, kw_only=True):
     """Para 17: the minutes' date, participants (name, post), agenda and a short extract of what was heard."""
 
     number: Short
@@ -106,7 +108,7 @@ class Minutes(msgspec.Struct, frozen=True, kw_only=True):
 # ---------------------------------------------------------------- cases
 
 
-class CaseIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CaseIn(Body, frozen=True, kw_only=True):
     """A case from a staff request (para 4) or from an outside body's information (para 11)."""
 
     source: Source
@@ -127,16 +129,16 @@ class CaseIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     registration_number: Short | None = None
 
 
-class RegistrationIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class RegistrationIn(Body, frozen=True, kw_only=True):
     number: Short
 
 
-class FamilyMember(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class FamilyMember(Body, frozen=True, kw_only=True):
     full_name: Name
     relation: Short
 
 
-class InitialDataIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class InitialDataIn(Body, frozen=True, kw_only=True):
     """Para 12: the pupil and family members, where they are, the general description of the situation."""
 
     family: Annotated[list[FamilyMember], msgspec.Meta(max_length=30)]
@@ -144,12 +146,12 @@ class InitialDataIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     situation: Text
 
 
-class HomeVisit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class HomeVisit(Body, frozen=True, kw_only=True):
     visited_on: dt.date
     findings: Text
 
 
-class AssessmentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class AssessmentIn(Body, frozen=True, kw_only=True):
     """Para 14: the initial assessment materials, handed to the deputy head before the decision."""
 
     class_teacher_reference: Text
@@ -160,23 +162,23 @@ class AssessmentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     home_visit: HomeVisit | None = None
 
 
-class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class DecisionIn(Body, frozen=True, kw_only=True):
     """Para 15: register (on one or more grounds of para 22) or refuse, at a sitting."""
 
     sitting_id: uuid.UUID
     register: bool
-    grounds: Annotated[list[Ground], msgspec.Meta(max_length=10)] = []
+    grounds: Annotated[list[Ground], msgspec.Meta(max_length=10)] = []  # noqa: RUF012 - msgspec copies it per instance
     note: Text | None = None
 
 
-class ReportBackIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReportBackIn(Body, frozen=True, kw_only=True):
     """Para 20: the decision was reported to the outside body."""
 
     reported_at: Instant | None = None
     note: Text | None = None
 
 
-class PlanRowIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PlanRowIn(Body, frozen=True, kw_only=True):
     kind_of_help: Text
     responsible: Short
     period_volume: Short
@@ -186,7 +188,7 @@ class PlanRowIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     result: Text | None = None
 
 
-class PlanIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PlanIn(Body, frozen=True, kw_only=True):
     """Annex 1: the individual prevention plan."""
 
     period_from: dt.date
@@ -199,7 +201,7 @@ class PlanIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     acknowledged_on: dt.date | None = None
 
 
-class RemovalIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class RemovalIn(Body, frozen=True, kw_only=True):
     """Para 23: removal at a sitting, with its reason."""
 
     sitting_id: uuid.UUID
@@ -207,7 +209,7 @@ class RemovalIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     note: Text | None = None
 
 
-class ReferralIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReferralIn(Body, frozen=True, kw_only=True):
     """Para 21: a proposal to the territorial commission for minors."""
 
     kind: ReferralKind

@@ -83,6 +83,7 @@ from admission.prevention.models import (
 )
 from admission.signing_keys import AdminPrincipal
 from admission.transfers.errors import MinistryOnly
+from admission.transfers.models import Transfer
 
 MIN_COUNCIL = 5  # para 6
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a received_at this far ahead of the server's clock is still "now"
@@ -585,24 +586,25 @@ async def refer(
 # ---------------------------------------------------------------- transfer tie-in (para 24)
 
 
-async def follow_transfer(
-    conn: Connection,
-    *,
-    transfer_id: uuid.UUID,
-    pupil_iin: str,
-    from_school_bin: str,
-    to_school_bin: str,
-    to_region: str,
-    now: dt.datetime,
-) -> list[uuid.UUID]:
-    """Move the pupil's live case (and its plan) to the receiving school; run in the transfer's transaction.
+async def follow_transfer(conn: Connection, transfer: Transfer, now: dt.datetime) -> list[uuid.UUID]:
+    """Move the pupil's live case (and its plan) to the receiving school of the completed ``transfer``;
+    run in the transfer's transaction.  A pupil leaving the country has no receiving school: the case
+    stays with the departing one.
 
     The departing school keeps only the handover row: that it handed a case over, to whom, and when.
     Nothing goes to the transfer's event log or the audit log, which region admins read next to the
     transfer's names.
     """
+    if transfer.to_school_bin is None or transfer.to_region is None:
+        return []
     rows = await conn.fetch(
-        QUERIES["prevention_follow_transfer"], pupil_iin, from_school_bin, to_school_bin, to_region, now, transfer_id
+        QUERIES["prevention_follow_transfer"],
+        transfer.child_iin,
+        transfer.from_school_bin,
+        transfer.to_school_bin,
+        transfer.to_region,
+        now,
+        transfer.id,
     )
     return [r["case_id"] for r in rows]
 

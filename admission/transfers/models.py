@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from admission.bodies import Body
 from admission.reference import SchoolCard
 
 Ground = Literal["holidays", "court_decision", "relocation", "leaving_country", "bullying"]
@@ -25,7 +26,7 @@ Bin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 Iin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 
 
-class TransferRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class TransferRequest(Body, frozen=True, kw_only=True):
     """A parent's request (portal) or the one a school registers from paper documents.
 
     The fields of the model rules' annex 2 form: the applicant's full name and

@@ -506,19 +506,9 @@ async def record_order(
         if _orders_complete(t):
             t = msgspec.structs.replace(t, status="completed", completed_at=now)
             await _hand_to_contingent(conn, t)
-            # --- prevention (issue 15, intra-school registration para 24): the pupil's live case
+            # prevention (issue 15, intra-school registration para 24): the pupil's live case
             # and its plan move to the receiving school in this same transaction.
-            if t.to_school_bin is not None and t.to_region is not None:
-                await prevention.follow_transfer(
-                    conn,
-                    transfer_id=t.id,
-                    pupil_iin=t.child_iin,
-                    from_school_bin=t.from_school_bin,
-                    to_school_bin=t.to_school_bin,
-                    to_region=t.to_region,
-                    now=now,
-                )
-            # --- end prevention
+            await prevention.follow_transfer(conn, t, now)
             await _event(
                 conn, t.id, now, "completed", admin.subject, contingent="leave" if t.to_school_bin is None else "move"
             )

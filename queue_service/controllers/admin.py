@@ -19,6 +19,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from admission import applications, audit, reference
 from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
+from admission.bodies import Body
 from admission.errors import InvalidInput
 from queue_service.auth import AdminDep
 from queue_service.controllers.shared import AdminScoped, now
@@ -29,19 +30,19 @@ from queue_service.rooms_runtime import follow_truth
 ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
 
-class ClassesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class ClassesIn(Body, frozen=True, kw_only=True):
     classes: Annotated[int, msgspec.Meta(ge=0, le=200)]
     seats_per_class: Annotated[int, msgspec.Meta(ge=0, le=40)]  # sanitary rules
 
 
-class WindowIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class WindowIn(Body, frozen=True, kw_only=True):
     opens_at: dt.datetime
     closes_at: dt.datetime
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
     """Required to move it outside annex 2 (the ministry only; pilot para 7); kept in the audit log."""
 
 
-class AutoConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class AutoConfirmIn(Body, frozen=True, kw_only=True):
     enabled: bool
 
 
@@ -51,7 +52,7 @@ class AutoConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
     was: bool
 
 
-class ConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class ConfirmIn(Body, frozen=True, kw_only=True):
     order_number: str
     order_date: dt.date
     application_id: uuid.UUID | None = None
@@ -63,7 +64,7 @@ class ConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
     count: int
 
 
-class RosterIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+class RosterIn(Body, frozen=True, kw_only=True):
     language: TeachingLanguage
 
 

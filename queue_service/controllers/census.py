@@ -18,6 +18,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from admission import audit
+from admission.bodies import Body
 from admission.census import formats, importer, leavers, reports
 from admission.census.importer import Snapshot, TerritoryArea
 from admission.census.reports import (
@@ -40,7 +41,7 @@ from queue_service.resources import DbDep, SettingsDep
 PeriodQuery = Annotated[str | None, Parameter(description="the quarter, YYYY-MM (03, 06, 09, 12); default: the latest")]
 
 
-class TerritoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TerritoryIn(Body, frozen=True, kw_only=True):
     areas: list[TerritoryArea]
 
 

@@ -18,6 +18,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec.structs import asdict
 
+from admission.bodies import Body
 from admission.monitoring import certificate, service
 from admission.monitoring.models import (
     Bin,
@@ -42,7 +43,7 @@ from queue_service.resources import DbDep
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
 
 
-class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class DecisionIn(Body, frozen=True, kw_only=True):
     admission_year: Year
     order_number: OrderNumber
     order_date: dt.date
@@ -56,41 +57,41 @@ class DecisionOut(msgspec.Struct, frozen=True, kw_only=True):
     visits: list[Visit]
 
 
-class CommissionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CommissionIn(Body, frozen=True, kw_only=True):
     members: Annotated[list[Member], msgspec.Meta(max_length=51)]
 
 
-class VisitIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class VisitIn(Body, frozen=True, kw_only=True):
     school_bin: Bin
     starts_on: dt.date
     ends_on: dt.date
 
 
-class ReviewIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReviewIn(Body, frozen=True, kw_only=True):
     verdict: Verdict
     note: LongText | None = None
     description: LongText | None = None
     """The commission's wording of an ``edited`` finding."""
 
 
-class CommissionFindingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CommissionFindingIn(Body, frozen=True, kw_only=True):
     description: LongText
     evidence: Evidence = msgspec.field(default_factory=Evidence)
     note: LongText | None = None
 
 
-class CertificateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CertificateIn(Body, frozen=True, kw_only=True):
     language: CertificateLanguage
     signed_on: dt.date
 
 
-class PlanIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PlanIn(Body, frozen=True, kw_only=True):
     number: Text
     approved_on: dt.date
     measures: Annotated[list[LongText], msgspec.Meta(min_length=1, max_length=100)]
 
 
-class ReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReportIn(Body, frozen=True, kw_only=True):
     submitted_on: dt.date
     summary: LongText
 

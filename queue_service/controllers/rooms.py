@@ -16,25 +16,19 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from admission import room_truth
+from admission.bodies import Body
 from admission.db import Pool
 from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.errors import TooManyJoins
 from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires
+from queue_service.fast_poll import JOIN_DECODER, JOIN_FAILED
 from queue_service.flood import door_of
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth_of, visitors_of
 
 _ENCODER = msgspec.json.Encoder()
-
-
-class JoinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    applicant_iin: str
-    """The applicant's (parent's) ИИН, as the portal authenticated it."""
-
-
-_JOIN_DECODER = msgspec.json.Decoder(JoinIn)
 
 
 @dataclass
@@ -58,7 +52,7 @@ class _JoinOperation(Operation):
         self.parameters = [*(self.parameters or []), assertion]
 
 
-class RoomSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RoomSettingsPatch(Body, frozen=True, kw_only=True):
     """Only the fields given change."""
 
     max_active: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
@@ -114,9 +108,15 @@ class RoomsController(Controller):
         media_type=MediaType.JSON,
     )
     async def join(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
-        # A surge path: the body decoded by a reused msgspec decoder, no dependency injection.
+        # An ordinary join is answered before Litestar's routing (queue_service/fast_poll.py); this
+        # handler answers the rest, and raises the exception of a join the fast path ran.
+        failed: Exception | None = request.scope.get("state", {}).get(JOIN_FAILED)
+        if failed is not None:
+            if isinstance(failed, TooManyJoins):
+                raise door_of(request).too_many(failed) from None
+            raise failed
         try:
-            data = _JOIN_DECODER.decode(await request.body())
+            data = JOIN_DECODER.decode(await request.body())
         except msgspec.ValidationError as exc:
             raise ValidationException(str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
         except msgspec.DecodeError as exc:

@@ -13,6 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import reference
+from admission.bodies import Body
 from admission.db import Connection
 from admission.errors import Forbidden, Unauthenticated
 from admission.portal import Applicant
@@ -241,11 +242,11 @@ async def get_calendar(db: DbDep, school_year: FromPath[str]) -> CalendarOut:
 # ---------------------------------------------------------------- admin
 
 
-class CalendarIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CalendarIn(Body, frozen=True, kw_only=True):
     holidays: Annotated[list[calendar.HolidayPeriod], msgspec.Meta(max_length=30)]
 
 
-class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class DecisionIn(Body, frozen=True, kw_only=True):
     """A refusal needs ``refusal_ground``, ``reason`` (para 19: motivated) and ``employee`` (the receipt)."""
 
     accept: bool
@@ -254,20 +255,20 @@ class DecisionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     employee: Employee | None = None
 
 
-class DepartureIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class DepartureIn(Body, frozen=True, kw_only=True):
     """``employee``: who signs the receipt should the talon have lapsed (para 23)."""
 
     arrival_talon_number: Text
     employee: Employee | None = None
 
 
-class OrderIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class OrderIn(Body, frozen=True, kw_only=True):
     kind: OrderKind
     number: Text
     date: dt.date
 
 
-class PreventionRefIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PreventionRefIn(Body, frozen=True, kw_only=True):
     reference: Text
 
 

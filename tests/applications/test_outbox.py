@@ -14,7 +14,7 @@ from admission_helpers import OTHER_SCHOOL, SCHOOL, apply, child_iin, until_deli
 from admission.access import AccessClaims
 from admission.applications import confirm, withdraw
 from admission.applications.models import NotConfirmable
-from admission.contingent import ContingentEvent, ContingentStoreError, PostgresContingentStore, Publisher
+from admission.contingent import ContingentEvent, ContingentStoreError, Delivery, PostgresContingentStore, Publisher
 from admission.signing_keys import AdminPrincipal
 
 SCHOOL_ADMIN = AdminPrincipal(subject="director", role="region", region="astana")
@@ -51,7 +51,9 @@ async def test_confirmed_admissions_reach_the_store_exactly_once_and_revocations
     rng = random.Random(4)
     order_date = dt.date(2026, 6, 15)
     flaky = FlakyStore(PostgresContingentStore(db_pool))
-    publishers = [Publisher(db_pool, flaky, batch=8, backoff_seconds=0.005, max_backoff_seconds=0.02) for _ in range(2)]
+    publishers = [
+        Publisher(db_pool, flaky, Delivery(batch=8, backoff_seconds=0.005, max_backoff_seconds=0.02)) for _ in range(2)
+    ]
     stop = asyncio.Event()
     running = [asyncio.create_task(p.run(stop, poll_seconds=0.005)) for p in publishers]
 
@@ -142,7 +144,7 @@ async def test_a_withdrawal_of_a_confirmed_admission_waits_behind_its_undelivere
             raise ContingentStoreError("down")
 
     # The Enrol fails; the Revoke behind it must not be tried at all.
-    first = await Publisher(db_pool, Down(), backoff_seconds=0).publish_once()
+    first = await Publisher(db_pool, Down(), Delivery(backoff_seconds=0)).publish_once()
     assert (first.claimed, first.failed) == (1, 1)
     store = PostgresContingentStore(db_pool)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)

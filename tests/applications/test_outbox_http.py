@@ -17,7 +17,7 @@ import httpx
 import pytest
 from admission_helpers import child_iin, until_delivered
 
-from admission.contingent import Enrol, Leave, Publisher, enqueue_many
+from admission.contingent import Delivery, Enrol, Leave, Publisher, enqueue_many
 from admission.contingent.http_store import HttpContingentStore
 from devservices import free_port
 
@@ -96,7 +96,9 @@ async def test_every_event_reaches_a_flaky_and_hanging_register_once_in_per_chil
     kids = await enqueue_lives(db_pool, 20)
     set_mode(receiver, "flaky")
     publishers = [
-        Publisher(db_pool, register, batch=8, backoff_seconds=0.01, max_backoff_seconds=0.05, timeout_seconds=1.5)
+        Publisher(
+            db_pool, register, Delivery(batch=8, backoff_seconds=0.01, max_backoff_seconds=0.05, timeout_seconds=1.5)
+        )
         for _ in range(2)
     ]
     stop = asyncio.Event()
@@ -130,7 +132,7 @@ async def test_a_hung_register_holds_no_lock_and_a_dead_publishers_claim_lapses(
 ) -> None:
     [kid] = await enqueue_lives(db_pool, 1)
     set_mode(receiver, "hang")
-    stuck = Publisher(db_pool, register, batch=1, timeout_seconds=30, lease_seconds=2)
+    stuck = Publisher(db_pool, register, Delivery(batch=1, timeout_seconds=30, lease_seconds=2))
     task = asyncio.create_task(stuck.publish_once())
     for _ in range(200):
         if state(receiver)["in_flight"]:
@@ -142,7 +144,7 @@ async def test_a_hung_register_holds_no_lock_and_a_dead_publishers_claim_lapses(
     async with db_pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL lock_timeout = '200ms'")
         await conn.execute("SELECT id FROM contingent_outbox FOR UPDATE")
-    other = Publisher(db_pool, register, batch=10)
+    other = Publisher(db_pool, register, Delivery(batch=10))
     assert (await other.publish_once()).claimed == 0
     task.cancel()  # the publisher dies mid-delivery
     with pytest.raises(asyncio.CancelledError):
@@ -160,7 +162,7 @@ async def test_delivered_events_are_pruned_after_the_retention_period(
     db_pool: asyncpg.Pool, receiver: str, register: HttpContingentStore
 ) -> None:
     await enqueue_lives(db_pool, 2)
-    publisher = Publisher(db_pool, register, retention=dt.timedelta(days=30))
+    publisher = Publisher(db_pool, register, Delivery(retention=dt.timedelta(days=30)))
     assert await publisher.drain() == 6
     await enqueue_lives(db_pool, 1)  # three more, not delivered
     old = await db_pool.fetch("SELECT id FROM contingent_outbox WHERE delivered_at IS NOT NULL ORDER BY id LIMIT 4")

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from transfer_world import World, kz
 
-from admission.contingent import PostgresContingentStore, Publisher
+from admission.contingent import Delivery, PostgresContingentStore, Publisher
 from admission.contingent.events import EVENT_DECODER
 from admission.transfers import service
 from admission.transfers.errors import TransferInProgress
@@ -104,7 +104,7 @@ async def test_a_pupil_is_never_in_two_schools_or_none_when_a_transfer_is_interr
     world: World, failing_table: str, store_table: str, store_when: str
 ) -> None:
     child, school_from, school_to = await world.moving_pupil()
-    publisher = Publisher(world.pool, PostgresContingentStore(world.pool), backoff_seconds=0.001)
+    publisher = Publisher(world.pool, PostgresContingentStore(world.pool), Delivery(backoff_seconds=0.001))
 
     async with watched(world.pool, child) as seen:
         t = await _accepted(world, child, school_to)
@@ -156,7 +156,7 @@ async def test_a_pupil_is_never_in_two_schools_or_none_when_a_transfer_is_interr
 async def test_a_pupil_leaving_the_country_leaves_the_contingent_once(world: World) -> None:
     school_from = world.schools["abai"][0]
     child = await world.enrolled_child(school_from)
-    publisher = Publisher(world.pool, PostgresContingentStore(world.pool), backoff_seconds=0.001)
+    publisher = Publisher(world.pool, PostgresContingentStore(world.pool), Delivery(backoff_seconds=0.001))
     t = await _accepted(world, child, None)
     assert t.notification_jws, "the departing school signs the notification"
     async with interrupted(world.pool, "contingent_outbox"):

@@ -1,4 +1,5 @@
-"""The poll's fast path (``queue_service/fast_poll.py``) answers as Litestar's handler does.
+"""The fast paths (``queue_service/fast_poll.py``: join, poll, heartbeat, release) answer as
+Litestar's handlers do.
 
 An ordinary poll is answered in front of the framework; a poll with a query string goes through
 Litestar's routing and handler.  Both must give the visitor the same answer, with the same headers,
@@ -9,14 +10,31 @@ an unknown room) gets the framework's problem document.
 from __future__ import annotations
 
 import httpx
+import jwt
+import msgspec
+import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from room_helpers import iins
 
+from admission.signing_keys import KeySet
+from admission.waiting_room.keys import client_key
+from queue_service.app import create_app
+from queue_service.settings import Settings
+
 Client = AsyncTestClient[Litestar]
 POLL = "/v1/rooms/astana/visitors/me"
-SAME_EVERY_TIME = ("ticket", "status", "position", "ahead", "eta_seconds", "access_token", "redirect_url")
+SAME_EVERY_TIME = ("ticket", "status", "position", "ahead", "eta_seconds")
+
+
+def _slot(view: dict[str, str]) -> tuple[object, ...]:
+    """The slot an admitted visitor's access token holds (its claims but the clock's: two polls may
+    straddle a second), and where it is sent."""
+    if "access_token" not in view:
+        return ()
+    claims = jwt.decode(view["access_token"], options={"verify_signature": False})
+    return claims["sub"], claims["aud"], claims["jti"], view["redirect_url"].partition("#")[0]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -55,6 +73,7 @@ async def test_an_ordinary_poll_answers_as_the_frameworks_handler(rooms: Client,
         assert fast.headers["content-length"] == str(len(fast.content))
         fast_body, framework_body = fast.json(), framework.json()
         assert {k: fast_body.get(k) for k in SAME_EVERY_TIME} == {k: framework_body.get(k) for k in SAME_EVERY_TIME}
+        assert _slot(fast_body) == _slot(framework_body)
         assert set(fast_body) == set(framework_body)
     assert fast_body["position"] == 1  # the waiting visitor, last polled
     # both ways are counted under the route's template
@@ -168,3 +187,61 @@ async def test_sessions_the_fast_path_cannot_answer_get_the_frameworks_problems(
     assert codes == {name: (r.status_code, r.json()["code"]) for name, r in framework.items()}
     assert {status for status, _ in codes.values()} <= {401, 404}
     assert {r.headers["content-type"] for r in answers.values()} == {"application/problem+json"}
+
+
+JOIN = "/v1/rooms/astana/visitors"
+JOIN_TEMPLATE = "/v1/rooms/{region}/visitors"
+
+
+async def test_an_ordinary_join_answers_as_the_frameworks_handler(rooms: Client, ministry: dict[str, str]) -> None:
+    assert (await rooms.patch("/v1/admin/rooms/astana", json={"max_active": 1}, headers=ministry)).status_code == 200
+    before = (await rooms.get("/metrics")).text
+    for applicant in iins(2, start=780):  # the first is admitted, the second waits
+        fast = await rooms.post(JOIN, json={"applicant_iin": applicant})
+        framework = await rooms.post(f"{JOIN}?lang=en", json={"applicant_iin": applicant})  # the same place again
+        assert fast.status_code == framework.status_code == 200
+        assert _headers(fast) == _headers(framework)
+        assert fast.headers["content-type"] == "application/json"
+        assert fast.headers["content-length"] == str(len(fast.content))
+        fast_body, framework_body = fast.json(), framework.json()
+        assert set(fast_body) == set(framework_body)
+        assert {k: fast_body[k] for k in ("status", "position", "ahead")} == {
+            k: framework_body[k] for k in ("status", "position", "ahead")
+        }
+    assert (fast_body["status"], fast_body["position"]) == ("waiting", 1)
+    after = (await rooms.get("/metrics")).text
+    assert _counted(after, "POST", JOIN_TEMPLATE, "200") == _counted(before, "POST", JOIN_TEMPLATE, "200") + 4
+
+
+async def test_joins_the_fast_path_cannot_answer_get_the_frameworks_problems(rooms: Client) -> None:
+    """Bad bodies, identities and rooms are handed to Litestar with their body: the same problems both ways."""
+    applicant = iins(1, start=800)[0]
+    cases = {
+        "not json": b"{", "unknown field": b'{"applicant_iin": "%s", "x": 1}' % applicant.encode(),
+        "no iin": b"{}", "bad iin": b'{"applicant_iin": "123"}', "nul": b'{"applicant_iin": "\\u0000"}',
+        "not utf-8": b'{"applicant_iin": "\xff"}',
+    }  # fmt: skip
+    for name, body in cases.items():
+        fast = await rooms.post(JOIN, content=body, headers={"Content-Type": "application/json"})
+        framework = await rooms.post(f"{JOIN}?lang=kk", content=body, headers={"Content-Type": "application/json"})
+        assert (fast.status_code, fast.json()["code"]) == (framework.status_code, framework.json()["code"]), name
+        assert 400 <= fast.status_code < 500, name
+        assert fast.headers["content-type"] == "application/problem+json", name
+    unknown = await rooms.post("/v1/rooms/atlantis/visitors", json={"applicant_iin": applicant})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_region")
+
+
+async def test_a_join_refused_in_redis_is_run_once(
+    settings: Settings, keys: KeySet, astana_open_now: None, redis_client: aioredis.Redis
+) -> None:
+    """A join whose script call refuses it is answered by Litestar from the fast path's exception, not
+    joined again: the client's counter moves once per join, and the refusal carries its headers."""
+    limited = msgspec.structs.replace(settings, join_rate_per_minute=2)
+    async with AsyncTestClient(app=create_app(limited, keys=keys)) as client:
+        answers = [await client.post(JOIN, json={"applicant_iin": iin}) for iin in iins(3, start=820)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = answers[-1]
+    assert (refused.json()["code"], refused.headers["ratelimit-limit"]) == ("too_many_requests", "2")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # three joins counted, not four (a join run again by the framework would count the refused one twice)
+    assert int(await redis_client.get(client_key("astana", "testclient")) or 0) == 3
