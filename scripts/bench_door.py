@@ -175,6 +175,7 @@ PROFILE_PARTS = {
     "    by the library (another shape)": "Door._verified_by_library (",
     "the room's join (visitors.py)": "waiting_room/visitors.py",
     "redis-py (the script call, its reply)": "redis/",
+    "the join's fast path (fast_poll.py)": "._join (queue_service/fast_poll.py",
     "the join handler (rooms.py)": "controllers/rooms.py",
 }
 

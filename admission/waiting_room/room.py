@@ -187,7 +187,7 @@ class WindowRefusal(msgspec.Struct, frozen=True, kw_only=True):
     free_rate: float = 0.0
 
 
-class JoinDoor(msgspec.Struct, frozen=True, kw_only=True):
+class JoinDoor(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # str and int only: no cycle to collect
     """What the flood defence (issue 12) asks of one join, checked inside the join's own script call
     (no round trip of its own): the client's allowance in this room and a proof of work used once."""
 
