@@ -26,8 +26,11 @@ lowercase hex and small integers), whose canonical JSON is one format string; su
 verified here with the same checks in the same order (expiry, the parameters' signature, the
 derived key's signature).  Anything else (another shape, a member the shape does not know, text
 needing an escape, a big number) goes to the library, as every answer did before: the shortcut only
-ever sees text the library would serialise as it is.  ``tests/waiting_room/test_flood.py`` proves
-both the bytes and the verdicts equal to the library's over many generated answers, hostile ones too.
+ever sees text the library would serialise as it is (its hex texts checked by C loops, not regular
+expressions: ``our_payload``).  ``tests/waiting_room/test_flood.py`` proves both the bytes and the
+verdicts equal to the library's over many generated answers, hostile ones too, and the shape's
+acceptance equal to the regular expressions it replaced.  A join's whole verification takes about
+6 µs in process (README, "The door").
 """
 
 from __future__ import annotations
