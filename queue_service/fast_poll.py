@@ -1,6 +1,6 @@
 """The waiting room's hot paths answered in front of Litestar's stack: the poll
-(``GET /v1/rooms/{region}/visitors/me``), the heartbeat (``POST .../sessions/heartbeat``) and the
-release (``DELETE .../sessions/me``).
+(``GET /v1/rooms/{region}/visitors/me``), the heartbeat (``POST .../sessions/heartbeat``), the
+release (``DELETE .../sessions/me``) and the join (``POST .../visitors``).
 
 Polls are most of an opening's requests (77 % in ``scripts/bench wave``) and the poll's own
 work is a few µs: the ticket from the worker's cache, the position from the worker's snapshot of
