@@ -20,7 +20,11 @@ client on uvloop, so the machine's CPU goes to the service:
 * the same judgement of every answer, counted as locust counts it: each request is a success or a
   failure by the same rule as ``users.Family`` (a 5xx or no answer always fails; a 4xx where the
   family expects a 2xx fails; "not now" and a 409 on filing do not), its response time recorded
-  either way; a request still unanswered ``stop_seconds`` after the run's end fails ("cut").
+  either way;
+* the same end: at ``run_seconds`` (locust's ``--run-time``) the families go on for ``stop_seconds``
+  (its ``--stop-timeout``: a user finishes its task, and a family's task is its whole day), then stop
+  where they are; a request under way then is not in the statistics (locust kills the user's greenlet
+  and records nothing) but is counted apart (``cut``).
 
 One process is ``python -m loadtest.lean_wave '<json spec>'``; ``scripts/bench wave --processes N``
 runs N, each with every N-th family.  The report (JSON, ``spec["out"]``): per endpoint (locust's
@@ -33,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import random
 import resource
 import time
@@ -76,10 +79,8 @@ class Wave:
         self.messages: collections.Counter[str] = collections.Counter()
         self.journeys: collections.Counter[str] = collections.Counter()
         self.opened = 0
-        self.in_flight = 0
         self.cut = 0
         self.stopping = False
-        self.quiet = asyncio.Event()  # set when the run is over and no request is under way
         self.first = self.last = 0.0
         self.lags: list[float] = []
 
@@ -131,11 +132,9 @@ class Wave:
             task = loop.create_task(family.day())
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-        await asyncio.sleep(max(run_seconds - (loop.time() - began), 0))
-        self.stopping = True  # locust's --run-time: no new request; those under way get --stop-timeout
-        if self.in_flight:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.quiet.wait(), float(self.spec.get("stop_seconds", 5)))
+        # locust's --run-time, then its --stop-timeout: the families go on meanwhile (the task is the whole day)
+        await asyncio.sleep(max(run_seconds + float(self.spec.get("stop_seconds", 5)) - (loop.time() - began), 0))
+        self.stopping = True
         for task in list(tasks):
             task.cancel()
         if tasks:
@@ -187,7 +186,6 @@ class Family:
             None if body is None else _encode(body), HEADERS,
         )  # fmt: skip
         started = time.perf_counter()
-        wave.in_flight += 1
         try:
             for attempt in range(2):
                 connection = self.connection
@@ -209,13 +207,8 @@ class Family:
                 return status, head, _json(head, payload), started
             return 0, b"", None, started
         except asyncio.CancelledError:
-            wave.cut += 1
-            wave.record(method, api.name(template), started, "cut: no answer by the end of the run")
+            wave.cut += 1  # under way when the run ended: not in the statistics, as locust records nothing
             raise
-        finally:
-            wave.in_flight -= 1
-            if wave.stopping and not wave.in_flight:
-                wave.quiet.set()
 
     def judge(self, method: str, template: str, started: float, status: int, failure: str | None = None) -> bool:
         """Record a request; a 5xx or no answer fails whatever the caller thought (locust's ``_judge_5xx``):
