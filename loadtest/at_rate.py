@@ -80,7 +80,8 @@ class Connection(asyncio.Protocol):
         """Send one request, wait for its answer; ``within`` seconds without it: the connection is closed and
         :class:`TimeoutError` raised (locust's ``network_timeout``; one timer, cheaper than ``asyncio.timeout``)."""
         assert self.transport is not None
-        waiter = self.waiter = self.loop.create_future()
+        waiter: asyncio.Future[tuple[int, bytes, bytes]] = self.loop.create_future()
+        self.waiter = waiter
         self.transport.write(raw)
         if within is None:
             return await waiter

@@ -315,7 +315,7 @@ def wave(service: LocalService, region: str, families: int, args: argparse.Names
     figures.update(
         generator_cpu=generator["cpu"] / wall / psutil.cpu_count(), generator_us_per_request=generator["cpu"] / requests * 1e6,
         lag_p99_ms=generator["lag_p99_ms"], lag_max_ms=generator["lag_max_ms"], messages=generator["messages"],
-        cut=generator.get("cut", 0),
+        cut=generator.get("cut"),
         service_cpu_share=service_cpu / wall / psutil.cpu_count(),
         cpu_us_per_request=service_cpu / requests * 1e6, cpu_ms_per_family=service_cpu / families * 1e3,
         net_us_per_request=max(service_cpu - background, 0) / requests * 1e6,
@@ -781,8 +781,9 @@ def main() -> int:
               f"{r['connections']} connections open at most, {r['connections_per_family']:.2f} opened per family")  # fmt: skip
         print(f"load generator ({args.generator}) at that wave: {r['generator_cpu']:.0%} of the machine, "
               f"{r['generator_us_per_request']:.0f} µs of CPU per request, event-loop lag p99 {_ms(r['lag_p99_ms'])} "
-              f"ms (max {_ms(r['lag_max_ms'])}); service: {r['service_cpu_share']:.0%} of the machine; {r['cut']} "
-              f"request(s) under way when the families stopped, not in the statistics (as with locust)")  # fmt: skip
+              f"ms (max {_ms(r['lag_max_ms'])}); service: {r['service_cpu_share']:.0%} of the machine"
+              + ("" if r["cut"] is None else f"; {r['cut']} request(s) under way when the families stopped, not in "
+                 "the statistics (as with locust)"))  # fmt: skip
         if not lost:
             print("(every wave up to --max-families held; the machine may hold more)")
     elif not args.only_at_rate:
