@@ -99,10 +99,13 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
 
-async def connect(port: int) -> Connection:
-    """A new keep-alive connection to the service on 127.0.0.1."""
+async def connect(port: int, source: str | None = None) -> Connection:
+    """A new keep-alive connection to the service on 127.0.0.1, from ``source`` (another loopback address,
+    e.g. 127.0.0.2: one source address has only the ~28,000 local ports of ``ip_local_port_range`` for
+    connections to one server port)."""
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(lambda: Connection(loop), "127.0.0.1", port)
+    local = (source, 0) if source else None
+    _, protocol = await loop.create_connection(lambda: Connection(loop), "127.0.0.1", port, local_addr=local)
     return protocol
 
 

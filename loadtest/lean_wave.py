@@ -9,7 +9,8 @@ client on uvloop, so the machine's CPU goes to the service:
 * the same arrivals: ``families`` within ``arrival_seconds``, started in locust's batches (its
   dispatcher adds floor(rate) users per batch, rate = families / arrival seconds) and each family at a
   random moment of its second (:func:`behaviour.arrival_delay`);
-* one keep-alive connection per family, opened at its first request, opened again only when the
+* one keep-alive connection per family, opened at its first request (process N from 127.0.0.N+1, so
+  the ~28,000 local ports of one source address do not cap the wave), opened again only when the
   server closed it (a GET or DELETE cut on a kept connection is retried once on a new one, a POST
   is not: geventhttpclient's rule), locust's timeouts (10 s to connect, 30 s for an answer) and its
   request headers (``Accept-Encoding``: a large answer is compressed as for locust);
@@ -70,6 +71,9 @@ class Wave:
         self.spec = spec
         self.port: int = spec["port"]
         self.region: str = spec["region"]
+        # each process its own loopback source address: one address has ~28,000 local ports towards one server
+        # port (ip_local_port_range), fewer than a large wave's families (the clients of a real wave are many)
+        self.source = f"127.0.0.{int(spec.get('process', 0)) + 1}"
         self.opts = behaviour.defaults(**spec.get("options", {}))
         self.rng = random.Random(spec.get("seed") or None)
         self.who = people.People(random.Random(self.rng.random()))
@@ -193,7 +197,7 @@ class Family:
                 try:
                     if connection is None or not kept:
                         async with asyncio.timeout(CONNECT_SECONDS):
-                            connection = self.connection = await at_rate.connect(wave.port)
+                            connection = self.connection = await at_rate.connect(wave.port, wave.source)
                         wave.opened += 1
                     status, head, payload = await connection.send(raw, ANSWER_SECONDS)
                 except TimeoutError:
