@@ -26,6 +26,7 @@ import random
 import resource
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from loadtest.common import people
@@ -35,13 +36,18 @@ STEPS = ("schools", "heartbeat", "apply", "release")
 """What an admitted family does, in order (the locust Family's: schools, the open form's heartbeat, filing, release)."""
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection; one request at a time; answers parsed by Content-Length."""
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection to the service; one request at a time; answers framed by Content-Length.
+
+    The lean client of both generators here (this module's mix at rate and :mod:`loadtest.lean_wave`'s families):
+    ``send`` returns (status, head, body), the head lower-cased (:func:`header` reads it); ``alive`` turns false
+    when the server closes the connection, so a caller opens a new one, as geventhttpclient's pool does.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.buffer = bytearray()
-        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes, bytes]] | None = None
         self.transport: asyncio.Transport | None = None
         self.alive = True
 
@@ -56,30 +62,68 @@ class _Connection(asyncio.Protocol):
         if end < 0:
             return
         head = bytes(self.buffer[:end]).lower()
-        at = head.find(b"content-length:")
-        length = int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None]) if at >= 0 else 0
+        length = int(header(head, b"content-length") or 0)
         if len(self.buffer) < end + 4 + length:
             return
         body = bytes(self.buffer[end + 4 : end + 4 + length])
         del self.buffer[: end + 4 + length]
         waiter, self.waiter = self.waiter, None
         if not waiter.done():
-            waiter.set_result((int(head[9:12]), body))
+            waiter.set_result((int(head[9:12]), head, body))
 
     def connection_lost(self, _exc: Exception | None) -> None:
         self.alive = False
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(ConnectionError("closed"))
 
-    async def send(self, raw: bytes) -> tuple[int, bytes]:
+    async def send(self, raw: bytes, within: float | None = None) -> tuple[int, bytes, bytes]:
+        """Send one request, wait for its answer; ``within`` seconds without it: the connection is closed and
+        :class:`TimeoutError` raised (locust's ``network_timeout``; one timer, cheaper than ``asyncio.timeout``)."""
         assert self.transport is not None
-        self.waiter = self.loop.create_future()
+        waiter: asyncio.Future[tuple[int, bytes, bytes]] = self.loop.create_future()
+        self.waiter = waiter
         self.transport.write(raw)
-        return await self.waiter
+        if within is None:
+            return await waiter
+        timer = self.loop.call_later(within, self._expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+
+    def _expire(self, waiter: asyncio.Future[tuple[int, bytes, bytes]]) -> None:
+        if not waiter.done():
+            waiter.set_exception(TimeoutError("no answer"))
+        self.alive = False
+        if self.transport is not None:
+            self.transport.abort()
 
 
-def _request(method: str, path: str, token: str | None = None, body: bytes | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+async def connect(port: int, source: str | None = None) -> Connection:
+    """A new keep-alive connection to the service on 127.0.0.1, from ``source`` (another loopback address,
+    e.g. 127.0.0.2: one source address has only the ~28,000 local ports of ``ip_local_port_range`` for
+    connections to one server port)."""
+    loop = asyncio.get_running_loop()
+    local = (source, 0) if source else None
+    _, protocol = await loop.create_connection(lambda: Connection(loop), "127.0.0.1", port, local_addr=local)
+    return protocol
+
+
+def header(head: bytes, name: bytes) -> bytes | None:
+    """The value of header ``name`` (lower case) in a lower-cased response head, or None."""
+    at = head.find(b"\r\n" + name + b":")
+    if at < 0:
+        return None
+    start = at + len(name) + 3
+    end = head.find(b"\r\n", start)
+    return head[start : end if end >= 0 else None].strip()
+
+
+def request(
+    method: str, path: str, token: str | None = None, body: bytes | None = None, extra: tuple[str, ...] = ()
+) -> bytes:
+    """The bytes of one HTTP/1.1 request (``extra``: more header lines, e.g. what locust's client sends)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench", *extra]
     if token:
         lines.append(f"Authorization: Bearer {token}")
     if body is not None or method in {"POST", "DELETE"}:
@@ -113,7 +157,7 @@ class Generator:
         self.latency: dict[str, list[float]] = {k: [] for k in KINDS}
         self.no_connection = 0
         self.lags: list[float] = []
-        self.idle: collections.deque[_Connection] = collections.deque()
+        self.idle: collections.deque[Connection] = collections.deque()
 
     def _kind(self) -> str:
         if self.spec["mode"] == "bare":
@@ -131,28 +175,28 @@ class Generator:
         kind = self._kind()
         region = self.region
         if kind == "health":
-            return kind, _request("GET", "/health"), None
+            return kind, request("GET", "/health"), None
         if kind == "join":
             family = Family(self.people.applicant())
             body = json.dumps({"applicant_iin": family.applicant}).encode()
-            return kind, _request("POST", f"/v1/rooms/{region}/visitors", body=body), family
+            return kind, request("POST", f"/v1/rooms/{region}/visitors", body=body), family
         if kind == "poll":
             family = self.waiting.popleft()
-            return kind, _request("GET", f"/v1/rooms/{region}/visitors/me", family.ticket), family
+            return kind, request("GET", f"/v1/rooms/{region}/visitors/me", family.ticket), family
         family = self.admitted.popleft()
         step = family.steps.popleft()
         if step == "schools":
-            return step, _request("GET", f"/v1/regions/{region}/schools"), family
+            return step, request("GET", f"/v1/regions/{region}/schools"), family
         if step == "heartbeat":
-            return step, _request("POST", f"/v1/rooms/{region}/sessions/heartbeat", family.token), family
+            return step, request("POST", f"/v1/rooms/{region}/sessions/heartbeat", family.token), family
         if step == "release":
-            return step, _request("DELETE", f"/v1/rooms/{region}/sessions/me", family.token), family
+            return step, request("DELETE", f"/v1/rooms/{region}/sessions/me", family.token), family
         school = self.schools[self.rng.randrange(len(self.schools))]
         form = {
             "applicant_iin": family.applicant, "child_iin": self.people.child(), "school_bin": school.bin,
             "language": school.languages[0], "consent": True,
         }  # fmt: skip
-        return step, _request("POST", "/v1/applications", family.token, json.dumps(form).encode()), family
+        return step, request("POST", "/v1/applications", family.token, json.dumps(form).encode()), family
 
     def _answered(self, kind: str, family: Family | None, status: int, body: bytes) -> None:
         if family is None:
@@ -172,11 +216,11 @@ class Generator:
         if kind in STEPS and family.steps:
             self.admitted.append(family)  # a refused filing still releases its slot, as the portal does
 
-    async def _one(self, connection: _Connection, kind: str, raw: bytes, family: Family | None) -> None:
+    async def _one(self, connection: Connection, kind: str, raw: bytes, family: Family | None) -> None:
         self.sent[kind] += 1
         started = time.perf_counter()
         try:
-            status, body = await connection.send(raw)
+            status, _, body = await connection.send(raw)
         except (ConnectionError, OSError):
             self.failed[kind] += 1
             return
@@ -197,12 +241,9 @@ class Generator:
         self.opened = spec["connections"]  # opened once, never again: a closed one is dropped (and counted failed)
         for start in range(0, spec["connections"], 200):
             made = await asyncio.gather(
-                *(
-                    loop.create_connection(lambda: _Connection(loop), "127.0.0.1", spec["port"])
-                    for _ in range(start, min(start + 200, spec["connections"]))
-                )
+                *(connect(spec["port"]) for _ in range(start, min(start + 200, spec["connections"])))
             )
-            self.idle.extend(protocol for _, protocol in made)
+            self.idle.extend(made)
         await asyncio.sleep(spec.get("start_at", 0) - time.time())  # the processes of one run start together
         rate, seconds = spec["rate"], spec["seconds"]
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -240,17 +281,25 @@ class Generator:
         }  # fmt: skip
 
 
-def main() -> None:
+def run_spec(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """A generator process: the JSON spec in ``argv[1]``, ``run(spec)`` on uvloop when installed (else asyncio),
+    its report written to ``spec["out"]`` (not stdout: the event loop may have left it non-blocking)."""
     spec = json.loads(sys.argv[1])
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one connection per family: thousands of them
     try:
         import uvloop
 
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    report = runner(Generator(spec).run())
-    with open(spec["out"], "w") as f:  # not stdout: the event loop may have left it non-blocking
+    report = runner(run(spec))
+    with open(spec["out"], "w") as f:
         json.dump(report, f)
+
+
+def main() -> None:
+    run_spec(lambda spec: Generator(spec).run())
 
 
 if __name__ == "__main__":

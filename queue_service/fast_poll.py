@@ -1,6 +1,6 @@
 """The waiting room's hot paths answered in front of Litestar's stack: the poll
-(``GET /v1/rooms/{region}/visitors/me``), the heartbeat (``POST .../sessions/heartbeat``) and the
-release (``DELETE .../sessions/me``).
+(``GET /v1/rooms/{region}/visitors/me``), the heartbeat (``POST .../sessions/heartbeat``), the
+release (``DELETE .../sessions/me``) and the join (``POST .../visitors``).
 
 Polls are most of an opening's requests (77 % in ``scripts/bench wave``) and the poll's own
 work is a few µs: the ticket from the worker's cache, the position from the worker's snapshot of
@@ -170,13 +170,7 @@ class PollFastPath:
         except BaseException:  # cancelled: the client left
             self.tally.handed_on(method, template)
             raise
-        status = 200 if body else 204
-        headers: list[Any] = [*HEADERS, (b"content-length", str(len(body)).encode())] if body else BASELINE_HEADERS
-        try:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-        finally:
-            self.tally.finished(method, template, status, time.perf_counter() - started)
+        await self._respond(send, method, template, started, body)
         return True
 
     async def _answer(self, visitors: Visitors, region: str, ticket: str, send: Send) -> bool:
@@ -190,14 +184,19 @@ class PollFastPath:
         except BaseException:  # cancelled: the client left
             self.tally.handed_on("GET", TEMPLATE)
             raise
-        body = _ENCODER.encode(view)
-        headers: list[Any] = [*HEADERS, (b"content-length", str(len(body)).encode())]
+        await self._respond(send, "GET", TEMPLATE, started, _ENCODER.encode(view))
+        return True
+
+    async def _respond(self, send: Send, method: str, template: str, started: float, body: bytes) -> None:
+        """A fast path's answer: 200 with a JSON ``body`` (204 without one), the baseline headers;
+        counted in the request metrics under the route's ``template``."""
+        status = 200 if body else 204
+        headers: list[Any] = [*HEADERS, (b"content-length", str(len(body)).encode())] if body else BASELINE_HEADERS
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
         finally:
-            self.tally.finished("GET", TEMPLATE, 200, time.perf_counter() - started)
-        return True
+            self.tally.finished(method, template, status, time.perf_counter() - started)
 
     async def _join(self, scope: Scope, region: str, receive: Receive, send: Send) -> None:
         """A join answered here, or handed to Litestar with its body (and, once joined, its exception)."""
@@ -245,13 +244,7 @@ class PollFastPath:
         except BaseException:  # cancelled: the client left
             self.tally.handed_on("POST", JOIN)
             raise
-        answer = _ENCODER.encode(view)
-        headers: list[Any] = [*HEADERS, (b"content-length", str(len(answer)).encode())]
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": answer, "more_body": False})
-        finally:
-            self.tally.finished("POST", JOIN, 200, time.perf_counter() - started)
+        await self._respond(send, "POST", JOIN, started, _ENCODER.encode(view))
 
     def _vouched(self, body: bytes, region: str, visitors: Visitors, assertion: str | None) -> str | None:
         """The ИИН a well-formed join body claims, vouched for by the portal; None: Litestar's to answer."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from litestar.datastructures import MutableScopeHeaders, ResponseHeader
+from litestar.datastructures import ResponseHeader
 from litestar.types import Message, Scope
 
 CSP = "Content-Security-Policy"
@@ -35,16 +35,23 @@ DOCS = [ResponseHeader(name=CSP, value=DOCS_CSP)]
 CONSOLE = [ResponseHeader(name=CSP, value=CONSOLE_CSP)]
 
 
+_BASELINE_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in BASELINE.items()]
+
+
 async def baseline(message: Message, _scope: Scope) -> None:
     """``before_send`` of the app: whatever built the answer (a router's exception handler, a redirect,
     a middleware's own 408 or 429), it leaves with the baseline headers; a policy already set (a page's,
-    the console's, the docs') is kept."""
+    the console's, the docs') is kept.
+
+    Runs on every answer: the names present are read in one pass over the raw headers (Litestar's
+    ``MutableScopeHeaders`` would decode and compare every header once per baseline header)."""
     if message["type"] != "http.response.start":
         return
-    present = MutableScopeHeaders.from_message(message)
-    for name, value in BASELINE.items():
-        if name not in present:
-            present[name] = value
+    headers = message.get("headers", ())
+    present = {name.lower() for name, _ in headers}
+    missing = [pair for pair in _BASELINE_RAW if pair[0] not in present]
+    if missing:
+        message["headers"] = [*headers, *missing]
 
 
 def new_nonce() -> str:

@@ -3,17 +3,26 @@
 A wave = N families joining one region's waiting room within the first
 ``--arrival-seconds`` (60) of its opening, then polling at the interval the
 service suggests (at most 30 s, as the page), applying when admitted and
-releasing (the ``opening_surge`` locustfile).  The room QUEUES, as a real
+releasing (the ``opening_surge`` locustfile's families).  The room QUEUES, as a real
 opening does: ``max_active`` is ``--max-active-share`` (1 %) of the wave, so
 polls are most of the requests.  The service runs as production runs it
-(``kezek serve``, granian, ``--workers``) on the same machine as locust.
+(``kezek serve``, granian, ``--workers``) on the same machine as the load generator.
+
+The generator (``--generator``): ``lean`` (default) is ``loadtest/lean_wave.py``, the
+locust kit's families on a small asyncio HTTP/1.1 client (uvloop) in ``--processes``
+(2) processes, so the machine's CPU goes to the service; ``locust`` is QA's kit
+itself (``opening_surge``; ``--processes N``: a master and N workers), which spends
+about as much CPU per request as the service and saturated first on this 2-core box.
+Both are judged and reported alike (locust's statistics rows, failures as locust
+counts them), with the generator's CPU (and the lean one's event-loop lag) printed
+so a saturated generator shows.
 
 Each step is run twice (``--runs``) in fresh regions and the better run kept,
 so a noisy neighbour does not decide the figure.  Per step it prints requests,
 p50/p99, errors, the deepest accept queue (``ss``: Recv-Q of the listen socket)
-and the most open connections seen, the connections locust opened per family,
-the service's CPU per request and per family (psutil, the server's process
-tree), locust's CPU share and the load average.  "Holds" = zero failed
+and the most open connections seen, the connections the generator opened per
+family, the service's CPU per request and per family (psutil, the server's
+process tree), the generator's CPU share and CPU per request, and the load average.  "Holds" = zero failed
 requests and p99 < ``--p99-ms`` (250) over all requests.  N doubles from
 ``--start`` until a wave is lost (or ``--max-families``), then ``--bisect``
 steps narrow it.
@@ -72,6 +81,14 @@ REGIONS = [
     "turkistan", "ulytau", "east-kazakhstan",
 ]  # fmt: skip
 MOONSHOT = 100_000
+WAVE_OPTIONS = {"max_poll_seconds": 30.0, "think_seconds": 2.0, "abandon_share": 0.02}
+"""The families' options in a wave, for either generator (the rest: ``loadtest/common/options.toml``)."""
+STOP_SECONDS = 5
+"""After the run's end, how long requests under way may take (locust's ``--stop-timeout``)."""
+GENERATORS = {
+    "lean": "loadtest/lean_wave.py (asyncio on uvloop, the locust kit's families)",
+    "locust": "locust opening_surge (FastHttpUser, pooled connections kept)",
+}
 
 
 class CpuMeter:
@@ -169,54 +186,142 @@ def _patch_room(service: LocalService, region: str, token: str, settings: dict[s
         answer.read()
 
 
-def wave(service: LocalService, region: str, families: int, args: argparse.Namespace, out: Path) -> dict[str, object]:
-    token = mint_region_admin(service.env["KEZEK_SIGNING_KEY_FILE"], region)
-    max_active = max(10, int(families * args.max_active_share))
-    _patch_room(service, region, token, {"max_active": max_active})
+def _locust_wave(
+    service: LocalService, region: str, families: int, args: argparse.Namespace, out: Path, token: str
+) -> tuple[list[dict[str, str]], float, dict[str, Any]]:
+    """The wave by locust's ``opening_surge`` (``--processes`` > 1: a master and that many workers): its
+    statistics rows, the connections it opened, and what the generator cost (no event-loop lag from gevent)."""
     run_time = int(args.arrival_seconds + args.tail_seconds)
     prefix = out / f"{region}-{families}"
     journal = out / f"{region}-{families}-journal"
     command = [
         str(BIN / "locust"), "-f", str(LOCUSTFILES / "opening_surge.py"), "--headless", "--only-summary",
-        "--host", service.host, "--run-time", f"{run_time}s", "--stop-timeout", "5", "--csv", str(prefix),
+        "--host", service.host, "--run-time", f"{run_time}s", "--stop-timeout", str(STOP_SECONDS), "--csv", str(prefix),
         "--loglevel", "ERROR", "--exit-code-on-error", "0", "--region", region, "--families", str(families),
-        "--arrival-seconds", str(args.arrival_seconds), "--max-poll-seconds", "30", "--admin-token", token,
-        "--think-seconds", "2", "--abandon-share", "0.02", "--journal-dir", str(journal),
+        "--arrival-seconds", str(args.arrival_seconds), "--admin-token", token, "--journal-dir", str(journal),
+        *(f"--{name.replace('_', '-')}={value}" for name, value in WAVE_OPTIONS.items()),
     ]  # fmt: skip
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
+    locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    meter = CpuMeter(locust.pid).start()
+    _profile_once(service, args, families, out)
+    locust.wait(timeout=run_time + 120)
+    rows = endpoint_rows(Path(f"{prefix}_stats.csv"))
+    failures = {}
+    failures_csv = Path(f"{prefix}_failures.csv")
+    if failures_csv.exists():
+        failures = {f"{r['Name']}: {r['Error']}": int(r["Occurrences"]) for r in endpoint_rows(failures_csv)}
+    opened = invariants.read_facts(journal).connections
+    return rows, opened, {"cpu": meter.stop(), "lag_p99_ms": None, "lag_max_ms": None, "messages": failures}
+
+
+def _lean_wave(
+    service: LocalService, region: str, families: int, args: argparse.Namespace, out: Path
+) -> tuple[list[dict[str, str]], float, dict[str, Any]]:
+    """The wave by ``loadtest.lean_wave`` in ``--processes`` processes (each every N-th family): statistics rows
+    as locust's CSV has them, the connections opened, what the generator cost (CPU, event-loop lag)."""
+    folder = out / f"{region}-{families}-lean"
+    folder.mkdir()
+    processes = args.processes
+    start_at = time.time() + 2 + families / 20_000  # every process has laid out its arrivals by then
+    specs = [
+        {"region": region, "port": int(service.env["KEZEK_PORT"]), "families": families, "process": i,
+         "processes": processes, "arrival_seconds": args.arrival_seconds,
+         "run_seconds": args.arrival_seconds + args.tail_seconds, "stop_seconds": STOP_SECONDS,
+         "options": WAVE_OPTIONS, "seed": random.randrange(1, 1 << 30), "start_at": start_at,
+         "out": str(folder / f"{i}.json")}
+        for i in range(processes)
+    ]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "loadtest.lean_wave", json.dumps(spec)], cwd=ROOT) for spec in specs
+    ]
+    meters = [CpuMeter(p.pid).start() for p in procs]
+    _profile_once(service, args, families, out)
+    for p in procs:
+        p.wait(timeout=args.arrival_seconds + args.tail_seconds + 120)
+    cpu = sum(m.stop() for m in meters)
+    reports = [json.loads(Path(str(spec["out"])).read_text()) for spec in specs]
+    duration = max(max(r["duration"] for r in reports), 1e-3)
+    merged: dict[tuple[str, str], tuple[list[float], int]] = {}
+    for r in reports:
+        for e in r["endpoints"]:
+            values, failed = merged.get((e["method"], e["name"]), ([], 0))
+            merged[e["method"], e["name"]] = ([*values, *e["latency_ms"]], failed + e["failures"])
+    everything: list[float] = []
+    rows = []
+    for (method, name), (values, failed) in sorted(merged.items(), key=lambda kv: kv[0][1]):
+        everything += values
+        rows.append(_row(method, name, values, failed, duration))
+    rows.append(_row("", "Aggregated", everything, sum(f for _, f in merged.values()), duration))
+    messages: dict[str, int] = {}
+    for r in reports:
+        for text, count in r["messages"].items():
+            messages[text] = messages.get(text, 0) + count
+    return rows, sum(r["opened"] for r in reports), {
+        "cpu": cpu, "lag_p99_ms": max(r["lag_p99"] for r in reports) * 1e3,
+        "lag_max_ms": max(r["lag_max"] for r in reports) * 1e3, "messages": messages,
+        "cut": sum(r["cut"] for r in reports),
+    }  # fmt: skip
+
+
+def _row(method: str, name: str, values: list[float], failed: int, duration: float) -> dict[str, str]:
+    """One endpoint's line as locust's ``_stats.csv`` writes it (its percentiles are whole milliseconds)."""
+    values = sorted(values)
+
+    def at(share: float) -> str:
+        return str(round(values[min(int(len(values) * share), len(values) - 1)])) if values else "0"
+
+    return {
+        "Type": method, "Name": name, "Request Count": str(len(values)), "Failure Count": str(failed),
+        "Requests/s": f"{len(values) / duration:.2f}", "50%": at(0.5), "99%": at(0.99),
+    }  # fmt: skip
+
+
+def _profile_once(service: LocalService, args: argparse.Namespace, families: int, out: Path) -> None:
+    """``--profile-seconds``: py-spy one service worker in the middle of the first wave (joins and polls)."""
+    if not args.profile_seconds or args.profiled:
+        return
+    args.profiled = True
+    time.sleep(args.arrival_seconds / 2)
+    worker = psutil.Process(service.server.granian_pid()).children()[0]  # type: ignore[union-attr]
+    raw = out / "profile.txt"
+    subprocess.run(
+        [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
+         "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    args.profile = profile_summary(raw, families)
+
+
+def wave(service: LocalService, region: str, families: int, args: argparse.Namespace, out: Path) -> dict[str, object]:
+    token = mint_region_admin(service.env["KEZEK_SIGNING_KEY_FILE"], region)
+    max_active = max(10, int(families * args.max_active_share))
+    _patch_room(service, region, token, {"max_active": max_active})
     server_cpu = CpuMeter(service.server.granian_pid()).start()  # type: ignore[union-attr]
     sockets = SocketWatch(int(service.env["KEZEK_PORT"])).start()
     started = time.monotonic()
-    locust = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    locust_cpu = CpuMeter(locust.pid).start()
-    if args.profile_seconds and not args.profiled:
-        args.profiled = True
-        time.sleep(args.arrival_seconds / 2)  # the wave in full swing: joins and polls
-        worker = psutil.Process(service.server.granian_pid()).children()[0]  # type: ignore[union-attr]
-        raw = out / "profile.txt"
-        subprocess.run(
-            [str(BIN / "py-spy"), "record", "--pid", str(worker.pid), "--duration", str(args.profile_seconds),
-             "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
-            capture_output=True, check=False,
-        )  # fmt: skip
-        args.profile = profile_summary(raw, families)
-    locust.wait(timeout=run_time + 120)
+    if args.generator == "locust":
+        rows, opened, generator = _locust_wave(service, region, families, args, out, token)
+    else:
+        rows, opened, generator = _lean_wave(service, region, families, args, out)
     wall = time.monotonic() - started
     sockets.stop()
-    rows = endpoint_rows(Path(f"{prefix}_stats.csv"))
     figures: dict[str, object] = {**aggregated(rows), "rows": rows, "families": families, "max_active": max_active}
     service_cpu = server_cpu.stop()
     background = args.idle_cpu_per_s * wall  # sweepers, outbox publisher: spent whether or not anyone comes
     requests = max(float(figures["requests"]), 1.0)  # type: ignore[arg-type]
     polls = sum(float(r["Request Count"]) for r in rows if r["Name"] == "/v1/rooms/[region]/visitors/me")
     figures.update(
-        locust_cpu=locust_cpu.stop() / wall / psutil.cpu_count(), service_cpu_share=service_cpu / wall / psutil.cpu_count(),
+        generator_cpu=generator["cpu"] / wall / psutil.cpu_count(), generator_us_per_request=generator["cpu"] / requests * 1e6,
+        lag_p99_ms=generator["lag_p99_ms"], lag_max_ms=generator["lag_max_ms"], messages=generator["messages"],
+        cut=generator.get("cut"),
+        service_cpu_share=service_cpu / wall / psutil.cpu_count(),
         cpu_us_per_request=service_cpu / requests * 1e6, cpu_ms_per_family=service_cpu / families * 1e3,
         net_us_per_request=max(service_cpu - background, 0) / requests * 1e6,
         net_ms_per_family=max(service_cpu - background, 0) / families * 1e3,
         accept_queue=sockets.accept_queue, connections=sockets.connections, poll_share=polls / requests,
-        connections_per_family=invariants.read_facts(journal).connections / families, load=os.getloadavg()[0],
+        connections_per_family=opened / families, load=os.getloadavg()[0],
     )  # fmt: skip
     figures["holds"] = figures["failures"] == 0 and float(figures["p99"]) < args.p99_ms and requests > 1  # type: ignore[arg-type]
     # the bare endpoint paced like this wave: its request rate, one connection per family (at most 4,000)
@@ -528,15 +633,20 @@ def line(r: dict[str, object]) -> str:
         f"{r['families']:>9} {r['max_active']:>6} {r['requests']:>9.0f} {r['rps']:>6.0f} {r['poll_share']:>6.0%} "
         f"{r['p50']:>6.0f} {r['p99']:>6.0f} {r['failures']:>6.0f} {r['accept_queue']:>6} {r['connections']:>6} "
         f"{r['connections_per_family']:>6.2f} {r['cpu_us_per_request']:>7.0f} {r['paced_bare_us']:>7.0f} "
-        f"{r['cpu_ms_per_family']:>7.1f} {r['service_cpu_share']:>6.0%} {r['locust_cpu']:>6.0%} {r['load']:>5.1f}  "
+        f"{r['cpu_ms_per_family']:>7.1f} {r['service_cpu_share']:>6.0%} {r['generator_cpu']:>6.0%} "
+        f"{r['generator_us_per_request']:>6.0f} {_ms(r['lag_p99_ms']):>6} {r['load']:>5.1f}  "
         f"{'holds' if r['holds'] else 'LOST'}"
-    )  # fmt: skip
+    ) + "".join(f"\n      {count:>7} × {text}" for text, count in list(r["messages"].items())[:4])  # type: ignore[attr-defined]
+
+
+def _ms(value: object) -> str:
+    return "—" if value is None else f"{float(value):.0f}"  # type: ignore[arg-type]
 
 
 HEADER = (
     f"{'families':>9} {'active':>6} {'requests':>9} {'req/s':>6} {'polls':>6} {'p50':>6} {'p99':>6} {'failed':>6} "
-    f"{'acceptQ':>6} {'conns':>6} {'c/fam':>6} {'µs/req':>7} {'bare':>7} {'ms/fam':>7} {'svcCPU':>6} {'locCPU':>6} "
-    f"{'load1':>5}"
+    f"{'acceptQ':>6} {'conns':>6} {'c/fam':>6} {'µs/req':>7} {'bare':>7} {'ms/fam':>7} {'svcCPU':>6} {'genCPU':>6} "
+    f"{'gen µs':>6} {'lag99':>6} {'load1':>5}"
 )  # fmt: skip
 
 
@@ -551,7 +661,11 @@ def main() -> int:
     parser.add_argument("--max-active-share", type=float, default=0.01, help="max_active = this share of the wave")
     parser.add_argument("--p99-ms", type=float, default=250.0)
     parser.add_argument("--workers", type=int, default=2, help="service workers")
-    parser.add_argument("--processes", type=int, default=1, help="locust processes")
+    parser.add_argument("--generator", choices=("lean", "locust"), default="lean",
+                        help="who sends the wave: loadtest/lean_wave.py (asyncio, uvloop: the default) or locust's "
+                        "opening_surge (QA's kit; about as much CPU per request as the service)")  # fmt: skip
+    parser.add_argument("--processes", type=int, default=0,
+                        help="load-generator processes (default: lean 2, locust 1; locust > 1: master and workers)")  # fmt: skip
     parser.add_argument("--hold", type=int, default=10_000,
                         help="first hold this many idle keep-alive connections: memory per connection (0 = skip)")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=0,
@@ -564,14 +678,18 @@ def main() -> int:
     parser.add_argument("--only-at-rate", action="store_true", help="skip the waves (the mix: a wave's default)")
     args = parser.parse_args()
     args.profiled, args.profile = False, []
+    args.processes = args.processes or (2 if args.generator == "lean" else 1)
     out = args.out = Path(tempfile.mkdtemp(prefix="kezek-bench-wave-"))
     print(f"machine: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; service: kezek serve, "
-          f"{args.workers} workers; locust: {args.processes} process(es), FastHttpUser (pooled connections kept); "
+          f"{args.workers} workers; generator: {GENERATORS[args.generator]}, {args.processes} process(es); "
           f"arrival {args.arrival_seconds:.0f} s, then {args.tail_seconds:.0f} s of polling; max_active = "
           f"{args.max_active_share:.0%} of the wave; {args.runs} run(s) per step, the better kept")  # fmt: skip
     print("columns: polls = share of requests that are polls; acceptQ = deepest accept queue seen (ss Recv-Q); "
-          "conns = most open connections seen; c/fam = connections locust opened per family; µs/req and "
-          "ms/fam = service CPU (all its processes); bare = µs/req of GET /health paced like the wave; svcCPU/locCPU = share of the machine; load1 = load average")  # fmt: skip
+          "conns = most open connections seen; c/fam = connections the generator opened per family; µs/req and "
+          "ms/fam = service CPU (all its processes); bare = µs/req of GET /health paced like the wave; "
+          "svcCPU/genCPU = share of the machine used by the service / the load generator; gen µs = the "
+          "generator's CPU per request; lag99 = its event loop's lag p99 in ms (lean only); load1 = load average; "
+          "under a lost wave its commonest failures")  # fmt: skip
     print(HEADER, flush=True)
     held, lost = 0, 0
     regions = iter(REGIONS[:-2])  # the last two: the warm-up, the mix at rate
@@ -661,8 +779,11 @@ def main() -> int:
               f"({60 / per_family_s * psutil.cpu_count():,.0f} on this machine's {psutil.cpu_count()} cores, if the "
               f"service had them to itself); accept queue at most {r['accept_queue']}, "
               f"{r['connections']} connections open at most, {r['connections_per_family']:.2f} opened per family")  # fmt: skip
-        print(f"load generator's CPU share at that wave: {r['locust_cpu']:.0%} of the machine "
-              f"(service: {r['service_cpu_share']:.0%})")  # fmt: skip
+        print(f"load generator ({args.generator}) at that wave: {r['generator_cpu']:.0%} of the machine, "
+              f"{r['generator_us_per_request']:.0f} µs of CPU per request, event-loop lag p99 {_ms(r['lag_p99_ms'])} "
+              f"ms (max {_ms(r['lag_max_ms'])}); service: {r['service_cpu_share']:.0%} of the machine"
+              + ("" if r["cut"] is None else f"; {r['cut']} request(s) under way when the families stopped, not in "
+                 "the statistics (as with locust)"))  # fmt: skip
         if not lost:
             print("(every wave up to --max-families held; the machine may hold more)")
     elif not args.only_at_rate:
@@ -681,7 +802,7 @@ def main() -> int:
     print(redis_figures)
     for text in args.profile:
         print(text)
-    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; locust statistics: {out}")
+    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; the generator's files: {out}")
     return 0
 
 

@@ -7,16 +7,11 @@ environment (``LOADTEST_<NAME>``).  Import this module from every locustfile.
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
 from typing import Any
 
 from locust import events
 
-# The options, as data (``options.toml``): each one's default, whose type is the option's, and its help.
-OPTIONS: dict[str, dict[str, Any]] = tomllib.loads(
-    resources.files("loadtest.common").joinpath("options.toml").read_text(encoding="utf-8")
-)
+from loadtest.common.behaviour import OPTIONS
 
 
 @events.init_command_line_parser.add_listener

@@ -20,7 +20,6 @@ journaled.  What the invariant checker needs later goes to the journal.
 
 from __future__ import annotations
 
-import bisect
 import collections
 import datetime as dt
 import itertools
@@ -33,7 +32,7 @@ import gevent
 from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from loadtest.common import api, people, pooling
+from loadtest.common import api, behaviour, people, pooling
 from loadtest.common.journal import Journal, NullJournal
 from loadtest.common.options import options
 
@@ -43,10 +42,6 @@ _state: dict[str, Any] = {"journal": NullJournal()}
 # (application id, withdraw token) of recent decisions in this process: the status readers' sample.
 _recent: collections.deque[tuple[str, str]] = collections.deque(maxlen=2000)
 _region_cache: dict[str, people.Region] = {}
-HEARTBEAT_SECONDS = 10.0
-"""How often an open form renews its slot: under a quarter of the shortest lease (``session_ttl`` ≥ 30 s)."""
-ARRIVAL_SPREAD_SECONDS = 1.0
-"""How long locust's dispatcher takes to add one batch of users (one iteration, ~1 s)."""
 
 
 @events.test_start.add_listener
@@ -121,10 +116,7 @@ class Family(KezekUser):
         self.who = Family._people
         self.applicant = self.who.applicant()
         self.done = False
-        # locust starts a whole second's arrivals at once (its dispatcher adds floor(spawn rate) users
-        # per ~1 s iteration): 133 joins within ~20 ms each second of an 8,000-family wave, measured as
-        # the join's "queueing".  Each family comes at a random moment of its second, as people do.
-        gevent.sleep(self.rng.random() * ARRIVAL_SPREAD_SECONDS)
+        gevent.sleep(behaviour.arrival_delay(self.rng))  # a random moment of its second, as people come
 
     @task
     def opening_day(self) -> None:
@@ -147,7 +139,7 @@ class Family(KezekUser):
                 t1 = time.time()
                 body = _json(r)
                 if _judge_5xx(r, name):
-                    gevent.sleep(2 + self.rng.random() * 3)
+                    gevent.sleep(behaviour.join_error_wait(self.rng))
                     continue
                 if 200 <= r.status_code < 300 and isinstance(body, dict) and body.get("ticket"):
                     r.success()
@@ -158,10 +150,10 @@ class Family(KezekUser):
                         )  # fmt: skip
                     return body
                 code = api.problem_code(body)
-                if code in {"queue_full", "window_not_open"} or r.status_code in {429, 503}:
+                if code in behaviour.NOT_NOW_CODES or r.status_code in {429, 503}:
                     r.success()  # the service said "not now" clearly; the portal retries after Retry-After
-                    retry = _float(r.headers.get("Retry-After"), 5.0)
-                    gevent.sleep(min(retry, self.opts.max_poll_seconds) * (0.5 + self.rng.random()))
+                    retry_after = r.headers.get("Retry-After")
+                    gevent.sleep(behaviour.not_now_wait(retry_after, self.opts.max_poll_seconds, self.rng))
                     continue
                 r.failure(f"join: HTTP {r.status_code} {code}")
                 return None
@@ -195,8 +187,7 @@ class Family(KezekUser):
             if abandon and polls >= abandon_after:
                 journal().write("abandoned", iin=self.applicant, t=time.time())
                 return None
-            wait = _float(visitor.get("poll_after_seconds"), 2.0)
-            gevent.sleep(min(max(wait, 0.2), self.opts.max_poll_seconds))
+            gevent.sleep(behaviour.poll_wait(visitor, self.opts.max_poll_seconds))
             sent = time.time()
             with self.client.get(url, headers=api.bearer(visitor["ticket"]), name=name, catch_response=True) as r:
                 polls += 1
@@ -222,7 +213,8 @@ class Family(KezekUser):
         elif first.get("status") == "admitted":
             kept = again.get("status") == "admitted"
         else:
-            kept = again.get("status") == "admitted" or _int(again.get("position")) <= _int(first.get("position"))
+            place, before = behaviour.as_int(again.get("position")), behaviour.as_int(first.get("position"))
+            kept = again.get("status") == "admitted" or place <= before
         journal().write("rejoin", iin=self.applicant, same_place=kept, t=time.time())
 
     # -- applying -----------------------------------------------------------------------------------------------
@@ -238,19 +230,7 @@ class Family(KezekUser):
                     r.success()
                 else:
                     r.failure(f"schools: HTTP {r.status_code}")
-        if region.roster and self.rng.random() < self.opts.roster_share:
-            school, child, language = region.roster[self.rng.randrange(len(region.roster))]
-            return school, [(child, language, True)]
-        schools = list(region.schools)
-        weights = list(itertools.accumulate(people.popularity_weights(len(schools), self.opts.popularity)))
-        pick = schools[bisect.bisect(weights, self.rng.random() * weights[-1])]
-        languages = dict(offered).get(pick.bin) or list(pick.languages)
-        language = languages[0] if self.rng.random() < 0.7 else self.rng.choice(list(pick.languages))
-        first = self.who.child()
-        children = [(first, language, False)]
-        if self.rng.random() < self.opts.twin_share:
-            children.append((self.who.child(people.birth_date_of(first)), language, False))
-        return pick.bin, children
+        return behaviour.choose(self.rng, self.who, region, offered, self.opts)
 
     def apply(self, token: str) -> None:
         school, children = self.choose()
@@ -304,14 +284,11 @@ class Family(KezekUser):
 
     def fill_in(self, token: str, seconds: float) -> str:
         """The parent fills in the form for ``seconds``; the open form renews the slot's lease (45 s by
-        default) every :data:`HEARTBEAT_SECONDS` meanwhile, and once more before filing."""
-        while True:
-            step = min(seconds, HEARTBEAT_SECONDS)
-            gevent.sleep(step)
-            seconds -= step
+        default) every :data:`behaviour.HEARTBEAT_SECONDS` meanwhile, and once more before filing."""
+        for pause in behaviour.form_pauses(seconds):
+            gevent.sleep(pause)
             token = self.heartbeat(token)
-            if seconds <= 0:
-                return token
+        return token
 
     def heartbeat(self, token: str) -> str:
         """The portal keeps the slot while the parent fills in the form; the answer may carry a fresh token."""
@@ -568,17 +545,3 @@ class StatusReader(KezekUser):
         if _recent:
             application_id, token = _recent[self.rng.randrange(len(_recent))]
             self._get(api.APPLICATION, headers=api.bearer(token), id=application_id)
-
-
-def _float(value: Any, default: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 1 << 30

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from devservices import ServerFactory
+from devservices import LocalRedis, ServerFactory
 from loadtest import invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +117,62 @@ def test_the_mix_at_rate_sends_a_waves_requests_and_the_room_queues(
         assert report["ok"][kind] > 0, (kind, report["sent"])
     assert report["waiting"] > 0  # more joined than 20 slots turned over: polls asked a queue
     assert 0.4 < report["sent"]["poll"] / sum(report["sent"].values()) < 0.8
+
+
+def _lean_wave(server_port: int, tmp_path: Path, name: str, families: int, run_seconds: float) -> dict[str, Any]:
+    out = tmp_path / f"{name}.json"
+    spec = {
+        "region": "astana", "port": server_port, "families": families, "arrival_seconds": 1.5,
+        "run_seconds": run_seconds, "stop_seconds": 2, "seed": 11, "out": str(out),
+        "options": {"think_seconds": 0.2, "max_poll_seconds": 1.0, "abandon_share": 0.0, "second_device_share": 0.0,
+                    "withdraw_share": 0.0},
+    }  # fmt: skip
+    subprocess.run([sys.executable, "-m", "loadtest.lean_wave", json.dumps(spec)], cwd=ROOT, check=True, timeout=120)
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def _by_endpoint(report: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """``"METHOD name"``: (requests, failures), as locust's statistics rows would show them."""
+    return {f"{e['method']} {e['name']}": (len(e["latency_ms"]), e["failures"]) for e in report["endpoints"]}
+
+
+def test_the_lean_wave_lives_a_familys_day_and_counts_what_a_failing_server_fails(
+    database_url: str, tmp_path: Path, kezek_server: ServerFactory
+) -> None:
+    """``scripts/bench wave``'s default generator (``loadtest/lean_wave.py``) against a real server: each family
+    joins, polls a queueing room, reads the schools, sends the form's heartbeat, files, releases, on one
+    connection, all counted successes; with the server's Redis killed, every join answers 5xx and is counted
+    failed, as locust counts it, and nobody is admitted."""
+    env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem")}
+    kezek = str(Path(sys.executable).parent / "kezek")
+    subprocess.run([kezek, "demo-window", "astana"], env=env, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory(prefix="kezek-redis-") as tmp:
+        redis_server = LocalRedis(Path(tmp)).start()
+        try:
+            with kezek_server(database_url, redis_server.url) as server:
+                patched = httpx.patch(
+                    f"{server.url}/v1/admin/rooms/astana", json={"max_active": 3}, headers=server.admin()
+                )
+                assert patched.status_code == 200, patched.text
+                held = _lean_wave(server.port, tmp_path, "held", families=12, run_seconds=8)
+                redis_server.kill()
+                failing = _lean_wave(server.port, tmp_path, "failing", families=4, run_seconds=4)
+        finally:
+            redis_server.stop()
+
+    seen = _by_endpoint(held)
+    assert sum(failed for _, failed in seen.values()) == 0, (seen, held["messages"])
+    assert held["journeys"]["joined"] == held["journeys"]["admitted"] == held["journeys"]["released"] == 12, held
+    assert held["journeys"]["filed"] >= 12
+    assert seen["POST /v1/rooms/[region]/visitors"][0] == 12
+    assert seen["GET /v1/rooms/[region]/visitors/me"][0] > 0  # 3 slots for 12 families: the room queued
+    for endpoint in ("GET /v1/regions/[region]/schools", "POST /v1/rooms/[region]/sessions/heartbeat",
+                     "POST /v1/applications", "DELETE /v1/rooms/[region]/sessions/me"):  # fmt: skip
+        assert seen[endpoint][0] >= 12, (endpoint, seen)
+    assert held["opened"] == 12  # one keep-alive connection per family
+
+    joins, failed = _by_endpoint(failing)["POST /v1/rooms/[region]/visitors"]
+    assert joins >= 4, failing
+    assert failed == joins, failing
+    assert "admitted" not in failing["journeys"]
+    assert all(text.startswith(("HTTP 5", "HTTP 0")) for text in failing["messages"]), failing
