@@ -267,19 +267,20 @@ async def used_memory(client: aioredis.Redis) -> int:
 
 
 async def fill(redis_url: str, target: int, tickets_file: Path) -> tuple[int, int]:
-    """Top the room up to ``target`` waiting visitors; write a ticket per visitor; return (waiting, key bytes)."""
+    """Seat ``target`` more waiting visitors (on top of the join runs' ones) and write a ticket for each
+    of them: the polls' tickets; return (waiting in all, key bytes).  (Topping the room up to ``target``
+    wrote no ticket at all once the join runs alone seated more than ``target``.)"""
     pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=30)
     client = aioredis.Redis(connection_pool=pool)
     room = WaitingRoom(client)
     signer = TicketSigner(TICKET_SECRET.encode())
     refs = ApplicantRefs(TICKET_SECRET.encode())  # the server's (KEZEK_TICKET_SECRET)
     now = dt.datetime.now(dt.UTC)
-    waiting = await client.llen(room_keys(REGION)[1])
     serial = 0
     lines: list[str] = []
-    while waiting < target:
+    while len(lines) < target:
         batch = []
-        for _ in range(min(2000, target - waiting)):
+        for _ in range(min(2000, target - len(lines))):
             serial += 1
             batch.append(
                 refs.ref(make_iin(dt.date(1970, 1, 1) + dt.timedelta(days=serial // 9000), True, serial % 9000))
@@ -288,7 +289,7 @@ async def fill(redis_url: str, target: int, tickets_file: Path) -> tuple[int, in
         for ref, place in zip(batch, places, strict=True):
             if isinstance(place, Place) and place.status == "waiting":
                 lines.append(signer.mint(REGION, ref, place.seq, place.epoch, place.gen))
-        waiting = await client.llen(room_keys(REGION)[1])
+    waiting = await client.llen(room_keys(REGION)[1])
     tickets_file.write_text("\n".join(lines) + "\n")  # noqa: ASYNC240 - once, before measuring
     key_bytes = 0
     for key in room_keys(REGION):
