@@ -38,7 +38,6 @@ to Litestar in the scope (``JOIN_FAILED``), and the handler raises that one inst
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -55,7 +54,7 @@ from admission.waiting_room.visitors import Visitors
 from queue_service.flood import Door
 from queue_service.headers import BASELINE
 from queue_service.metrics import TALLY, Tally
-from queue_service.timeouts import request_timeout
+from queue_service.timeouts import read_body, replaying, request_timeout
 
 PREFIX = "/v1/rooms/"
 SUFFIX = "/visitors/me"
@@ -205,31 +204,25 @@ class PollFastPath:
         if size is None or size > settings.max_body_bytes:
             await self.handler(scope, receive, send)  # no body, chunked, too large: Litestar's answers
             return
-        read: list[ReceiveMessage] = []
         try:
-            async with asyncio.timeout(settings.body_timeout_seconds if settings.body_timeout_seconds > 0 else None):
-                body = await _body(receive, read, settings.max_body_bytes)
+            read = await read_body(receive, settings.body_timeout_seconds, settings.max_body_bytes)
         except TimeoutError:
             await request_timeout(scope, send, BASELINE_HEADERS)  # Litestar's before_send adds them there
             return
-
-        async def replay() -> ReceiveMessage:
-            return read.pop(0) if read else await receive()
-
+        body = _whole(read, settings.max_body_bytes)
+        replay = replaying(read, receive)
         visitors: Visitors | None = self.app.state.get("visitors")
         if body is None or visitors is None:
             await self.handler(scope, replay, send)
             return
         started = time.perf_counter()
         self.tally.started("POST", JOIN)
-        iin, admission = None, None
         try:
             iin = self._vouched(body, region, visitors, assertion)
-            if iin is not None:
-                door: Door = self.app.state["door"]
-                admission = await door.check(scope, region, visitors)
+            door: Door = self.app.state["door"]
+            admission = await door.check(scope, region, visitors) if iin is not None else None
         except Exception:  # noqa: BLE001 - nothing changed yet: Litestar checks again and answers
-            admission = None
+            iin = admission = None
         if iin is None or admission is None:
             self.tally.handed_on("POST", JOIN)
             await self.handler(scope, replay, send)
@@ -280,23 +273,13 @@ def _join_headers(scope: Scope) -> tuple[str | None, int | None]:
     return assertion, length
 
 
-async def _body(receive: Receive, read: list[ReceiveMessage], limit: int) -> bytes | None:
-    """The whole body, every message kept in ``read`` (to replay); None when it is not whole (the
-    client left) or larger than ``limit``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        read.append(message)
-        if message["type"] != "http.request":
-            return None
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return None
-        if not message.get("more_body"):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+def _whole(read: list[ReceiveMessage], limit: int) -> bytes | None:
+    """The body those messages carry; None when it is not whole (the client left) or larger than ``limit``."""
+    last = read[-1]
+    if last["type"] != "http.request" or last.get("more_body"):
+        return None
+    body = b"".join(message.get("body", b"") for message in read)  # type: ignore[misc]
+    return body if len(body) <= limit else None
 
 
 def install(app: Litestar) -> Litestar:

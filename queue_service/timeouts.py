@@ -40,24 +40,36 @@ class BodyTimeout:
         if scope["type"] != ScopeType.HTTP or self.seconds <= 0 or not _has_body(scope):
             await self.app(scope, receive, send)
             return
-        read: list[ReceiveMessage] = []
-        size = 0
         try:
-            async with asyncio.timeout(self.seconds):
-                while True:
-                    message = await receive()
-                    read.append(message)
-                    size += len(message.get("body", b""))  # type: ignore[arg-type]
-                    if message["type"] != "http.request" or not message.get("more_body") or size > self.max_body_bytes:
-                        break  # whole, gone, or too large (the app answers 413 as it reads on)
+            read = await read_body(receive, self.seconds, self.max_body_bytes)
         except TimeoutError:
             await request_timeout(scope, send)
             return
+        await self.app(scope, replaying(read, receive), send)
 
-        async def replay() -> ReceiveMessage:
-            return read.pop(0) if read else await receive()
 
-        await self.app(scope, replay, send)
+async def read_body(receive: Receive, seconds: float, max_body_bytes: int) -> list[ReceiveMessage]:
+    """A request's body messages, read against one deadline (``seconds``; 0: none) until the body is
+    whole, the client is gone, or more than ``max_body_bytes`` came (the app answers 413 as it reads
+    on); TimeoutError when it is still incomplete at the deadline.  The join's fast path reads with it too."""
+    read: list[ReceiveMessage] = []
+    size = 0
+    async with asyncio.timeout(seconds if seconds > 0 else None):
+        while True:
+            message = await receive()
+            read.append(message)
+            size += len(message.get("body", b""))  # type: ignore[arg-type]
+            if message["type"] != "http.request" or not message.get("more_body") or size > max_body_bytes:
+                return read
+
+
+def replaying(read: list[ReceiveMessage], receive: Receive) -> Receive:
+    """``receive`` for the app: the messages already ``read``, then the server's."""
+
+    async def replay() -> ReceiveMessage:
+        return read.pop(0) if read else await receive()
+
+    return replay
 
 
 def _has_body(scope: Scope) -> bool:

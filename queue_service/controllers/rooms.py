@@ -24,7 +24,7 @@ from admission.waiting_room.room import RoomSettings
 from admission.waiting_room.visitors import RoomView, SessionView, Visitors, VisitorView
 from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, bearer_token, portal_credential, requires
 from queue_service.fast_poll import JOIN_DECODER, JOIN_FAILED
-from queue_service.flood import door_of
+from queue_service.flood import Door, door_of
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth_of, visitors_of
 
@@ -92,6 +92,24 @@ async def change_room_settings(
     return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, _now()))
 
 
+async def _join(region: str, request: Request[Any, Any, Any], door: Door) -> VisitorView:
+    """The join handler's work: the exception of a join the fast path already ran, or the whole join
+    (the body decoded by a reused msgspec decoder, no dependency injection)."""
+    failed: Exception | None = request.scope.get("state", {}).get(JOIN_FAILED)
+    if failed is not None:
+        raise failed
+    try:
+        data = JOIN_DECODER.decode(await request.body())
+    except msgspec.ValidationError as exc:
+        raise ValidationException(str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
+    except msgspec.DecodeError as exc:
+        raise ValidationException(str(exc)) from exc
+    visitors = visitors_of(request)
+    visitors.check_region(region)
+    applicant = portal_credential(request).applicant(data.applicant_iin).iin
+    return await visitors.join(region, applicant, _now(), await door.check(request.scope, region, visitors))
+
+
 class RoomsController(Controller):
     path = "/v1/rooms"
     tags = ("waiting room",)
@@ -110,23 +128,9 @@ class RoomsController(Controller):
     async def join(self, region: FromPath[str], request: Request[Any, Any, Any]) -> bytes:
         # An ordinary join is answered before Litestar's routing (queue_service/fast_poll.py); this
         # handler answers the rest, and raises the exception of a join the fast path ran.
-        failed: Exception | None = request.scope.get("state", {}).get(JOIN_FAILED)
-        if failed is not None:
-            if isinstance(failed, TooManyJoins):
-                raise door_of(request).too_many(failed) from None
-            raise failed
-        try:
-            data = JOIN_DECODER.decode(await request.body())
-        except msgspec.ValidationError as exc:
-            raise ValidationException(str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
-        except msgspec.DecodeError as exc:
-            raise ValidationException(str(exc)) from exc
-        visitors = visitors_of(request)
-        visitors.check_region(region)
-        applicant = portal_credential(request).applicant(data.applicant_iin).iin
         door = door_of(request)  # flood defence: checked by the join's own Redis call
         try:
-            view = await visitors.join(region, applicant, _now(), await door.check(request.scope, region, visitors))
+            view = await _join(region, request, door)
         except TooManyJoins as refused:
             raise door.too_many(refused) from None
         return _ENCODER.encode(view)
