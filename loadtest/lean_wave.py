@@ -76,7 +76,8 @@ class Wave:
         self.source = f"127.0.0.{int(spec.get('process', 0)) + 1}"
         self.opts = behaviour.defaults(**spec.get("options", {}))
         self.rng = random.Random(spec.get("seed") or None)
-        self.who = people.People(random.Random(self.rng.random()))
+        lane, lanes = int(spec.get("process", 0)), int(spec.get("processes", 1))
+        self.who = people.People(random.Random(self.rng.random()), lane=lane, lanes=lanes)  # no parent in two families
         self.region_data = people.reference_region(self.region)
         self.latency: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
         self.failures: collections.Counter[tuple[str, str]] = collections.Counter()

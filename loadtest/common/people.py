@@ -75,32 +75,65 @@ def popularity_weights(count: int, exponent: float) -> list[float]:
     return [1.0 / (rank**exponent) for rank in range(1, count + 1)]
 
 
+_PARENT_DATES = tuple(dt.date(y, m, d) for y in range(1975, 2000) for m in range(1, 13) for d in range(1, 29))
+_CHILD_DATES = tuple(
+    _CHILD_FIRST + dt.timedelta(days=n) for n in range(_CHILD_DAYS) if _CHILD_FIRST + dt.timedelta(days=n) != _LEAP_DAY
+)
+_SERIALS = 10_000
+
+
+class _Walk:
+    """Distinct numbers of ``[0, space)``: this lane's block of it, from a random start, in order, wrapping.
+
+    Drawing ИИНs at random would give two families one parent: among 25,000 parents drawn from 168
+    million ИИНs two share one about twice a run (the birthday paradox), and the service rightly treats
+    them as one person with one place, so one's release ends the other's session.  Lanes (one per
+    generator process) never meet; without them two processes' walks of 25,000 parents meet about once in
+    3,000 runs.
+    """
+
+    def __init__(self, rng: random.Random, space: int, lane: int, lanes: int) -> None:
+        self.block = space // lanes
+        self.base = lane * self.block
+        self.at = rng.randrange(self.block)
+
+    def next(self) -> int:
+        self.at = (self.at + 1) % self.block
+        return self.base + self.at
+
+
+def _iin(dates: tuple[dt.date, ...], walk: _Walk, born: dt.date | None = None) -> str:
+    """The walk's next ИИН of those born on ``dates`` (``born``: that date, the number's sex and serial).
+
+    A serial without a check digit is passed over, not moved to the next one (as ``make_iin`` would):
+    that one is the walk's next ИИН.
+    """
+    while True:
+        number, serial = divmod(walk.next(), _SERIALS)
+        day, male = divmod(number, 2)
+        iin = make_iin(born or dates[day], male == 1, serial)
+        if int(iin[7:11]) == serial:
+            return iin
+
+
 class People:
-    """Hands out ИИНs for one locust process; ``salt`` keeps processes and reruns apart."""
+    """Hands out ИИНs for one generator process: never the same one twice, nor one of another lane's.
 
-    def __init__(self, rng: random.Random) -> None:
+    ``lane`` of ``lanes``: this process's share (a wave's generator processes pass their index and
+    count); the same random start twice (a seeded rerun) hands out the same people.
+    """
+
+    def __init__(self, rng: random.Random, lane: int = 0, lanes: int = 1) -> None:
         self.rng = rng
-        self._serial = rng.randrange(10_000)
-        self._day = rng.randrange(_CHILD_DAYS)
-
-    def _next(self) -> int:
-        self._serial = (self._serial + 1) % 10_000
-        if self._serial == 0:
-            self._day = (self._day + 1) % _CHILD_DAYS
-        return self._serial
+        self._parents = _Walk(rng, len(_PARENT_DATES) * 2 * _SERIALS, lane, lanes)
+        self._children = _Walk(rng, len(_CHILD_DATES) * 2 * _SERIALS, lane, lanes)
 
     def applicant(self) -> str:
-        born = dt.date(self.rng.randrange(1975, 2000), self.rng.randrange(1, 13), self.rng.randrange(1, 29))
-        return make_iin(born, self.rng.random() < 0.5, self.rng.randrange(10_000))
+        return _iin(_PARENT_DATES, self._parents)
 
     def child(self, born: dt.date | None = None) -> str:
         """A fresh child ИИН; twins pass the first child's birth date."""
-        serial = self._next()
-        if born is None:
-            born = _CHILD_FIRST + dt.timedelta(days=(self._day + self.rng.randrange(_CHILD_DAYS)) % _CHILD_DAYS)
-            if born == _LEAP_DAY:
-                born += dt.timedelta(days=1)
-        return make_iin(born, self.rng.random() < 0.5, serial)
+        return _iin(_CHILD_DATES, self._children, born)
 
     def bad_applicant(self) -> str:
         return make_iin(
