@@ -43,10 +43,15 @@ class WindowIn(Body, frozen=True, kw_only=True):
 
 
 class AutoConfirmIn(Body, frozen=True, kw_only=True):
+    """Automatic confirmation on or off, for the admissions the region decides from now on."""
+
     enabled: bool
 
 
 class AutoConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
+    """The region's setting after the switch, and the one before it (``was``): a console tells
+    "switched on" from "was already on" without reading the audit log."""
+
     region: str
     auto_confirm: bool
     was: bool
@@ -65,10 +70,14 @@ class ConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class RosterIn(Body, frozen=True, kw_only=True):
+    """The language of instruction whose grade-1 seat the roster child holds."""
+
     language: TeachingLanguage
 
 
 class RosterOut(msgspec.Struct, kw_only=True, frozen=True):
+    """The roster entry as it now stands: the child holds a grade-1 seat in ``language`` at the school."""
+
     school_bin: str
     child_iin: str
     language: str
