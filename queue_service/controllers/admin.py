@@ -21,7 +21,7 @@ from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
 from admission.bodies import Body
 from admission.errors import InvalidInput
-from queue_service.auth import AdminDep
+from queue_service.auth import AdminDep, RegionToRead
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
@@ -194,11 +194,10 @@ class AdminController(AdminScoped):
     @get("/audit", summary="The audit log, newest first (ministry: all regions; region admin: its region)")
     async def audit_log(
         self,
-        admin: AdminDep,
         db: DbDep,
-        region: FromQuery[str | None] = None,
+        region_to_read: RegionToRead,
         limit: FromQuery[AuditLimit] = 100,
         before_id: FromQuery[OptionalRowId] = None,
     ) -> list[audit.AuditEntry]:
         async with db.acquire() as conn:
-            return await audit.entries(conn, audit.region_to_read(admin, region), limit, before_id)
+            return await audit.entries(conn, region_to_read, limit, before_id)
