@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, delete, get, patch, post, put
+from litestar import delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import applications, audit, reference
@@ -25,7 +25,7 @@ from queue_service.auth import AdminDep, RegionToRead
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import follow_truth
+from queue_service.rooms_runtime import VISITORS_DEPENDENCY, VisitorsDep, follow_truth
 
 ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
@@ -169,18 +169,17 @@ class AdminController(AdminScoped):
         async with db.acquire() as conn:
             return await seats.school_applications(conn, admin, school_bin, status)
 
-    @put("/regions/{region:str}/window", summary="Move a region's grade-1 window (UTC+5)")
+    @put(
+        "/regions/{region:str}/window",
+        summary="Move a region's grade-1 window (UTC+5)",
+        dependencies=VISITORS_DEPENDENCY,  # this worker's room follows the new window at once
+    )
     async def set_window(
-        self,
-        admin: AdminDep,
-        db: DbDep,
-        region: FromPath[str],
-        data: JSONBody[WindowIn],
-        request: Request[Any, Any, Any],
+        self, admin: AdminDep, db: DbDep, visitors: VisitorsDep, region: FromPath[str], data: JSONBody[WindowIn]
     ) -> reference.Region:
         async with db.acquire() as conn:
             updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at, data.reason)
-        await follow_truth(request, region)
+        await follow_truth(visitors, region)
         return updated
 
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")
