@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 
 from admission.db import QUERIES, Connection
-from admission.errors import Forbidden
 from admission.signing_keys import AdminPrincipal
 
 
@@ -22,14 +21,6 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     target: str
     old_value: Any
     new_value: Any
-
-
-def region_to_read(admin: AdminPrincipal, region: str | None) -> str | None:
-    """The region of the log ``admin`` reads (None: every region): the ministry any, a region admin its
-    own; a school admin none (Forbidden)."""
-    if admin.role == "school":
-        raise Forbidden("a school admin does not read the audit log")
-    return admin.region_in_scope(region)
 
 
 async def record(

@@ -140,6 +140,14 @@ class AdminPrincipal(msgspec.Struct, frozen=True, kw_only=True):
             self.require_region(region)
         return region
 
+    def region_to_read(self, region: str | None) -> str | None:
+        """The region a region-wide list (the audit log, the monitoring decisions, the transfer events)
+        reads for this admin, as :meth:`region_in_scope`: the ministry any (None: every region), a
+        region admin its own.  A school admin reads none of them (Forbidden): its lists are its school's."""
+        if self.role == "school":
+            raise Forbidden(f"school admin {self.subject} reads its school's records, not a region's lists")
+        return self.region_in_scope(region)
+
     def require_school(self, school_bin: str, school_region: str) -> None:
         """Forbidden unless this admin may act for the school ``school_bin`` of ``school_region``."""
         if self.role == "school":

@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import Scope
 
 from admission import audit
@@ -105,10 +105,28 @@ def _refused_admin(request: Request[Any, Any, Any]) -> AdminPrincipal | None:
     return None
 
 
-# Put ``dependencies=ADMIN_DEPENDENCY`` and ``security=ADMIN_SECURITY`` on an admin controller
-# or handler and take ``admin: AdminDep``.
-ADMIN_DEPENDENCY = {"admin": Provide(provide_admin, sync_to_thread=False)}
 AdminDep = NamedDependency[AdminPrincipal]
+RegionQuery = Annotated[
+    str | None,
+    QueryParameter(
+        description="a region's slug; omitted: every region for a ministry admin, its own for a region admin",
+    ),
+]
+
+
+def provide_region_to_read(admin: AdminDep, region: RegionQuery = None) -> str | None:
+    """The region a region-wide list reads (None: every region), from its ``region`` query parameter
+    and the admin's scope (:meth:`AdminPrincipal.region_to_read`): one rule, one documented parameter."""
+    return admin.region_to_read(region)
+
+
+# Put ``dependencies=ADMIN_DEPENDENCY`` and ``security=ADMIN_SECURITY`` on an admin controller
+# or handler and take ``admin: AdminDep`` (and, for a region-wide list, ``region_to_read: RegionToRead``).
+ADMIN_DEPENDENCY = {
+    "admin": Provide(provide_admin, sync_to_thread=False),
+    "region_to_read": Provide(provide_region_to_read, sync_to_thread=False),
+}
+RegionToRead = NamedDependency[str | None]
 
 
 # ---------------------------------------------------------------- the parent: one portal identity

@@ -157,10 +157,8 @@ def portal_of(request: Request[Any, Any, Any]) -> PortalIdentity:
     return provide_portal(request.app.state)
 
 
-ROOM_DEPENDENCIES = {
-    "visitors": Provide(provide_visitors, sync_to_thread=False),
-    "portal": Provide(provide_portal, sync_to_thread=False),
-}
+VISITORS_DEPENDENCY = {"visitors": Provide(provide_visitors, sync_to_thread=False)}
+ROOM_DEPENDENCIES = {**VISITORS_DEPENDENCY, "portal": Provide(provide_portal, sync_to_thread=False)}
 VisitorsDep = NamedDependency[Visitors]
 PortalDep = NamedDependency[PortalIdentity]
 
@@ -187,13 +185,8 @@ async def use_slot(request: Request[Any, Any, Any], claims: AccessClaims, child_
     )
 
 
-async def follow_truth(request: Request[Any, Any, Any], region: str) -> None:
-    """Apply what an admin just changed in PostgreSQL to this worker's room at once (read-your-write)."""
-    await follow_truth_of(visitors_of(request), region)
-
-
-async def follow_truth_of(visitors: Visitors, region: str) -> None:
-    """:func:`follow_truth` for a caller holding the worker's ``Visitors`` (the admin console).
+async def follow_truth(visitors: Visitors, region: str) -> None:
+    """Apply what an admin just changed in PostgreSQL to this worker's room at once (read-your-write).
 
     Every other worker follows the change's notification; a Redis failure here is logged, not
     raised: the change is committed, and the keepers apply it once Redis answers.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -62,3 +63,28 @@ async def test_an_admin_refused_in_the_console_is_audited_too(client: AsyncTestC
         ("abai-officer", "region", "GET /admin/rooms/astana"),
         ("abai-officer", "region", "POST /admin/rooms/astana"),
     ]
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/audit", "/v1/admin/monitoring/decisions", "/v1/admin/transfer-events"])
+async def test_a_region_wide_list_is_the_ministrys_anywhere_a_region_admins_at_home_and_no_school_admins(
+    client: AsyncTestClient[Litestar], keys: KeySet, path: str
+) -> None:
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    ministry = bearer(mint_admin_token(keys, "minister", "ministry"))
+    astana = bearer(mint_admin_token(keys, "astana-office", "region", region="astana"))
+    school = bearer(mint_admin_token(keys, "school-clerk", "school", region="astana", school="150645269256"))
+    answers = [
+        (await client.get(path, params=params, headers=who)).status_code
+        for who, params in [
+            (ministry, {}),
+            (ministry, {"region": "abai"}),
+            (astana, {}),
+            (astana, {"region": "astana"}),
+            (astana, {"region": "abai"}),
+            (school, {}),
+            (school, {"region": "astana"}),
+        ]
+    ]
+    assert answers == [200, 200, 200, 200, 403, 403, 403]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -45,16 +46,26 @@ class School(SchoolCard, frozen=True, kw_only=True):
     region_slug: str
 
 
-class SchoolChanges(Body, frozen=True, kw_only=True):
-    """The school card fields an admin may change; omitted ones stay."""
+OfficialName = Annotated[str, msgspec.Meta(max_length=300)]
+"""A school's name: 300 leaves room for the full registered form (КГУ «...» отдела образования ...)."""
 
-    name_kk: str | None = None
-    name_ru: str | None = None
-    locality: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    website: str | None = None
+
+class SchoolChanges(Body, frozen=True, kw_only=True):
+    """The school card fields an admin may change; omitted ones stay.
+
+    Each is bounded by what it holds, so a slip or a script that sends a page of text is a 400
+    naming the field rather than a card that every parent's page, receipt and notice prints.
+    """
+
+    name_kk: OfficialName | None = None
+    name_ru: OfficialName | None = None
+    locality: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    """One number or a few, as parents dial them."""
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    """254: the longest address mail can carry (RFC 5321's 256-octet path, less its angle brackets)."""
+    website: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 class LanguageSeats(msgspec.Struct, frozen=True, kw_only=True):

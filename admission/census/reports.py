@@ -233,6 +233,9 @@ async def list_children(
     after: str | None = None,
     limit: int = 100,
 ) -> list[CensusChild]:
+    """One page of a snapshot's children of ``category`` (with ``school_bin``: of that school's service
+    territory), in ИИН order.  Keyset pages: the next one is ``after`` this page's last ИИН, so a deep
+    page costs what the first does (an offset would read and drop every row before it)."""
     rows = await conn.fetch(QUERIES["census_list_children"], snapshot_id, category, school_bin, after, limit)
     return [CensusChild(**dict(r)) for r in rows]
 

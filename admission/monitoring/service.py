@@ -363,12 +363,9 @@ async def list_visits(
     return [_visit(r, today) for r in rows]
 
 
-async def list_decisions(
-    conn: Connection, admin: AdminPrincipal, region: str | None, year: int | None
-) -> list[Decision]:
-    if admin.role == "school":
-        raise Forbidden("a school admin reads its visits, not the decisions")
-    region = admin.region_in_scope(region)
+async def list_decisions(conn: Connection, region: str | None, year: int | None) -> list[Decision]:
+    """The decisions a region reads (its own and the ministry's with a visit in it; None: every one):
+    ``region`` as :meth:`AdminPrincipal.region_to_read` gives it (a school admin reads its visits)."""
     return [Decision(**dict(r)) for r in await conn.fetch(QUERIES["mon_list_decisions"], region, year)]
 
 

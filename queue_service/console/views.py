@@ -465,7 +465,7 @@ async def audit_page(
     before: FromQuery[OptionalRowId] = None,
 ) -> Template:
     admin = _admin(request)
-    region = audit.region_to_read(admin, region)
+    region = admin.region_to_read(region)
     end = _day(until)
     which = audit.AuditFilter(
         region=region or None,

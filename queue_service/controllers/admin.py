@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, delete, get, patch, post, put
+from litestar import delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from admission import applications, audit, reference
@@ -21,11 +21,11 @@ from admission.applications import admin as seats
 from admission.applications.models import TeachingLanguage
 from admission.bodies import Body
 from admission.errors import InvalidInput
-from queue_service.auth import AdminDep
+from queue_service.auth import AdminDep, RegionToRead
 from queue_service.controllers.shared import AdminScoped, now
 from queue_service.params import AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import follow_truth
+from queue_service.rooms_runtime import VISITORS_DEPENDENCY, VisitorsDep, follow_truth
 
 ApplicationStatus = Literal["accepted", "refused", "withdrawn", "confirmed"]
 
@@ -43,10 +43,15 @@ class WindowIn(Body, frozen=True, kw_only=True):
 
 
 class AutoConfirmIn(Body, frozen=True, kw_only=True):
+    """Automatic confirmation on or off, for the admissions the region decides from now on."""
+
     enabled: bool
 
 
 class AutoConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
+    """The region's setting after the switch, and the one before it (``was``): a console tells
+    "switched on" from "was already on" without reading the audit log."""
+
     region: str
     auto_confirm: bool
     was: bool
@@ -65,10 +70,14 @@ class ConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class RosterIn(Body, frozen=True, kw_only=True):
+    """The language of instruction whose grade-1 seat the roster child holds."""
+
     language: TeachingLanguage
 
 
 class RosterOut(msgspec.Struct, kw_only=True, frozen=True):
+    """The roster entry as it now stands: the child holds a grade-1 seat in ``language`` at the school."""
+
     school_bin: str
     child_iin: str
     language: str
@@ -160,18 +169,17 @@ class AdminController(AdminScoped):
         async with db.acquire() as conn:
             return await seats.school_applications(conn, admin, school_bin, status)
 
-    @put("/regions/{region:str}/window", summary="Move a region's grade-1 window (UTC+5)")
+    @put(
+        "/regions/{region:str}/window",
+        summary="Move a region's grade-1 window (UTC+5)",
+        dependencies=VISITORS_DEPENDENCY,  # this worker's room follows the new window at once
+    )
     async def set_window(
-        self,
-        admin: AdminDep,
-        db: DbDep,
-        region: FromPath[str],
-        data: JSONBody[WindowIn],
-        request: Request[Any, Any, Any],
+        self, admin: AdminDep, db: DbDep, visitors: VisitorsDep, region: FromPath[str], data: JSONBody[WindowIn]
     ) -> reference.Region:
         async with db.acquire() as conn:
             updated = await seats.set_window(conn, admin, region, data.opens_at, data.closes_at, data.reason)
-        await follow_truth(request, region)
+        await follow_truth(visitors, region)
         return updated
 
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")
@@ -185,11 +193,10 @@ class AdminController(AdminScoped):
     @get("/audit", summary="The audit log, newest first (ministry: all regions; region admin: its region)")
     async def audit_log(
         self,
-        admin: AdminDep,
         db: DbDep,
-        region: FromQuery[str | None] = None,
+        region_to_read: RegionToRead,
         limit: FromQuery[AuditLimit] = 100,
         before_id: FromQuery[OptionalRowId] = None,
     ) -> list[audit.AuditEntry]:
         async with db.acquire() as conn:
-            return await audit.entries(conn, audit.region_to_read(admin, region), limit, before_id)
+            return await audit.entries(conn, region_to_read, limit, before_id)

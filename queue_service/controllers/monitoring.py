@@ -35,7 +35,7 @@ from admission.monitoring.models import (
     Verdict,
     Visit,
 )
-from queue_service.auth import AdminDep
+from queue_service.auth import AdminDep, RegionToRead
 from queue_service.controllers.shared import AdminScoped, now, step_route
 from queue_service.params import OptionalYear, RowId
 from queue_service.resources import DbDep
@@ -115,14 +115,10 @@ class MonitoringController(AdminScoped):
 
     @get("/decisions", summary="Monitoring decisions (ministry: all; region admin: its region's)")
     async def list_decisions(
-        self,
-        admin: AdminDep,
-        db: DbDep,
-        region: FromQuery[str | None] = None,
-        year: FromQuery[OptionalYear] = None,
+        self, db: DbDep, region_to_read: RegionToRead, year: FromQuery[OptionalYear] = None
     ) -> list[Decision]:
         async with db.acquire() as conn:
-            return await service.list_decisions(conn, admin, region, year)
+            return await service.list_decisions(conn, region_to_read, year)
 
     @get("/decisions/{decision_id:uuid}", summary="A decision with its commission and schedule")
     async def get_decision(self, admin: AdminDep, db: DbDep, decision_id: FromPath[uuid.UUID]) -> DecisionOut:

@@ -26,7 +26,7 @@ from queue_service.auth import ADMIN_DEPENDENCY, ADMIN_SECURITY, AdminDep, beare
 from queue_service.fast_poll import JOIN_DECODER, JOIN_FAILED
 from queue_service.flood import Door, door_of
 from queue_service.resources import DbDep
-from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth_of, visitors_of
+from queue_service.rooms_runtime import ROOM_DEPENDENCIES, VisitorsDep, follow_truth, visitors_of
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -88,7 +88,7 @@ async def change_room_settings(
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
     async with db.acquire() as conn:  # PostgreSQL is the truth (audited there); every worker's room follows it
         _, new = await room_truth.change_settings(conn, admin, region, changes)
-    await follow_truth_of(visitors, region)
+    await follow_truth(visitors, region)
     return RoomSettingsOut(region=region, settings=new, room=await visitors.room_view(region, _now()))
 
 

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from admission import reference
 from admission.bodies import Body
 from admission.db import Connection
-from admission.errors import Forbidden, Unauthenticated
+from admission.errors import Unauthenticated
 from admission.portal import Applicant
 from admission.signing_keys import AdminPrincipal, KeySet
 from admission.transfers import calendar, service, signing
@@ -37,6 +37,7 @@ from queue_service.auth import (
     AdminDep,
     PortalCredential,
     PortalDep,
+    RegionToRead,
     bearer_token,
     requires,
 )
@@ -396,15 +397,12 @@ class AdminTransferController(Controller):
     async def events(
         self,
         db: DbDep,
-        admin: AdminDep,
-        region: FromQuery[str | None] = None,
+        region_to_read: RegionToRead,
         after_id: FromQuery[RowId] = 0,
         limit: FromQuery[EventLimit] = 500,
     ) -> EventsOut:
-        if admin.role == "school":
-            raise Forbidden(f"school admin {admin.subject} may not act in region {admin.region}")
         async with db.acquire() as conn:
-            found = await service.events(conn, admin.region_in_scope(region), after_id, limit)
+            found = await service.events(conn, region_to_read, after_id, limit)
         return EventsOut(events=found, next_after_id=found[-1].id if found else after_id)
 
 

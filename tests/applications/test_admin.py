@@ -162,6 +162,20 @@ async def test_a_school_admin_edits_its_schools_card_and_the_change_is_audited(c
     assert (entry["old_value"], entry["new_value"]) == ({"phone": ""}, {"phone": "+7 717 111 2233"})
 
 
+@pytest.mark.parametrize(("field", "length"), [("name_ru", 301), ("email", 255), ("phone", 101)])
+async def test_an_over_long_school_card_field_is_refused_and_the_card_stays(
+    client: Client, keys: KeySet, field: str, length: int
+) -> None:
+    office = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
+    before = next(s for s in (await client.get("/v1/regions/astana/schools")).json() if s["bin"] == SCHOOL)
+    refused = await client.patch(f"/v1/admin/schools/{SCHOOL}", json={field: "x" * length}, headers=office)
+    assert (refused.status_code, field in refused.text) == (400, True), refused.text
+    after = next(s for s in (await client.get("/v1/regions/astana/schools")).json() if s["bin"] == SCHOOL)
+    assert after == before
+    at_the_limit = await client.patch(f"/v1/admin/schools/{SCHOOL}", json={field: "x" * (length - 1)}, headers=office)
+    assert (at_the_limit.status_code, at_the_limit.json()[field]) == (200, "x" * (length - 1))
+
+
 async def test_roster_edits_hold_and_free_seats(client: Client, keys: KeySet, db_pool: asyncpg.Pool) -> None:
     admin = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
     child = child_iin()
