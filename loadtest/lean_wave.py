@@ -72,8 +72,9 @@ class Wave:
         self.port: int = spec["port"]
         self.region: str = spec["region"]
         # each process its own loopback source address: one address has ~28,000 local ports towards one server
-        # port (ip_local_port_range), fewer than a large wave's families (the clients of a real wave are many)
-        self.source = f"127.0.0.{int(spec.get('process', 0)) + 1}"
+        # port (ip_local_port_range), fewer than a large wave's families (the clients of a real wave are many);
+        # the bench gives each run new ones, so a run never meets the last one's connections in TIME_WAIT
+        self.source = spec.get("source") or f"127.0.0.{int(spec.get('process', 0)) + 1}"
         self.opts = behaviour.defaults(**spec.get("options", {}))
         self.rng = random.Random(spec.get("seed") or None)
         lane, lanes = int(spec.get("process", 0)), int(spec.get("processes", 1))

@@ -57,6 +57,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import os
 import random
@@ -216,6 +217,9 @@ def _locust_wave(
     return rows, opened, {"cpu": meter.stop(), "lag_p99_ms": None, "lag_max_ms": None, "messages": failures}
 
 
+_RUNS = itertools.count()  # each process of each lean run connects from a loopback address of its own
+
+
 def _lean_wave(
     service: LocalService, region: str, families: int, args: argparse.Namespace, out: Path
 ) -> tuple[list[dict[str, str]], float, dict[str, Any]]:
@@ -230,7 +234,7 @@ def _lean_wave(
          "processes": processes, "arrival_seconds": args.arrival_seconds,
          "run_seconds": args.arrival_seconds + args.tail_seconds, "stop_seconds": STOP_SECONDS,
          "options": WAVE_OPTIONS, "seed": random.randrange(1, 1 << 30), "start_at": start_at,
-         "out": str(folder / f"{i}.json")}
+         "source": f"127.0.{next(_RUNS) % 250 + 1}.{i + 1}", "out": str(folder / f"{i}.json")}
         for i in range(processes)
     ]  # fmt: skip
     procs = [
