@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 from admission.applications.models import AgeRule, Application, ApplicationRequest, Filed
-from admission.applications.service import confirm, file_application, get_application, repeat_of, withdraw
+from admission.applications.service import Filing, confirm, file_application, get_application, repeat_of, withdraw
 
 __all__ = [
     "AgeRule",
     "Application",
     "ApplicationRequest",
     "Filed",
+    "Filing",
     "confirm",
     "file_application",
     "get_application",

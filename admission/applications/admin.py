@@ -288,8 +288,17 @@ async def set_window(
     return updated
 
 
-async def set_auto_confirm(conn: Connection, admin: AdminPrincipal, region: str, enabled: bool) -> bool:
-    """Switch automatic confirmation of new admissions in ``region``; returns the old setting.
+class AutoConfirmSwitch(msgspec.Struct, kw_only=True, frozen=True):
+    """The region's setting after the switch, and the one before it (``was``): a console tells
+    "switched on" from "was already on" without reading the audit log."""
+
+    region: str
+    auto_confirm: bool
+    was: bool
+
+
+async def set_auto_confirm(conn: Connection, admin: AdminPrincipal, region: str, enabled: bool) -> AutoConfirmSwitch:
+    """Switch automatic confirmation of new admissions in ``region``; says what it was before.
 
     It applies to admissions decided from now on (confirmed at once with the order reference
     ``AUTO-<region>-<date>``); those already accepted are confirmed through the confirmations
@@ -310,8 +319,7 @@ async def set_auto_confirm(conn: Connection, admin: AdminPrincipal, region: str,
             old={"auto_confirm": old["auto_confirm"]},
             new={"auto_confirm": enabled},
         )
-    was: bool = old["auto_confirm"]
-    return was
+    return AutoConfirmSwitch(region=region, auto_confirm=enabled, was=old["auto_confirm"])
 
 
 async def school_applications(

@@ -128,8 +128,9 @@ def enrolment_start(order_date: dt.date, decided_at: dt.datetime) -> dt.date:
     return max(order_date, dt.date(decided_at.astimezone(KZ).year, 9, 1))
 
 
-class _Filing(msgspec.Struct, frozen=True, kw_only=True):
-    """What makes a filing the same as an earlier one."""
+class Filing(msgspec.Struct, frozen=True, kw_only=True):
+    """What makes a filing the same as an earlier one: the slot (the access token's ``jti``) and the
+    form, or the Idempotency-Key; and the secret its withdraw token is derived from (None: random)."""
 
     filing_key: str
     idempotency_key: str | None
@@ -139,7 +140,7 @@ class _Filing(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def of(
         cls, form: ApplicationRequest, claims: AccessClaims, idempotency_key: str | None, secret: bytes | None
-    ) -> _Filing:
+    ) -> Filing:
         hashed = request_hash(form)
         return cls(
             filing_key=f"{claims.jti}:{hashed.hex()}",
@@ -213,7 +214,7 @@ async def file_application(
     validate_iin(form.child_iin)
     if form.applicant_iin != claims.applicant_iin:
         raise ApplicantMismatch()
-    filing = _Filing.of(form, claims, idempotency_key, token_secret)
+    filing = Filing.of(form, claims, idempotency_key, token_secret)
     try:
         if idempotency_key is None:
             return await _file(conn, form, filing, claims, age_rule, now, readings)
@@ -230,25 +231,19 @@ async def file_application(
     return await _replay(conn, replay, filing)
 
 
-async def repeat_of(
-    conn: Connection,
-    form: ApplicationRequest,
-    *,
-    claims: AccessClaims,
-    idempotency_key: str | None = None,
-    token_secret: bytes | None = None,
-) -> Filed | None:
+async def repeat_of(conn: Connection, form: ApplicationRequest, filing: Filing) -> Filed | None:
     """The decision ``form`` repeats (same slot and form, or same Idempotency-Key), if any.
 
     For an edge that refuses a filing whose slot has ended: a repeat of a filing that
     ended the slot must still get its first answer, not ``session_ended``.
     """
-    filing = _Filing.of(form, claims, idempotency_key, token_secret)
-    found = await conn.fetchrow(QUERIES["replay_application"], filing.filing_key, form.applicant_iin, idempotency_key)
+    found = await conn.fetchrow(
+        QUERIES["replay_application"], filing.filing_key, form.applicant_iin, filing.idempotency_key
+    )
     return None if found is None else await _replay(conn, found, filing)
 
 
-async def _replay(conn: Connection, found: asyncpg.Record, filing: _Filing) -> Filed:
+async def _replay(conn: Connection, found: asyncpg.Record, filing: Filing) -> Filed:
     """The earlier decision this filing repeats, with its withdraw token."""
     if found["replay_by_key"] and bytes(found["replay_request_hash"]) != filing.request_hash:
         raise IdempotencyKeyReused()
@@ -266,7 +261,7 @@ async def _replay(conn: Connection, found: asyncpg.Record, filing: _Filing) -> F
 async def _file(
     conn: Connection,
     form: ApplicationRequest,
-    filing: _Filing,
+    filing: Filing,
     claims: AccessClaims,
     age_rule: AgeRule,
     now: dt.datetime,

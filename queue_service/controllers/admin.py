@@ -48,15 +48,6 @@ class AutoConfirmIn(Body, frozen=True, kw_only=True):
     enabled: bool
 
 
-class AutoConfirmOut(msgspec.Struct, kw_only=True, frozen=True):
-    """The region's setting after the switch, and the one before it (``was``): a console tells
-    "switched on" from "was already on" without reading the audit log."""
-
-    region: str
-    auto_confirm: bool
-    was: bool
-
-
 class ConfirmIn(Body, frozen=True, kw_only=True):
     order_number: str
     order_date: dt.date
@@ -185,10 +176,9 @@ class AdminController(AdminScoped):
     @put("/regions/{region:str}/auto-confirm", summary="Switch automatic confirmation of new admissions")
     async def set_auto_confirm(
         self, admin: AdminDep, db: DbDep, region: FromPath[str], data: JSONBody[AutoConfirmIn]
-    ) -> AutoConfirmOut:
+    ) -> seats.AutoConfirmSwitch:
         async with db.acquire() as conn:
-            was = await seats.set_auto_confirm(conn, admin, region, data.enabled)
-        return AutoConfirmOut(region=region, auto_confirm=data.enabled, was=was)
+            return await seats.set_auto_confirm(conn, admin, region, data.enabled)
 
     @get("/audit", summary="The audit log, newest first (ministry: all regions; region admin: its region)")
     async def audit_log(

@@ -126,7 +126,7 @@ async def file_application(
         # no slot for a new filing; a repeat of one already decided (e.g. by Idempotency-Key) still gets its answer
         async with db.acquire() as conn:
             repeat = await applications.repeat_of(
-                conn, data, claims=claims, idempotency_key=idempotency_key, token_secret=secret
+                conn, data, applications.Filing.of(data, claims, idempotency_key, secret)
             )
         if repeat is None:
             raise SessionEnded()

@@ -21,7 +21,7 @@ from admission_helpers import (
 )
 
 from admission.access import AccessClaims
-from admission.applications import file_application, repeat_of, withdraw
+from admission.applications import Filing, file_application, repeat_of, withdraw
 from admission.applications.models import AgeRule, IdempotencyInProgress, IdempotencyKeyReused
 from admission.applications.service import withdraw_secret
 from admission.locks import IDEMPOTENCY_KEY
@@ -55,9 +55,9 @@ async def test_the_same_slot_sending_the_same_form_again_gets_the_first_decision
     async with db_pool.acquire() as conn:
         assert (await withdraw(conn, first.application.id, again.withdraw_token, NOW)).status == "withdrawn"
         # and a repeat after that still tells the truth: the first decision, now withdrawn
-        assert (await repeat_of(conn, form(child), claims=claims, token_secret=SECRET)).application.status == (  # type: ignore[union-attr]
-            "withdrawn"
-        )
+        repeat = await repeat_of(conn, form(child), Filing.of(form(child), claims, None, SECRET))
+        assert repeat is not None
+        assert repeat.application.status == "withdrawn"
     # a refusal is repeated as a refusal, not as another ground
     refused = await file(db_pool, claims, child_iin(), consent=False)
     repeated = await file(db_pool, claims, refused.application.child_iin, consent=False)
