@@ -112,8 +112,8 @@ async def connect(port: int, source: str | None = None) -> Connection:
 
     The local port is left to ``connect`` (``IP_BIND_ADDRESS_NO_PORT``), which picks one free for this
     (source, server) pair and may reuse one in TIME_WAIT.  Chosen by ``bind`` alone, the kernel looked for
-    a port no socket holds at all: with a previous run's 12,000 connections in TIME_WAIT that took ~1.5 ms a
-    connection, inside the event loop (a wave's generator stalled 10-14 s, measured).
+    a port no socket holds at all: with a previous run's 9,000 connections in TIME_WAIT that took ~1.5 ms a
+    connection, inside the event loop (a wave's generators stalled 10-14 s: measured, see the README).
     """
     loop = asyncio.get_running_loop()
     if not source:
@@ -319,7 +319,7 @@ def run_spec(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]
         runner = asyncio.run
     work = run(spec)  # builds the generator: its people, the region's schools, the arrivals
     gc.collect()
-    gc.freeze()  # what lasts the whole run is never collected again: fewer and shorter pauses of the loop
+    gc.freeze()  # what lasts the whole run is never walked by a collection again (as a served worker's)
     report = runner(work)
     with open(spec["out"], "w") as f:
         json.dump(report, f)
