@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from admission import reference
 from admission.db import QUERIES, Connection
 from admission.signing_keys import AdminPrincipal
 
@@ -46,14 +47,6 @@ async def record(
     )
 
 
-async def entries(
-    conn: Connection, region: str | None, limit: int = 100, before_id: int | None = None
-) -> list[AuditEntry]:
-    """Newest first; ``region=None`` is every region (ministry view)."""
-    rows = await conn.fetch(QUERIES["list_audit_entries"], region, limit, before_id)
-    return [AuditEntry(**dict(r)) for r in rows]
-
-
 class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
     """What the admin console filters the log by; None = any."""
 
@@ -64,11 +57,34 @@ class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
+    @classmethod
+    def of_days(
+        cls,
+        region: str | None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+    ) -> AuditFilter:
+        """The filter of a page of the log: ``since`` and ``until`` are days in Kazakhstan (UTC+5), both
+        included; empty texts are no filter (a form's blank field)."""
+        return cls(
+            region=region or None,
+            action=action or None,
+            actor=actor or None,
+            since=_day_start(since) if since else None,
+            until=_day_start(until) + dt.timedelta(days=1) if until else None,
+        )
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), reference.KZ)
+
 
 async def search(
     conn: Connection, which: AuditFilter, limit: int = 100, before_id: int | None = None
 ) -> list[AuditEntry]:
-    """Newest first, filtered."""
+    """Newest first, filtered; ``before_id`` pages back (the last id of the page before)."""
     action = which.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if which.action else None
     rows = await conn.fetch(
         QUERIES["search_audit_entries"], which.region, limit, before_id, action, which.actor, which.since, which.until

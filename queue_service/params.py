@@ -17,6 +17,10 @@ Grade = Annotated[int, Parameter(ge=0, le=12, description="the grade, 0 (pre-sch
 
 
 AuditLimit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
+AuditAction = Annotated[
+    str | None, Parameter(max_length=100, description="an action, or its prefix: `room` is every `room.*`")
+]
+AuditActor = Annotated[str | None, Parameter(max_length=200, description="the admin who acted (the token's subject)")]
 PageLimit = Annotated[int, Parameter(ge=1, le=1000, description="page size")]
 """The page size of the lists of transfers, census children and issues, prevention cases and sittings."""
 EventLimit = Annotated[int, Parameter(ge=1, le=5000, description="page size")]

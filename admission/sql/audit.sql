@@ -2,16 +2,8 @@
 INSERT INTO audit_log (actor, actor_role, action, region_slug, target, old_value, new_value)
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
--- name: list_audit_entries
-SELECT id, at, actor, actor_role, action, region_slug, target, old_value, new_value
-FROM audit_log
-WHERE ($1::text IS NULL OR region_slug = $1)
-  AND ($3::bigint IS NULL OR id < $3)
-ORDER BY id DESC
-LIMIT $2;
-
 -- name: search_audit_entries
--- The admin console's filters: region, action (prefix), actor, a time range.
+-- The log's filters (the admin API's and the console's): region, action (prefix), actor, a time range.
 SELECT id, at, actor, actor_role, action, region_slug, target, old_value, new_value
 FROM audit_log
 WHERE ($1::text IS NULL OR region_slug = $1)

@@ -444,11 +444,12 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, school_bin: FromPa
 # -- audit log ----------------------------------------------------------------------------
 
 
-def _day(value: str | None) -> dt.datetime | None:
+def _day(value: str | None) -> dt.date | None:
+    """A form's date field (blank: none): the form sends it as text, so a bad one is the console's to answer."""
     if not value:
         return None
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), reference.KZ)
+        return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput("dates are YYYY-MM-DD") from exc
 
@@ -466,14 +467,7 @@ async def audit_page(
 ) -> Template:
     admin = _admin(request)
     region = admin.region_to_read(region)
-    end = _day(until)
-    which = audit.AuditFilter(
-        region=region or None,
-        action=action or None,
-        actor=actor or None,
-        since=_day(since),
-        until=end + dt.timedelta(days=1) if end else None,
-    )
+    which = audit.AuditFilter.of_days(region, _day(since), _day(until), action, actor)
     async with db.acquire() as conn:
         entries = await audit.search(conn, which, 100, before)
     regions = await _regions(db)

@@ -23,7 +23,7 @@ from admission.bodies import Body
 from admission.errors import InvalidInput
 from queue_service.auth import AdminDep, RegionToRead
 from queue_service.controllers.shared import AdminScoped, now
-from queue_service.params import AuditLimit, Grade, OptionalRowId
+from queue_service.params import AuditAction, AuditActor, AuditLimit, Grade, OptionalRowId
 from queue_service.resources import DbDep
 from queue_service.rooms_runtime import VISITORS_DEPENDENCY, VisitorsDep, follow_truth
 
@@ -185,8 +185,14 @@ class AdminController(AdminScoped):
         self,
         db: DbDep,
         region_to_read: RegionToRead,
+        since: FromQuery[dt.date | None] = None,
+        until: FromQuery[dt.date | None] = None,
+        action: FromQuery[AuditAction] = None,
+        actor: FromQuery[AuditActor] = None,
         limit: FromQuery[AuditLimit] = 100,
         before_id: FromQuery[OptionalRowId] = None,
     ) -> list[audit.AuditEntry]:
+        """The console's filters too: days in Kazakhstan (UTC+5, both included), an action prefix, an actor."""
+        which = audit.AuditFilter.of_days(region_to_read, since, until, action, actor)
         async with db.acquire() as conn:
-            return await audit.entries(conn, region_to_read, limit, before_id)
+            return await audit.search(conn, which, limit, before_id)

@@ -233,3 +233,29 @@ async def test_window_and_auto_confirm_changes_take_effect(
     event = await db_pool.fetchval("SELECT event::text FROM contingent_outbox WHERE child_iin = $1", filed["child_iin"])
     assert event is not None
     assert '"type":"enrol"' in event.replace(" ", "")
+
+
+async def test_the_audit_log_filters_by_days_in_kazakhstan_action_and_actor(client: Client, keys: KeySet) -> None:
+    director = {
+        "Authorization": f"Bearer {mint_admin_token(keys, 'director-900', 'school', region='astana', school=SCHOOL)}"
+    }
+    office = {"Authorization": f"Bearer {mint_admin_token(keys, 'astana-office', 'region', region='astana')}"}
+    assert (await client.patch(f"/v1/admin/schools/{SCHOOL}", json={"phone": "+7 1"}, headers=director)).is_success
+    switched = await client.put("/v1/admin/regions/astana/auto-confirm", json={"enabled": True}, headers=office)
+    assert switched.is_success
+
+    async def log(**params: str) -> list[tuple[str, str]]:
+        answer = await client.get("/v1/admin/audit", params=params, headers=office)
+        assert answer.status_code == 200, answer.text
+        return [(e["action"], e["actor"]) for e in answer.json()]
+
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=5))).date()  # the log's days are Kazakhstan's
+    assert set(await log()) == {("school.update", "director-900"), ("region.auto_confirm", "astana-office")}
+    assert await log(action="school") == [("school.update", "director-900")]  # a prefix
+    assert await log(actor="astana-office") == [("region.auto_confirm", "astana-office")]
+    assert len(await log(since=today.isoformat(), until=today.isoformat())) == 2  # both days included
+    assert await log(until=(today - dt.timedelta(days=1)).isoformat()) == []
+    assert await log(since=(today + dt.timedelta(days=1)).isoformat()) == []
+    for bad in ({"since": "30.11.2026"}, {"action": "x" * 101}):
+        refused = await client.get("/v1/admin/audit", params=bad, headers=office)
+        assert refused.status_code == 400, refused.text
