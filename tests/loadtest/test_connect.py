@@ -52,4 +52,5 @@ async def test_a_second_run_from_the_same_address_connects_as_cheaply_as_the_fir
             writer.close()
         server.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    assert second < 5 * first + 0.05, f"first run {first:.2f} s of CPU, the second {second:.2f} s"
+    # measured: ~3.7 x with the port chosen at connect (the TIME_WAIT ports are reused), ~50 x by bind() alone
+    assert second < 10 * first + 0.05, f"first run {first:.2f} s of CPU, the second {second:.2f} s"
