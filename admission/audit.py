@@ -48,7 +48,7 @@ async def record(
 
 
 class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """What the admin console filters the log by; None = any."""
+    """What a page of the log is filtered by (the admin API's and the console's); None = any."""
 
     region: str | None = None
     action: str | None = None

@@ -76,9 +76,7 @@ def popularity_weights(count: int, exponent: float) -> list[float]:
 
 
 _PARENT_DATES = tuple(dt.date(y, m, d) for y in range(1975, 2000) for m in range(1, 13) for d in range(1, 29))
-_CHILD_DATES = tuple(
-    _CHILD_FIRST + dt.timedelta(days=n) for n in range(_CHILD_DAYS) if _CHILD_FIRST + dt.timedelta(days=n) != _LEAP_DAY
-)
+_CHILD_DATES = tuple(d for n in range(_CHILD_DAYS) if (d := _CHILD_FIRST + dt.timedelta(days=n)) != _LEAP_DAY)
 _SERIALS = 10_000
 
 
