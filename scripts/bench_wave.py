@@ -35,10 +35,13 @@ column ``bare``) -- and the capacity model: families per 60 s per core of servic
 (the service's CPU while idle -- sweepers, outbox publisher -- measured first and
 taken out of the per-request and per-family figures).
 
-Then the wave's request MIX at rate (``--at-rate``, 6,000 requests/s; 0 skips it): a paced wave of 8,000
-families runs at ~1,100 requests/s, where each request wakes a worker alone, but the capacity model
-speaks of 100,000 families in 60 s, ~7,000 requests/s, where a worker serves several per wake-up and a
-request costs far less.  ``loadtest/at_rate.py`` (``--at-rate-processes`` processes, open-loop, over
+Then the wave's request MIX at rate (``--at-rate``, 6,000, 7,500 and 9,000 requests/s; 0 skips it): a paced wave
+of 8,000 families runs at ~1,100 requests/s, where each request wakes a worker alone, but the capacity
+model speaks of 100,000 families in 60 s, ~14,500 requests/s in the wave's mix (8.7 requests a family),
+where a worker serves several per wake-up and a request costs far less.  This box, generator included,
+holds ~9,000/s of the mix; each rate is judged like a wave (held: p99 < ``--p99-ms`` for every kind, no
+failure, and the generator always found a free connection), and the capacity model is also given at
+the highest rate held: the nearest this box comes to the regime the model extrapolates to.  ``loadtest/at_rate.py`` (``--at-rate-processes`` processes, open-loop, over
 ``--at-rate-connections`` keep-alive connections) sends the largest wave's proportions of joins of new
 families, polls of the waiting ones (round-robin: each waiting family in turn) and each admitted family's
 schools, heartbeat, filing and release, to a room that queues, for ``--at-rate-seconds``; then ``GET
@@ -428,14 +431,16 @@ def _merged(reports: list[dict[str, Any]], field: str) -> dict[str, int]:
     return {k: sum(int(r[field][k]) for r in reports) for k in reports[0][field]}
 
 
-def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: dict[str, float]) -> dict[str, object]:
-    """The wave's mix at ``--at-rate`` requests/s, then ``GET /health`` at the rate the mix reached, the same
+def at_rate(
+    service: LocalService, region: str, args: argparse.Namespace, mix: dict[str, float], target: float
+) -> dict[str, object]:
+    """The wave's mix at ``target`` requests/s, then ``GET /health`` at the rate the mix reached, the same
     way (open-loop, the same connections and generator processes): service CPU per request of each."""
     port = int(service.env["KEZEK_PORT"])
     pid = service.server.granian_pid()  # type: ignore[union-attr]
     # slots enough that admitted families flow (each needs ~4 steps and is found by the poll round-robin within
     # seconds), few enough that the room queues: joins arrive ~4 times faster than families finish
-    max_active = max(200, int(args.at_rate * mix["steps"] / 4 * 5))
+    max_active = max(200, int(target * mix["steps"] / 4 * 5))
     _patch_room(service, region, mint_region_admin(service.env["KEZEK_SIGNING_KEY_FILE"], region),
                 {"max_active": max_active})  # fmt: skip
     processes, connections = args.at_rate_processes, args.at_rate_connections
@@ -449,7 +454,8 @@ def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: d
 
     load_before = os.getloadavg()[0]
     during = None
-    if args.profile_seconds and args.only_at_rate:
+    if args.profile_seconds and args.only_at_rate and not args.profiled:
+        args.profiled = True  # the first rate only
 
         def during() -> None:  # py-spy one worker in the middle of the mix
             time.sleep(max(args.at_rate_seconds - args.profile_seconds, 0) / 2)
@@ -463,7 +469,7 @@ def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: d
             args.profile = profile_summary(raw, 0)
 
     sockets = SocketWatch(port).start()
-    mixed, cpu, net = _generate(specs("mix", args.at_rate), pid, args.idle_cpu_per_s, during)
+    mixed, cpu, net = _generate(specs("mix", target), pid, args.idle_cpu_per_s, during)
     sockets.stop()
     sent = _merged(mixed, "sent")
     requests = max(sum(sent.values()), 1)
@@ -475,10 +481,15 @@ def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: d
     for r in mixed:
         for kind, values in r["latency"].items():
             latencies.setdefault(kind, []).extend(values)
+    failed = _merged(mixed, "failed")
+    no_connection = sum(r["no_connection"] for r in mixed)
+    worst_p99 = max((sorted(v)[int(len(v) * 0.99)] for v in latencies.values() if v), default=0.0)
     return {
-        "rate": rate, "target": args.at_rate, "requests": requests, "sent": sent, "max_active": max_active,
-        "ok": _merged(mixed, "ok"), "refused": _merged(mixed, "refused"), "failed": _merged(mixed, "failed"),
-        "no_connection": sum(r["no_connection"] for r in mixed),
+        "rate": rate, "target": target,
+        "holds": not sum(failed.values()) and not no_connection and worst_p99 * 1e3 < args.p99_ms,
+        "worst_p99_ms": worst_p99 * 1e3, "requests": requests, "sent": sent, "max_active": max_active,
+        "ok": _merged(mixed, "ok"), "refused": _merged(mixed, "refused"), "failed": failed,
+        "no_connection": no_connection,
         "cpu_us": cpu / requests * 1e6, "net_us": net / requests * 1e6,
         "bare_rate": bare_requests / max(r["wall"] for r in bare), "bare_net_us": bare_net / bare_requests * 1e6,
         "bare_failed": sum(_merged(bare, "failed").values()) + sum(_merged(bare, "refused").values()),
@@ -492,6 +503,33 @@ def at_rate(service: LocalService, region: str, args: argparse.Namespace, mix: d
     }  # fmt: skip
 
 
+def at_rate_summary(rated: list[dict[str, object]], requests_per_family: float) -> str:
+    """The capacity model at the highest rate held (the nearest this box comes to the model's own rate)."""
+    held = [a for a in rated if a["holds"]]
+    if not held:
+        return "capacity model at rate: no rate held (p99, failures or no free connection), so none is given"
+    top = max(held, key=lambda a: float(a["rate"]))  # type: ignore[arg-type]
+    per_family_s = float(top["net_us"]) * requests_per_family / 1e6  # type: ignore[arg-type]
+    moonshot_rate = MOONSHOT * requests_per_family / 60
+    return (
+        f"capacity model at the highest rate held ({float(top['rate']):,.0f} requests/s; 100,000 families in 60 s "  # type: ignore[arg-type]
+        f"would send ~{moonshot_rate:,.0f}/s in this mix): {60 / per_family_s * 2:,.0f} families per 60 s on 2 "
+        f"cores of service CPU; CPU per request {float(top['net_us']) / max(float(top['bare_net_us']), 1):.2f} x "  # type: ignore[arg-type]
+        f"the bare endpoint's at that rate"
+    )
+
+
+def _rates(text: str) -> list[float]:
+    """``--at-rate``: requests/s, comma-separated; 0 (or nothing): none."""
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of rates: {text!r}") from exc
+    if any(rate < 0 for rate in rates):
+        raise argparse.ArgumentTypeError("a rate is at least 0")
+    return [rate for rate in rates if rate > 0]
+
+
 def at_rate_lines(a: dict[str, object], requests_per_family: float, source: str) -> list[str]:
     sent, ok, refused, failed = a["sent"], a["ok"], a["refused"], a["failed"]
     requests = float(a["requests"])  # type: ignore[arg-type]
@@ -499,9 +537,11 @@ def at_rate_lines(a: dict[str, object], requests_per_family: float, source: str)
     per_family_s = net * requests_per_family / 1e6
     target, connections, active = a["target"], a["connections"], a["max_active"]
     load = a["load"]
+    verdict = "held" if a["holds"] else "NOT held"
     lines = [
         (f"the wave's mix at rate (open-loop, target {target:,.0f} requests/s over {connections:,} keep-alive "
-         f"connections, max_active {active}; load average {load[0]:.1f} -> {load[1]:.1f}):"),  # type: ignore[index]
+         f"connections, max_active {active}; load average {load[0]:.1f} -> {load[1]:.1f}): {verdict} (worst p99 "  # type: ignore[index]
+         f"{a['worst_p99_ms']:.0f} ms)"),
         (f"  {requests:,.0f} requests at {a['rate']:,.0f}/s; {a['no_connection']} found no free connection; "
          f"{a['waiting_left']:,} families still waiting at the end (the room queued)"),
         (f"  connections: {a['opened']:,} opened by the generator, {a['open_seen']:,} open at most (ss), accept "
@@ -674,8 +714,9 @@ def main() -> int:
                         help="first hold this many idle keep-alive connections: memory per connection (0 = skip)")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=0,
                         help="py-spy one service worker this long in the first wave, print where its CPU goes")  # fmt: skip
-    parser.add_argument("--at-rate", type=float, default=6000.0,
-                        help="then the wave's mix open-loop at this many requests/s, and GET /health the same way (0 = skip)")  # fmt: skip
+    parser.add_argument("--at-rate", type=_rates, default=[6000.0, 7500.0, 9000.0],
+                        help="then the wave's mix open-loop at these requests/s (comma-separated), and GET /health "
+                        "the same way after each (0 = skip)")  # fmt: skip
     parser.add_argument("--at-rate-seconds", type=float, default=20.0)
     parser.add_argument("--at-rate-connections", type=int, default=2000)
     parser.add_argument("--at-rate-processes", type=int, default=2, help="generator processes")
@@ -696,7 +737,8 @@ def main() -> int:
           "under a lost wave its commonest failures")  # fmt: skip
     print(HEADER, flush=True)
     held, lost = 0, 0
-    regions = iter(REGIONS[:-2])  # the last two: the warm-up, the mix at rate
+    at_rate_regions = REGIONS[-1 - len(args.at_rate) : -1]
+    regions = iter(REGIONS[: -1 - len(args.at_rate)])  # the last ones: the mix at each rate, the warm-up
     results: dict[int, dict[str, object]] = {}
     os.environ.setdefault("KEZEK_LOG_LEVEL", "ERROR")
     service = LocalService(args.workers, REGIONS[0], out / "service.log", also_open=tuple(REGIONS[1:])).start()
@@ -752,10 +794,11 @@ def main() -> int:
                 else:
                     lost = middle
         redis_figures = _redis_costs(service.env["KEZEK_REDIS_URL"])
-        rated: dict[str, object] | None = None
-        if args.at_rate:
-            best = results.get(held) or (results[max(results)] if results else None)
-            rated = at_rate(service, REGIONS[-2], args, wave_mix(best["rows"]) if best else dict(DEFAULT_MIX))  # type: ignore[arg-type]
+        rated: list[dict[str, object]] = []
+        best = results.get(held) or (results[max(results)] if results else None)
+        mix = wave_mix(best["rows"]) if best else dict(DEFAULT_MIX)  # type: ignore[arg-type]
+        for region, target in zip(at_rate_regions, args.at_rate, strict=True):
+            rated.append(at_rate(service, region, args, mix, target))
     finally:
         service.stop()
     print()
@@ -792,15 +835,17 @@ def main() -> int:
             print("(every wave up to --max-families held; the machine may hold more)")
     elif not args.only_at_rate:
         print(f"even {args.start} families were not held; try --start {max(args.start // 4, 10)}")
-    if rated is not None:
+    if rated:
         best = results.get(held) or (results[max(results)] if results else None)
         if best:
             families = int(best["families"])  # type: ignore[call-overload]
             per_family, source = float(best["requests"]) / families, f"the {families}-family wave's"  # type: ignore[arg-type]
         else:
             per_family, source = 1 / DEFAULT_MIX["join"], "a wave's default mix: one join per family"
-        for text in at_rate_lines(rated, per_family, source):
-            print(text)
+        for figures in rated:
+            for text in at_rate_lines(figures, per_family, source):
+                print(text)
+        print(at_rate_summary(rated, per_family))
     if held_figures:
         print(held_figures)
     print(redis_figures)
