@@ -510,16 +510,13 @@ def at_rate_step(
 ) -> dict[str, object]:
     """Like a wave's step: the mix at ``target`` up to ``--runs`` times (a fresh region each), the better kept
     (held first, then the lower worst p99); a run that held ends the step."""
-    kept: dict[str, object] | None = None
-    for runs in range(1, args.runs + 1):
-        run = at_rate(service, next(regions), args, mix, target)
-        run["runs"] = runs
-        if kept is None or _at_rate_rank(run) > _at_rate_rank(kept):
-            kept = run
-        if run["holds"]:
+    runs: list[dict[str, object]] = []
+    for _ in range(args.runs):
+        runs.append(at_rate(service, next(regions), args, mix, target))
+        if runs[-1]["holds"]:
             break
-    assert kept is not None, "--runs is at least 1"
-    kept["runs"] = runs
+    kept = max(runs, key=_at_rate_rank)
+    kept["runs"] = len(runs)
     return kept
 
 
@@ -561,9 +558,7 @@ def at_rate_lines(a: dict[str, object], requests_per_family: float, source: str)
     per_family_s = net * requests_per_family / 1e6
     target, connections, active = a["target"], a["connections"], a["max_active"]
     load = a["load"]
-    verdict = ("held" if a["holds"] else "NOT held") + (
-        f" (the better of {a['runs']} runs)" if a.get("runs", 1) != 1 else ""
-    )
+    verdict = ("held" if a["holds"] else "NOT held") + (f" (the better of {a['runs']} runs)" if a["runs"] != 1 else "")
     lines = [
         (f"the wave's mix at rate (open-loop, target {target:,.0f} requests/s over {connections:,} keep-alive "
          f"connections, max_active {active}; load average {load[0]:.1f} -> {load[1]:.1f}): {verdict} (worst p99 "  # type: ignore[index]
@@ -748,6 +743,8 @@ def main() -> int:
     parser.add_argument("--at-rate-processes", type=int, default=2, help="generator processes")
     parser.add_argument("--only-at-rate", action="store_true", help="skip the waves (the mix: a wave's default)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs is at least 1")
     at_rate_runs = len(args.at_rate) * args.runs
     if at_rate_runs > len(REGIONS) // 2:
         parser.error(f"at most {len(REGIONS) // 2} runs at rate (rates x --runs): each needs a region of its own, "
