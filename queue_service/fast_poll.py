@@ -205,7 +205,7 @@ class PollFastPath:
             await self.handler(scope, receive, send)  # no body, chunked, too large: Litestar's answers
             return
         try:
-            read = await read_body(receive, settings.body_timeout_seconds, settings.max_body_bytes)
+            read = await read_body(receive, settings.body_timeout_seconds, settings.max_body_bytes, size)
         except TimeoutError:
             await request_timeout(scope, send, BASELINE_HEADERS)  # Litestar's before_send adds them there
             return

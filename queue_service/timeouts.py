@@ -37,21 +37,30 @@ class BodyTimeout:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or self.seconds <= 0 or not _has_body(scope):
+        declared = _declared_body(scope) if scope["type"] == ScopeType.HTTP else 0
+        if self.seconds <= 0 or declared == 0:
             await self.app(scope, receive, send)
             return
         try:
-            read = await read_body(receive, self.seconds, self.max_body_bytes)
+            read = await read_body(receive, self.seconds, self.max_body_bytes, declared if declared > 0 else None)
         except TimeoutError:
             await request_timeout(scope, send)
             return
         await self.app(scope, replaying(read, receive), send)
 
 
-async def read_body(receive: Receive, seconds: float, max_body_bytes: int) -> list[ReceiveMessage]:
+async def read_body(
+    receive: Receive, seconds: float, max_body_bytes: int, length: int | None = None
+) -> list[ReceiveMessage]:
     """A request's body messages, read against one deadline (``seconds``; 0: none) until the body is
     whole, the client is gone, or more than ``max_body_bytes`` came (the app answers 413 as it reads
-    on); TimeoutError when it is still incomplete at the deadline.  The join's fast path reads with it too."""
+    on); TimeoutError when it is still incomplete at the deadline.  The join's fast path reads with it too.
+
+    ``length``: the request's ``Content-Length``.  The body is whole once that many bytes came, and its
+    last message then says so (``more_body`` false).  granian hands even a small body over with
+    ``more_body`` set and says it ended only on a further ``receive``, which is another round trip
+    between its I/O thread and the worker's event loop (a wake-up of each): a join or a filing saves it.
+    The server sends no more than the declared length (hyper frames the body by it)."""
     read: list[ReceiveMessage] = []
     size = 0
     async with asyncio.timeout(seconds if seconds > 0 else None):
@@ -60,6 +69,9 @@ async def read_body(receive: Receive, seconds: float, max_body_bytes: int) -> li
             read.append(message)
             size += len(message.get("body", b""))  # type: ignore[arg-type]
             if message["type"] != "http.request" or not message.get("more_body") or size > max_body_bytes:
+                return read
+            if size == length:
+                read[-1] = {"type": "http.request", "body": message.get("body", b""), "more_body": False}
                 return read
 
 
@@ -72,13 +84,16 @@ def replaying(read: list[ReceiveMessage], receive: Receive) -> Receive:
     return replay
 
 
-def _has_body(scope: Scope) -> bool:
+def _declared_body(scope: Scope) -> int:
+    """The body a request declares: its ``Content-Length`` (0: none), -1 when its length is not known
+    (chunked, or a length that is not a number: the server or Litestar answers it)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value.strip() not in {b"0", b""}
+            length = value.strip()
+            return int(length) if length.isdigit() else (0 if not length else -1)
         if name == b"transfer-encoding":
-            return True
-    return False
+            return -1
+    return 0
 
 
 async def request_timeout(scope: Scope, send: Send, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
