@@ -34,7 +34,7 @@ from admission.applications.models import (
     MissingApplicationToken,
 )
 from admission.applications.service import withdraw_secret
-from admission.db import Pool
+from admission.db import Pool, stateless
 from admission.errors import Unauthenticated
 from admission.iin import validate_iin
 from admission.portal import Applicant
@@ -124,7 +124,7 @@ async def file_application(
     use = await use_slot(request, claims, data.child_iin, limit)
     if use.outcome == "ended":
         # no slot for a new filing; a repeat of one already decided (e.g. by Idempotency-Key) still gets its answer
-        async with db.acquire() as conn:
+        async with stateless(db) as conn:
             repeat = await applications.repeat_of(
                 conn, data, applications.Filing.of(data, claims, idempotency_key, secret)
             )
@@ -132,7 +132,7 @@ async def file_application(
             raise SessionEnded()
         return FiledApplication(**msgspec.structs.asdict(repeat.application), withdraw_token=repeat.withdraw_token)
     try:
-        async with db.acquire() as conn:
+        async with stateless(db) as conn:
             filed = await applications.file_application(
                 conn,
                 data,
