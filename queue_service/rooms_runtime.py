@@ -110,6 +110,7 @@ def rooms_lifespan(settings: Settings) -> Any:
             regions=regions,
             apply_url=settings.apply_url,
             snapshot_max_age=settings.room_snapshot_ms / 1000,
+            join_window=settings.room_join_window_ms / 1000,
         )
         app.state.visitors = visitors
         app.state.portal = PortalIdentity.from_settings(settings.portal_auth, settings.portal_public_key_file)
