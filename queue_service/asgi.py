@@ -5,15 +5,17 @@ from __future__ import annotations
 import gc
 
 from litestar import Litestar
+from litestar.types import ASGIApp
 
+from queue_service import fast_poll
 from queue_service.app import create_app
 from queue_service.settings import Settings
 
 
-def create() -> Litestar:
+def create() -> ASGIApp:
     app = create_app(Settings.from_env())
     app.on_startup.append(freeze_startup_objects)  # after every lifespan: the pools, rooms and caches are built
-    return app
+    return fast_poll.served(app)
 
 
 def freeze_startup_objects(_: Litestar) -> None:
