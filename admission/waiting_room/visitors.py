@@ -147,19 +147,25 @@ _Join = tuple[str, dt.datetime, JoinDoor, asyncio.Future[JoinResult]]
 """A join waiting for its batch: the applicant reference, its clock, its door, its answer."""
 
 
+EARLY = 4
+"""A join window holding this many joins closes early (or more: as many as the region's last call carried)."""
+
+
 class _JoinBatcher:
     """Joins go to Redis in batches: ONE script call for every join a worker has waiting.
 
     A region has at most one join call in flight per worker (a group commit): joins that arrive
     while it is out wait for it and go together in the next call, sent the moment it returns; with
     nothing in flight a join waits ``window`` seconds for others (0: to the end of the event-loop tick
-    it arrived in).  A call costs the worker ~130 µs of CPU whatever it carries (redis-py's round
-    trip, a task, the script's shared prelude in Redis) and each join in it ~30 µs, so under a surge
-    the batches grow with the load instead of the calls: 2 joins per call when every join went at the
-    end of its own tick (``scripts/bench rooms``).  The window makes them grow below saturation too:
-    at a wave's ~360 joins/s per worker, 3 ms gather ~2 joins a call instead of ~1.3, for 3 ms more
-    on a join's answer.  Each join is still applied atomically and in arrival order (a batch is one
-    Lua call); a batch of ``max_batch`` goes at once, in flight or not.
+    it arrived in), or until as many joins as the last call carried (at least ``EARLY``) are there:
+    clients that join again only once answered (a closed loop, ``scripts/bench rooms``' wrk) are not
+    kept waiting for the window.  A call costs the worker ~130 µs of CPU whatever it carries
+    (redis-py's round trip, a task, the script's shared prelude in Redis) and each join in it ~30 µs,
+    so under a surge the batches grow with the load instead of the calls: 2 joins per call when
+    every join went at the end of its own tick (``scripts/bench rooms``).  The window makes them grow
+    below saturation too: at a wave's ~360 joins/s per worker, 3 ms gather ~2 joins a call instead of
+    ~1.3, for at most 3 ms more on a join's answer.  Each join is still applied atomically and in
+    arrival order (a batch is one Lua call); a batch of ``max_batch`` goes at once, in flight or not.
     """
 
     def __init__(self, room: WaitingRoom, max_batch: int = 256, window: float = 0.0) -> None:
@@ -168,6 +174,8 @@ class _JoinBatcher:
         self.window = window
         self._pending: dict[str, list[_Join]] = {}
         self._in_flight: dict[str, int] = {}
+        self._windows: dict[str, asyncio.TimerHandle] = {}
+        self._last: dict[str, int] = {}
         self._running: set[asyncio.Task[None]] = set()
 
     async def join(self, region: str, applicant: str, now: dt.datetime, door: JoinDoor) -> JoinResult:
@@ -178,17 +186,23 @@ class _JoinBatcher:
             batch = self._pending[region] = []
             if region not in self._in_flight:  # else the call in flight sends this batch when it returns
                 if self.window > 0:
-                    loop.call_later(self.window, self._send, region)
+                    self._windows[region] = loop.call_later(self.window, self._send, region)
                 else:
                     loop.call_soon(self._send, region)
         batch.append((applicant, now, door, future))
-        if len(batch) >= self.max_batch:
+        # a window closes early once it holds as many joins as the last call carried (at least EARLY): clients
+        # that wait for their answers before joining again (a closed loop) all came back, none waits for it
+        if len(batch) >= self.max_batch or (region in self._windows and len(batch) >= self._last.get(region, EARLY)):
             self._send(region)
         return await future
 
     def _send(self, region: str) -> None:
+        window = self._windows.pop(region, None)
+        if window is not None:
+            window.cancel()
         batch = self._pending.pop(region, None)
         if batch:
+            self._last[region] = max(len(batch), EARLY)
             self._in_flight[region] = self._in_flight.get(region, 0) + 1
             task = asyncio.get_running_loop().create_task(self._run(region, batch))
             self._running.add(task)

@@ -342,6 +342,34 @@ async def test_joins_a_worker_gathers_for_its_window_go_in_one_call_below_satura
     assert calls[0.0] >= 2 * calls[0.025], calls
 
 
+async def test_a_join_window_keeps_a_lone_join_for_its_length_but_never_a_client_that_came_back(
+    room: WaitingRoom, redis_client: aioredis.Redis, keys: KeySet
+) -> None:
+    """A long window (1 s): a join alone waits it out; eight clients that join at once, and join again
+    as soon as they are answered (a closed loop), fill the window up to the last call's size and go at
+    once, round after round."""
+    from admission.waiting_room.tickets import TicketSigner
+    from admission.waiting_room.visitors import Visitors
+
+    await open_room(room, max_active=0)
+    refs = ApplicantRefs(b"r" * 32)
+    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, refs, regions=["astana"], join_window=1.0)
+    await visitors.snapshot("astana")
+    people = iins(41, start=2000)
+
+    started = asyncio.get_running_loop().time()
+    await visitors.join("astana", people[0], DURING)
+    assert asyncio.get_running_loop().time() - started >= 0.99
+
+    for round_ in range(5):
+        started = asyncio.get_running_loop().time()
+        views = await asyncio.gather(
+            *(visitors.join("astana", iin, DURING) for iin in people[1 + 8 * round_ : 9 + 8 * round_])
+        )
+        assert asyncio.get_running_loop().time() - started < 0.5, round_
+        assert len({view.position for view in views}) == 8
+
+
 async def _script_calls(redis_client: aioredis.Redis) -> int:
     """Script calls the room's Redis ran (on a cluster: every node's)."""
     if isinstance(redis_client, RedisCluster):
