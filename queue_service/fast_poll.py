@@ -34,6 +34,10 @@ path will not answer goes to Litestar with the body replayed, and the handler do
 a join that raises (the door's refusal in the script, a full room, Redis down) hands its exception
 to Litestar in the scope (``JOIN_FAILED``), and the handler raises that one instead of joining again
 (a second join would count the client twice and find its challenge used).
+
+Served (``queue_service.asgi``), the fast path sits in front of the whole app (``served``): what it answers
+skips Litestar's entry too, and what it hands on enters Litestar as any request.  An app built by
+``create_app`` alone (the tests' in-process clients) has it in front of the routing (``install``).
 """
 
 from __future__ import annotations
