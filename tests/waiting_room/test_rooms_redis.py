@@ -14,6 +14,8 @@ from admission.signing_keys import KeySet
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
+from admission.waiting_room.tickets import TicketSigner
+from admission.waiting_room.visitors import Visitors
 
 
 async def _active(redis: aioredis.Redis, region: str = "astana") -> set[str]:
@@ -289,13 +291,9 @@ async def test_joins_arriving_while_a_join_call_is_out_go_together_in_the_next_o
     """A surge on one worker: joins arrive one per event-loop tick.  Each gets its own place in the
     order it came, and they cost Redis a few script calls, not one each (a call in flight collects
     the next batch)."""
-    from admission.waiting_room.tickets import TicketSigner
-    from admission.waiting_room.visitors import Visitors
-
     await open_room(room, max_active=0)
-    refs = ApplicantRefs(b"r" * 32)
-    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, refs, regions=["astana"])
-    await visitors.snapshot("astana")
+    visitors = await _visitors(room, keys)
+    refs = visitors.refs
     people = iins(60)
     before = await _script_calls(redis_client)
     joins = []
@@ -318,15 +316,10 @@ async def test_joins_a_worker_gathers_for_its_window_go_in_one_call_below_satura
     """Joins 2 ms apart, each of which alone would find no call in flight (a Redis round trip is shorter):
     without a window each goes in a call of its own; with one (KEZEK_ROOM_JOIN_WINDOW_MS) the joins of a
     window go together, each still at its own place in the order it came."""
-    from admission.waiting_room.tickets import TicketSigner
-    from admission.waiting_room.visitors import Visitors
-
     await open_room(room, max_active=0)
-    refs = ApplicantRefs(b"r" * 32)
     calls: dict[float, int] = {}
     for window in (0.0, 0.025):
-        visitors = Visitors(room, TicketSigner(b"k" * 32), keys, refs, regions=["astana"], join_window=window)
-        await visitors.snapshot("astana")
+        visitors = await _visitors(room, keys, window)
         people = iins(40, start=1000 if window else 0)
         before = await _script_calls(redis_client)
         joins = []
@@ -348,13 +341,8 @@ async def test_a_join_window_keeps_a_lone_join_for_its_length_but_never_a_client
     """A long window (1 s): a join alone waits it out; eight clients that join at once, and join again
     as soon as they are answered (a closed loop), fill the window up to the last call's size and go at
     once, round after round."""
-    from admission.waiting_room.tickets import TicketSigner
-    from admission.waiting_room.visitors import Visitors
-
     await open_room(room, max_active=0)
-    refs = ApplicantRefs(b"r" * 32)
-    visitors = Visitors(room, TicketSigner(b"k" * 32), keys, refs, regions=["astana"], join_window=1.0)
-    await visitors.snapshot("astana")
+    visitors = await _visitors(room, keys, 1.0)
     people = iins(41, start=2000)
 
     started = asyncio.get_running_loop().time()
@@ -368,6 +356,15 @@ async def test_a_join_window_keeps_a_lone_join_for_its_length_but_never_a_client
         )
         assert asyncio.get_running_loop().time() - started < 0.5, round_
         assert len({view.position for view in views}) == 8
+
+
+async def _visitors(room: WaitingRoom, keys: KeySet, join_window: float = 0.0) -> Visitors:
+    """A worker's visitors of astana (its snapshot read), joins gathered for ``join_window`` seconds."""
+    visitors = Visitors(
+        room, TicketSigner(b"k" * 32), keys, ApplicantRefs(b"r" * 32), regions=["astana"], join_window=join_window
+    )
+    await visitors.snapshot("astana")
+    return visitors
 
 
 async def _script_calls(redis_client: aioredis.Redis) -> int:
