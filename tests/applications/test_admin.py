@@ -194,6 +194,9 @@ async def test_window_and_auto_confirm_changes_take_effect(
 ) -> None:
     # Windows around today lie outside annex 2: the ministry's, with a reason (pilot para 7).
     admin = {"Authorization": f"Bearer {mint_admin_token(keys, 'minister', 'ministry')}"}
+    # The slot comes first: each window change reaches the room in Redis later, by the keeper
+    # (a notification), and a room closed until tomorrow would refuse the join itself.
+    access = {"Authorization": f"Bearer {await slot_token(redis_client, keys)}"}
     now = dt.datetime.now(dt.UTC)
     tomorrow = {
         "opens_at": (now + dt.timedelta(days=1)).isoformat(),
@@ -211,7 +214,6 @@ async def test_window_and_auto_confirm_changes_take_effect(
             "consent": True,
         }
 
-    access = {"Authorization": f"Bearer {await slot_token(redis_client, keys)}"}
     early = (await client.post("/v1/applications", json=form(), headers=access)).json()
     assert early["refusal"]["code"] == "window_not_open"
     backwards = {"opens_at": tomorrow["closes_at"], "closes_at": tomorrow["opens_at"]}
