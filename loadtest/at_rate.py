@@ -8,7 +8,9 @@ endpoints in a wave's proportions (joins of new families, polls of waiting ones 
 each waiting family polled in turn, as the page polls every few seconds -- and for each admitted
 family its schools, a heartbeat, its filing and its release), sent open-loop at ``rate``
 requests/s over ``connections`` keep-alive connections; or ``GET /health`` the same way (``bare``),
-the baseline.
+the baseline.  A family's requests go over the connection of its join whenever that one is free, as
+a family's browser keeps its connection, so the worker that minted its tokens checks them (the
+report counts how many did: ``own_connection`` of ``family_requests``).
 
 One process of it is ``python -m loadtest.at_rate '<json spec>'``; it writes a JSON file (``out``): what
 it sent and got per kind, the rate it reached, how often no connection was free (the service
@@ -52,6 +54,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[int, bytes, bytes]] | None = None
         self.transport: asyncio.Transport | None = None
         self.alive = True
+        self.idle = True  # no request of ours in flight on it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -156,13 +159,14 @@ def request(
 
 
 class Family:
-    __slots__ = ("applicant", "steps", "ticket", "token")
+    __slots__ = ("applicant", "connection", "steps", "ticket", "token")
 
     def __init__(self, applicant: str) -> None:
         self.applicant = applicant
         self.ticket = ""
         self.token = ""
         self.steps: collections.deque[str] = collections.deque()
+        self.connection: Connection | None = None  # the one its join went over
 
 
 class Generator:
@@ -181,7 +185,10 @@ class Generator:
         self.latency: dict[str, list[float]] = {k: [] for k in KINDS}
         self.no_connection = 0
         self.lags: list[float] = []
-        self.idle: collections.deque[Connection] = collections.deque()
+        self.idle: collections.deque[Connection] = collections.deque()  # may hold taken ones: skipped
+        self.free = 0  # connections idle
+        self.own_connection = 0
+        self.family_requests = 0
 
     def _kind(self) -> str:
         if self.spec["mode"] == "bare":
@@ -257,7 +264,31 @@ class Generator:
             self.ok[kind] += 1
         self._answered(kind, family, status, body)
         if connection.alive:
-            self.idle.append(connection)
+            self._give_back(connection)
+
+    def _give_back(self, connection: Connection) -> None:
+        connection.idle = True
+        self.free += 1
+        self.idle.append(connection)
+
+    def _take(self, family: Family | None) -> Connection:
+        """The family's own connection when it is free, else the longest idle (one is: ``free`` > 0; the
+        queue's entries of connections taken since are skipped)."""
+        own = family.connection if family is not None else None
+        if family is not None and own is not None:
+            self.family_requests += 1
+        if own is not None and own.idle and own.alive:
+            self.own_connection += 1
+            connection = own
+        else:
+            connection = self.idle.popleft()
+            while not connection.idle:
+                connection = self.idle.popleft()
+            if family is not None and (own is None or not own.alive):
+                family.connection = connection
+        connection.idle = False
+        self.free -= 1
+        return connection
 
     async def run(self) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -267,7 +298,8 @@ class Generator:
             made = await asyncio.gather(
                 *(connect(spec["port"]) for _ in range(start, min(start + 200, spec["connections"])))
             )
-            self.idle.extend(made)
+            for connection in made:
+                self._give_back(connection)
         await asyncio.sleep(spec.get("start_at", 0) - time.time())  # the processes of one run start together
         rate, seconds = spec["rate"], spec["seconds"]
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -279,11 +311,11 @@ class Generator:
             due = int(elapsed * rate) - issued
             for _ in range(due):
                 issued += 1
-                if not self.idle:
+                if not self.free:
                     self.no_connection += 1
                     continue
                 kind, raw, family = self._next()
-                task = loop.create_task(self._one(self.idle.popleft(), kind, raw, family))
+                task = loop.create_task(self._one(self._take(family), kind, raw, family))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
             intended = loop.time() + tick
@@ -302,6 +334,7 @@ class Generator:
             "cpu": (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
             "lag_p99": lags[int(len(lags) * 0.99)], "lag_max": lags[-1],
             "waiting": len(self.waiting), "admitted": len(self.admitted),
+            "own_connection": self.own_connection, "family_requests": self.family_requests,
         }  # fmt: skip
 
 

@@ -501,6 +501,7 @@ def at_rate(
         "latency": {k: sorted(v) for k, v in latencies.items()}, "connections": connections,
         "open_seen": sockets.connections, "accept_queue": sockets.accept_queue,
         "opened": sum(r["opened"] for r in mixed),
+        "own_connection": sum(r["own_connection"] for r in mixed) / max(sum(r["family_requests"] for r in mixed), 1),
         "load": (load_before, os.getloadavg()[0]),
     }  # fmt: skip
 
@@ -566,7 +567,7 @@ def at_rate_lines(a: dict[str, object], requests_per_family: float, source: str)
         (f"  {requests:,.0f} requests at {a['rate']:,.0f}/s; {a['no_connection']} found no free connection; "
          f"{a['waiting_left']:,} families still waiting at the end (the room queued)"),
         (f"  connections: {a['opened']:,} opened by the generator, {a['open_seen']:,} open at most (ss), accept "
-         f"queue at most {a['accept_queue']}"),
+         f"queue at most {a['accept_queue']}; {a['own_connection']:.1%} of a family's requests over its join's"),
     ]  # fmt: skip
     for kind, count in sent.items():  # type: ignore[attr-defined]
         if count:

@@ -98,7 +98,8 @@ def test_the_mix_at_rate_sends_a_waves_requests_and_the_room_queues(
     database_url: str, redis_url: str, tmp_path: Path, kezek_server: ServerFactory
 ) -> None:
     """``scripts/bench wave``'s generator at rate (``loadtest/at_rate.py``): joins, polls, and for each admitted
-    family its schools, heartbeat, filing and release, all answered 2xx by a real server; the room queues."""
+    family its schools, heartbeat, filing and release, all answered 2xx by a real server; the room queues; a
+    family's requests ride its join's connection (its worker checks the tokens it minted), as a browser's do."""
     env = {"KEZEK_DATABASE_URL": database_url, "KEZEK_SIGNING_KEY_FILE": str(tmp_path / "signing-key.pem")}
     kezek = str(Path(sys.executable).parent / "kezek")
     subprocess.run([kezek, "demo-window", "astana"], env=env, check=True, capture_output=True)
@@ -117,6 +118,8 @@ def test_the_mix_at_rate_sends_a_waves_requests_and_the_room_queues(
         assert report["ok"][kind] > 0, (kind, report["sent"])
     assert report["waiting"] > 0  # more joined than 20 slots turned over: polls asked a queue
     assert 0.4 < report["sent"]["poll"] / sum(report["sent"].values()) < 0.8
+    assert report["family_requests"] > 0.6 * sum(report["sent"].values())
+    assert report["own_connection"] >= 0.9 * report["family_requests"], report
 
 
 def _lean_wave(server_port: int, tmp_path: Path, name: str, families: int, run_seconds: float) -> dict[str, Any]:
