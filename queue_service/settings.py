@@ -79,7 +79,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """KEZEK_ADMIN_TOKEN_TTL_HOURS: default lifetime of minted admin tokens."""
     room_snapshot_ms: int = 300
     """KEZEK_ROOM_SNAPSHOT_MS: how stale a worker's cached view of a waiting room may be when answering polls."""
-    room_join_window_ms: float = 3.0
+    room_join_window_ms: float = 10.0
     """KEZEK_ROOM_JOIN_WINDOW_MS: how long a worker gathers joins into one Redis call (a group commit; 0 = to the
     end of the event-loop tick a join arrived in)."""
     room_sweep_ms: int = 500
