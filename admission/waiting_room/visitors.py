@@ -164,8 +164,8 @@ class _JoinBatcher:
     (redis-py's round trip, a task, the script's shared prelude in Redis) and each join in it ~30 µs,
     so under a surge the batches grow with the load instead of the calls: 2 joins per call when
     every join went at the end of its own tick (``scripts/bench rooms``).  The window makes them grow
-    below saturation too: at a wave's ~360 joins/s per worker, 10 ms gather ~3.5 joins a call (3 ms:
-    ~2; none: ~1.3), for at most 10 ms more on a join's answer, which a family does not notice.  Each
+    below saturation too: a wave's ~360 joins/s per worker come ~3.5 to a 10 ms window (without one:
+    ~1.3 a call, measured), for at most 10 ms more on a join's answer, which a family does not notice.  Each
     join is still applied atomically and in arrival order (a batch is one Lua call); a batch of
     ``max_batch`` goes at once, in flight or not.
     """
