@@ -49,7 +49,7 @@ from admission.signing_keys import AdminPrincipal
 from admission.waiting_room.errors import RoomMissing
 from admission.waiting_room.keys import PREFIX
 from admission.waiting_room.rebuild import RECOVERY_SECONDS, ensure_room
-from admission.waiting_room.room import JoinDoor, JoinResult, Place, RoomSettings, RoomState, SlotUse, WaitingRoom
+from admission.waiting_room.room import JoinDoor, JoinResult, RoomSettings, RoomState, SessionOp, WaitingRoom
 
 log = logging.getLogger("kezek.rooms.truth")
 
@@ -216,30 +216,12 @@ class TruthfulRoom(WaitingRoom):
             await self.restore(region)
             return await super().join_many(region, applicants, now, doors)
 
-    async def visit(
-        self, region: str, applicant: str, now: dt.datetime, *, ticket_epoch: str = "", ticket_seq: int = 0
-    ) -> Place:
-        try:
-            return await super().visit(region, applicant, now, ticket_epoch=ticket_epoch, ticket_seq=ticket_seq)
+    async def session_many(self, region: str, ops: Sequence[SessionOp[Any]], now: dt.datetime) -> list[Any]:
+        try:  # a missing room did none of them: the retry does each once
+            return await super().session_many(region, ops, now)
         except (UnknownRegion, RoomMissing):
             await self.restore(region)
-            return await super().visit(region, applicant, now, ticket_epoch=ticket_epoch, ticket_seq=ticket_seq)
-
-    async def heartbeat(self, region: str, applicant: str, jti: str, now: dt.datetime) -> dt.datetime | None:
-        try:
-            return await super().heartbeat(region, applicant, jti, now)
-        except (UnknownRegion, RoomMissing):
-            await self.restore(region)
-            return await super().heartbeat(region, applicant, jti, now)
-
-    async def use_slot(
-        self, region: str, applicant: str, jti: str, child: str, limit: int, now: dt.datetime | None = None
-    ) -> SlotUse:
-        try:
-            return await super().use_slot(region, applicant, jti, child, limit, now)
-        except (UnknownRegion, RoomMissing):
-            await self.restore(region)
-            return await super().use_slot(region, applicant, jti, child, limit, now)
+            return await super().session_many(region, ops, now)
 
 
 class RoomKeeper:

@@ -37,7 +37,7 @@ from admission.errors import UnknownRegion
 from admission.signing_keys import KeySet
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.portal import PortalIdentity
-from admission.waiting_room.room import SlotUse
+from admission.waiting_room.room import SlotUse, file_op, release_op
 from admission.waiting_room.tickets import TicketSigner, derive_ticket_secret
 from admission.waiting_room.visitors import Visitors
 from queue_service.resources import from_state
@@ -172,18 +172,19 @@ async def release_slot(request: Request[Any, Any, Any], claims: AccessClaims) ->
     """
     visitors = visitors_of(request)
     try:
-        await visitors.room.release(claims.region, visitors.refs.ref(claims.applicant_iin), claims.jti)
+        op = release_op(visitors.refs.ref(claims.applicant_iin), claims.jti)
+        await visitors.slot_op(claims.region, op, dt.datetime.now(dt.UTC))
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("could not release the slot of %s in %s: %s", claims.jti, claims.region, exc)
 
 
 async def use_slot(request: Request[Any, Any, Any], claims: AccessClaims, child_iin: str, limit: int) -> SlotUse:
-    """Filing for ``child_iin`` with the slot ``claims`` holds: checked and counted in one Redis call."""
+    """Filing for ``child_iin`` with the slot ``claims`` holds: checked and counted in one Redis call (gathered
+    with the worker's other slot operations of the region)."""
     visitors = visitors_of(request)
     refs = visitors.refs
-    return await visitors.room.use_slot(
-        claims.region, refs.ref(claims.applicant_iin), claims.jti, refs.ref(child_iin), limit
-    )
+    op = file_op(claims.region, refs.ref(claims.applicant_iin), claims.jti, refs.ref(child_iin), limit)
+    return await visitors.slot_op(claims.region, op, dt.datetime.now(dt.UTC))
 
 
 async def follow_truth(visitors: Visitors, region: str) -> None:

@@ -32,9 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -241,7 +241,7 @@ def _text(value: Any) -> str:
 def _load_scripts() -> dict[str, str]:
     folder = resources.files("admission.waiting_room").joinpath("lua")
     lib = folder.joinpath("_lib.lua").read_text("utf-8")
-    names = ("join", "visit", "touch", "heartbeat", "release", "file", "sweep", "configure", "state")
+    names = ("join", "session", "touch", "sweep", "configure", "state")
     return {name: lib + "\n" + folder.joinpath(f"{name}.lua").read_text("utf-8") for name in names}
 
 
@@ -411,10 +411,8 @@ class WaitingRoom:
 
         A ticket of a lost room (``ticket_epoch`` older than the room's) re-seats its holder at its place.
         """
-        raw = await self._call("visit", region, now, applicant, ticket_epoch, ticket_seq)
-        if _text(raw[0]) == "no_room":
-            raise RoomMissing("the room is being rebuilt", retry_after=1)
-        return _place(raw)
+        op = visit_op(applicant, ticket_epoch, ticket_seq)
+        return op.read((await self.session_many(region, [op], now))[0])
 
     async def touch(self, region: str, applicants: list[str], now: dt.datetime) -> int:
         """Note that these waiting visitors still poll (their polls were answered from a cache)."""
@@ -425,16 +423,13 @@ class WaitingRoom:
 
     async def heartbeat(self, region: str, applicant: str, jti: str, now: dt.datetime) -> dt.datetime | None:
         """Renew the lease of slot ``jti`` (or take it back from a lost room); None when that slot is gone."""
-        raw = await self._call("heartbeat", region, now, applicant, jti)
-        kind = _text(raw[0])
-        if kind == "no_room":
-            raise RoomMissing("the room is being rebuilt", retry_after=1)
-        return _from_ms(float(raw[1])) if kind == "ok" else None
+        op = heartbeat_op(applicant, jti)
+        return op.read((await self.session_many(region, [op], now))[0])
 
     async def release(self, region: str, applicant: str, jti: str, now: dt.datetime | None = None) -> bool:
         """Free slot ``jti`` and admit the next; False when it was already free."""
-        released: int = await self._call("release", region, now or _now(), applicant, jti)
-        return released == 1
+        op = release_op(applicant, jti)
+        return op.read((await self.session_many(region, [op], now or _now()))[0])
 
     async def use_slot(
         self, region: str, applicant: str, jti: str, child: str, limit: int, now: dt.datetime | None = None
@@ -444,21 +439,78 @@ class WaitingRoom:
         The slot must be held now (a lost room's slot is taken back), with fewer than ``limit`` children
         filed; a child it already filed for passes again uncounted, also after the slot ended.
         """
-        raw = await self._scripts["file"](
-            keys=[*room_keys(region), filed_key(region, jti)],
-            args=[_ms(now or _now()), 0, applicant, jti, child, limit, FILED_REMEMBERED_SECONDS],
-        )
-        kind = _text(raw[0])
-        if kind == "no_room":
+        op = file_op(region, applicant, jti, child, limit)
+        return op.read((await self.session_many(region, [op], now or _now()))[0])
+
+    async def session_many(self, region: str, ops: Sequence[SessionOp[Any]], now: dt.datetime) -> list[Any]:
+        """Several visits, heartbeats, releases and filings in one script call (in order): each one's raw
+        answer, for its ``read``.  RoomMissing when the room does not exist (nothing was done)."""
+        keys = room_keys(region)
+        args: list[str | int] = [_ms(now), 0]
+        for op in ops:
+            key = 0
+            if op.key:
+                keys.append(op.key)
+                key = len(keys)
+            args += (*op.args, key)
+        raw = await self._scripts["session"](keys=keys, args=args)
+        if any(isinstance(item, list) and _text(item[0]) == "no_room" for item in raw):
             raise RoomMissing("the room is being rebuilt", retry_after=1)
-        if kind == "ok":
-            return SlotUse(outcome="ok", filed=int(raw[1]))
-        return SlotUse(outcome="repeat" if kind == "repeat" else "ended")
+        return list(raw)
 
     async def sweep(self, region: str, now: dt.datetime) -> SweepReport:
         """End expired leases and refill free slots (the background sweeper calls this every second)."""
         expired, admitted, waiting, active = await self._call("sweep", region, now)
         return SweepReport(expired=int(expired), admitted=int(admitted), waiting=int(waiting), active=int(active))
+
+
+T = TypeVar("T")
+
+
+class SessionOp(Generic[T]):
+    """One operation of ``lua/session.lua`` (a visit, heartbeat, release or filing): its arguments, the
+    slot's filed set when it files, and how its answer reads.  ``WaitingRoom.session_many`` sends several."""
+
+    __slots__ = ("args", "key", "read")
+
+    def __init__(self, args: tuple[str | int, ...], read: Callable[[Any], T], key: str = "") -> None:
+        self.args = args
+        """kind, ref and the kind's four own (``session.lua``)."""
+        self.key = key
+        self.read = read
+
+
+def visit_op(applicant: str, ticket_epoch: str = "", ticket_seq: int = 0) -> SessionOp[Place]:
+    return SessionOp(("visit", applicant, ticket_epoch, ticket_seq, "", ""), _place)
+
+
+def heartbeat_op(applicant: str, jti: str) -> SessionOp[dt.datetime | None]:
+    return SessionOp(("heartbeat", applicant, jti, "", "", ""), _lease_end)
+
+
+def release_op(applicant: str, jti: str) -> SessionOp[bool]:
+    return SessionOp(("release", applicant, jti, "", "", ""), _released)
+
+
+def file_op(region: str, applicant: str, jti: str, child: str, limit: int) -> SessionOp[SlotUse]:
+    return SessionOp(
+        ("file", applicant, jti, child, limit, FILED_REMEMBERED_SECONDS), _slot_use, filed_key(region, jti)
+    )
+
+
+def _lease_end(raw: list[Any]) -> dt.datetime | None:
+    return _from_ms(float(raw[1])) if _text(raw[0]) == "ok" else None
+
+
+def _released(raw: Any) -> bool:
+    return int(raw) == 1
+
+
+def _slot_use(raw: list[Any]) -> SlotUse:
+    kind = _text(raw[0])
+    if kind == "ok":
+        return SlotUse(outcome="ok", filed=int(raw[1]))
+    return SlotUse(outcome="repeat" if kind == "repeat" else "ended")
 
 
 def _redis_value(value: int | str | bool) -> int | str:

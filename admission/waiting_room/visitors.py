@@ -20,8 +20,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -44,8 +44,12 @@ from admission.waiting_room.room import (
     JoinResult,
     Place,
     RoomState,
+    SessionOp,
     WaitingRoom,
     WindowRefusal,
+    heartbeat_op,
+    release_op,
+    visit_op,
 )
 from admission.waiting_room.tickets import TICKET_REFRESH_SECONDS, TicketSigner
 
@@ -143,46 +147,55 @@ class _Snapshot:
         self.at = at
 
 
-_Join = tuple[str, dt.datetime, JoinDoor, asyncio.Future[JoinResult]]
-"""A join waiting for its batch: the applicant reference, its clock, its door, its answer."""
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
+T = TypeVar("T")
 
 
 EARLY = 8
-"""A join window holding this many joins closes early (or more: as many as the region's last call carried).
-At 4, a 10 ms window at a wave's rate mostly closed at 4; at 8 the mix at rate cost ~4 % less CPU per request."""
+"""A gathering window holding this many calls closes early (or more: as many as the region's last call
+carried).  At 4, a 10 ms window of joins at a wave's rate mostly closed at 4; at 8 the mix at rate cost ~4 %
+less CPU per request."""
 
 
-class _JoinBatcher:
-    """Joins go to Redis in batches: ONE script call for every join a worker has waiting.
+class _Gather(Generic[Item, Answer]):
+    """Calls of one kind go to Redis in batches: ONE script call for every such call a worker has waiting.
 
-    A region has at most one join call in flight per worker (a group commit): joins that arrive
-    while it is out wait for it and go together in the next call, sent the moment it returns; with
-    nothing in flight a join waits ``window`` seconds for others (0: to the end of the event-loop tick
-    it arrived in), or until as many joins as the last call carried (at least ``EARLY``) are there:
-    clients that join again only once answered (a closed loop, ``scripts/bench rooms``' wrk) are not
-    kept waiting for the window.  A call costs the worker ~130 µs of CPU whatever it carries
-    (redis-py's round trip, a task, the script's shared prelude in Redis) and each join in it ~30 µs,
-    so under a surge the batches grow with the load instead of the calls: 2 joins per call when
-    every join went at the end of its own tick (``scripts/bench rooms``).  The window makes them grow
-    below saturation too: a wave's ~360 joins/s per worker come ~3.5 to a 10 ms window (without one:
-    ~1.3 a call, measured), for at most 10 ms more on a join's answer, which a family does not notice.  Each
-    join is still applied atomically and in arrival order (a batch is one Lua call); a batch of
-    ``max_batch`` goes at once, in flight or not.
+    Joins gather this way, and so do the slot's operations (an admitted visitor's poll, heartbeat,
+    filing and release: ``session.lua``).  A region has at most one call of the kind in flight per
+    worker (a group commit): what arrives while it is out waits for it and goes together in the next
+    call, sent the moment it returns; with nothing in flight an item waits ``window`` seconds for others
+    (0: to the end of the event-loop tick it arrived in), or until as many items as the last call
+    carried (at least ``EARLY``) are there: clients that call again only once answered (a closed loop,
+    ``scripts/bench rooms``' wrk) are not kept waiting for the window.  A call costs the worker ~130 µs
+    of CPU whatever it carries (redis-py's round trip, a task, the script's shared prelude in Redis) and
+    each item in it ~30 µs, so under a surge the batches grow with the load instead of the calls: 2
+    joins per call when every join went at the end of its own tick (``scripts/bench rooms``).  The
+    window makes them grow below saturation too: a wave's ~360 joins/s per worker come ~3.5 to a 10 ms
+    window (arithmetic; without one: ~1.3 a call, measured), for at most 10 ms more on an answer, which
+    a family does not notice.  Each item is still applied atomically and in arrival order (a batch is
+    one Lua call); a batch of ``max_batch`` goes at once, in flight or not.  ``send(region, items,
+    now)`` makes the call (``now``: the latest item's clock) and answers one result per item.
     """
 
-    def __init__(self, room: WaitingRoom, max_batch: int = 256, window: float = 0.0) -> None:
-        self.room = room
+    def __init__(
+        self,
+        send: Callable[[str, list[Item], dt.datetime], Awaitable[list[Answer]]],
+        max_batch: int = 256,
+        window: float = 0.0,
+    ) -> None:
+        self.send = send
         self.max_batch = max_batch
         self.window = window
-        self._pending: dict[str, list[_Join]] = {}
+        self._pending: dict[str, list[tuple[Item, dt.datetime, asyncio.Future[Answer]]]] = {}
         self._in_flight: dict[str, int] = {}
         self._windows: dict[str, asyncio.TimerHandle] = {}
         self._last: dict[str, int] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    async def join(self, region: str, applicant: str, now: dt.datetime, door: JoinDoor) -> JoinResult:
+    async def add(self, region: str, item: Item, now: dt.datetime) -> Answer:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[JoinResult] = loop.create_future()
+        future: asyncio.Future[Answer] = loop.create_future()
         batch = self._pending.get(region)
         if batch is None:
             batch = self._pending[region] = []
@@ -191,9 +204,9 @@ class _JoinBatcher:
                     self._windows[region] = loop.call_later(self.window, self._send, region)
                 else:
                     loop.call_soon(self._send, region)
-        batch.append((applicant, now, door, future))
-        # a window closes early once it holds as many joins as the last call carried (at least EARLY): clients
-        # that wait for their answers before joining again (a closed loop) all came back, none waits for it
+        batch.append((item, now, future))
+        # a window closes early once it holds as many items as the last call carried (at least EARLY): clients
+        # that wait for their answers before calling again (a closed loop) all came back, none waits for it
         if len(batch) >= self.max_batch or (region in self._windows and len(batch) >= self._last.get(region, EARLY)):
             self._send(region)
         return await future
@@ -210,13 +223,11 @@ class _JoinBatcher:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, region: str, batch: list[_Join]) -> None:
+    async def _run(self, region: str, batch: list[tuple[Item, dt.datetime, asyncio.Future[Answer]]]) -> None:
         try:
-            results = await self.room.join_many(
-                region, [ref for ref, _, _, _ in batch], max(now for _, now, _, _ in batch), [d for _, _, d, _ in batch]
-            )
+            results = await self.send(region, [item for item, _, _ in batch], max(now for _, now, _ in batch))
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which raises it
-            for _, _, _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
@@ -225,8 +236,8 @@ class _JoinBatcher:
             if left:
                 self._in_flight[region] = left
             elif region in self._pending:
-                self._send(region)  # the joins that came while this call was out
-        for (_, _, _, future), result in zip(batch, results, strict=True):
+                self._send(region)  # the items that came while this call was out
+        for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
 
@@ -256,7 +267,8 @@ class Visitors:
         self._snapshots: dict[str, _Snapshot] = {}
         self._refreshing: dict[str, asyncio.Task[RoomState]] = {}
         self._touched: dict[str, set[str]] = {}
-        self._joins = _JoinBatcher(room, window=join_window)
+        self._joins: _Gather[tuple[str, JoinDoor], JoinResult] = _Gather(self._join_many, window=join_window)
+        self._slots: _Gather[SessionOp[Any], Any] = _Gather(room.session_many, window=join_window)
 
     def check_region(self, region: str) -> None:
         if region not in self.regions:
@@ -298,7 +310,7 @@ class Visitors:
         the door (the client's allowance, a proof of work) lets the join through."""
         self.check_region(region)
         applicant = self.refs.ref(applicant_iin)
-        result = await self._joins.join(region, applicant, now, door)
+        result = await self._joins.add(region, (applicant, door), now)
         if isinstance(result, DoorRefusal):
             if result.reason == "too_many":
                 raise TooManyJoins(retry_after=result.retry_after)
@@ -316,6 +328,14 @@ class Visitors:
             raise QueueFull(retry_after=retry_after, waiting=result.waiting)
         return await self._view(region, applicant, result, now, iin=applicant_iin)
 
+    async def _join_many(self, region: str, joins: list[tuple[str, JoinDoor]], now: dt.datetime) -> list[JoinResult]:
+        return await self.room.join_many(region, [ref for ref, _ in joins], now, [door for _, door in joins])
+
+    async def slot_op(self, region: str, op: SessionOp[T], now: dt.datetime) -> T:
+        """A visit, heartbeat, release or filing of this region's room, gathered with the others this worker
+        has waiting into one script call, as joins are."""
+        return op.read(await self._slots.add(region, op, now))
+
     async def poll(self, region: str, ticket_text: str, now: dt.datetime) -> VisitorView:
         """Where the ticket's holder stands; from the worker's snapshot when nothing changed for it."""
         self.check_region(region)
@@ -332,13 +352,13 @@ class Visitors:
                 touched.add(ticket.applicant)
                 position = state.survivors + ticket.seq - state.head
                 return _waiting(ticket_text, position, state.eta_at(position, ts), state, phase, ts)
-        place = await self.room.visit(region, ticket.applicant, now, ticket_epoch=ticket.epoch, ticket_seq=ticket.seq)
+        place = await self.slot_op(region, visit_op(ticket.applicant, ticket.epoch, ticket.seq), now)
         return await self._view(region, ticket.applicant, place, now)
 
     async def heartbeat(self, region: str, access_token: str, now: dt.datetime) -> SessionView:
         self.check_region(region)
         claims = verify_access_token(self.keys, access_token, region)
-        lease_end = await self.room.heartbeat(region, self.refs.ref(claims.applicant_iin), claims.jti, now)
+        lease_end = await self.slot_op(region, heartbeat_op(self.refs.ref(claims.applicant_iin), claims.jti), now)
         if lease_end is None:
             raise SessionEnded()
         token = mint_access_token(self.keys, region, claims.applicant_iin, lease_end - now, jti=claims.jti, now=now)
@@ -348,7 +368,7 @@ class Visitors:
         """Free the slot the access token holds (idempotent); True when this call freed it."""
         self.check_region(region)
         claims = verify_access_token(self.keys, access_token, region)
-        return await self.room.release(region, self.refs.ref(claims.applicant_iin), claims.jti, now)
+        return await self.slot_op(region, release_op(self.refs.ref(claims.applicant_iin), claims.jti), now)
 
     async def room_view(self, region: str, now: dt.datetime) -> RoomView:
         state = await self.snapshot(region)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -14,6 +14,7 @@ from admission.signing_keys import KeySet
 from admission.waiting_room import Place, WaitingRoom, WindowRefusal
 from admission.waiting_room.applicants import ApplicantRefs
 from admission.waiting_room.keys import room_keys
+from admission.waiting_room.room import SessionOp, SlotUse, file_op, heartbeat_op, release_op, visit_op
 from admission.waiting_room.tickets import TicketSigner
 from admission.waiting_room.visitors import Visitors
 
@@ -356,6 +357,57 @@ async def test_a_join_window_keeps_a_lone_join_for_its_length_but_never_a_client
         )
         assert asyncio.get_running_loop().time() - started < 0.5, round_
         assert len({view.position for view in views}) == 8
+
+
+async def test_a_workers_slot_operations_go_together_in_few_calls_each_answered_as_alone(
+    room: WaitingRoom, redis_client: aioredis.Redis, keys: KeySet
+) -> None:
+    """Admitted visitors' first polls, heartbeats, filings and releases, 10 ms apart on one worker, are
+    gathered like joins (up to 8 a call in a window), and each gets the answer it would get alone."""
+    await open_room(room, max_active=10)
+    visitors = await _visitors(room, keys, 0.2)
+    refs = visitors.refs
+    people = iins(10, start=3000)
+    slots = []
+    for iin in people:
+        place = await room.join("astana", refs.ref(iin), DURING)
+        assert isinstance(place, Place)
+        assert place.status == "admitted"
+        slots.append((refs.ref(iin), place.jti))
+    waiting_ref = refs.ref(iins(1, start=3100)[0])
+    waiting = await room.join("astana", waiting_ref, DURING)
+    assert isinstance(waiting, Place)
+    assert waiting.position == 1
+
+    ops: list[SessionOp[Any]] = []
+    for ref, jti in slots:
+        ops += [visit_op(ref), heartbeat_op(ref, jti), file_op("astana", ref, jti, f"child-{ref}", 2)]
+    ops += [
+        release_op(*slots[0]),
+        release_op(*slots[0]),
+        heartbeat_op(*slots[0]),
+        visit_op(waiting_ref),
+    ]
+    before = await _script_calls(redis_client)
+    tasks = []
+    for op in ops:
+        tasks.append(asyncio.create_task(visitors.slot_op("astana", op, DURING)))
+        await asyncio.sleep(0.01)
+    answers = await asyncio.gather(*tasks)
+    calls = await _script_calls(redis_client) - before
+
+    assert calls <= 8, calls  # 34 operations: one call each before
+    for i in range(10):
+        arrived, lease, filed = answers[3 * i : 3 * i + 3]
+        assert arrived.status == "admitted"
+        assert arrived.jti == slots[i][1]
+        assert lease == DURING + dt.timedelta(seconds=45)
+        assert filed == SlotUse(outcome="ok", filed=1)
+    # in arrival order: the first release frees the slot, the second finds it free, the heartbeat finds it gone,
+    # and the freed slot went to the visitor who waited
+    assert answers[30:33] == [True, False, None]
+    assert answers[33].status == "admitted"
+    assert (await room.visit("astana", waiting_ref, DURING)).status == "admitted"
 
 
 async def _visitors(room: WaitingRoom, keys: KeySet, join_window: float = 0.0) -> Visitors:

@@ -10,13 +10,14 @@
 --   5 frees list: times (ms) of the last slot releases/expiries, newest first (the rate estimate)
 --   6 pre   zset: shuffle_prequeue: who joined before opening, by a random draw made at the join
 --   7 old   zset: survivors of a lost room, by (their epoch, their place): admitted before anyone else
---   8 filed set:  (file.lua only) the children one slot filed for
+--   8.. the keys of one call's own: join.lua's door keys, session.lua's filed sets (the children one
+--         slot filed for), each named by its index in ARGV
 -- ARGV[1] is always "now" in ms, ARGV[2] a random seed.
 --
 -- Places: the pre-queue (shuffled) takes the places pre_base+1 .. pre_base+#pre at the opening,
 -- so a visitor's position is survivors + seq - head for everyone, O(1) for a cached ticket.
-local K_CFG, K_Q, K_V, K_ACT, K_FREES, K_PRE, K_OLD, K_FILED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_CFG, K_Q, K_V, K_ACT, K_FREES, K_PRE, K_OLD =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local NOW = tonumber(ARGV[1])
 local SEED = tonumber(ARGV[2])
 local FREES_KEPT = 200
