@@ -44,7 +44,7 @@ def room_keys(region: str) -> list[str]:
 
 
 def filed_key(region: str, jti: str) -> str:
-    """The children one slot filed for (``KEYS[8]`` of ``file.lua``); same hash tag as the room."""
+    """The children one slot filed for (a filing's key in ``session.lua``); same hash tag as the room."""
     return f"{PREFIX}:{{{region}}}:filed:{jti}"
 
 

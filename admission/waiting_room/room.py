@@ -1,9 +1,13 @@
 """One waiting room per region, kept in Redis (pilot algorithm para 5).
 
 Every state change -- join, visit (a poll that needs Redis), touch, heartbeat,
-release, sweep, configure -- is ONE Lua script call: check-then-act is atomic
-and costs one round trip.  The scripts live in ``lua/*.lua``; ``lua/_lib.lua``
-(shared helpers) is prepended to each when it is loaded, once per process.
+release, filing, sweep, configure -- is ONE Lua script call: check-then-act is
+atomic and costs one round trip.  Joins go several to a call (``join_many``), and
+so do a slot's visits, heartbeats, releases and filings (``session_many``,
+``lua/session.lua``): a worker gathers the ones that arrive together
+(``visitors._Gather``), each still applied alone and in order.  The scripts live
+in ``lua/*.lua``; ``lua/_lib.lua`` (shared helpers) is prepended to each when it
+is loaded, once per process.
 
 Places are numbered: a visitor's ``seq`` is its place in arrival order and
 the room's ``head`` counts places taken off the queue, so a waiting visitor's
