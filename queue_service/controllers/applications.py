@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Container
 from typing import Annotated, Any
 
 import jwt
@@ -42,7 +43,7 @@ from admission.signing_keys import KeySet
 from admission.waiting_room.errors import SessionEnded
 from queue_service.auth import PORTAL_DEPENDENCY, PortalDep, bearer_token, requires
 from queue_service.resources import DbDep, provide_db, provide_keys, provide_settings
-from queue_service.rooms_runtime import release_slot, use_slot
+from queue_service.rooms_runtime import release_slot, use_slot, visitors_of
 from queue_service.settings import Settings
 
 IdempotencyKey = Annotated[
@@ -68,14 +69,15 @@ def _state_of(request: Request[Any, Any, Any]) -> tuple[Pool, KeySet, Settings]:
     return provide_db(state), provide_keys(state), provide_settings(state)
 
 
-def access_claims(keyset: KeySet, token: str) -> AccessClaims:
-    """Verify a waiting-room access token for the region it names."""
+def access_claims(keyset: KeySet, token: str, regions: Container[str]) -> AccessClaims:
+    """Verify a waiting-room access token for the region it names, one of ``regions`` (an admin's token, say,
+    is signed by the same key but names the admins' audience: not an access token)."""
     try:
         audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
     except jwt.PyJWTError as exc:
         raise Unauthenticated(str(exc)) from exc
-    if not isinstance(audience, str):
-        raise Unauthenticated("access token names no region")
+    if not isinstance(audience, str) or audience not in regions:
+        raise Unauthenticated("not a waiting room's access token: it names no region")
     return verify_access_token(keyset, token, audience)
 
 
@@ -112,7 +114,7 @@ async def file_application(
     # The pool, the keys and the settings straight from the app's state, not injected: Litestar resolves two
     # or more dependencies of a request in an anyio task group (a task each), ~70 µs of a filing's CPU.
     db, keyset, settings = _state_of(request)
-    claims = access_claims(keyset, bearer_token(request))
+    claims = access_claims(keyset, bearer_token(request), visitors_of(request).regions)
     portal.applicant(data.applicant_iin).require_child(data.child_iin)
     # what would refuse the form anyway is checked before the child counts against the slot
     validate_iin(data.applicant_iin)

@@ -21,7 +21,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from admission.reference import set_window
-from admission.signing_keys import KeySet
+from admission.signing_keys import KeySet, mint_admin_token
 
 Client = AsyncTestClient[Litestar]
 
@@ -107,6 +107,7 @@ async def test_refusal_answer_carries_ground_and_receipt(
         ("expired", 401, "session_ended"),
         ("never_admitted", 401, "session_ended"),  # signed by Kezek, but the room never gave its slot
         ("forged", 401, "unauthenticated"),
+        ("admin_token", 401, "unauthenticated"),  # Kezek's own signature, but an admin's token, not a slot's
         ("foreign_region", 403, "foreign_region"),
         ("other_applicant", 403, "applicant_mismatch"),
     ],
@@ -121,6 +122,7 @@ async def test_filing_needs_a_valid_access_token_for_the_schools_region_and_appl
         "expired": access_token(keys, ttl=dt.timedelta(seconds=-5)),
         "never_admitted": access_token(keys),
         "forged": access_token(KeySet.generate()),
+        "admin_token": mint_admin_token(keys, APPLICANT, "ministry"),
         "foreign_region": await slot_token(redis_client, keys, region="abai"),
         "other_applicant": access_token(keys, applicant=child_iin(dt.date(1985, 1, 1))),
     }
