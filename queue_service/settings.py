@@ -80,8 +80,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     room_snapshot_ms: int = 300
     """KEZEK_ROOM_SNAPSHOT_MS: how stale a worker's cached view of a waiting room may be when answering polls."""
     room_join_window_ms: float = 10.0
-    """KEZEK_ROOM_JOIN_WINDOW_MS: how long a worker gathers joins into one Redis call (a group commit; 0 = to the
-    end of the event-loop tick a join arrived in)."""
+    """KEZEK_ROOM_JOIN_WINDOW_MS: how long a worker gathers joins into one Redis call, and a slot's operations
+    (an admitted visitor's poll, heartbeat, filing, release) into another (a group commit; 0 = to the end of the
+    event-loop tick a call arrived in)."""
     room_sweep_ms: int = 500
     """KEZEK_ROOM_SWEEP_MS: how often each worker ends expired leases and refills free slots in every room."""
     room_recovery_seconds: float = 45.0
