@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, cast
+from collections.abc import Coroutine
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -17,6 +18,8 @@ from admission.waiting_room.keys import room_keys
 from admission.waiting_room.room import SessionOp, SlotUse, file_op, heartbeat_op, release_op, visit_op
 from admission.waiting_room.tickets import TicketSigner
 from admission.waiting_room.visitors import Visitors
+
+T = TypeVar("T")
 
 
 async def _active(redis: aioredis.Redis, region: str = "astana") -> set[str]:
@@ -322,13 +325,8 @@ async def test_joins_a_worker_gathers_for_its_window_go_in_one_call_below_satura
     for window in (0.0, 0.2):
         visitors = await _visitors(room, keys, window)
         people = iins(40, start=1000 if window else 0)
-        before = await _script_calls(redis_client)
-        joins = []
-        for iin in people:
-            joins.append(asyncio.create_task(visitors.join("astana", iin, DURING)))
-            await asyncio.sleep(0.01)
-        views = await asyncio.gather(*joins)
-        calls[window] = await _script_calls(redis_client) - before
+        joins = [visitors.join("astana", iin, DURING) for iin in people]
+        views, calls[window] = await _ten_ms_apart(redis_client, joins)
         positions = [view.position for view in views]
         assert positions == list(range(positions[0], positions[0] + 40))
 
@@ -388,13 +386,7 @@ async def test_a_workers_slot_operations_go_together_in_few_calls_each_answered_
         heartbeat_op(*slots[0]),
         visit_op(waiting_ref),
     ]
-    before = await _script_calls(redis_client)
-    tasks = []
-    for op in ops:
-        tasks.append(asyncio.create_task(visitors.slot_op("astana", op, DURING)))
-        await asyncio.sleep(0.01)
-    answers = await asyncio.gather(*tasks)
-    calls = await _script_calls(redis_client) - before
+    answers, calls = await _ten_ms_apart(redis_client, [visitors.slot_op("astana", op, DURING) for op in ops])
 
     assert calls <= 8, calls  # 34 operations: one call each before
     for i in range(10):
@@ -408,6 +400,18 @@ async def test_a_workers_slot_operations_go_together_in_few_calls_each_answered_
     assert answers[30:33] == [True, False, None]
     assert answers[33].status == "admitted"
     assert (await room.visit("astana", waiting_ref, DURING)).status == "admitted"
+
+
+async def _ten_ms_apart(redis_client: aioredis.Redis, calls: list[Coroutine[Any, Any, T]]) -> tuple[list[T], int]:
+    """Start the calls 10 ms apart (each alone would find no call in flight): their answers, and the script
+    calls Redis ran for them."""
+    before = await _script_calls(redis_client)
+    tasks = []
+    for call in calls:
+        tasks.append(asyncio.create_task(call))
+        await asyncio.sleep(0.01)
+    answers = await asyncio.gather(*tasks)
+    return answers, await _script_calls(redis_client) - before
 
 
 async def _visitors(room: WaitingRoom, keys: KeySet, join_window: float = 0.0) -> Visitors:
