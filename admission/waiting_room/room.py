@@ -448,7 +448,8 @@ class WaitingRoom:
 
     async def session_many(self, region: str, ops: Sequence[SessionOp[Any]], now: dt.datetime) -> list[Any]:
         """Several visits, heartbeats, releases and filings in one script call (in order): each one's raw
-        answer, for its ``read``.  RoomMissing when the room does not exist (nothing was done)."""
+        answer, for its ``read``.  RoomMissing when the room does not exist: nothing was done (releases alone
+        answer "already free", as a release of a missing room always did)."""
         keys = room_keys(region)
         args: list[str | int] = [_ms(now), 0]
         for op in ops:
