@@ -415,8 +415,7 @@ class WaitingRoom:
 
         A ticket of a lost room (``ticket_epoch`` older than the room's) re-seats its holder at its place.
         """
-        op = visit_op(applicant, ticket_epoch, ticket_seq)
-        return op.read((await self.session_many(region, [op], now))[0])
+        return await self.session_one(region, visit_op(applicant, ticket_epoch, ticket_seq), now)
 
     async def touch(self, region: str, applicants: list[str], now: dt.datetime) -> int:
         """Note that these waiting visitors still poll (their polls were answered from a cache)."""
@@ -427,13 +426,11 @@ class WaitingRoom:
 
     async def heartbeat(self, region: str, applicant: str, jti: str, now: dt.datetime) -> dt.datetime | None:
         """Renew the lease of slot ``jti`` (or take it back from a lost room); None when that slot is gone."""
-        op = heartbeat_op(applicant, jti)
-        return op.read((await self.session_many(region, [op], now))[0])
+        return await self.session_one(region, heartbeat_op(applicant, jti), now)
 
     async def release(self, region: str, applicant: str, jti: str, now: dt.datetime | None = None) -> bool:
         """Free slot ``jti`` and admit the next; False when it was already free."""
-        op = release_op(applicant, jti)
-        return op.read((await self.session_many(region, [op], now or _now()))[0])
+        return await self.session_one(region, release_op(applicant, jti), now or _now())
 
     async def use_slot(
         self, region: str, applicant: str, jti: str, child: str, limit: int, now: dt.datetime | None = None
@@ -443,8 +440,11 @@ class WaitingRoom:
         The slot must be held now (a lost room's slot is taken back), with fewer than ``limit`` children
         filed; a child it already filed for passes again uncounted, also after the slot ended.
         """
-        op = file_op(region, applicant, jti, child, limit)
-        return op.read((await self.session_many(region, [op], now or _now()))[0])
+        return await self.session_one(region, file_op(region, applicant, jti, child, limit), now or _now())
+
+    async def session_one(self, region: str, op: SessionOp[T], now: dt.datetime) -> T:
+        """One visit, heartbeat, release or filing alone (a worker's requests gather theirs: ``Visitors.slot_op``)."""
+        return op.read((await self.session_many(region, [op], now))[0])
 
     async def session_many(self, region: str, ops: Sequence[SessionOp[Any]], now: dt.datetime) -> list[Any]:
         """Several visits, heartbeats, releases and filings in one script call (in order): each one's raw
