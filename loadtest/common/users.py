@@ -42,6 +42,8 @@ _state: dict[str, Any] = {"journal": NullJournal()}
 # (application id, withdraw token) of recent decisions in this process: the status readers' sample.
 _recent: collections.deque[tuple[str, str]] = collections.deque(maxlen=2000)
 _region_cache: dict[str, people.Region] = {}
+SNAPSHOT_SETTLE_SECONDS = 1.0
+"""Longer than a worker's snapshot of a room lives (``KEZEK_ROOM_SNAPSHOT_MS``, 300 ms by default)."""
 
 
 @events.test_start.add_listener
@@ -469,9 +471,10 @@ class BadActor(KezekUser):
         """One applicant joining 20 times at once: one place (or 429s), never a second place, never a 5xx.
 
         The answers' positions differ as the queue moves, so the place is judged afterwards: every distinct
-        ticket is polled, one right after the other on one connection (one worker, one snapshot of the room),
-        twice; two places show two positions both times.  Polled at once over several connections, two
-        workers' snapshots (each up to ``KEZEK_ROOM_SNAPSHOT_MS`` old) could show one place at two positions.
+        ticket is polled, one right after the other on one connection (one worker, one snapshot of the room);
+        when they differ, again once a snapshot has aged out; two places show two answers both times.  Polled
+        at once over several connections, two workers' snapshots (each up to ``KEZEK_ROOM_SNAPSHOT_MS`` old)
+        could show one place at two positions.
         """
         applicant = self.who.bad_applicant()
         url, name = api.path(api.JOIN, region=self.region)
@@ -491,7 +494,12 @@ class BadActor(KezekUser):
                     r.failure(f"join spam: HTTP {r.status_code}")
 
         gevent.joinall([gevent.spawn(one) for _ in range(20)])
-        places = 1 if len(tickets) <= 1 else min(self._places(sorted(tickets)) for _ in range(2))
+        places = 1 if len(tickets) <= 1 else self._places(sorted(tickets))
+        if places > 1:
+            # admitted meanwhile: its newest ticket says "admitted" (a visit reads Redis), an older one may still be
+            # answered "waiting" from a worker's snapshot taken before (KEZEK_ROOM_SNAPSHOT_MS): judge again after it
+            gevent.sleep(SNAPSHOT_SETTLE_SECONDS)
+            places = min(places, self._places(sorted(tickets)))
         journal().write("bad", kind="join_spam", http=200, places=places, expected_4xx=False, t=time.time())
 
     def _places(self, tickets: list[str]) -> int:
